@@ -1,0 +1,103 @@
+package main
+
+import (
+	"bytes"
+	"flag"
+	"fmt"
+	"os"
+	"strconv"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/usherhq/usher/internal/server"
+)
+
+// setting is one configuration knob: its flag, its environment variable and
+// how to set it from text. Precedence: flag, then environment, then file.
+type setting struct {
+	flag, env, usage string
+	set              func(c *server.Config, v string) error
+}
+
+func settings() []setting {
+	str := func(f func(*server.Config) *string) func(*server.Config, string) error {
+		return func(c *server.Config, v string) error { *f(c) = v; return nil }
+	}
+	num := func(f func(*server.Config) *int64) func(*server.Config, string) error {
+		return func(c *server.Config, v string) error {
+			n, err := strconv.ParseInt(v, 10, 64)
+			*f(c) = n
+			return err
+		}
+	}
+	return []setting{
+		{"addr", "USHER_ADDR", "HTTP listen address (default 127.0.0.1:8080)", str(func(c *server.Config) *string { return &c.Addr })},
+		{"data-dir", "USHER_DATA_DIR", "data directory for SQLite and the embedded JetStream (default ./usher-data)", str(func(c *server.Config) *string { return &c.DataDir })},
+		{"nats-url", "USHER_NATS_URL", "external NATS server; empty runs one embedded", str(func(c *server.Config) *string { return &c.NATSURL })},
+		{"postgres-url", "USHER_POSTGRES_URL", "PostgreSQL URL; empty keeps state in SQLite", str(func(c *server.Config) *string { return &c.PostgresURL })},
+		{"admin-token", "USHER_ADMIN_TOKEN", "bootstrap admin bearer token with every scope", str(func(c *server.Config) *string { return &c.AdminToken })},
+		{"log-level", "USHER_LOG_LEVEL", "debug, info, warn or error (default info)", str(func(c *server.Config) *string { return &c.LogLevel })},
+		{"log-format", "USHER_LOG_FORMAT", "json or text (default json)", str(func(c *server.Config) *string { return &c.LogFormat })},
+		{"partitions", "USHER_PARTITIONS", "inbound stream partitions (default 8)", func(c *server.Config, v string) error {
+			n, err := strconv.Atoi(v)
+			c.Partitions = n
+			return err
+		}},
+		{"queue-max-bytes", "USHER_QUEUE_MAX_BYTES", "inbound stream size cap in bytes (default 1 GiB)", num(func(c *server.Config) *int64 { return &c.QueueMaxBytes })},
+		{"max-body-bytes", "USHER_MAX_BODY_BYTES", "largest accepted webhook body (default 1 MiB)", num(func(c *server.Config) *int64 { return &c.MaxBodyBytes })},
+		{"relaxed-sync", "USHER_RELAXED_SYNC", "true: do not fsync each enqueue before answering (faster, less durable)", func(c *server.Config, v string) error {
+			b, err := strconv.ParseBool(v)
+			c.RelaxedSync = b
+			return err
+		}},
+		{"dedupe-retention", "USHER_DEDUPE_RETENTION", "how long dedupe records are kept (default 840h = 35 days)", func(c *server.Config, v string) error {
+			d, err := time.ParseDuration(v)
+			c.DedupeRetention = d
+			return err
+		}},
+	}
+}
+
+// loadConfig reads the serve configuration from a YAML file (--config or
+// USHER_CONFIG), then the environment, then flags.
+func loadConfig(fs *flag.FlagSet, args []string, getenv func(string) string) (server.Config, error) {
+	configPath := fs.String("config", getenv("USHER_CONFIG"), "YAML config file (env USHER_CONFIG)")
+	flagValues := map[string]string{}
+	for _, s := range settings() {
+		fs.Func(s.flag, s.usage+" (env "+s.env+")", func(v string) error {
+			flagValues[s.flag] = v
+			return nil
+		})
+	}
+	if err := fs.Parse(args); err != nil {
+		return server.Config{}, err
+	}
+	var cfg server.Config
+	if *configPath != "" {
+		raw, err := os.ReadFile(*configPath)
+		if err != nil {
+			return server.Config{}, fmt.Errorf("config file: %w", err)
+		}
+		dec := yaml.NewDecoder(bytes.NewReader(raw))
+		dec.KnownFields(true)
+		if err := dec.Decode(&cfg); err != nil {
+			return server.Config{}, fmt.Errorf("config file %s: %w", *configPath, err)
+		}
+	}
+	for _, s := range settings() {
+		if v := getenv(s.env); v != "" {
+			if err := s.set(&cfg, v); err != nil {
+				return server.Config{}, fmt.Errorf("%s=%q: %w", s.env, v, err)
+			}
+		}
+	}
+	for _, s := range settings() {
+		if v, ok := flagValues[s.flag]; ok {
+			if err := s.set(&cfg, v); err != nil {
+				return server.Config{}, fmt.Errorf("--%s=%q: %w", s.flag, v, err)
+			}
+		}
+	}
+	return cfg, nil
+}

@@ -1,0 +1,61 @@
+// Command usher is the ticketing webhook platform in one binary: `usher
+// serve` runs the receiver, queue, processor and admin API; the other
+// subcommands are clients and tools around it.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+)
+
+func main() {
+	if err := run(context.Background(), os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "usher:", err)
+		}
+		os.Exit(1)
+	}
+}
+
+const usage = `usher: a ticketing webhook platform in one binary
+
+Usage:
+  usher serve [flags]            run usher (embedded NATS JetStream + SQLite by default)
+  usher send [flags] SAMPLE|FILE sign and send a webhook as a source would
+  usher token create --scope S   create an admin token (prints it once)
+  usher version                  print the version
+
+Run "usher COMMAND -h" for the flags of a command.
+`
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return errors.New("no command given")
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "serve":
+		return runServe(ctx, rest, getenv, stdout, stderr)
+	case "send":
+		return runSend(ctx, rest, getenv, stdout, stderr)
+	case "token":
+		return runToken(ctx, rest, getenv, stdout, stderr)
+	case "version":
+		fmt.Fprintln(stdout, "usher", version)
+		return nil
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	default:
+		fmt.Fprint(stderr, usage)
+		return fmt.Errorf("unknown command %q", cmd)
+	}
+}

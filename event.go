@@ -1,0 +1,43 @@
+package usher
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// Envelope is the canonical JSON body of an inbound webhook:
+// {"type":"order.paid","timestamp":"2026-11-28T12:00:00Z","data":{…}}.
+type Envelope struct {
+	Type      string          `json:"type"`
+	Timestamp time.Time       `json:"timestamp"`
+	Data      json.RawMessage `json:"data"`
+}
+
+// InboundEvent is an accepted, verified webhook as it travels from the
+// receiver through the queue to the processor.
+type InboundEvent struct {
+	Source      string          `json:"source"`
+	ID          string          `json:"id"`                 // the provider's event id (webhook-id, Stripe event id)
+	Type        string          `json:"type"`               // canonical type, e.g. order.paid
+	OrderID     string          `json:"order_id"`           // partition key; "" when the event names no order
+	Timestamp   time.Time       `json:"timestamp"`          // the provider's own time of the event
+	ReceivedAt  time.Time       `json:"received_at"`        // when the receiver accepted it
+	PayloadHash string          `json:"payload_hash"`       // hex SHA-256 of the raw body as signed
+	KeyID       string          `json:"key_id"`             // id of the secret that verified the signature
+	Data        json.RawMessage `json:"data"`               // canonical data
+	Original    json.RawMessage `json:"original,omitempty"` // the provider's own payload when it was not canonical
+}
+
+// Canonical inbound event types.
+const (
+	TypeOrderCreated            = "order.created"
+	TypeOrderPaid               = "order.paid"
+	TypeOrderPaymentFailed      = "order.payment_failed"
+	TypeOrderCanceled           = "order.canceled"
+	TypeOrderExpired            = "order.expired"
+	TypeOrderRefunded           = "order.refunded"
+	TypeOrderChargeback         = "order.chargeback"
+	TypeOrderChargebackReversed = "order.chargeback_reversed"
+	TypeTicketTransferred       = "ticket.transferred"
+	TypeInventoryAdjusted       = "inventory.adjusted"
+)

@@ -1,0 +1,80 @@
+// Package admin is usher's operator API: sources and their secrets, inventory,
+// orders and tickets, tokens. Every route needs a bearer token holding the
+// route's scope; routes.go lists each route with its scope.
+package admin
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/usherhq/usher"
+	"github.com/usherhq/usher/internal/problem"
+	"github.com/usherhq/usher/internal/store"
+)
+
+// Store is what the admin API reads and writes.
+type Store interface {
+	TokenStore
+	CreateSource(ctx context.Context, src usher.Source, secrets []store.SourceSecret) error
+	Source(ctx context.Context, name string) (usher.Source, []store.SourceSecret, error)
+	Sources(ctx context.Context) ([]usher.Source, error)
+	PutCapacity(ctx context.Context, showID, ticketType string, capacity int) (usher.Inventory, error)
+	ShowInventory(ctx context.Context, showID string) ([]usher.Inventory, error)
+	OrderWithTickets(ctx context.Context, orderID string) (usher.Order, error)
+	Ticket(ctx context.Context, ticketID string) (usher.Ticket, error)
+	DeadLetters(ctx context.Context, limit int) ([]store.DeadLetter, error)
+}
+
+// API serves the admin routes.
+type API struct {
+	store         Store
+	auth          *Authenticator
+	log           *slog.Logger
+	now           func() time.Time
+	sourceChanged func(name string)
+}
+
+// NewAPI returns the admin API. sourceChanged is told of every source whose
+// secrets changed, so the receiver can drop its cached copy.
+func NewAPI(st Store, auth *Authenticator, log *slog.Logger, now func() time.Time, sourceChanged func(string)) *API {
+	if sourceChanged == nil {
+		sourceChanged = func(string) {}
+	}
+	return &API{store: st, auth: auth, log: log, now: now, sourceChanged: sourceChanged}
+}
+
+// Route is one admin route and the scope it needs.
+type Route struct {
+	Method  string
+	Pattern string
+	Scope   string
+	Handler http.Handler
+}
+
+// Guard wraps h so that it runs only for a caller holding scope: 401 without
+// a valid token, 403 without the scope.
+func (a *API) Guard(scope string, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, err := a.auth.Authenticate(r)
+		if err != nil {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="usher"`)
+			problem.Write(w, r, err)
+			return
+		}
+		if !p.Has(scope) {
+			problem.Write(w, r, usher.Errorf(usher.CodeForbidden, "this token lacks the scope %q", scope))
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// handleErr writes err as a problem and logs internal failures once.
+func (a *API) handleErr(w http.ResponseWriter, r *http.Request, err error) {
+	if problem.Status(usher.ErrorCode(err)) >= 500 {
+		a.log.Error("admin request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	}
+	problem.Write(w, r, err)
+}

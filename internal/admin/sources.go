@@ -1,0 +1,160 @@
+package admin
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"regexp"
+	"time"
+
+	"github.com/usherhq/usher"
+	"github.com/usherhq/usher/internal/store"
+	"github.com/usherhq/usher/internal/webhook"
+)
+
+var sourceName = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
+
+type createSourceRequest struct {
+	Name   string `json:"name"`
+	Scheme string `json:"scheme"`
+	Secret string `json:"secret,omitempty"`
+}
+
+// SecretView is a source secret as the API shows it; Secret is set only in
+// the answer that created it.
+type SecretView struct {
+	ID        string     `json:"id"`
+	Secret    string     `json:"secret,omitempty"`
+	State     string     `json:"state"`
+	NotAfter  *time.Time `json:"not_after,omitempty"`
+	CreatedAt time.Time  `json:"created_at"`
+}
+
+// SourceView is a source as the API shows it.
+type SourceView struct {
+	usher.Source
+	Secrets []SecretView `json:"secrets"`
+}
+
+func (a *API) handleCreateSource() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var req createSourceRequest
+		if err := decode(r, &req); err != nil {
+			a.handleErr(w, r, err)
+			return
+		}
+		view, err := CreateSource(r.Context(), a.store, req.Name, req.Scheme, req.Secret, a.now())
+		if err != nil {
+			a.handleErr(w, r, err)
+			return
+		}
+		a.log.Info("source created", "source", view.Name, "scheme", view.Scheme, "secret_id", view.Secrets[0].ID)
+		a.sourceChanged(view.Name)
+		respond(w, http.StatusCreated, view)
+	})
+}
+
+// SourceCreator stores a new source.
+type SourceCreator interface {
+	CreateSource(ctx context.Context, src usher.Source, secrets []store.SourceSecret) error
+}
+
+// CreateSource validates and stores a source with one active secret, given
+// (secret non-empty) or generated, and returns it with the secret shown once.
+func CreateSource(ctx context.Context, st SourceCreator, name, scheme, secret string, now time.Time) (SourceView, error) {
+	if !sourceName.MatchString(name) {
+		return SourceView{}, usher.Errorf(usher.CodeInvalid, "source name %q: use 1-63 of a-z, 0-9, _ and -, starting with a letter or digit", name)
+	}
+	if _, ok := webhook.Lookup(scheme); !ok {
+		return SourceView{}, usher.Errorf(usher.CodeInvalid, "unknown scheme %q; known: %v", scheme, webhook.Names())
+	}
+	key, shown, err := secretFor(scheme, secret)
+	if err != nil {
+		return SourceView{}, err
+	}
+	id, err := randomID("key_")
+	if err != nil {
+		return SourceView{}, err
+	}
+	src := usher.Source{Name: name, Scheme: scheme, CreatedAt: now.UTC()}
+	sec := store.SourceSecret{ID: id, Source: name, Secret: key, State: store.SecretActive, CreatedAt: now.UTC()}
+	if err := st.CreateSource(ctx, src, []store.SourceSecret{sec}); err != nil {
+		return SourceView{}, err
+	}
+	return SourceView{Source: src, Secrets: []SecretView{{ID: id, Secret: shown, State: sec.State, CreatedAt: sec.CreatedAt}}}, nil
+}
+
+// secretFor returns the HMAC key of a new secret and its text form. For
+// Standard Webhooks the text is whsec_<base64 of the key>; Stripe HMACs with
+// the whole whsec_… string.
+func secretFor(scheme, given string) (key []byte, shown string, err error) {
+	if scheme == "stripe" {
+		if given == "" {
+			raw, err := webhook.GenerateSecret()
+			if err != nil {
+				return nil, "", err
+			}
+			given = "whsec_" + hex.EncodeToString(raw)
+		}
+		if len(given) < 16 {
+			return nil, "", usher.Errorf(usher.CodeInvalid, "a stripe signing secret is at least 16 characters")
+		}
+		return []byte(given), given, nil
+	}
+	if given != "" {
+		key, err := webhook.DecodeSecret(given)
+		if err != nil {
+			return nil, "", usher.Errorf(usher.CodeInvalid, "secret: %v", err)
+		}
+		return key, given, nil
+	}
+	key, err = webhook.GenerateSecret()
+	if err != nil {
+		return nil, "", err
+	}
+	return key, webhook.EncodeSecret(key), nil
+}
+
+func randomID(prefix string) (string, error) {
+	var b [8]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", fmt.Errorf("random id: %w", err)
+	}
+	return prefix + hex.EncodeToString(b[:]), nil
+}
+
+func (a *API) handleListSources() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		srcs, err := a.store.Sources(r.Context())
+		if err != nil {
+			a.handleErr(w, r, err)
+			return
+		}
+		respond(w, http.StatusOK, map[string]any{"sources": srcs})
+	})
+}
+
+func (a *API) handleGetSource() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		src, secrets, err := a.store.Source(r.Context(), r.PathValue("name"))
+		if err != nil {
+			if usher.ErrorCode(err) == usher.CodeUnknownSource {
+				err = usher.Errorf(usher.CodeNotFound, "no source named %q", r.PathValue("name"))
+			}
+			a.handleErr(w, r, err)
+			return
+		}
+		view := SourceView{Source: src, Secrets: []SecretView{}}
+		for _, s := range secrets {
+			sv := SecretView{ID: s.ID, State: s.State, CreatedAt: s.CreatedAt}
+			if !s.NotAfter.IsZero() {
+				na := s.NotAfter
+				sv.NotAfter = &na
+			}
+			view.Secrets = append(view.Secrets, sv)
+		}
+		respond(w, http.StatusOK, view)
+	})
+}

@@ -1,0 +1,125 @@
+package admin
+
+import (
+	"net/http"
+	"regexp"
+
+	"github.com/usherhq/usher"
+	"github.com/usherhq/usher/internal/store"
+)
+
+var identifier = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$`)
+
+func validID(kind, v string) error {
+	if !identifier.MatchString(v) {
+		return usher.Errorf(usher.CodeInvalid, "%s %q: use 1-128 of A-Z, a-z, 0-9, _ . : -", kind, v)
+	}
+	return nil
+}
+
+type putInventoryRequest struct {
+	Capacity *int `json:"capacity"`
+}
+
+func (a *API) handlePutInventory() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		show, ticketType := r.PathValue("show_id"), r.PathValue("ticket_type")
+		if err := validID("show_id", show); err != nil {
+			a.handleErr(w, r, err)
+			return
+		}
+		if err := validID("ticket_type", ticketType); err != nil {
+			a.handleErr(w, r, err)
+			return
+		}
+		var req putInventoryRequest
+		if err := decode(r, &req); err != nil {
+			a.handleErr(w, r, err)
+			return
+		}
+		if req.Capacity == nil || *req.Capacity < 0 || *req.Capacity > 10_000_000 {
+			a.handleErr(w, r, usher.Errorf(usher.CodeInvalid, "capacity must be a number from 0 to 10000000"))
+			return
+		}
+		inv, err := a.store.PutCapacity(r.Context(), show, ticketType, *req.Capacity)
+		if err != nil {
+			a.handleErr(w, r, err)
+			return
+		}
+		a.log.Info("capacity set", "show_id", show, "ticket_type", ticketType, "capacity", *req.Capacity)
+		respond(w, http.StatusOK, inv)
+	})
+}
+
+func (a *API) handleGetInventory() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		show := r.PathValue("show_id")
+		inv, err := a.store.ShowInventory(r.Context(), show)
+		if err != nil {
+			a.handleErr(w, r, err)
+			return
+		}
+		if inv == nil {
+			inv = []usher.Inventory{}
+		}
+		respond(w, http.StatusOK, map[string]any{"show_id": show, "ticket_types": inv})
+	})
+}
+
+func (a *API) handleGetOrder() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		o, err := a.store.OrderWithTickets(r.Context(), r.PathValue("order_id"))
+		if err != nil {
+			a.handleErr(w, r, err)
+			return
+		}
+		respond(w, http.StatusOK, o)
+	})
+}
+
+func (a *API) handleGetTicket() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		t, err := a.store.Ticket(r.Context(), r.PathValue("ticket_id"))
+		if err != nil {
+			a.handleErr(w, r, err)
+			return
+		}
+		respond(w, http.StatusOK, t)
+	})
+}
+
+type createTokenRequest struct {
+	Scopes      []string `json:"scopes"`
+	Description string   `json:"description"`
+}
+
+func (a *API) handleCreateToken() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var req createTokenRequest
+		if err := decode(r, &req); err != nil {
+			a.handleErr(w, r, err)
+			return
+		}
+		t, secret, err := IssueToken(r.Context(), a.store, req.Scopes, req.Description, a.now().UTC())
+		if err != nil {
+			a.handleErr(w, r, err)
+			return
+		}
+		a.log.Info("token created", "token_id", t.ID, "scopes", t.Scopes)
+		respond(w, http.StatusCreated, map[string]any{"id": t.ID, "token": secret, "scopes": t.Scopes, "description": t.Description, "created_at": t.CreatedAt})
+	})
+}
+
+func (a *API) handleListDeadLetters() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		dls, err := a.store.DeadLetters(r.Context(), 100)
+		if err != nil {
+			a.handleErr(w, r, err)
+			return
+		}
+		if dls == nil {
+			dls = []store.DeadLetter{}
+		}
+		respond(w, http.StatusOK, map[string]any{"dead_letters": dls})
+	})
+}

@@ -1,0 +1,180 @@
+// Package ingest is usher's receiver: it stops bad traffic at the edge
+// (unknown sources, oversized or wrongly typed bodies, bad signatures, stale
+// timestamps) and answers 202 only after the event is durable in the queue.
+package ingest
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"time"
+
+	"github.com/usherhq/usher"
+	"github.com/usherhq/usher/internal/problem"
+	"github.com/usherhq/usher/internal/telemetry"
+	"github.com/usherhq/usher/internal/webhook"
+)
+
+// Enqueuer makes an event durable; it returns only once it is.
+type Enqueuer interface {
+	Enqueue(ctx context.Context, ev *usher.InboundEvent) error
+}
+
+// Config configures the receiver.
+type Config struct {
+	// MaxBodyBytes is the largest accepted body. Default 1 MiB.
+	MaxBodyBytes int64
+	// SourceCacheTTL is how long a source's secrets are cached. Default 5s.
+	SourceCacheTTL time.Duration
+	// EnqueueTimeout bounds the wait for the durable write. Default 10s.
+	EnqueueTimeout time.Duration
+}
+
+// WithDefaults returns the config with every unset field at its default.
+func (c Config) WithDefaults() Config {
+	if c.MaxBodyBytes == 0 {
+		c.MaxBodyBytes = 1 << 20
+	}
+	if c.SourceCacheTTL == 0 {
+		c.SourceCacheTTL = 5 * time.Second
+	}
+	if c.EnqueueTimeout == 0 {
+		c.EnqueueTimeout = 10 * time.Second
+	}
+	return c
+}
+
+// Receiver handles POST /webhooks/{source}.
+type Receiver struct {
+	cfg     Config
+	sources *sourceCache
+	queue   Enqueuer
+	metrics *telemetry.Metrics
+	log     *slog.Logger
+	now     func() time.Time
+}
+
+// NewReceiver returns a Receiver.
+func NewReceiver(cfg Config, sources SourceStore, q Enqueuer, metrics *telemetry.Metrics, log *slog.Logger, now func() time.Time) *Receiver {
+	cfg = cfg.WithDefaults()
+	return &Receiver{cfg: cfg, sources: newSourceCache(sources, cfg.SourceCacheTTL, now), queue: q, metrics: metrics, log: log, now: now}
+}
+
+// ForgetSource drops a cached source after an admin change.
+func (rc *Receiver) ForgetSource(name string) { rc.sources.forget(name) }
+
+// Accepted is the body of a 202 answer.
+type Accepted struct {
+	Status string `json:"status"`
+	Source string `json:"source"`
+	ID     string `json:"id"`
+	Type   string `json:"type"`
+}
+
+// ServeHTTP verifies, enqueues and acknowledges one webhook.
+func (rc *Receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := rc.now()
+	name := r.PathValue("source")
+	ev, err := rc.receive(r, name, start)
+	if err != nil {
+		rc.reject(w, r, name, err)
+		return
+	}
+	rc.metrics.InboundRequests.WithLabelValues(name, "accepted").Inc()
+	rc.metrics.IngestAckSeconds.WithLabelValues(name).Observe(rc.now().Sub(start).Seconds())
+	rc.metrics.KeyVerified.WithLabelValues(name, ev.KeyID).Inc()
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusAccepted)
+	_ = json.NewEncoder(w).Encode(Accepted{Status: "accepted", Source: name, ID: ev.ID, Type: ev.Type})
+}
+
+func (rc *Receiver) receive(r *http.Request, name string, now time.Time) (*usher.InboundEvent, error) {
+	if r.Method != http.MethodPost {
+		return nil, usher.Errorf(usher.CodeMethodNotAllowed, "webhooks are POSTed")
+	}
+	src, err := rc.sources.get(r.Context(), name)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkContentType(r.Header.Get("Content-Type")); err != nil {
+		return nil, err
+	}
+	body, err := readBody(r, rc.cfg.MaxBodyBytes)
+	if err != nil {
+		return nil, err
+	}
+	v, err := src.scheme.Verify(r.Header, body, src.verifyingSecrets(now), now, src.tolerance)
+	if err != nil {
+		return nil, err
+	}
+	env, original, err := src.scheme.Normalize(v, body)
+	if err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256(body)
+	ev := &usher.InboundEvent{
+		Source: name, ID: v.EventID, Type: env.Type, OrderID: webhook.OrderIDOf(env),
+		Timestamp: env.Timestamp, ReceivedAt: now, PayloadHash: hex.EncodeToString(sum[:]),
+		KeyID: v.SecretID, Data: env.Data, Original: original,
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), rc.cfg.EnqueueTimeout)
+	defer cancel()
+	if err := rc.queue.Enqueue(ctx, ev); err != nil {
+		return nil, err
+	}
+	return ev, nil
+}
+
+func (rc *Receiver) reject(w http.ResponseWriter, r *http.Request, name string, err error) {
+	code := usher.ErrorCode(err)
+	label := name
+	if code == usher.CodeUnknownSource {
+		label = "_unknown" // made-up names must not grow the label set
+	}
+	rc.metrics.InboundRequests.WithLabelValues(label, string(code)).Inc()
+	level := slog.LevelInfo
+	if problem.Status(code) >= 500 {
+		level = slog.LevelError
+	}
+	rc.log.Log(r.Context(), level, "webhook rejected", "source", label, "reason", code, "remote", r.RemoteAddr, "err", err)
+	if code == usher.CodeMethodNotAllowed {
+		w.Header().Set("Allow", http.MethodPost)
+	}
+	problem.Write(w, r, err)
+}
+
+func checkContentType(ct string) error {
+	if ct == "" {
+		return nil // many senders omit it; the body is still verified and parsed as JSON
+	}
+	mt, _, err := mime.ParseMediaType(ct)
+	if err != nil || (mt != "application/json" && !isJSONSuffix(mt)) {
+		return usher.Errorf(usher.CodeUnsupportedMedia, "content type %q is not application/json", ct)
+	}
+	return nil
+}
+
+func isJSONSuffix(mt string) bool {
+	return len(mt) > 5 && mt[len(mt)-5:] == "+json"
+}
+
+// readBody reads at most limit bytes; a declared or actual larger body is
+// refused without reading the rest.
+func readBody(r *http.Request, limit int64) ([]byte, error) {
+	if r.ContentLength > limit {
+		return nil, usher.Errorf(usher.CodeBodyTooLarge, "body of %d bytes is over the limit of %d", r.ContentLength, limit)
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
+	if err != nil {
+		return nil, usher.WrapError(usher.CodeInvalid, err, "could not read the body")
+	}
+	if int64(len(body)) > limit {
+		return nil, usher.Errorf(usher.CodeBodyTooLarge, "body is over the limit of %d bytes", limit)
+	}
+	return body, nil
+}

@@ -1,0 +1,170 @@
+// Package processor applies queued inbound events to the ticketing state.
+// One queued batch is one store transaction; inside it, each event writes its
+// dedupe record (source, event id, payload hash) together with every state
+// change and outbound event it causes, so an event replayed any number of
+// times has its effects exactly once.
+package processor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/usherhq/usher"
+	"github.com/usherhq/usher/internal/queue"
+	"github.com/usherhq/usher/internal/store"
+	"github.com/usherhq/usher/internal/telemetry"
+	"github.com/usherhq/usher/internal/ticketing"
+)
+
+// Processor applies batches of inbound events.
+type Processor struct {
+	db      *store.DB
+	metrics *telemetry.Metrics
+	log     *slog.Logger
+	now     func() time.Time
+}
+
+// New returns a Processor.
+func New(db *store.DB, metrics *telemetry.Metrics, log *slog.Logger, now func() time.Time) *Processor {
+	return &Processor{db: db, metrics: metrics, log: log, now: now}
+}
+
+// Event outcomes as counted in metrics.
+const (
+	outcomeDuplicate = "duplicate"
+	outcomeIDReuse   = "id_reuse"
+)
+
+type result struct {
+	ev      *usher.InboundEvent
+	outcome string
+}
+
+// HandleBatch applies a queued batch in one transaction. It returns an error
+// only for transient failures, which redeliver the batch; permanent failures
+// of single events are set aside as dead letters inside the transaction.
+func (p *Processor) HandleBatch(ctx context.Context, b queue.Batch) error {
+	start := p.now()
+	if b.DecodeErr != nil {
+		return p.setAsideUndecodable(ctx, b)
+	}
+	var results []result
+	err := p.db.InTx(ctx, func(tx *store.Tx) error {
+		results = results[:0]
+		for i := range b.Events {
+			outcome, err := p.applyOne(ctx, tx, &b.Events[i], b.Delivered)
+			if err != nil {
+				return err
+			}
+			results = append(results, result{&b.Events[i], outcome})
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("apply batch of %d: %w", len(b.Events), err)
+	}
+	done := p.now()
+	p.metrics.ProcessBatch.Observe(done.Sub(start).Seconds())
+	for _, r := range results {
+		p.metrics.ProcessedEvents.WithLabelValues(r.ev.Type, r.outcome).Inc()
+		if r.outcome == store.OutcomeApplied {
+			p.metrics.ProcessingLag.WithLabelValues(r.ev.Type).Observe(done.Sub(r.ev.ReceivedAt).Seconds())
+		}
+	}
+	return nil
+}
+
+// applyOne deduplicates and applies one event inside the batch transaction.
+func (p *Processor) applyOne(ctx context.Context, tx *store.Tx, ev *usher.InboundEvent, delivered uint64) (string, error) {
+	prev, found, err := tx.InboundRecord(ctx, ev.Source, ev.ID)
+	if err != nil {
+		return "", err
+	}
+	if found {
+		if prev.PayloadHash == ev.PayloadHash {
+			return outcomeDuplicate, nil
+		}
+		// Same id, other content: never applied, kept once for an operator.
+		err := tx.InsertDeadLetter(ctx, p.deadLetter(ev, outcomeIDReuse, delivered,
+			fmt.Sprintf("event id already used with payload hash %s", prev.PayloadHash)))
+		return outcomeIDReuse, err
+	}
+	rec := store.InboundRecord{
+		Source: ev.Source, EventID: ev.ID, PayloadHash: ev.PayloadHash, Type: ev.Type, OrderID: ev.OrderID,
+		KeyID: ev.KeyID, Outcome: store.OutcomeApplied, Data: ev.Data,
+		EventAt: ev.Timestamp, ReceivedAt: ev.ReceivedAt, ProcessedAt: p.now(),
+	}
+	outcome := store.OutcomeApplied
+	applyErr := tx.Savepoint(ctx, func() error {
+		ignored, err := p.apply(ctx, tx, ev)
+		if ignored != "" {
+			outcome, rec.Reason = store.OutcomeIgnored, ignored
+		}
+		return err
+	})
+	var sa *setAsideError
+	switch {
+	case errors.As(applyErr, &sa):
+		outcome, rec.Reason = store.OutcomeSetAside, sa.reason
+		if err := tx.InsertDeadLetter(ctx, p.deadLetter(ev, sa.reason, delivered, sa.detail)); err != nil {
+			return "", err
+		}
+		p.log.Warn("event set aside", "source", ev.Source, "event_id", ev.ID, "type", ev.Type, "order_id", ev.OrderID, "reason", sa.reason, "detail", sa.detail)
+	case applyErr != nil:
+		return "", applyErr
+	}
+	rec.Outcome = outcome
+	return outcome, tx.InsertInbound(ctx, rec)
+}
+
+// apply dispatches on the canonical type. It returns a non-empty reason when
+// the event is recorded but changes nothing.
+func (p *Processor) apply(ctx context.Context, tx *store.Tx, ev *usher.InboundEvent) (ignored string, err error) {
+	switch ev.Type {
+	case usher.TypeOrderPaid:
+		return p.applyPaid(ctx, tx, ev)
+	case usher.TypeOrderRefunded:
+		return p.applyRefunded(ctx, tx, ev)
+	case usher.TypeOrderChargeback:
+		return p.applyChargeback(ctx, tx, ev)
+	default:
+		return "unhandled_type", nil
+	}
+}
+
+// setAsideError is a permanent failure of one event.
+type setAsideError struct {
+	reason string
+	detail string
+}
+
+func (e *setAsideError) Error() string { return e.reason + ": " + e.detail }
+
+func setAside(reason, format string, args ...any) error {
+	return &setAsideError{reason: reason, detail: fmt.Sprintf(format, args...)}
+}
+
+func (p *Processor) deadLetter(ev *usher.InboundEvent, reason string, delivered uint64, detail string) store.DeadLetter {
+	return store.DeadLetter{
+		ID:     ticketing.StableID("dlq_", "processing", ev.Source, ev.ID, ev.PayloadHash),
+		Stage:  "processing",
+		Source: ev.Source, EventID: ev.ID, Type: ev.Type, OrderID: ev.OrderID,
+		VenueID: venueOf(ev), Reason: reason, Attempts: int(delivered),
+		FirstError: detail, LastError: detail, Payload: mustJSON(ev),
+	}
+}
+
+func (p *Processor) setAsideUndecodable(ctx context.Context, b queue.Batch) error {
+	id := ticketing.StableID("dlq_", "processing-undecodable", string(b.Raw))
+	p.log.Error("undecodable queue message set aside", "partition", b.Partition, "dead_letter", id, "err", b.DecodeErr)
+	return p.db.InTx(ctx, func(tx *store.Tx) error {
+		return tx.InsertDeadLetter(ctx, store.DeadLetter{
+			ID: id, Stage: "processing", EventID: id, Type: "undecodable", Reason: "undecodable",
+			Attempts: int(b.Delivered), FirstError: b.DecodeErr.Error(), LastError: b.DecodeErr.Error(),
+			Payload: mustJSON(map[string]string{"raw": string(b.Raw)}),
+		})
+	})
+}

@@ -1,0 +1,149 @@
+package queue
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/usherhq/usher"
+)
+
+// Batch is one stream message: the events that one group-commit write made
+// durable, in arrival order.
+type Batch struct {
+	Partition int
+	Events    []usher.InboundEvent
+	// Delivered counts deliveries of this message, 1 the first time.
+	Delivered uint64
+	// Raw and DecodeErr are set when the message could not be decoded; the
+	// handler must keep it somewhere (a dead letter) before returning nil.
+	Raw       []byte
+	DecodeErr error
+}
+
+// Handler applies a batch. Returning nil acknowledges the message; an error
+// redelivers it after a backoff, keeping the partition's order.
+type Handler func(ctx context.Context, b Batch) error
+
+// Consumers runs one ordered consumer per partition until Stop.
+type Consumers struct {
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+// Consume starts the partition consumers. Each partition's durable consumer
+// allows one unacknowledged message, so a partition is applied strictly in
+// order, even when several usher processes share the consumers; partitions
+// run in parallel. depth, if not nil, is told each partition's backlog.
+func (q *Queue) Consume(ctx context.Context, h Handler, depth func(partition int, pending uint64)) (*Consumers, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	cs := &Consumers{cancel: cancel}
+	for p := 0; p < q.cfg.Partitions; p++ {
+		cons, err := q.stream.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{
+			Durable:       "usher-processor-" + strconv.Itoa(p),
+			Description:   "usher processor, partition " + strconv.Itoa(p),
+			FilterSubject: q.subject(p),
+			AckPolicy:     jetstream.AckExplicitPolicy,
+			AckWait:       q.cfg.AckWait,
+			MaxAckPending: 1,
+			MaxDeliver:    -1,
+			DeliverPolicy: jetstream.DeliverAllPolicy,
+		})
+		if err != nil {
+			cancel()
+			cs.wg.Wait()
+			return nil, fmt.Errorf("create consumer for partition %d: %w", p, err)
+		}
+		cs.wg.Add(1)
+		go func() {
+			defer cs.wg.Done()
+			q.consumePartition(ctx, p, cons, h, depth)
+		}()
+	}
+	return cs, nil
+}
+
+// Stop ends the consumers after the batch each one is applying, and waits.
+func (cs *Consumers) Stop() {
+	cs.cancel()
+	cs.wg.Wait()
+}
+
+func (q *Queue) consumePartition(ctx context.Context, p int, cons jetstream.Consumer, h Handler, depth func(int, uint64)) {
+	for ctx.Err() == nil {
+		it, err := cons.Messages(jetstream.PullMaxMessages(1), jetstream.PullExpiry(5*time.Second))
+		if err != nil {
+			q.log.Warn("consumer subscribe failed", "partition", p, "err", err)
+			sleep(ctx, time.Second)
+			continue
+		}
+		stopped := context.AfterFunc(ctx, it.Stop)
+		for {
+			msg, err := it.Next()
+			if err != nil {
+				if !errors.Is(err, jetstream.ErrMsgIteratorClosed) {
+					q.log.Warn("consumer next failed", "partition", p, "err", err)
+				}
+				break
+			}
+			q.handle(ctx, p, msg, h, depth)
+		}
+		stopped()
+		it.Stop()
+	}
+}
+
+func (q *Queue) handle(ctx context.Context, p int, msg jetstream.Msg, h Handler, depth func(int, uint64)) {
+	b := Batch{Partition: p, Delivered: 1}
+	if md, err := msg.Metadata(); err == nil {
+		b.Delivered = md.NumDelivered
+		if depth != nil {
+			depth(p, md.NumPending)
+		}
+	}
+	if err := json.Unmarshal(msg.Data(), &b.Events); err != nil {
+		b.Raw, b.DecodeErr = msg.Data(), err
+	}
+	// A batch that started is finished even during shutdown: its transaction
+	// is short, and an interrupted one would only be redelivered.
+	hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), q.cfg.AckWait)
+	err := h(hctx, b)
+	cancel()
+	if err != nil {
+		delay := redeliveryDelay(b.Delivered)
+		q.log.Warn("batch failed, will redeliver", "partition", p, "delivered", b.Delivered, "retry_in", delay, "err", err)
+		if nerr := msg.NakWithDelay(delay); nerr != nil {
+			q.log.Warn("nak failed", "partition", p, "err", nerr)
+		}
+		return
+	}
+	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := msg.DoubleAck(actx); err != nil {
+		// The effects are committed; a redelivery is caught by the dedupe record.
+		q.log.Warn("ack failed, batch will be redelivered and deduplicated", "partition", p, "err", err)
+	}
+}
+
+// redeliveryDelay is exponential backoff with full jitter, from 100 ms up to 30 s.
+func redeliveryDelay(delivered uint64) time.Duration {
+	shift := min(delivered, 9)
+	ceiling := min(100*time.Millisecond<<shift, 30*time.Second)
+	return ceiling/2 + time.Duration(rand.Int64N(int64(ceiling/2)+1))
+}
+
+func sleep(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}

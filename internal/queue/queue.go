@@ -1,0 +1,227 @@
+// Package queue is usher's durable inbound queue on NATS JetStream: one
+// work-queue stream whose subjects are partitioned by order, written with
+// group commit (many concurrently accepted webhooks made durable by one stream
+// write) and read by one ordered consumer per partition.
+package queue
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/usherhq/usher"
+)
+
+// Config configures the queue. The zero value of each field means its default.
+type Config struct {
+	// URL of an external NATS server; empty starts the embedded one.
+	URL string
+	// Embedded configures the embedded server when URL is empty.
+	Embedded EmbeddedConfig
+	// Stream is the inbound stream's name. Default USHER_INBOUND.
+	Stream string
+	// SubjectPrefix prefixes the partition subjects. Default usher.in.
+	SubjectPrefix string
+	// Partitions is the fixed number of partitions. Default 8. Changing it on a
+	// stream that still holds messages strands the messages of removed partitions.
+	Partitions int
+	// Replicas of the stream in a cluster. Default 1.
+	Replicas int
+	// MaxBytes caps the stream; when full it refuses new messages and the
+	// receiver answers 503. Default 1 GiB.
+	MaxBytes int64
+	// MaxBatchEvents and MaxBatchBytes bound one group-commit write.
+	// Defaults 256 events, 512 KiB.
+	MaxBatchEvents int
+	MaxBatchBytes  int
+	// PublishTimeout bounds the wait for the stream's acknowledgement. Default 5s.
+	PublishTimeout time.Duration
+	// AckWait is how long a consumer may hold a batch before redelivery. Default 30s.
+	AckWait time.Duration
+}
+
+// WithDefaults returns the config with every unset field at its default.
+func (c Config) WithDefaults() Config {
+	if c.Stream == "" {
+		c.Stream = "USHER_INBOUND"
+	}
+	if c.SubjectPrefix == "" {
+		c.SubjectPrefix = "usher.in"
+	}
+	if c.Partitions == 0 {
+		c.Partitions = 8
+	}
+	if c.Replicas == 0 {
+		c.Replicas = 1
+	}
+	if c.MaxBytes == 0 {
+		c.MaxBytes = 1 << 30
+	}
+	if c.MaxBatchEvents == 0 {
+		c.MaxBatchEvents = 256
+	}
+	if c.MaxBatchBytes == 0 {
+		c.MaxBatchBytes = 512 << 10
+	}
+	if c.PublishTimeout == 0 {
+		c.PublishTimeout = 5 * time.Second
+	}
+	if c.AckWait == 0 {
+		c.AckWait = 30 * time.Second
+	}
+	if c.URL == "" && c.Embedded.MaxStore == 0 {
+		c.Embedded.MaxStore = 2 * c.MaxBytes
+	}
+	return c
+}
+
+// Validate reports a config that cannot work.
+func (c Config) Validate() error {
+	switch {
+	case c.Partitions < 1 || c.Partitions > 1024:
+		return fmt.Errorf("queue partitions %d: want 1..1024", c.Partitions)
+	case c.URL == "" && c.Embedded.DataDir == "":
+		return errors.New("queue: embedded server needs a data directory")
+	case c.MaxBatchEvents < 1:
+		return fmt.Errorf("queue max batch events %d: want at least 1", c.MaxBatchEvents)
+	}
+	return nil
+}
+
+// Queue is a connection to the inbound stream.
+type Queue struct {
+	cfg      Config
+	log      *slog.Logger
+	ns       *server.Server // nil with an external server
+	nc       *nats.Conn
+	js       jetstream.JetStream
+	stream   jetstream.Stream
+	batchers []*batcher
+	onBatch  func(events int)
+
+	stopOnce sync.Once
+	stop     chan struct{}
+	wg       sync.WaitGroup
+}
+
+// Open connects (starting the embedded server if configured), creates or
+// updates the stream and starts the group-commit writers. onBatch, if not
+// nil, is told the size of every batch written.
+func Open(ctx context.Context, cfg Config, log *slog.Logger, onBatch func(events int)) (*Queue, error) {
+	cfg = cfg.WithDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	q := &Queue{cfg: cfg, log: log, stop: make(chan struct{}), onBatch: onBatch}
+	opts := []nats.Option{nats.Name("usher"), nats.MaxReconnects(-1), nats.ReconnectWait(250 * time.Millisecond)}
+	url := cfg.URL
+	if url == "" {
+		ns, err := StartEmbedded(cfg.Embedded)
+		if err != nil {
+			return nil, err
+		}
+		q.ns = ns
+		opts = append(opts, nats.InProcessServer(ns))
+	}
+	nc, err := nats.Connect(url, opts...)
+	if err != nil {
+		q.shutdownServer()
+		return nil, fmt.Errorf("connect nats: %w", err)
+	}
+	q.nc = nc
+	if q.js, err = jetstream.New(nc); err != nil {
+		q.Close()
+		return nil, fmt.Errorf("jetstream: %w", err)
+	}
+	if err := q.ensureStream(ctx); err != nil {
+		q.Close()
+		return nil, err
+	}
+	q.batchers = make([]*batcher, cfg.Partitions)
+	for p := range q.batchers {
+		q.batchers[p] = newBatcher(q, p)
+		q.wg.Add(1)
+		go func() {
+			defer q.wg.Done()
+			q.batchers[p].run()
+		}()
+	}
+	return q, nil
+}
+
+func (q *Queue) ensureStream(ctx context.Context) error {
+	sc := jetstream.StreamConfig{
+		Name:        q.cfg.Stream,
+		Description: "usher inbound webhooks, partitioned by order",
+		Subjects:    []string{q.cfg.SubjectPrefix + ".*"},
+		Retention:   jetstream.WorkQueuePolicy,
+		Storage:     jetstream.FileStorage,
+		Discard:     jetstream.DiscardNew,
+		MaxBytes:    q.cfg.MaxBytes,
+		Replicas:    q.cfg.Replicas,
+	}
+	s, err := q.js.CreateOrUpdateStream(ctx, sc)
+	if err != nil {
+		return fmt.Errorf("create stream %s: %w", sc.Name, err)
+	}
+	q.stream = s
+	return nil
+}
+
+// Partitions returns the partition count.
+func (q *Queue) Partitions() int { return q.cfg.Partitions }
+
+// Server returns the embedded server, or nil with an external one.
+func (q *Queue) Server() *server.Server { return q.ns }
+
+func (q *Queue) subject(p int) string { return q.cfg.SubjectPrefix + "." + strconv.Itoa(p) }
+
+// PartitionOf returns the partition of an event: by order id, or by event id
+// for events that name no order.
+func (q *Queue) PartitionOf(ev *usher.InboundEvent) int {
+	key := ev.OrderID
+	if key == "" {
+		key = ev.Source + "/" + ev.ID
+	}
+	return Partition(key, q.cfg.Partitions)
+}
+
+// Ping checks that the connection is up and JetStream answers.
+func (q *Queue) Ping(ctx context.Context) error {
+	if q.nc.Status() != nats.CONNECTED {
+		return fmt.Errorf("%w: nats connection %s", usher.ErrTransient, q.nc.Status())
+	}
+	if _, err := q.stream.Info(ctx); err != nil {
+		return fmt.Errorf("%w: stream info: %w", usher.ErrTransient, err)
+	}
+	return nil
+}
+
+// Close stops the writers (failing writes still waiting), drains the
+// connection and stops the embedded server. Consumers must be stopped first.
+func (q *Queue) Close() {
+	q.stopOnce.Do(func() { close(q.stop) })
+	q.wg.Wait()
+	if q.nc != nil {
+		q.nc.Close()
+	}
+	q.shutdownServer()
+}
+
+func (q *Queue) shutdownServer() {
+	if q.ns != nil {
+		q.ns.Shutdown()
+		q.ns.WaitForShutdown()
+	}
+}
+
+// ErrClosed is returned by Enqueue after Close.
+var ErrClosed = errors.New("queue closed")

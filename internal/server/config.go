@@ -1,0 +1,114 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+)
+
+// Config is everything `usher serve` can be told, from flags, USHER_*
+// environment variables or a config file. Each field's default is given.
+type Config struct {
+	// Addr is the HTTP listen address. Default 127.0.0.1:8080.
+	Addr string `yaml:"addr"`
+	// DataDir holds the SQLite database and the embedded JetStream store.
+	// Default ./usher-data.
+	DataDir string `yaml:"data_dir"`
+	// NATSURL connects to an external NATS server; empty runs one embedded.
+	NATSURL string `yaml:"nats_url"`
+	// PostgresURL keeps the state in PostgreSQL; empty uses SQLite in DataDir.
+	PostgresURL string `yaml:"postgres_url"`
+	// Partitions of the inbound stream. Default 8.
+	Partitions int `yaml:"partitions"`
+	// RelaxedSync lets the embedded JetStream sync on its own schedule instead
+	// of before every acknowledgement. Faster; an OS crash can then lose
+	// acknowledged webhooks. Default false: every 202 is on disk.
+	RelaxedSync bool `yaml:"relaxed_sync"`
+	// QueueMaxBytes caps the inbound stream; when it is full the receiver
+	// answers 503. Default 1 GiB.
+	QueueMaxBytes int64 `yaml:"queue_max_bytes"`
+	// AdminToken, when set, is a bearer token holding every scope.
+	AdminToken string `yaml:"admin_token"`
+	// MaxBodyBytes is the largest accepted webhook body. Default 1 MiB.
+	MaxBodyBytes int64 `yaml:"max_body_bytes"`
+	// DedupeRetention is how long dedupe records are kept; it must outlast
+	// every sender's retry horizon (Stripe 3 days, Adyen 30). Default 35 days.
+	DedupeRetention time.Duration `yaml:"dedupe_retention"`
+	// Bootstrap creates a demo source and an admin token in an empty store
+	// and writes them to DataDir/demo-credentials.json. Default false; `usher
+	// serve` turns it on.
+	Bootstrap bool `yaml:"bootstrap"`
+	// LogLevel is debug, info, warn or error. Default info.
+	LogLevel string `yaml:"log_level"`
+	// LogFormat is json or text. Default json.
+	LogFormat string `yaml:"log_format"`
+	// ShutdownTimeout bounds the graceful drain on SIGTERM. Default 30s.
+	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+}
+
+// WithDefaults returns the config with every unset field at its default.
+func (c Config) WithDefaults() Config {
+	if c.Addr == "" {
+		c.Addr = "127.0.0.1:8080"
+	}
+	if c.DataDir == "" {
+		c.DataDir = "usher-data"
+	}
+	if c.Partitions == 0 {
+		c.Partitions = 8
+	}
+	if c.QueueMaxBytes == 0 {
+		c.QueueMaxBytes = 1 << 30
+	}
+	if c.MaxBodyBytes == 0 {
+		c.MaxBodyBytes = 1 << 20
+	}
+	if c.DedupeRetention == 0 {
+		c.DedupeRetention = 35 * 24 * time.Hour
+	}
+	if c.LogLevel == "" {
+		c.LogLevel = "info"
+	}
+	if c.LogFormat == "" {
+		c.LogFormat = "json"
+	}
+	if c.ShutdownTimeout == 0 {
+		c.ShutdownTimeout = 30 * time.Second
+	}
+	return c
+}
+
+// Validate reports every setting that cannot work.
+func (c Config) Validate() error {
+	var errs []error
+	if c.Partitions < 1 || c.Partitions > 1024 {
+		errs = append(errs, fmt.Errorf("partitions %d: want 1..1024", c.Partitions))
+	}
+	if c.MaxBodyBytes < 1024 || c.MaxBodyBytes > 4<<20 {
+		errs = append(errs, fmt.Errorf("max body bytes %d: want 1 KiB..4 MiB", c.MaxBodyBytes))
+	}
+	if c.DedupeRetention < 72*time.Hour {
+		errs = append(errs, fmt.Errorf("dedupe retention %s: must outlast provider retries (at least 72h)", c.DedupeRetention))
+	}
+	if c.AdminToken != "" && len(c.AdminToken) < 16 {
+		errs = append(errs, errors.New("admin token: use at least 16 characters"))
+	}
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(c.LogLevel)); err != nil {
+		errs = append(errs, fmt.Errorf("log level %q: %w", c.LogLevel, err))
+	}
+	if c.LogFormat != "json" && c.LogFormat != "text" {
+		errs = append(errs, fmt.Errorf("log format %q: want json or text", c.LogFormat))
+	}
+	return errors.Join(errs...)
+}
+
+// Level returns the parsed log level (info if invalid).
+func (c Config) Level() slog.Level {
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(c.LogLevel)); err != nil {
+		return slog.LevelInfo
+	}
+	return lvl
+}

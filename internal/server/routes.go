@@ -1,0 +1,82 @@
+package server
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/usherhq/usher"
+	"github.com/usherhq/usher/internal/admin"
+	"github.com/usherhq/usher/internal/ingest"
+	"github.com/usherhq/usher/internal/problem"
+)
+
+// routes lists every HTTP route of usher. Admin routes carry their scope in
+// admin.Routes; the others are public by design: the receiver authenticates
+// each webhook by its signature, and health and metrics reveal no data.
+func (a *App) routes(recv *ingest.Receiver, api *admin.API) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/webhooks/{source}", recv)
+	mux.Handle("GET /healthz", handleHealthz())
+	mux.Handle("GET /readyz", a.handleReadyz())
+	mux.Handle("GET /metrics", promhttp.HandlerFor(a.metrics.Registry, promhttp.HandlerOpts{Registry: a.metrics.Registry}))
+	for _, rt := range api.Routes() {
+		mux.Handle(rt.Method+" "+rt.Pattern, api.Guard(rt.Scope, rt.Handler))
+	}
+	return problemsForUnmatched(mux)
+}
+
+func handleHealthz() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"status":"ok"}` + "\n"))
+	})
+}
+
+// handleReadyz answers 200 when the queue and the store both answer, 503 otherwise.
+func (a *App) handleReadyz() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if err := a.queue.Ping(ctx); err != nil {
+			problem.Write(w, r, usher.WrapError(usher.CodeQueueUnavailable, err, "the queue is not reachable"))
+			return
+		}
+		if err := a.db.Ping(ctx); err != nil {
+			problem.Write(w, r, usher.WrapError(usher.CodeUnavailable, err, "the store is not reachable"))
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"status":"ready"}` + "\n"))
+	})
+}
+
+// problemsForUnmatched answers requests that match no route with a problem
+// (404, or 405 with Allow) instead of the mux's plain-text replies.
+func problemsForUnmatched(mux *http.ServeMux) http.Handler {
+	methods := []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, pattern := mux.Handler(r); pattern != "" {
+			mux.ServeHTTP(w, r)
+			return
+		}
+		var allow []string
+		for _, m := range methods {
+			probe := r.Clone(r.Context())
+			probe.Method = m
+			if _, p := mux.Handler(probe); p != "" {
+				allow = append(allow, m)
+			}
+		}
+		if len(allow) == 0 {
+			problem.Write(w, r, usher.Errorf(usher.CodeNotFound, "no route for %s", r.URL.Path))
+			return
+		}
+		for _, m := range allow {
+			w.Header().Add("Allow", m)
+		}
+		problem.Write(w, r, usher.Errorf(usher.CodeMethodNotAllowed, "%s is not allowed here", r.Method))
+	})
+}

@@ -1,0 +1,195 @@
+// Package server wires usher together: the store, the queue, the processor,
+// the receiver and the admin API behind one HTTP listener. cmd/usher and the
+// in-process test harness both start usher through it.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/usherhq/usher/internal/admin"
+	"github.com/usherhq/usher/internal/ingest"
+	"github.com/usherhq/usher/internal/processor"
+	"github.com/usherhq/usher/internal/queue"
+	"github.com/usherhq/usher/internal/store"
+	"github.com/usherhq/usher/internal/store/postgres"
+	"github.com/usherhq/usher/internal/store/sqlite"
+	"github.com/usherhq/usher/internal/telemetry"
+)
+
+// App is a running usher.
+type App struct {
+	cfg       Config
+	log       *slog.Logger
+	metrics   *telemetry.Metrics
+	db        *store.DB
+	queue     *queue.Queue
+	consumers *queue.Consumers
+	listener  net.Listener
+	http      *http.Server
+	served    chan error
+	bg        sync.WaitGroup
+	stopBg    context.CancelFunc
+
+	// Bootstrapped is set when this start created the demo credentials.
+	Bootstrapped *Credentials
+}
+
+// Start opens the store and the queue, starts the processor and the
+// background services, and listens on cfg.Addr. It returns once usher is
+// accepting requests; Shutdown stops it.
+func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) {
+	cfg = cfg.WithDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	a := &App{cfg: cfg, log: log, metrics: telemetry.NewMetrics(), served: make(chan error, 1)}
+	defer func() {
+		if err != nil {
+			a.close()
+		}
+	}()
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("data dir: %w", err)
+	}
+	if a.db, err = openStore(ctx, cfg); err != nil {
+		return nil, err
+	}
+	if a.queue, err = queue.Open(ctx, queue.Config{
+		URL:        cfg.NATSURL,
+		Embedded:   queue.EmbeddedConfig{DataDir: cfg.DataDir, SyncAlways: !cfg.RelaxedSync},
+		Partitions: cfg.Partitions,
+		MaxBytes:   cfg.QueueMaxBytes,
+	}, log, func(n int) { a.metrics.EnqueueBatchSize.Observe(float64(n)) }); err != nil {
+		return nil, err
+	}
+	if cfg.Bootstrap {
+		if a.Bootstrapped, err = bootstrap(ctx, a.db, cfg.DataDir, time.Now); err != nil {
+			return nil, err
+		}
+	}
+	proc := processor.New(a.db, a.metrics, log, time.Now)
+	depth := func(p int, pending uint64) {
+		a.metrics.QueueDepth.WithLabelValues(strconv.Itoa(p)).Set(float64(pending))
+	}
+	if a.consumers, err = a.queue.Consume(ctx, proc.HandleBatch, depth); err != nil {
+		return nil, err
+	}
+	recv := ingest.NewReceiver(ingest.Config{MaxBodyBytes: cfg.MaxBodyBytes}, a.db, a.queue, a.metrics, log, time.Now)
+	api := admin.NewAPI(a.db, admin.NewAuthenticator(a.db, cfg.AdminToken), log, time.Now, recv.ForgetSource)
+	a.http = &http.Server{
+		Handler:           a.routes(recv, api),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	if a.listener, err = net.Listen("tcp", cfg.Addr); err != nil {
+		return nil, fmt.Errorf("listen: %w", err)
+	}
+	go func() { a.served <- a.http.Serve(a.listener) }()
+	bgCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	a.stopBg = cancel
+	a.bg.Add(1)
+	go func() {
+		defer a.bg.Done()
+		a.pruneDedupe(bgCtx)
+	}()
+	log.Info("usher started", "addr", a.Addr(), "store", a.db.Engine(), "queue", queueKind(cfg), "partitions", cfg.Partitions, "durable_sync", !cfg.RelaxedSync)
+	return a, nil
+}
+
+func openStore(ctx context.Context, cfg Config) (*store.DB, error) {
+	if cfg.PostgresURL != "" {
+		return postgres.Open(ctx, cfg.PostgresURL)
+	}
+	return sqlite.Open(ctx, filepath.Join(cfg.DataDir, "usher.db"))
+}
+
+func queueKind(cfg Config) string {
+	if cfg.NATSURL != "" {
+		return "external"
+	}
+	return "embedded"
+}
+
+// Addr returns the address the HTTP server listens on.
+func (a *App) Addr() string { return a.listener.Addr().String() }
+
+// URL returns the base URL of the HTTP server.
+func (a *App) URL() string { return "http://" + a.Addr() }
+
+// Store returns the state store, for tests and tools that inspect it.
+func (a *App) Store() *store.DB { return a.db }
+
+// Queue returns the inbound queue.
+func (a *App) Queue() *queue.Queue { return a.queue }
+
+// Served returns a channel that receives the HTTP server's end.
+func (a *App) Served() <-chan error { return a.served }
+
+// Shutdown drains usher: it stops accepting connections and waits for the
+// requests in flight (each finishes its durable enqueue), then lets each
+// partition finish the batch it is applying, then closes the queue and store.
+func (a *App) Shutdown(ctx context.Context) error {
+	err := a.http.Shutdown(ctx)
+	if errors.Is(err, context.DeadlineExceeded) {
+		err = errors.Join(err, a.http.Close())
+	}
+	a.close()
+	a.log.Info("usher stopped")
+	return err
+}
+
+func (a *App) close() {
+	if a.stopBg != nil {
+		a.stopBg()
+		a.bg.Wait()
+	}
+	if a.consumers != nil {
+		a.consumers.Stop()
+	}
+	if a.queue != nil {
+		a.queue.Close()
+	}
+	if a.db != nil {
+		_ = a.db.Close()
+	}
+}
+
+// pruneDedupe deletes dedupe records older than the retention, hourly, in
+// small batches so that it never holds the writer for long.
+func (a *App) pruneDedupe(ctx context.Context) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		for {
+			n, err := a.db.PruneInbound(ctx, time.Now().Add(-a.cfg.DedupeRetention), 1000)
+			if err != nil {
+				if ctx.Err() == nil {
+					a.log.Warn("dedupe prune failed", "err", err)
+				}
+				break
+			}
+			if n < 1000 {
+				break
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}

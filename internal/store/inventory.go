@@ -1,0 +1,130 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/usherhq/usher"
+)
+
+// Inventory returns one ticket type's inventory inside the transaction.
+func (tx *Tx) Inventory(ctx context.Context, showID, ticketType string) (usher.Inventory, bool, error) {
+	inv, err := scanInventory(tx.tx.QueryRowContext(ctx, `SELECT show_id, ticket_type, capacity, sold, held, version
+		FROM inventory WHERE show_id = $1 AND ticket_type = $2`, showID, ticketType))
+	if errors.Is(err, sql.ErrNoRows) {
+		return usher.Inventory{}, false, nil
+	}
+	if err != nil {
+		return usher.Inventory{}, false, fmt.Errorf("read inventory: %w", err)
+	}
+	return inv, true, nil
+}
+
+// SwapSold adds delta (negative to return seats) to the sold count if the row
+// is still at version, and fails with ErrConflict otherwise. The row's CHECK
+// constraint is a second guard: sold never goes negative or past capacity.
+func (tx *Tx) SwapSold(ctx context.Context, inv usher.Inventory, delta int) error {
+	res, err := tx.tx.ExecContext(ctx, `UPDATE inventory SET sold = sold + $1, version = version + 1, updated_at = $2
+		WHERE show_id = $3 AND ticket_type = $4 AND version = $5 AND sold + $1 >= 0 AND sold + held + $1 <= capacity`,
+		delta, micros(tx.db.now()), inv.ShowID, inv.TicketType, inv.Version)
+	if err != nil {
+		return fmt.Errorf("swap sold: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n != 1 {
+		return fmt.Errorf("swap sold of %s/%s at version %d: %w", inv.ShowID, inv.TicketType, inv.Version, ErrConflict)
+	}
+	return nil
+}
+
+// PutCapacity sets a ticket type's capacity, creating the row if needed. A
+// capacity below what is already sold is refused with usher.CodeConflict.
+func (db *DB) PutCapacity(ctx context.Context, showID, ticketType string, capacity int) (usher.Inventory, error) {
+	var inv usher.Inventory
+	err := db.InTx(ctx, func(tx *Tx) error {
+		cur, found, err := tx.Inventory(ctx, showID, ticketType)
+		if err != nil {
+			return err
+		}
+		now := micros(db.now())
+		if !found {
+			_, err = tx.tx.ExecContext(ctx, `INSERT INTO inventory (show_id, ticket_type, capacity, sold, held, version, updated_at)
+				VALUES ($1, $2, $3, 0, 0, 1, $4)`, showID, ticketType, capacity, now)
+			if err != nil {
+				if db.dialect.UniqueViolation(err) {
+					return ErrConflict
+				}
+				return fmt.Errorf("insert inventory: %w", err)
+			}
+			inv = usher.Inventory{ShowID: showID, TicketType: ticketType, Capacity: capacity, Available: capacity, Version: 1}
+			return nil
+		}
+		if capacity < cur.Sold+cur.Held {
+			return usher.Errorf(usher.CodeConflict, "capacity %d is below the %d tickets already sold or held", capacity, cur.Sold+cur.Held)
+		}
+		res, err := tx.tx.ExecContext(ctx, `UPDATE inventory SET capacity = $1, version = version + 1, updated_at = $2
+			WHERE show_id = $3 AND ticket_type = $4 AND version = $5`, capacity, now, showID, ticketType, cur.Version)
+		if err != nil {
+			return fmt.Errorf("update capacity: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return ErrConflict
+		}
+		inv = cur
+		inv.Capacity, inv.Version = capacity, cur.Version+1
+		inv.Available = capacity - cur.Sold - cur.Held
+		return nil
+	})
+	return inv, err
+}
+
+// ShowInventory lists every ticket type of a show.
+func (db *DB) ShowInventory(ctx context.Context, showID string) ([]usher.Inventory, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT show_id, ticket_type, capacity, sold, held, version
+		FROM inventory WHERE show_id = $1 ORDER BY ticket_type`, showID)
+	if err != nil {
+		return nil, fmt.Errorf("list inventory: %w", err)
+	}
+	defer rows.Close()
+	var out []usher.Inventory
+	for rows.Next() {
+		inv, err := scanInventory(rows)
+		if err != nil {
+			return nil, fmt.Errorf("scan inventory: %w", err)
+		}
+		out = append(out, inv)
+	}
+	return out, rows.Err()
+}
+
+// AllInventory lists every inventory row, for invariant checks.
+func (db *DB) AllInventory(ctx context.Context) ([]usher.Inventory, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT show_id, ticket_type, capacity, sold, held, version FROM inventory ORDER BY show_id, ticket_type`)
+	if err != nil {
+		return nil, fmt.Errorf("list inventory: %w", err)
+	}
+	defer rows.Close()
+	var out []usher.Inventory
+	for rows.Next() {
+		inv, err := scanInventory(rows)
+		if err != nil {
+			return nil, fmt.Errorf("scan inventory: %w", err)
+		}
+		out = append(out, inv)
+	}
+	return out, rows.Err()
+}
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scanInventory(row scanner) (usher.Inventory, error) {
+	var inv usher.Inventory
+	var held int
+	if err := row.Scan(&inv.ShowID, &inv.TicketType, &inv.Capacity, &inv.Sold, &held, &inv.Version); err != nil {
+		return usher.Inventory{}, err
+	}
+	inv.Held = held
+	inv.Available = inv.Capacity - inv.Sold - held
+	return inv, nil
+}

@@ -1,0 +1,22 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"io/fs"
+
+	"github.com/pressly/goose/v3"
+)
+
+// Migrate applies an engine's embedded, numbered migrations with goose.
+func Migrate(ctx context.Context, db *sql.DB, dialect goose.Dialect, migrations fs.FS) error {
+	provider, err := goose.NewProvider(dialect, db, migrations)
+	if err != nil {
+		return fmt.Errorf("migrations: %w", err)
+	}
+	if _, err := provider.Up(ctx); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	return nil
+}

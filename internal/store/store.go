@@ -1,0 +1,161 @@
+// Package store keeps usher's state in a SQL database. The SQL is portable:
+// one implementation serves SQLite (the embedded default, package sqlite) and
+// PostgreSQL (the scale-out engine, package postgres); each engine contributes
+// its connection setup, its migrations and its error classification, and the
+// storetest conformance suite runs against both.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"github.com/usherhq/usher"
+)
+
+// Dialect is what differs between engines.
+type Dialect interface {
+	// Name is "sqlite" or "postgres".
+	Name() string
+	// Retryable reports whether err is a lock or serialization conflict that a
+	// new attempt of the whole transaction may not meet.
+	Retryable(err error) bool
+	// UniqueViolation reports whether err is a unique-constraint violation.
+	UniqueViolation(err error) bool
+}
+
+// DB is a usher state store. Writes go through InTx; reads that need no
+// transaction are methods of DB.
+type DB struct {
+	write   *sql.DB
+	read    *sql.DB
+	dialect Dialect
+	now     func() time.Time
+}
+
+// New returns a DB over the given pools. write and read may be the same pool;
+// SQLite uses one writer connection and a separate pool of readers.
+func New(write, read *sql.DB, dialect Dialect) *DB {
+	return &DB{write: write, read: read, dialect: dialect, now: time.Now}
+}
+
+// Engine returns the dialect name.
+func (db *DB) Engine() string { return db.dialect.Name() }
+
+// Ping checks that the database answers.
+func (db *DB) Ping(ctx context.Context) error {
+	if err := db.write.PingContext(ctx); err != nil {
+		return fmt.Errorf("%w: ping store: %w", usher.ErrTransient, err)
+	}
+	return nil
+}
+
+// Close closes both pools.
+func (db *DB) Close() error {
+	err := db.write.Close()
+	if db.read != db.write {
+		err = errors.Join(err, db.read.Close())
+	}
+	return err
+}
+
+// maxTxAttempts bounds the retries of a transaction that met a conflict.
+const maxTxAttempts = 8
+
+// InTx runs fn in one transaction and commits it when fn returns nil. A lock or
+// serialization conflict, or ErrConflict from a compare-and-swap, retries the
+// whole of fn with backoff; fn must therefore have no effects outside tx.
+// Errors that remain after the retries are wrapped in usher.ErrTransient when
+// they are conflicts or connection failures.
+func (db *DB) InTx(ctx context.Context, fn func(tx *Tx) error) error {
+	var err error
+	for attempt := 1; attempt <= maxTxAttempts; attempt++ {
+		err = db.inTxOnce(ctx, fn)
+		if err == nil || !db.retryable(err) {
+			break
+		}
+		backoff := time.Duration(attempt*attempt) * time.Millisecond
+		backoff += time.Duration(rand.Int64N(int64(backoff)))
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%w: %w", usher.ErrTransient, ctx.Err())
+		case <-time.After(backoff):
+		}
+	}
+	if err != nil && db.retryable(err) && !errors.Is(err, usher.ErrTransient) {
+		err = fmt.Errorf("%w: %w", usher.ErrTransient, err)
+	}
+	return err
+}
+
+func (db *DB) retryable(err error) bool {
+	return errors.Is(err, ErrConflict) || db.dialect.Retryable(err)
+}
+
+func (db *DB) inTxOnce(ctx context.Context, fn func(tx *Tx) error) error {
+	sqlTx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("%w: begin: %w", usher.ErrTransient, err)
+	}
+	tx := &Tx{tx: sqlTx, db: db}
+	if err := fn(tx); err != nil {
+		_ = sqlTx.Rollback()
+		return err
+	}
+	if err := sqlTx.Commit(); err != nil {
+		return fmt.Errorf("%w: commit: %w", usher.ErrTransient, err)
+	}
+	return nil
+}
+
+// ErrConflict is returned by a compare-and-swap that found another version;
+// InTx retries the transaction on it.
+var ErrConflict = errors.New("concurrent update")
+
+// Tx is one store transaction. Its methods run inside it.
+type Tx struct {
+	tx *sql.Tx
+	db *DB
+}
+
+// Savepoint runs fn inside a savepoint: when fn fails, only its own writes are
+// rolled back and the transaction goes on.
+func (tx *Tx) Savepoint(ctx context.Context, fn func() error) error {
+	if _, err := tx.tx.ExecContext(ctx, "SAVEPOINT usher_sp"); err != nil {
+		return fmt.Errorf("savepoint: %w", err)
+	}
+	if ferr := fn(); ferr != nil {
+		if _, err := tx.tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT usher_sp"); err != nil {
+			return errors.Join(ferr, fmt.Errorf("rollback to savepoint: %w", err))
+		}
+		if _, err := tx.tx.ExecContext(ctx, "RELEASE SAVEPOINT usher_sp"); err != nil {
+			return errors.Join(ferr, fmt.Errorf("release savepoint: %w", err))
+		}
+		return ferr
+	}
+	if _, err := tx.tx.ExecContext(ctx, "RELEASE SAVEPOINT usher_sp"); err != nil {
+		return fmt.Errorf("release savepoint: %w", err)
+	}
+	return nil
+}
+
+func micros(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMicro()
+}
+
+func fromMicros(us int64) time.Time {
+	if us == 0 {
+		return time.Time{}
+	}
+	return time.UnixMicro(us).UTC()
+}
+
+func notFound(what, id string) error {
+	return usher.Errorf(usher.CodeNotFound, "%s %q not found", what, id)
+}

@@ -1,0 +1,75 @@
+package telemetry
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+// latencyBuckets span 250 µs to about 16 s, fine enough for a p99 under 10 ms.
+var latencyBuckets = prometheus.ExponentialBuckets(0.00025, 2, 17)
+
+// Metrics holds every instrument usher exports. Create one per process with
+// NewMetrics and pass it to the components that record.
+type Metrics struct {
+	Registry *prometheus.Registry
+
+	InboundRequests  *prometheus.CounterVec   // source, outcome
+	IngestAckSeconds *prometheus.HistogramVec // source
+	KeyVerified      *prometheus.CounterVec   // source, key_id
+	EnqueueBatchSize prometheus.Histogram
+	ProcessedEvents  *prometheus.CounterVec   // type, outcome
+	ProcessingLag    *prometheus.HistogramVec // type
+	ProcessBatch     prometheus.Histogram
+	QueueDepth       *prometheus.GaugeVec // partition
+}
+
+// NewMetrics registers usher's instruments, plus the Go runtime and process
+// collectors, on a fresh registry.
+func NewMetrics() *Metrics {
+	m := &Metrics{
+		Registry: prometheus.NewRegistry(),
+		InboundRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "usher_inbound_requests_total",
+			Help: "Inbound webhook requests by source and outcome (accepted, or the rejection code).",
+		}, []string{"source", "outcome"}),
+		IngestAckSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "usher_ingest_ack_seconds",
+			Help:    "Time from request arrival to the durable-enqueue acknowledgement, for accepted webhooks.",
+			Buckets: latencyBuckets,
+		}, []string{"source"}),
+		KeyVerified: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "usher_inbound_key_verified_total",
+			Help: "Accepted webhooks by the id of the source secret that verified them.",
+		}, []string{"source", "key_id"}),
+		EnqueueBatchSize: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "usher_enqueue_batch_events",
+			Help:    "Events made durable by one stream write (group commit).",
+			Buckets: prometheus.ExponentialBuckets(1, 2, 10),
+		}),
+		ProcessedEvents: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "usher_processed_events_total",
+			Help: "Processed inbound events by type and outcome (applied, duplicate, id_reuse, ignored, set_aside).",
+		}, []string{"type", "outcome"}),
+		ProcessingLag: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "usher_processing_lag_seconds",
+			Help:    "Time from acceptance of an event to the commit of its effects.",
+			Buckets: latencyBuckets,
+		}, []string{"type"}),
+		ProcessBatch: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "usher_process_batch_seconds",
+			Help:    "Time to apply one queued batch in one store transaction.",
+			Buckets: latencyBuckets,
+		}),
+		QueueDepth: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "usher_queue_depth",
+			Help: "Batches waiting in the inbound stream per partition, as last seen by its consumer.",
+		}, []string{"partition"}),
+	}
+	m.Registry.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		m.InboundRequests, m.IngestAckSeconds, m.KeyVerified, m.EnqueueBatchSize,
+		m.ProcessedEvents, m.ProcessingLag, m.ProcessBatch, m.QueueDepth,
+	)
+	return m
+}

@@ -1,0 +1,96 @@
+package webhook
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/usherhq/usher"
+)
+
+// maxTypeLen bounds an event type.
+const maxTypeLen = 128
+
+// parseCanonical parses a canonical envelope {"type","timestamp","data"}: a
+// valid type, an RFC 3339 timestamp and data that is a JSON object.
+func parseCanonical(body []byte) (usher.Envelope, error) {
+	var raw struct {
+		Type      *string         `json:"type"`
+		Timestamp *string         `json:"timestamp"`
+		Data      json.RawMessage `json:"data"`
+	}
+	if err := json.Unmarshal(body, &raw); err != nil {
+		return usher.Envelope{}, usher.WrapError(usher.CodeMalformedEnvelope, fmt.Errorf("decode envelope: %w", err), "body is not a JSON envelope")
+	}
+	if raw.Type == nil || *raw.Type == "" {
+		return usher.Envelope{}, usher.Errorf(usher.CodeMalformedEnvelope, "envelope has no type")
+	}
+	if err := checkType(*raw.Type); err != nil {
+		return usher.Envelope{}, err
+	}
+	if raw.Timestamp == nil {
+		return usher.Envelope{}, usher.Errorf(usher.CodeMalformedEnvelope, "envelope has no timestamp")
+	}
+	ts, err := time.Parse(time.RFC3339, *raw.Timestamp)
+	if err != nil {
+		return usher.Envelope{}, usher.WrapError(usher.CodeMalformedEnvelope, fmt.Errorf("parse envelope timestamp: %w", err), "envelope timestamp is not RFC 3339")
+	}
+	if !inRange(ts) {
+		return usher.Envelope{}, usher.Errorf(usher.CodeMalformedEnvelope, "envelope timestamp must lie between 1970 and 9999")
+	}
+	data, ok := jsonObject(raw.Data)
+	if !ok {
+		return usher.Envelope{}, usher.Errorf(usher.CodeMalformedEnvelope, "envelope data is not a JSON object")
+	}
+	return usher.Envelope{Type: *raw.Type, Timestamp: ts.UTC(), Data: data}, nil
+}
+
+// maxUnix is the last second of the year 9999, the last that an RFC 3339
+// timestamp can carry.
+const maxUnix = 253402300799
+
+// inRange reports whether ts lies after the unix epoch and within the year
+// 9999 in UTC, so that it survives conversion to UTC and JSON encoding.
+func inRange(ts time.Time) bool {
+	u := ts.Unix()
+	return u > 0 && u <= maxUnix
+}
+
+// checkType accepts 1 to 128 bytes of ASCII letters, digits, '.', '_' and '-'.
+func checkType(t string) error {
+	if t == "" || len(t) > maxTypeLen {
+		return usher.Errorf(usher.CodeMalformedEnvelope, "event type must be 1 to %d bytes", maxTypeLen)
+	}
+	for i := 0; i < len(t); i++ {
+		c := t[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '.' || c == '_' || c == '-') {
+			return usher.Errorf(usher.CodeMalformedEnvelope, "event type may hold only letters, digits, '.', '_' and '-'")
+		}
+	}
+	return nil
+}
+
+// jsonObject returns a trimmed copy of raw when it is a JSON object. raw must
+// already be valid JSON (as json.Unmarshal leaves a json.RawMessage).
+func jsonObject(raw json.RawMessage) (json.RawMessage, bool) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || raw[0] != '{' {
+		return nil, false
+	}
+	return bytes.Clone(raw), true
+}
+
+// OrderIDOf returns the partition key of env: data.order_id when it is a
+// JSON string, else "".
+func OrderIDOf(env usher.Envelope) string {
+	var data map[string]json.RawMessage
+	if err := json.Unmarshal(env.Data, &data); err != nil {
+		return ""
+	}
+	var id string
+	if err := json.Unmarshal(data["order_id"], &id); err != nil {
+		return ""
+	}
+	return id
+}

@@ -1,0 +1,52 @@
+package usher
+
+import "time"
+
+// OrderStatus is the lifecycle state of an order.
+type OrderStatus string
+
+// Order statuses.
+const (
+	OrderPaid              OrderStatus = "paid"
+	OrderOversold          OrderStatus = "oversold"
+	OrderRefunded          OrderStatus = "refunded"
+	OrderPartiallyRefunded OrderStatus = "partially_refunded"
+	OrderChargedBack       OrderStatus = "charged_back"
+)
+
+// Item is one line of an order: a quantity of one ticket type.
+type Item struct {
+	TicketType string `json:"ticket_type"`
+	Quantity   int    `json:"quantity"`
+}
+
+// Buyer is the person who paid. It is personal data: never log it unmasked.
+type Buyer struct {
+	Email string `json:"email"`
+	Name  string `json:"name"`
+}
+
+// Order is a purchase of tickets for one show.
+type Order struct {
+	OrderID   string      `json:"order_id"`
+	ShowID    string      `json:"show_id"`
+	VenueID   string      `json:"venue_id"`
+	Status    OrderStatus `json:"status"`
+	Items     []Item      `json:"items"`
+	Version   int64       `json:"version"`
+	CreatedAt time.Time   `json:"created_at"`
+	UpdatedAt time.Time   `json:"updated_at"`
+	Tickets   []Ticket    `json:"tickets"`
+}
+
+// Inventory is the capacity and sales of one ticket type of one show.
+// Version increases on every change; writers compare-and-swap on it.
+type Inventory struct {
+	ShowID     string `json:"show_id"`
+	TicketType string `json:"ticket_type"`
+	Capacity   int    `json:"capacity"`
+	Sold       int    `json:"sold"`
+	Held       int    `json:"held"`
+	Available  int    `json:"available"`
+	Version    int64  `json:"version"`
+}
