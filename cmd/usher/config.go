@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -35,6 +36,7 @@ func settings() []setting {
 		{"addr", "USHER_ADDR", "HTTP listen address (default 127.0.0.1:8080)", str(func(c *server.Config) *string { return &c.Addr })},
 		{"data-dir", "USHER_DATA_DIR", "data directory for SQLite and the embedded JetStream (default ./usher-data)", str(func(c *server.Config) *string { return &c.DataDir })},
 		{"nats-url", "USHER_NATS_URL", "external NATS server; empty runs one embedded", str(func(c *server.Config) *string { return &c.NATSURL })},
+		{"nats-namespace", "USHER_NATS_NAMESPACE", "name prefix of usher's stream, subjects and consumers in NATS (default usher)", str(func(c *server.Config) *string { return &c.NATSNamespace })},
 		{"postgres-url", "USHER_POSTGRES_URL", "PostgreSQL URL; empty keeps state in SQLite", str(func(c *server.Config) *string { return &c.PostgresURL })},
 		{"admin-token", "USHER_ADMIN_TOKEN", "bootstrap admin bearer token with every scope", str(func(c *server.Config) *string { return &c.AdminToken })},
 		{"log-level", "USHER_LOG_LEVEL", "debug, info, warn or error (default info)", str(func(c *server.Config) *string { return &c.LogLevel })},
@@ -50,6 +52,10 @@ func settings() []setting {
 			b, err := strconv.ParseBool(v)
 			c.RelaxedSync = b
 			return err
+		}},
+		{"roles", "USHER_ROLES", "comma-separated roles of this process: ingest, process (default both)", func(c *server.Config, v string) error {
+			c.Roles = strings.Split(v, ",")
+			return nil
 		}},
 		{"dedupe-retention", "USHER_DEDUPE_RETENTION", "how long dedupe records are kept (default 840h = 35 days)", func(c *server.Config, v string) error {
 			d, err := time.ParseDuration(v)

@@ -47,7 +47,7 @@ func (q *Queue) Consume(ctx context.Context, h Handler, depth func(partition int
 	cs := &Consumers{cancel: cancel}
 	for p := 0; p < q.cfg.Partitions; p++ {
 		cons, err := q.stream.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{
-			Durable:       "usher-processor-" + strconv.Itoa(p),
+			Durable:       q.cfg.Namespace + "-processor-" + strconv.Itoa(p),
 			Description:   "usher processor, partition " + strconv.Itoa(p),
 			FilterSubject: q.subject(p),
 			AckPolicy:     jetstream.AckExplicitPolicy,

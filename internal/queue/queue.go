@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -26,10 +27,11 @@ type Config struct {
 	URL string
 	// Embedded configures the embedded server when URL is empty.
 	Embedded EmbeddedConfig
-	// Stream is the inbound stream's name. Default USHER_INBOUND.
-	Stream string
-	// SubjectPrefix prefixes the partition subjects. Default usher.in.
-	SubjectPrefix string
+	// Namespace names everything usher creates in NATS, so that several
+	// deployments can share one cluster: stream <NAMESPACE>_INBOUND, subjects
+	// <namespace>.in.<partition>, consumers <namespace>-processor-<partition>.
+	// Letters, digits, _ and - only. Default usher.
+	Namespace string
 	// Partitions is the fixed number of partitions. Default 8. Changing it on a
 	// stream that still holds messages strands the messages of removed partitions.
 	Partitions int
@@ -50,11 +52,8 @@ type Config struct {
 
 // WithDefaults returns the config with every unset field at its default.
 func (c Config) WithDefaults() Config {
-	if c.Stream == "" {
-		c.Stream = "USHER_INBOUND"
-	}
-	if c.SubjectPrefix == "" {
-		c.SubjectPrefix = "usher.in"
+	if c.Namespace == "" {
+		c.Namespace = "usher"
 	}
 	if c.Partitions == 0 {
 		c.Partitions = 8
@@ -90,6 +89,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("queue partitions %d: want 1..1024", c.Partitions)
 	case c.URL == "" && c.Embedded.DataDir == "":
 		return errors.New("queue: embedded server needs a data directory")
+	case !validNamespace(c.Namespace):
+		return fmt.Errorf("queue namespace %q: use letters, digits, _ and -", c.Namespace)
 	case c.MaxBatchEvents < 1:
 		return fmt.Errorf("queue max batch events %d: want at least 1", c.MaxBatchEvents)
 	}
@@ -159,9 +160,9 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, onBatch func(events
 
 func (q *Queue) ensureStream(ctx context.Context) error {
 	sc := jetstream.StreamConfig{
-		Name:        q.cfg.Stream,
+		Name:        strings.ToUpper(q.cfg.Namespace) + "_INBOUND",
 		Description: "usher inbound webhooks, partitioned by order",
-		Subjects:    []string{q.cfg.SubjectPrefix + ".*"},
+		Subjects:    []string{q.cfg.Namespace + ".in.*"},
 		Retention:   jetstream.WorkQueuePolicy,
 		Storage:     jetstream.FileStorage,
 		Discard:     jetstream.DiscardNew,
@@ -182,7 +183,16 @@ func (q *Queue) Partitions() int { return q.cfg.Partitions }
 // Server returns the embedded server, or nil with an external one.
 func (q *Queue) Server() *server.Server { return q.ns }
 
-func (q *Queue) subject(p int) string { return q.cfg.SubjectPrefix + "." + strconv.Itoa(p) }
+func (q *Queue) subject(p int) string { return q.cfg.Namespace + ".in." + strconv.Itoa(p) }
+
+func validNamespace(ns string) bool {
+	for _, r := range ns {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '-') {
+			return false
+		}
+	}
+	return ns != ""
+}
 
 // PartitionOf returns the partition of an event: by order id, or by event id
 // for events that name no order.
@@ -225,3 +235,13 @@ func (q *Queue) shutdownServer() {
 
 // ErrClosed is returned by Enqueue after Close.
 var ErrClosed = errors.New("queue closed")
+
+// Pending returns the number of stream messages (batches) not yet applied
+// and acknowledged by a processor.
+func (q *Queue) Pending(ctx context.Context) (uint64, error) {
+	info, err := q.stream.Info(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("stream info: %w", err)
+	}
+	return info.State.Msgs, nil
+}

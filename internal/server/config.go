@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 )
 
@@ -19,6 +20,9 @@ type Config struct {
 	NATSURL string `yaml:"nats_url"`
 	// PostgresURL keeps the state in PostgreSQL; empty uses SQLite in DataDir.
 	PostgresURL string `yaml:"postgres_url"`
+	// NATSNamespace names usher's stream, subjects and consumers in NATS, so
+	// that deployments can share a cluster. Default usher.
+	NATSNamespace string `yaml:"nats_namespace"`
 	// Partitions of the inbound stream. Default 8.
 	Partitions int `yaml:"partitions"`
 	// RelaxedSync lets the embedded JetStream sync on its own schedule instead
@@ -39,6 +43,9 @@ type Config struct {
 	// and writes them to DataDir/demo-credentials.json. Default false; `usher
 	// serve` turns it on.
 	Bootstrap bool `yaml:"bootstrap"`
+	// Roles this process plays: "ingest" (the receiver), "process" (the
+	// partition consumers). Default both. At scale, processes can split them.
+	Roles []string `yaml:"roles"`
 	// LogLevel is debug, info, warn or error. Default info.
 	LogLevel string `yaml:"log_level"`
 	// LogFormat is json or text. Default json.
@@ -73,6 +80,9 @@ func (c Config) WithDefaults() Config {
 	if c.LogFormat == "" {
 		c.LogFormat = "json"
 	}
+	if len(c.Roles) == 0 {
+		c.Roles = []string{RoleIngest, RoleProcess}
+	}
 	if c.ShutdownTimeout == 0 {
 		c.ShutdownTimeout = 30 * time.Second
 	}
@@ -98,11 +108,25 @@ func (c Config) Validate() error {
 	if err := lvl.UnmarshalText([]byte(c.LogLevel)); err != nil {
 		errs = append(errs, fmt.Errorf("log level %q: %w", c.LogLevel, err))
 	}
+	for _, r := range c.Roles {
+		if r != RoleIngest && r != RoleProcess {
+			errs = append(errs, fmt.Errorf("role %q: want %s or %s", r, RoleIngest, RoleProcess))
+		}
+	}
 	if c.LogFormat != "json" && c.LogFormat != "text" {
 		errs = append(errs, fmt.Errorf("log format %q: want json or text", c.LogFormat))
 	}
 	return errors.Join(errs...)
 }
+
+// Process roles.
+const (
+	RoleIngest  = "ingest"
+	RoleProcess = "process"
+)
+
+// Has reports whether the process plays role.
+func (c Config) Has(role string) bool { return slices.Contains(c.Roles, role) }
 
 // Level returns the parsed log level (info if invalid).
 func (c Config) Level() slog.Level {

@@ -18,7 +18,9 @@ import (
 // each webhook by its signature, and health and metrics reveal no data.
 func (a *App) routes(recv *ingest.Receiver, api *admin.API) http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("/webhooks/{source}", recv)
+	if a.cfg.Has(RoleIngest) {
+		mux.Handle("/webhooks/{source}", recv)
+	}
 	mux.Handle("GET /healthz", handleHealthz())
 	mux.Handle("GET /readyz", a.handleReadyz())
 	mux.Handle("GET /metrics", promhttp.HandlerFor(a.metrics.Registry, promhttp.HandlerOpts{Registry: a.metrics.Registry}))

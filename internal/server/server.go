@@ -66,6 +66,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error
 	}
 	if a.queue, err = queue.Open(ctx, queue.Config{
 		URL:        cfg.NATSURL,
+		Namespace:  cfg.NATSNamespace,
 		Embedded:   queue.EmbeddedConfig{DataDir: cfg.DataDir, SyncAlways: !cfg.RelaxedSync},
 		Partitions: cfg.Partitions,
 		MaxBytes:   cfg.QueueMaxBytes,
@@ -81,8 +82,10 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error
 	depth := func(p int, pending uint64) {
 		a.metrics.QueueDepth.WithLabelValues(strconv.Itoa(p)).Set(float64(pending))
 	}
-	if a.consumers, err = a.queue.Consume(ctx, proc.HandleBatch, depth); err != nil {
-		return nil, err
+	if cfg.Has(RoleProcess) {
+		if a.consumers, err = a.queue.Consume(ctx, proc.HandleBatch, depth); err != nil {
+			return nil, err
+		}
 	}
 	recv := ingest.NewReceiver(ingest.Config{MaxBodyBytes: cfg.MaxBodyBytes}, a.db, a.queue, a.metrics, log, time.Now)
 	api := admin.NewAPI(a.db, admin.NewAuthenticator(a.db, cfg.AdminToken), log, time.Now, recv.ForgetSource)
@@ -106,7 +109,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error
 		defer a.bg.Done()
 		a.pruneDedupe(bgCtx)
 	}()
-	log.Info("usher started", "addr", a.Addr(), "store", a.db.Engine(), "queue", queueKind(cfg), "partitions", cfg.Partitions, "durable_sync", !cfg.RelaxedSync)
+	log.Info("usher started", "addr", a.Addr(), "roles", cfg.Roles, "store", a.db.Engine(), "queue", queueKind(cfg), "partitions", cfg.Partitions, "durable_sync", !cfg.RelaxedSync)
 	return a, nil
 }
 

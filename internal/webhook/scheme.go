@@ -39,7 +39,7 @@ type Verified struct {
 }
 
 // Scheme is one provider's signing scheme: adding a provider touches its own
-// files, their tests and one line of Lookup.
+// files, their tests and one line of the registry below.
 type Scheme interface {
 	// Name returns the scheme's name, e.g. "standard-webhooks" or "stripe".
 	Name() string
@@ -81,8 +81,9 @@ func Lookup(name string) (Scheme, bool) {
 
 // Names returns the names of all schemes, sorted.
 func Names() []string {
-	names := make([]string, 0, 2)
-	for name := range schemes() {
+	m := schemes()
+	names := make([]string, 0, len(m))
+	for name := range m {
 		names = append(names, name)
 	}
 	slices.Sort(names)

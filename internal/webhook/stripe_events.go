@@ -88,29 +88,15 @@ func (stripeScheme) Normalize(_ Verified, body []byte) (usher.Envelope, []byte, 
 // name the payment intent and charge instead. Every other event becomes
 // "stripe.<type>" with data.object as its data.
 func mapStripe(typ string, obj json.RawMessage) (string, json.RawMessage, error) {
-	switch typ {
-	case stripeCheckoutCompleted, stripeCheckoutAsyncSuccess, stripePaymentSucceeded,
-		stripeChargeRefunded, stripeDisputeCreated, stripeDisputeClosed:
-	default:
+	mapper := stripeMapper(typ)
+	if mapper == nil {
 		return stripeTypePrefix + typ, obj, nil
 	}
 	var o stripeObject
 	if err := json.Unmarshal(obj, &o); err != nil {
 		return "", nil, usher.WrapError(usher.CodeMalformedEnvelope, fmt.Errorf("decode %s object: %w", typ, err), "stripe event data.object is malformed")
 	}
-	var (
-		canonical string
-		data      any
-		err       error
-	)
-	switch typ {
-	case stripeCheckoutCompleted, stripeCheckoutAsyncSuccess, stripePaymentSucceeded:
-		canonical, data, err = stripePaid(typ, o)
-	case stripeChargeRefunded:
-		canonical, data, err = stripeRefunded(o)
-	case stripeDisputeCreated, stripeDisputeClosed:
-		canonical, data, err = stripeDispute(typ, o)
-	}
+	canonical, data, err := mapper(typ, o)
 	if err != nil {
 		return "", nil, err
 	}
@@ -122,6 +108,21 @@ func mapStripe(typ string, obj json.RawMessage) (string, json.RawMessage, error)
 		return "", nil, fmt.Errorf("encode %s data: %w", canonical, err)
 	}
 	return canonical, out, nil
+}
+
+// stripeMapper returns the function that maps events of type typ, or nil
+// when no canonical type exists for typ. A mapper returns "" when this event
+// of its type maps onto nothing after all.
+func stripeMapper(typ string) func(typ string, o stripeObject) (string, any, error) {
+	switch typ {
+	case stripeCheckoutCompleted, stripeCheckoutAsyncSuccess, stripePaymentSucceeded:
+		return stripePaid
+	case stripeChargeRefunded:
+		return stripeRefunded
+	case stripeDisputeCreated, stripeDisputeClosed:
+		return stripeDispute
+	}
+	return nil
 }
 
 // orderPaidData is the data of order.paid.
@@ -195,7 +196,7 @@ func stripePaid(typ string, o stripeObject) (string, any, error) {
 
 // stripeRefunded maps a fully refunded Charge that names an order onto
 // order.refunded; it returns "" for a partial refund or no order.
-func stripeRefunded(o stripeObject) (string, any, error) {
+func stripeRefunded(_ string, o stripeObject) (string, any, error) {
 	orderID := o.Metadata["order_id"]
 	if orderID == "" || !o.Refunded {
 		return "", nil, nil

@@ -134,6 +134,10 @@ func TestStripeNormalizeEdges(t *testing.T) {
 		{name: "items with zero quantity", body: event("payment_intent.succeeded", `{"id":"pi_1","metadata":{"order_id":"ord_1","items":"[{\"ticket_type\":\"GA\",\"quantity\":0}]"}}`), wantCode: usher.CodeMalformedEnvelope},
 		{name: "items without ticket type", body: event("payment_intent.succeeded", `{"id":"pi_1","metadata":{"order_id":"ord_1","items":"[{\"quantity\":1}]"}}`), wantCode: usher.CodeMalformedEnvelope},
 		{name: "quantity not a number", body: event("payment_intent.succeeded", `{"id":"pi_1","metadata":{"order_id":"ord_1","ticket_type":"GA","quantity":"two"}}`), wantCode: usher.CodeMalformedEnvelope},
+		{name: "checkout payment intent is a number", body: event("checkout.session.completed", `{"id":"cs_1","payment_status":"paid","payment_intent":7,"metadata":{"order_id":"ord_1"}}`), wantCode: usher.CodeMalformedEnvelope},
+		{name: "dispute payment intent is an array", body: event("charge.dispute.created", `{"id":"du_1","charge":"ch_1","payment_intent":["pi_1"]}`), wantCode: usher.CodeMalformedEnvelope},
+		{name: "dispute charge is a bool", body: event("charge.dispute.created", `{"id":"du_1","charge":true,"payment_intent":"pi_1"}`), wantCode: usher.CodeMalformedEnvelope},
+		{name: "expanded charge without id", body: event("charge.dispute.created", `{"id":"du_1","charge":{"id":5},"payment_intent":"pi_1"}`), wantCode: usher.CodeMalformedEnvelope},
 		{name: "payment intent is a number", body: event("charge.refunded", `{"id":"ch_1","refunded":true,"payment_intent":7,"metadata":{"order_id":"ord_1"}}`), wantCode: usher.CodeMalformedEnvelope},
 	}
 	for _, tt := range tests {
