@@ -26,6 +26,7 @@ const usage = `usher: a ticketing webhook platform in one binary
 Usage:
   usher serve [flags]            run usher (embedded NATS JetStream + SQLite by default)
   usher send [flags] SAMPLE|FILE sign and send a webhook as a source would
+  usher bench [flags]            load test a usher (or one started in-process) beside a bare net/http ceiling
   usher token create --scope S   create an admin token (prints it once)
   usher version                  print the version
 
@@ -46,6 +47,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runServe(ctx, rest, getenv, stdout, stderr)
 	case "send":
 		return runSend(ctx, rest, getenv, stdout, stderr)
+	case "bench":
+		return runBench(ctx, rest, getenv, stdout, stderr)
 	case "token":
 		return runToken(ctx, rest, getenv, stdout, stderr)
 	case "version":

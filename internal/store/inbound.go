@@ -34,17 +34,18 @@ type InboundRecord struct {
 // InboundRecord returns the dedupe record of (source, eventID); found is false
 // when the event was never processed.
 func (tx *Tx) InboundRecord(ctx context.Context, source, eventID string) (rec InboundRecord, found bool, err error) {
-	row := tx.tx.QueryRowContext(ctx, `SELECT payload_hash, type, order_id, key_id, outcome, reason, event_at, received_at, processed_at
+	row := tx.tx.QueryRowContext(ctx, `SELECT payload_hash, type, order_id, key_id, outcome, reason, data, event_at, received_at, processed_at
 		FROM inbound_events WHERE source = $1 AND event_id = $2`, source, eventID)
 	var eventAt, receivedAt, processedAt int64
-	err = row.Scan(&rec.PayloadHash, &rec.Type, &rec.OrderID, &rec.KeyID, &rec.Outcome, &rec.Reason, &eventAt, &receivedAt, &processedAt)
+	var data string
+	err = row.Scan(&rec.PayloadHash, &rec.Type, &rec.OrderID, &rec.KeyID, &rec.Outcome, &rec.Reason, &data, &eventAt, &receivedAt, &processedAt)
 	if errors.Is(err, sql.ErrNoRows) {
 		return InboundRecord{}, false, nil
 	}
 	if err != nil {
 		return InboundRecord{}, false, fmt.Errorf("read inbound record: %w", err)
 	}
-	rec.Source, rec.EventID = source, eventID
+	rec.Source, rec.EventID, rec.Data = source, eventID, []byte(data)
 	rec.EventAt, rec.ReceivedAt, rec.ProcessedAt = fromMicros(eventAt), fromMicros(receivedAt), fromMicros(processedAt)
 	return rec, true, nil
 }
@@ -69,7 +70,7 @@ func (tx *Tx) InsertInbound(ctx context.Context, rec InboundRecord) error {
 
 // InboundRecords lists the dedupe records of an order, oldest first.
 func (db *DB) InboundRecords(ctx context.Context, orderID string) ([]InboundRecord, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT source, event_id, payload_hash, type, key_id, outcome, reason, event_at, received_at, processed_at
+	rows, err := db.read.QueryContext(ctx, `SELECT source, event_id, payload_hash, type, key_id, outcome, reason, data, event_at, received_at, processed_at
 		FROM inbound_events WHERE order_id = $1 ORDER BY processed_at, event_id`, orderID)
 	if err != nil {
 		return nil, fmt.Errorf("list inbound records: %w", err)
@@ -79,9 +80,11 @@ func (db *DB) InboundRecords(ctx context.Context, orderID string) ([]InboundReco
 	for rows.Next() {
 		rec := InboundRecord{OrderID: orderID}
 		var eventAt, receivedAt, processedAt int64
-		if err := rows.Scan(&rec.Source, &rec.EventID, &rec.PayloadHash, &rec.Type, &rec.KeyID, &rec.Outcome, &rec.Reason, &eventAt, &receivedAt, &processedAt); err != nil {
+		var data string
+		if err := rows.Scan(&rec.Source, &rec.EventID, &rec.PayloadHash, &rec.Type, &rec.KeyID, &rec.Outcome, &rec.Reason, &data, &eventAt, &receivedAt, &processedAt); err != nil {
 			return nil, fmt.Errorf("scan inbound record: %w", err)
 		}
+		rec.Data = []byte(data)
 		rec.EventAt, rec.ReceivedAt, rec.ProcessedAt = fromMicros(eventAt), fromMicros(receivedAt), fromMicros(processedAt)
 		out = append(out, rec)
 	}
@@ -110,6 +113,9 @@ func (db *DB) CountInbound(ctx context.Context) (map[string]int, error) {
 // PruneInbound deletes dedupe records processed before the cutoff, at most
 // limit of them, and returns how many went.
 func (db *DB) PruneInbound(ctx context.Context, before time.Time, limit int) (int64, error) {
+	if limit <= 0 {
+		return 0, nil
+	}
 	res, err := db.write.ExecContext(ctx, `DELETE FROM inbound_events WHERE (source, event_id) IN
 		(SELECT source, event_id FROM inbound_events WHERE processed_at < $1 ORDER BY processed_at LIMIT $2)`, micros(before), limit)
 	if err != nil {

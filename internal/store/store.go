@@ -74,7 +74,7 @@ func (db *DB) InTx(ctx context.Context, fn func(tx *Tx) error) error {
 	var err error
 	for attempt := 1; attempt <= maxTxAttempts; attempt++ {
 		err = db.inTxOnce(ctx, fn)
-		if err == nil || !db.retryable(err) {
+		if err == nil || !db.retryable(err) || attempt == maxTxAttempts {
 			break
 		}
 		backoff := time.Duration(attempt*attempt) * time.Millisecond
@@ -100,6 +100,12 @@ func (db *DB) inTxOnce(ctx context.Context, fn func(tx *Tx) error) error {
 	if err != nil {
 		return fmt.Errorf("%w: begin: %w", usher.ErrTransient, err)
 	}
+	defer func() {
+		if p := recover(); p != nil {
+			_ = sqlTx.Rollback() // free the writer connection before re-panicking
+			panic(p)
+		}
+	}()
 	tx := &Tx{tx: sqlTx, db: db}
 	if err := fn(tx); err != nil {
 		_ = sqlTx.Rollback()

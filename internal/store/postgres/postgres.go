@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
 	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
 
 	"github.com/usherhq/usher/internal/store"
 )
@@ -37,7 +38,14 @@ func Open(ctx context.Context, url string) (*store.DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("migrations: %w", err)
 	}
-	if err := store.Migrate(ctx, db, goose.DialectPostgres, sub); err != nil {
+	// Several usher processes may start at once: an advisory lock makes one
+	// of them migrate while the others wait.
+	locker, err := lock.NewPostgresSessionLocker(lock.WithLockTimeout(1, 300))
+	if err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("migration lock: %w", err)
+	}
+	if err := store.Migrate(ctx, db, goose.DialectPostgres, sub, goose.WithSessionLocker(locker)); err != nil {
 		_ = db.Close()
 		return nil, err
 	}

@@ -132,6 +132,9 @@ var inboundTests = []subtest{
 		for id, at := range ages {
 			insertInbound(t, db, testInbound("stripe", id, at))
 		}
+		if n, err := db.PruneInbound(ctx, cutoff, 0); err != nil || n != 0 {
+			t.Fatalf("PruneInbound(limit 0) = %d, %v; want 0", n, err)
+		}
 		n, err := db.PruneInbound(ctx, cutoff, 2)
 		if err != nil || n != 2 {
 			t.Fatalf("PruneInbound(limit 2) = %d, %v; want 2", n, err)

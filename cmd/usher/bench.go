@@ -1,0 +1,231 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"net/http"
+	"os"
+	"path/filepath"
+	"text/tabwriter"
+	"time"
+
+	"github.com/usherhq/usher/internal/loadgen"
+	"github.com/usherhq/usher/internal/server"
+	"github.com/usherhq/usher/internal/telemetry"
+	"github.com/usherhq/usher/internal/webhook"
+)
+
+// benchReport is what `usher bench --json` prints.
+type benchReport struct {
+	Usher            loadgen.Result  `json:"usher"`
+	Baseline         *loadgen.Result `json:"baseline,omitempty"`
+	RatioToBaseline  float64         `json:"accepted_ratio_to_baseline,omitempty"`
+	ServerAckP50ms   float64         `json:"server_ack_p50_ms"`
+	ServerAckP99ms   float64         `json:"server_ack_p99_ms"`
+	FeedP50ms        float64         `json:"accept_to_feed_p50_ms"`
+	FeedP99ms        float64         `json:"accept_to_feed_p99_ms"`
+	FeedP999ms       float64         `json:"accept_to_feed_p999_ms"`
+	EventsPerWrite   float64         `json:"events_per_stream_write"`
+	DrainSeconds     float64         `json:"drain_after_load_seconds"`
+	ProcessedPerS    float64         `json:"processed_per_second"`
+	ResidentMemoryMB float64         `json:"resident_memory_mb"`
+	DurableSync      bool            `json:"durable_sync"`
+}
+
+func runBench(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("usher bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	url := fs.String("url", getenv("USHER_URL"), "usher to load (default: start one in this process on a temporary data dir)")
+	dataDir := fs.String("data-dir", envOr(getenv, "USHER_DATA_DIR", "usher-data"), "credentials of the usher at --url")
+	adminToken := fs.String("admin-token", getenv("USHER_ADMIN_TOKEN"), "admin token (default: from the credentials file)")
+	rate := fs.Int("rate", 0, "peak requests per second; 0 = as fast as the server takes them")
+	ramp := fs.Duration("ramp", 0, "ramp from a tenth of --rate to --rate over this long")
+	peak := fs.Duration("peak", 10*time.Second, "hold the peak rate this long")
+	workers := fs.Int("workers", 64, "concurrent senders")
+	dup := fs.Float64("duplicates", 0.1, "share of requests that resend an earlier event")
+	refunds := fs.Float64("refunds", 0.05, "share of refunds of earlier orders")
+	chargebacks := fs.Float64("chargebacks", 0.02, "share of chargebacks of earlier orders")
+	baseline := fs.Bool("baseline", true, "also load a bare net/http 202 handler, the machine's ceiling, in the same run")
+	relaxed := fs.Bool("relaxed-sync", false, "in-process usher only: do not fsync before acknowledging")
+	asJSON := fs.Bool("json", false, "print the report as JSON")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	log := telemetry.NewLogger(stderr, slog.LevelWarn, "text")
+	source, secret := "", []byte(nil)
+	if *url == "" {
+		dir, err := os.MkdirTemp("", "usher-bench-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		*adminToken = "bench-" + randomHex(16)
+		app, err := server.Start(ctx, server.Config{Addr: "127.0.0.1:0", DataDir: dir, Bootstrap: true, AdminToken: *adminToken, RelaxedSync: *relaxed}, log)
+		if err != nil {
+			return err
+		}
+		defer func() { _ = app.Shutdown(context.Background()) }()
+		*url, *dataDir = app.URL(), dir
+	}
+	creds, err := readCredentials(*dataDir)
+	if err != nil {
+		return err
+	}
+	if *adminToken == "" {
+		*adminToken = creds.AdminToken
+	}
+	source = creds.Source
+	if secret, err = webhook.DecodeSecret(creds.Secret); err != nil {
+		return fmt.Errorf("credentials secret: %w", err)
+	}
+	show := "bench-" + randomHex(4)
+	if err := putCapacity(ctx, *url, *adminToken, show, 10_000_000); err != nil {
+		return err
+	}
+	cfg := loadgen.Config{
+		URL: *url, Source: source, Secret: secret, Show: show, Venue: "bench-venue", TicketType: "GA",
+		Rate: *rate, Ramp: *ramp, Peak: *peak, Workers: *workers,
+		DuplicateRatio: *dup, RefundRatio: *refunds, ChargebackRatio: *chargebacks,
+		Progress: func(p loadgen.Progress) {
+			fmt.Fprintf(stderr, "\r%5.1fs sent %d accepted %d errors %d   ", p.Elapsed.Seconds(), p.Sent, p.Accepted, p.Errors)
+		},
+	}
+	var rep benchReport
+	if *baseline {
+		base, stop, err := loadgen.StartBaseline()
+		if err != nil {
+			return err
+		}
+		bcfg := cfg
+		bcfg.URL, bcfg.Progress = base, nil
+		fmt.Fprintln(stderr, "baseline: bare net/http 202 handler …")
+		b, err := loadgen.Run(ctx, bcfg)
+		stop()
+		if err != nil {
+			return err
+		}
+		b.Target = "bare net/http 202"
+		rep.Baseline = &b
+	}
+	before, err := loadgen.Scrape(ctx, *url)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stderr, "usher …")
+	res, err := loadgen.Run(ctx, cfg)
+	fmt.Fprintln(stderr)
+	if err != nil {
+		return err
+	}
+	rep.Usher = res
+	loadEnd := time.Now()
+	after, err := waitDrained(ctx, *url, before, float64(res.Accepted))
+	if err != nil {
+		return err
+	}
+	rep.DrainSeconds = time.Since(loadEnd).Seconds()
+	fillServerFigures(&rep, before, after, res)
+	if rep.Baseline != nil && rep.Baseline.AcceptedPerS > 0 {
+		rep.RatioToBaseline = res.AcceptedPerS / rep.Baseline.AcceptedPerS
+	}
+	rep.DurableSync = !*relaxed
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(rep)
+	}
+	printReport(stdout, rep)
+	return nil
+}
+
+func fillServerFigures(rep *benchReport, before, after loadgen.Snapshot, res loadgen.Result) {
+	_, _, ack := loadgen.HistogramDelta(before, after, "usher_ingest_ack_seconds", 0.5, 0.99)
+	_, _, feed := loadgen.HistogramDelta(before, after, "usher_processing_lag_seconds", 0.5, 0.99, 0.999)
+	_, batch, _ := loadgen.HistogramDelta(before, after, "usher_enqueue_batch_events")
+	rep.ServerAckP50ms, rep.ServerAckP99ms = ack[0]*1000, ack[1]*1000
+	rep.FeedP50ms, rep.FeedP99ms, rep.FeedP999ms = feed[0]*1000, feed[1]*1000, feed[2]*1000
+	rep.EventsPerWrite = batch
+	processed := after.Sum("usher_processed_events_total") - before.Sum("usher_processed_events_total")
+	rep.ProcessedPerS = processed / (res.Duration.Seconds() + rep.DrainSeconds)
+	rep.ResidentMemoryMB = after.Sum("process_resident_memory_bytes") / (1 << 20)
+}
+
+// waitDrained waits until the server has processed every accepted request.
+func waitDrained(ctx context.Context, url string, before loadgen.Snapshot, accepted float64) (loadgen.Snapshot, error) {
+	deadline := time.Now().Add(5 * time.Minute)
+	for {
+		after, err := loadgen.Scrape(ctx, url)
+		if err != nil {
+			return nil, err
+		}
+		if after.Sum("usher_processed_events_total")-before.Sum("usher_processed_events_total") >= accepted || time.Now().After(deadline) {
+			return after, nil
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func printReport(w io.Writer, rep benchReport) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "target\taccepted/s\tack p50\tack p99\tack p99.9\trequests\terrors")
+	row := func(r loadgen.Result) {
+		fmt.Fprintf(tw, "%s\t%.0f\t%.2f ms\t%.2f ms\t%.2f ms\t%d\t%v\n", r.Target, r.AcceptedPerS, r.P50ms, r.P99ms, r.P999ms, r.Requests, r.Errors)
+	}
+	if rep.Baseline != nil {
+		row(*rep.Baseline)
+	}
+	row(rep.Usher)
+	_ = tw.Flush()
+	if rep.Baseline != nil {
+		fmt.Fprintf(w, "usher / bare handler: %.2f of the ceiling\n", rep.RatioToBaseline)
+	}
+	fmt.Fprintf(w, "server: ack p50 %.2f ms, p99 %.2f ms; acceptance→venue feed p50 %.2f ms, p99 %.2f ms, p99.9 %.2f ms\n",
+		rep.ServerAckP50ms, rep.ServerAckP99ms, rep.FeedP50ms, rep.FeedP99ms, nanOr(rep.FeedP999ms))
+	fmt.Fprintf(w, "server: %.1f events per durable stream write; processed %.0f/s; drained %.2f s after the load; RSS %.0f MB; fsync before ack: %v\n",
+		rep.EventsPerWrite, rep.ProcessedPerS, rep.DrainSeconds, rep.ResidentMemoryMB, rep.DurableSync)
+}
+
+func nanOr(v float64) float64 {
+	if math.IsNaN(v) {
+		return 0
+	}
+	return v
+}
+
+func readCredentials(dataDir string) (server.Credentials, error) {
+	var c server.Credentials
+	raw, err := os.ReadFile(filepath.Join(dataDir, server.CredentialsFile))
+	if err != nil {
+		return c, fmt.Errorf("credentials: %w", err)
+	}
+	if err := json.Unmarshal(raw, &c); err != nil {
+		return c, fmt.Errorf("credentials file: %w", err)
+	}
+	return c, nil
+}
+
+func putCapacity(ctx context.Context, url, token, show string, capacity int) error {
+	body, _ := json.Marshal(map[string]int{"capacity": capacity})
+	req, err := http.NewRequestWithContext(ctx, http.MethodPut, url+"/v1/shows/"+show+"/inventory/GA", bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("set bench capacity: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(resp.Body)
+		return fmt.Errorf("set bench capacity: %d %s", resp.StatusCode, b)
+	}
+	return nil
+}
