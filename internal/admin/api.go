@@ -7,6 +7,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/usherhq/usher"
@@ -45,7 +46,8 @@ func NewAPI(st Store, auth *Authenticator, log *slog.Logger, now func() time.Tim
 	return &API{store: st, auth: auth, log: log, now: now, sourceChanged: sourceChanged}
 }
 
-// Route is one admin route and the scope it needs.
+// Route is one admin route and the scope it needs. A scope may name a path
+// wildcard, as in "scanner:{venue_id}", resolved per request.
 type Route struct {
 	Method  string
 	Pattern string
@@ -63,12 +65,23 @@ func (a *API) Guard(scope string, h http.Handler) http.Handler {
 			problem.Write(w, r, err)
 			return
 		}
-		if !p.Has(scope) {
-			problem.Write(w, r, usher.Errorf(usher.CodeForbidden, "this token lacks the scope %q", scope))
+		need := resolveScope(scope, r)
+		if !p.Has(need) {
+			problem.Write(w, r, usher.Errorf(usher.CodeForbidden, "this token lacks the scope %q", need))
 			return
 		}
-		h.ServeHTTP(w, r)
+		h.ServeHTTP(w, r.WithContext(WithPrincipal(r.Context(), p)))
 	})
+}
+
+// resolveScope fills {wildcards} of a route scope from the request path.
+func resolveScope(scope string, r *http.Request) string {
+	open := strings.IndexByte(scope, '{')
+	end := strings.IndexByte(scope, '}')
+	if open < 0 || end < open {
+		return scope
+	}
+	return scope[:open] + r.PathValue(scope[open+1:end]) + scope[end+1:]
 }
 
 // handleErr writes err as a problem and logs internal failures once.

@@ -31,6 +31,10 @@ const (
 	ScopeMetricsRead    = "metrics:read"
 	// ScopeScannerPrefix + venue id reaches one venue's scanner API.
 	ScopeScannerPrefix = "scanner:"
+	// ScopeScannerAny, as a route's scope, admits a token holding any
+	// scanner:<venue> scope; the handler then checks the venue the request
+	// names with Principal.Has(ScopeScannerPrefix + venue).
+	ScopeScannerAny = "scanner:*"
 )
 
 // KnownScopes lists the fixed scopes a token may be given.
@@ -41,6 +45,9 @@ func KnownScopes() []string {
 
 // ValidScope reports whether s is a known scope or scanner:<venue>.
 func ValidScope(s string) bool {
+	if s == ScopeScannerAny {
+		return false // a route scope, never a token's
+	}
 	if v, ok := strings.CutPrefix(s, ScopeScannerPrefix); ok {
 		return v != "" && !strings.ContainsAny(v, " \t")
 	}
@@ -55,7 +62,26 @@ type Principal struct {
 
 // Has reports whether the principal holds scope.
 func (p Principal) Has(scope string) bool {
-	return slices.Contains(p.Scopes, ScopeAll) || slices.Contains(p.Scopes, scope)
+	if slices.Contains(p.Scopes, ScopeAll) || slices.Contains(p.Scopes, scope) {
+		return true
+	}
+	if scope == ScopeScannerAny {
+		return slices.ContainsFunc(p.Scopes, func(s string) bool { return strings.HasPrefix(s, ScopeScannerPrefix) })
+	}
+	return false
+}
+
+type principalKey struct{}
+
+// WithPrincipal returns a context carrying the authenticated caller.
+func WithPrincipal(ctx context.Context, p Principal) context.Context {
+	return context.WithValue(ctx, principalKey{}, p)
+}
+
+// PrincipalFrom returns the caller that Guard authenticated.
+func PrincipalFrom(ctx context.Context) (Principal, bool) {
+	p, ok := ctx.Value(principalKey{}).(Principal)
+	return p, ok
 }
 
 // TokenStore finds tokens by the hash of their secret.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -154,6 +155,8 @@ func TestHealthAndReadiness(t *testing.T) {
 // TestEveryAdminRouteNeedsItsScope walks the router's admin routes: each one
 // refuses a request without a token (401) and one whose token lacks the
 // route's scope (403). A new route without a scope fails here.
+var wildcard = regexp.MustCompile(`\{[a-z_]+\.*\}`)
+
 func TestEveryAdminRouteNeedsItsScope(t *testing.T) {
 	t.Parallel()
 	s := ushertest.Start(t)
@@ -161,19 +164,18 @@ func TestEveryAdminRouteNeedsItsScope(t *testing.T) {
 		Token string `json:"token"`
 	}
 	// A token with a scope that no admin route needs.
-	if status := s.Admin(http.MethodPost, "/v1/tokens", "", map[string]any{"scopes": []string{"scanner:nowhere"}}, &created); status != 201 {
+	if status := s.Admin(http.MethodPost, "/v1/tokens", "", map[string]any{"scopes": []string{"metrics:read"}}, &created); status != 201 {
 		t.Fatalf("create token: %d", status)
 	}
-	api := admin.NewAPI(nil, nil, nil, nil, nil)
-	routes := api.Routes()
+	routes := s.AdminRoutes()
 	if len(routes) == 0 {
 		t.Fatal("no admin routes")
 	}
 	for _, rt := range routes {
-		if rt.Scope == "" || !admin.ValidScope(rt.Scope) {
+		if rt.Scope == "" || (!admin.ValidScope(rt.Scope) && rt.Scope != admin.ScopeScannerAny && !strings.HasPrefix(rt.Scope, admin.ScopeScannerPrefix+"{")) {
 			t.Errorf("%s %s has scope %q", rt.Method, rt.Pattern, rt.Scope)
 		}
-		path := strings.NewReplacer("{name}", "demo", "{show_id}", "s1", "{ticket_type}", "GA", "{order_id}", "o1", "{ticket_id}", "t1").Replace(rt.Pattern)
+		path := wildcard.ReplaceAllString(rt.Pattern, "x1")
 		for _, tc := range []struct {
 			token string
 			want  int

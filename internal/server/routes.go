@@ -24,7 +24,7 @@ func (a *App) routes(recv *ingest.Receiver, api *admin.API) http.Handler {
 	mux.Handle("GET /healthz", handleHealthz())
 	mux.Handle("GET /readyz", a.handleReadyz())
 	mux.Handle("GET /metrics", promhttp.HandlerFor(a.metrics.Registry, promhttp.HandlerOpts{Registry: a.metrics.Registry}))
-	for _, rt := range api.Routes() {
+	for _, rt := range a.adminRoutes {
 		mux.Handle(rt.Method+" "+rt.Pattern, api.Guard(rt.Scope, rt.Handler))
 	}
 	return problemsForUnmatched(mux)

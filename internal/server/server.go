@@ -28,17 +28,19 @@ import (
 
 // App is a running usher.
 type App struct {
-	cfg       Config
-	log       *slog.Logger
-	metrics   *telemetry.Metrics
-	db        *store.DB
-	queue     *queue.Queue
-	consumers *queue.Consumers
-	listener  net.Listener
-	http      *http.Server
-	served    chan error
-	bg        sync.WaitGroup
-	stopBg    context.CancelFunc
+	cfg         Config
+	log         *slog.Logger
+	metrics     *telemetry.Metrics
+	db          *store.DB
+	queue       *queue.Queue
+	consumers   *queue.Consumers
+	components  []component
+	adminRoutes []admin.Route
+	listener    net.Listener
+	http        *http.Server
+	served      chan error
+	bg          sync.WaitGroup
+	stopBg      context.CancelFunc
 
 	// Bootstrapped is set when this start created the demo credentials.
 	Bootstrapped *Credentials
@@ -89,6 +91,21 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error
 	}
 	recv := ingest.NewReceiver(ingest.Config{MaxBodyBytes: cfg.MaxBodyBytes}, a.db, a.queue, a.metrics, log, time.Now)
 	api := admin.NewAPI(a.db, admin.NewAuthenticator(a.db, cfg.AdminToken), log, time.Now, recv.ForgetSource)
+	a.adminRoutes = api.Routes()
+	for _, build := range componentConstructors() {
+		c, err := build(a)
+		if err != nil {
+			return nil, err
+		}
+		if c == nil {
+			continue
+		}
+		if err := c.Start(ctx); err != nil {
+			return nil, err
+		}
+		a.components = append(a.components, c)
+		a.adminRoutes = append(a.adminRoutes, c.Routes()...)
+	}
 	a.http = &http.Server{
 		Handler:           a.routes(recv, api),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -133,6 +150,18 @@ func (a *App) Addr() string { return a.listener.Addr().String() }
 // URL returns the base URL of the HTTP server.
 func (a *App) URL() string { return "http://" + a.Addr() }
 
+// AdminRoutes lists every admin route with its scope.
+func (a *App) AdminRoutes() []admin.Route { return a.adminRoutes }
+
+// Metrics returns the process's metrics.
+func (a *App) Metrics() *telemetry.Metrics { return a.metrics }
+
+// Logger returns the process's logger.
+func (a *App) Logger() *slog.Logger { return a.log }
+
+// Config returns the effective configuration.
+func (a *App) Config() Config { return a.cfg }
+
 // Store returns the state store, for tests and tools that inspect it.
 func (a *App) Store() *store.DB { return a.db }
 
@@ -159,6 +188,9 @@ func (a *App) close() {
 	if a.stopBg != nil {
 		a.stopBg()
 		a.bg.Wait()
+	}
+	for i := len(a.components) - 1; i >= 0; i-- {
+		a.components[i].Stop()
 	}
 	if a.consumers != nil {
 		a.consumers.Stop()

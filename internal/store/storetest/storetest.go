@@ -40,6 +40,8 @@ func Run(t *testing.T, open func(t *testing.T) *store.DB) {
 		{"DeadLetters", deadLetterTests},
 		{"Sources", sourceTests},
 		{"Tokens", tokenTests},
+		{"Delivery", deliveryTests},
+		{"Gates", gateTests},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {

@@ -1,0 +1,4 @@
+package storetest
+
+// gateTests cover the scanner tables (scans, devices).
+var gateTests = []subtest{}
