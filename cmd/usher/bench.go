@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"text/tabwriter"
 	"time"
 
@@ -54,8 +55,20 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 	baseline := fs.Bool("baseline", true, "also load a bare net/http 202 handler, the machine's ceiling, in the same run")
 	relaxed := fs.Bool("relaxed-sync", false, "in-process usher only: do not fsync before acknowledging")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of this process (with an in-process usher: server and load) to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	log := telemetry.NewLogger(stderr, slog.LevelWarn, "text")
 	source, secret := "", []byte(nil)

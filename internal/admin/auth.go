@@ -29,6 +29,11 @@ const (
 	ScopeDLQRead        = "dlq:read"
 	ScopeDLQReplay      = "dlq:replay"
 	ScopeMetricsRead    = "metrics:read"
+	ScopeSubsRead       = "subscriptions:read"
+	ScopeSubsWrite      = "subscriptions:write"
+	ScopePIIRead        = "pii:read"
+	ScopeAuditRead      = "audit:read"
+	ScopeTicketsWrite   = "tickets:write"
 	// ScopeScannerPrefix + venue id reaches one venue's scanner API.
 	ScopeScannerPrefix = "scanner:"
 	// ScopeScannerAny, as a route's scope, admits a token holding any
@@ -40,7 +45,8 @@ const (
 // KnownScopes lists the fixed scopes a token may be given.
 func KnownScopes() []string {
 	return []string{ScopeAll, ScopeSourcesRead, ScopeSourcesWrite, ScopeInventoryRead, ScopeInventoryWrite,
-		ScopeOrdersRead, ScopeTokensWrite, ScopeDLQRead, ScopeDLQReplay, ScopeMetricsRead}
+		ScopeOrdersRead, ScopeTokensWrite, ScopeDLQRead, ScopeDLQReplay, ScopeMetricsRead,
+		ScopeSubsRead, ScopeSubsWrite, ScopePIIRead, ScopeAuditRead, ScopeTicketsWrite}
 }
 
 // ValidScope reports whether s is a known scope or scanner:<venue>.

@@ -19,18 +19,45 @@ import (
 	"github.com/usherhq/usher/internal/ticketing"
 )
 
-// Processor applies batches of inbound events.
+// Processor applies batches of inbound events. Batches handed to it by the
+// partition consumers at the same time are applied in one transaction (group
+// commit on the store side): one fsync for many partitions' batches.
 type Processor struct {
 	db      *store.DB
 	metrics *telemetry.Metrics
 	log     *slog.Logger
 	now     func() time.Time
+
+	jobs chan *job
+	stop chan struct{}
+	done chan struct{}
 }
 
-// New returns a Processor.
-func New(db *store.DB, metrics *telemetry.Metrics, log *slog.Logger, now func() time.Time) *Processor {
-	return &Processor{db: db, metrics: metrics, log: log, now: now}
+type job struct {
+	b      queue.Batch
+	result chan error
 }
+
+// maxMergedEvents bounds the events of one merged transaction.
+const maxMergedEvents = 2048
+
+// New returns a Processor and starts its committer; Close stops it.
+func New(db *store.DB, metrics *telemetry.Metrics, log *slog.Logger, now func() time.Time) *Processor {
+	p := &Processor{db: db, metrics: metrics, log: log, now: now,
+		jobs: make(chan *job, 1024), stop: make(chan struct{}), done: make(chan struct{})}
+	go p.commitLoop()
+	return p
+}
+
+// Close stops the committer after the transaction it is running. Batches
+// handed over later fail and are redelivered by the queue.
+func (p *Processor) Close() {
+	close(p.stop)
+	<-p.done
+}
+
+// errClosed is returned for batches handed over after Close.
+var errClosed = errors.New("processor closed")
 
 // Event outcomes as counted in metrics.
 const (
@@ -43,28 +70,88 @@ type result struct {
 	outcome string
 }
 
-// HandleBatch applies a queued batch in one transaction. It returns an error
-// only for transient failures, which redeliver the batch; permanent failures
-// of single events are set aside as dead letters inside the transaction.
+// HandleBatch applies a queued batch, in one transaction with whatever other
+// partitions hand over at the same time. It returns an error only for
+// transient failures, which redeliver the batch; permanent failures of single
+// events are set aside as dead letters inside the transaction.
 func (p *Processor) HandleBatch(ctx context.Context, b queue.Batch) error {
-	start := p.now()
 	if b.DecodeErr != nil {
 		return p.setAsideUndecodable(ctx, b)
 	}
+	j := &job{b: b, result: make(chan error, 1)}
+	select {
+	case p.jobs <- j:
+	case <-p.stop:
+		return errClosed
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case err := <-j.result:
+		return err
+	case <-ctx.Done():
+		// The committer still finishes the job; its effects are deduplicated
+		// when the batch is redelivered.
+		return ctx.Err()
+	}
+}
+
+// commitLoop takes every job waiting, applies them in one transaction and
+// answers each. If the merged transaction fails, each job is retried alone so
+// that one failing batch cannot hold up the others.
+func (p *Processor) commitLoop() {
+	defer close(p.done)
+	ctx := context.Background()
+	for {
+		var first *job
+		select {
+		case <-p.stop:
+			return
+		case first = <-p.jobs:
+		}
+		jobs, events := []*job{first}, len(first.b.Events)
+	fill:
+		for events < maxMergedEvents {
+			select {
+			case j := <-p.jobs:
+				jobs, events = append(jobs, j), events+len(j.b.Events)
+			default:
+				break fill
+			}
+		}
+		err := p.applyJobs(ctx, jobs)
+		if err != nil && len(jobs) > 1 {
+			for _, j := range jobs {
+				j.result <- p.applyJobs(ctx, []*job{j})
+			}
+			continue
+		}
+		for _, j := range jobs {
+			j.result <- err
+		}
+	}
+}
+
+// applyJobs runs jobs in one transaction and records their metrics on success.
+func (p *Processor) applyJobs(ctx context.Context, jobs []*job) error {
+	start := p.now()
 	var results []result
 	err := p.db.InTx(ctx, func(tx *store.Tx) error {
 		results = results[:0]
-		for i := range b.Events {
-			outcome, err := p.applyOne(ctx, tx, &b.Events[i], b.Delivered)
-			if err != nil {
-				return err
+		for _, j := range jobs {
+			for i := range j.b.Events {
+				ev := &j.b.Events[i]
+				outcome, err := p.applyOne(ctx, tx, ev, j.b.Delivered)
+				if err != nil {
+					return err
+				}
+				results = append(results, result{ev, outcome})
 			}
-			results = append(results, result{&b.Events[i], outcome})
 		}
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("apply batch of %d: %w", len(b.Events), err)
+		return fmt.Errorf("apply %d batches: %w", len(jobs), err)
 	}
 	done := p.now()
 	p.metrics.ProcessBatch.Observe(done.Sub(start).Seconds())

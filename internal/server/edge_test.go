@@ -133,12 +133,17 @@ func TestHealthAndReadiness(t *testing.T) {
 	}
 	mustAccept(t, s, ushertest.NewID(), ushertest.Envelope("order.paid", ushertest.Paid("ord_m", 1)))
 	waitProcessed(t, s, 1)
-	resp, err := http.Get(s.URL() + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	var b []byte
+	// Metrics are recorded right after the commit that waitProcessed sees.
+	ushertest.Eventually(t, waitLong, "processing metrics", func() bool {
+		resp, err := http.Get(s.URL() + "/metrics")
+		if err != nil {
+			return false
+		}
+		b, _ = io.ReadAll(resp.Body)
+		resp.Body.Close()
+		return strings.Contains(string(b), "usher_processing_lag_seconds_count")
+	})
 	for _, want := range []string{
 		`usher_inbound_requests_total{outcome="accepted",source="demo"} 1`,
 		`usher_ingest_ack_seconds_count{source="demo"} 1`,

@@ -34,6 +34,7 @@ type App struct {
 	db          *store.DB
 	queue       *queue.Queue
 	consumers   *queue.Consumers
+	proc        *processor.Processor
 	components  []component
 	adminRoutes []admin.Route
 	listener    net.Listener
@@ -80,7 +81,8 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error
 			return nil, err
 		}
 	}
-	proc := processor.New(a.db, a.metrics, log, time.Now)
+	a.proc = processor.New(a.db, a.metrics, log, time.Now)
+	proc := a.proc
 	depth := func(p int, pending uint64) {
 		a.metrics.QueueDepth.WithLabelValues(strconv.Itoa(p)).Set(float64(pending))
 	}
@@ -194,6 +196,9 @@ func (a *App) close() {
 	}
 	if a.consumers != nil {
 		a.consumers.Stop()
+	}
+	if a.proc != nil {
+		a.proc.Close()
 	}
 	if a.queue != nil {
 		a.queue.Close()

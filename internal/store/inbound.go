@@ -34,7 +34,7 @@ type InboundRecord struct {
 // InboundRecord returns the dedupe record of (source, eventID); found is false
 // when the event was never processed.
 func (tx *Tx) InboundRecord(ctx context.Context, source, eventID string) (rec InboundRecord, found bool, err error) {
-	row := tx.tx.QueryRowContext(ctx, `SELECT payload_hash, type, order_id, key_id, outcome, reason, data, event_at, received_at, processed_at
+	row := tx.queryRow(ctx, `SELECT payload_hash, type, order_id, key_id, outcome, reason, data, event_at, received_at, processed_at
 		FROM inbound_events WHERE source = $1 AND event_id = $2`, source, eventID)
 	var eventAt, receivedAt, processedAt int64
 	var data string
@@ -54,7 +54,7 @@ func (tx *Tx) InboundRecord(ctx context.Context, source, eventID string) (rec In
 // (source, event id) fails on the primary key, which makes the record the
 // guarantee even if two processors raced.
 func (tx *Tx) InsertInbound(ctx context.Context, rec InboundRecord) error {
-	_, err := tx.tx.ExecContext(ctx, `INSERT INTO inbound_events
+	_, err := tx.exec(ctx, `INSERT INTO inbound_events
 		(source, event_id, payload_hash, type, order_id, key_id, outcome, reason, data, event_at, received_at, processed_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
 		rec.Source, rec.EventID, rec.PayloadHash, rec.Type, rec.OrderID, rec.KeyID, rec.Outcome, rec.Reason,

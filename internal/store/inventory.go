@@ -11,7 +11,7 @@ import (
 
 // Inventory returns one ticket type's inventory inside the transaction.
 func (tx *Tx) Inventory(ctx context.Context, showID, ticketType string) (usher.Inventory, bool, error) {
-	inv, err := scanInventory(tx.tx.QueryRowContext(ctx, `SELECT show_id, ticket_type, capacity, sold, held, version
+	inv, err := scanInventory(tx.queryRow(ctx, `SELECT show_id, ticket_type, capacity, sold, held, version
 		FROM inventory WHERE show_id = $1 AND ticket_type = $2`, showID, ticketType))
 	if errors.Is(err, sql.ErrNoRows) {
 		return usher.Inventory{}, false, nil
@@ -26,7 +26,7 @@ func (tx *Tx) Inventory(ctx context.Context, showID, ticketType string) (usher.I
 // is still at version, and fails with ErrConflict otherwise. The row's CHECK
 // constraint is a second guard: sold never goes negative or past capacity.
 func (tx *Tx) SwapSold(ctx context.Context, inv usher.Inventory, delta int) error {
-	res, err := tx.tx.ExecContext(ctx, `UPDATE inventory SET sold = sold + $1, version = version + 1, updated_at = $2
+	res, err := tx.exec(ctx, `UPDATE inventory SET sold = sold + $1, version = version + 1, updated_at = $2
 		WHERE show_id = $3 AND ticket_type = $4 AND version = $5 AND sold + $1 >= 0 AND sold + held + $1 <= capacity`,
 		delta, micros(tx.db.now()), inv.ShowID, inv.TicketType, inv.Version)
 	if err != nil {
@@ -49,7 +49,7 @@ func (db *DB) PutCapacity(ctx context.Context, showID, ticketType string, capaci
 		}
 		now := micros(db.now())
 		if !found {
-			_, err = tx.tx.ExecContext(ctx, `INSERT INTO inventory (show_id, ticket_type, capacity, sold, held, version, updated_at)
+			_, err = tx.exec(ctx, `INSERT INTO inventory (show_id, ticket_type, capacity, sold, held, version, updated_at)
 				VALUES ($1, $2, $3, 0, 0, 1, $4)`, showID, ticketType, capacity, now)
 			if err != nil {
 				if db.dialect.UniqueViolation(err) {
@@ -63,7 +63,7 @@ func (db *DB) PutCapacity(ctx context.Context, showID, ticketType string, capaci
 		if capacity < cur.Sold+cur.Held {
 			return usher.Errorf(usher.CodeConflict, "capacity %d is below the %d tickets already sold or held", capacity, cur.Sold+cur.Held)
 		}
-		res, err := tx.tx.ExecContext(ctx, `UPDATE inventory SET capacity = $1, version = version + 1, updated_at = $2
+		res, err := tx.exec(ctx, `UPDATE inventory SET capacity = $1, version = version + 1, updated_at = $2
 			WHERE show_id = $3 AND ticket_type = $4 AND version = $5`, capacity, now, showID, ticketType, cur.Version)
 		if err != nil {
 			return fmt.Errorf("update capacity: %w", err)

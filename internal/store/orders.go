@@ -12,7 +12,7 @@ import (
 
 // Order returns an order without its tickets, inside the transaction.
 func (tx *Tx) Order(ctx context.Context, orderID string) (usher.Order, bool, error) {
-	o, err := scanOrder(tx.tx.QueryRowContext(ctx, orderColumns+` WHERE order_id = $1`, orderID))
+	o, err := scanOrder(tx.queryRow(ctx, orderColumns+` WHERE order_id = $1`, orderID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return usher.Order{}, false, nil
 	}
@@ -29,7 +29,7 @@ func (tx *Tx) InsertOrder(ctx context.Context, o usher.Order, buyer usher.Buyer)
 		return fmt.Errorf("encode items: %w", err)
 	}
 	now := micros(tx.db.now())
-	_, err = tx.tx.ExecContext(ctx, `INSERT INTO orders (order_id, show_id, venue_id, status, items, buyer_email, buyer_name, version, created_at, updated_at)
+	_, err = tx.exec(ctx, `INSERT INTO orders (order_id, show_id, venue_id, status, items, buyer_email, buyer_name, version, created_at, updated_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8, $8)`,
 		o.OrderID, o.ShowID, o.VenueID, string(o.Status), string(items), buyer.Email, buyer.Name, now)
 	if err != nil {
@@ -43,7 +43,7 @@ func (tx *Tx) InsertOrder(ctx context.Context, o usher.Order, buyer usher.Buyer)
 
 // SwapOrderStatus moves an order to status if it is still at version.
 func (tx *Tx) SwapOrderStatus(ctx context.Context, o usher.Order, status usher.OrderStatus) error {
-	res, err := tx.tx.ExecContext(ctx, `UPDATE orders SET status = $1, version = version + 1, updated_at = $2
+	res, err := tx.exec(ctx, `UPDATE orders SET status = $1, version = version + 1, updated_at = $2
 		WHERE order_id = $3 AND version = $4`, string(status), micros(tx.db.now()), o.OrderID, o.Version)
 	if err != nil {
 		return fmt.Errorf("update order status: %w", err)
@@ -57,7 +57,7 @@ func (tx *Tx) SwapOrderStatus(ctx context.Context, o usher.Order, status usher.O
 // InsertTicket creates a ticket.
 func (tx *Tx) InsertTicket(ctx context.Context, t usher.Ticket) error {
 	now := micros(tx.db.now())
-	_, err := tx.tx.ExecContext(ctx, `INSERT INTO tickets (ticket_id, order_id, show_id, venue_id, ticket_type, status, code, created_at, updated_at)
+	_, err := tx.exec(ctx, `INSERT INTO tickets (ticket_id, order_id, show_id, venue_id, ticket_type, status, code, created_at, updated_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)`,
 		t.TicketID, t.OrderID, t.ShowID, t.VenueID, t.TicketType, string(t.Status), t.Code, now)
 	if err != nil {
@@ -69,7 +69,7 @@ func (tx *Tx) InsertTicket(ctx context.Context, t usher.Ticket) error {
 // SwapTicketStatus moves a ticket from one status to another, failing with
 // ErrConflict when it is no longer in from.
 func (tx *Tx) SwapTicketStatus(ctx context.Context, ticketID string, from, to usher.TicketStatus) error {
-	res, err := tx.tx.ExecContext(ctx, `UPDATE tickets SET status = $1, updated_at = $2 WHERE ticket_id = $3 AND status = $4`,
+	res, err := tx.exec(ctx, `UPDATE tickets SET status = $1, updated_at = $2 WHERE ticket_id = $3 AND status = $4`,
 		string(to), micros(tx.db.now()), ticketID, string(from))
 	if err != nil {
 		return fmt.Errorf("update ticket status: %w", err)
@@ -82,7 +82,7 @@ func (tx *Tx) SwapTicketStatus(ctx context.Context, ticketID string, from, to us
 
 // TicketsOfOrder lists an order's tickets inside the transaction.
 func (tx *Tx) TicketsOfOrder(ctx context.Context, orderID string) ([]usher.Ticket, error) {
-	return queryTickets(ctx, tx.tx, ticketColumns+` WHERE order_id = $1 ORDER BY ticket_id`, orderID)
+	return queryTickets(ctx, tx, ticketColumns+` WHERE order_id = $1 ORDER BY ticket_id`, orderID)
 }
 
 // OrderWithTickets returns an order and its tickets, or a usher.CodeNotFound error.

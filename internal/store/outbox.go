@@ -26,7 +26,7 @@ type OutboundEvent struct {
 
 // AppendOutbox records an outbound event.
 func (tx *Tx) AppendOutbox(ctx context.Context, ev OutboundEvent) error {
-	_, err := tx.tx.ExecContext(ctx, `INSERT INTO outbox (id, type, order_id, venue_id, data, created_at) VALUES ($1, $2, $3, $4, $5, $6)`,
+	_, err := tx.exec(ctx, `INSERT INTO outbox (id, type, order_id, venue_id, data, created_at) VALUES ($1, $2, $3, $4, $5, $6)`,
 		ev.ID, ev.Type, ev.OrderID, ev.VenueID, string(ev.Data), micros(tx.db.now()))
 	if err != nil {
 		return fmt.Errorf("append outbox: %w", err)
@@ -73,10 +73,10 @@ type TicketChange struct {
 // so concurrent writers to one venue serialize and seq follows commit order.
 func (tx *Tx) AppendTicketChange(ctx context.Context, c TicketChange) (int64, error) {
 	var seq int64
-	err := tx.tx.QueryRowContext(ctx, `UPDATE venue_seq SET seq = seq + 1 WHERE venue_id = $1 RETURNING seq`, c.VenueID).Scan(&seq)
+	err := tx.queryRow(ctx, `UPDATE venue_seq SET seq = seq + 1 WHERE venue_id = $1 RETURNING seq`, c.VenueID).Scan(&seq)
 	if isNoRows(err) {
 		seq = 1
-		_, err = tx.tx.ExecContext(ctx, `INSERT INTO venue_seq (venue_id, seq) VALUES ($1, 1)`, c.VenueID)
+		_, err = tx.exec(ctx, `INSERT INTO venue_seq (venue_id, seq) VALUES ($1, 1)`, c.VenueID)
 		if err != nil && tx.db.dialect.UniqueViolation(err) {
 			return 0, fmt.Errorf("first feed entry of venue %s: %w", c.VenueID, ErrConflict)
 		}
@@ -84,7 +84,7 @@ func (tx *Tx) AppendTicketChange(ctx context.Context, c TicketChange) (int64, er
 	if err != nil {
 		return 0, fmt.Errorf("next venue seq: %w", err)
 	}
-	_, err = tx.tx.ExecContext(ctx, `INSERT INTO ticket_changes (venue_id, seq, ticket_id, show_id, status, code_hash, accepted_at, changed_at)
+	_, err = tx.exec(ctx, `INSERT INTO ticket_changes (venue_id, seq, ticket_id, show_id, status, code_hash, accepted_at, changed_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
 		c.VenueID, seq, c.TicketID, c.ShowID, c.Status, c.CodeHash, micros(c.AcceptedAt), micros(tx.db.now()))
 	if err != nil {
@@ -138,7 +138,7 @@ type DeadLetter struct {
 // left as it is, so a replayed failure is kept once.
 func (tx *Tx) InsertDeadLetter(ctx context.Context, d DeadLetter) error {
 	now := micros(tx.db.now())
-	_, err := tx.tx.ExecContext(ctx, `INSERT INTO dead_letters (id, stage, source, subscription_id, event_id, type, order_id, venue_id,
+	_, err := tx.exec(ctx, `INSERT INTO dead_letters (id, stage, source, subscription_id, event_id, type, order_id, venue_id,
 		reason, attempts, first_error, last_error, payload, created_at, updated_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14)
 		ON CONFLICT (id) DO NOTHING`,

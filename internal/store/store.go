@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"sync"
 	"time"
 
 	"github.com/usherhq/usher"
@@ -25,6 +26,10 @@ type Dialect interface {
 	Retryable(err error) bool
 	// UniqueViolation reports whether err is a unique-constraint violation.
 	UniqueViolation(err error) bool
+	// CacheStatements reports whether the store should keep prepared
+	// statements on its writer connection (SQLite re-parses every statement
+	// otherwise; pgx caches statements itself).
+	CacheStatements() bool
 }
 
 // DB is a usher state store. Writes go through InTx; reads that need no
@@ -34,6 +39,7 @@ type DB struct {
 	read    *sql.DB
 	dialect Dialect
 	now     func() time.Time
+	stmts   sync.Map // query → *sql.Stmt on the write pool, when the dialect caches
 }
 
 // New returns a DB over the given pools. write and read may be the same pool;
@@ -55,6 +61,10 @@ func (db *DB) Ping(ctx context.Context) error {
 
 // Close closes both pools.
 func (db *DB) Close() error {
+	db.stmts.Range(func(_, v any) bool {
+		_ = v.(*sql.Stmt).Close()
+		return true
+	})
 	err := db.write.Close()
 	if db.read != db.write {
 		err = errors.Join(err, db.read.Close())
@@ -109,9 +119,12 @@ func (db *DB) inTxOnce(ctx context.Context, fn func(tx *Tx) error) error {
 	tx := &Tx{tx: sqlTx, db: db}
 	if err := fn(tx); err != nil {
 		_ = sqlTx.Rollback()
+		db.prepareMissed(ctx, tx.missed)
 		return err
 	}
-	if err := sqlTx.Commit(); err != nil {
+	err = sqlTx.Commit()
+	db.prepareMissed(ctx, tx.missed)
+	if err != nil {
 		return fmt.Errorf("%w: commit: %w", usher.ErrTransient, err)
 	}
 	return nil
@@ -123,8 +136,66 @@ var ErrConflict = errors.New("concurrent update")
 
 // Tx is one store transaction. Its methods run inside it.
 type Tx struct {
-	tx *sql.Tx
-	db *DB
+	tx     *sql.Tx
+	db     *DB
+	missed []string // queries run without a cached statement
+}
+
+// stmt returns the transaction's handle of a cached prepared statement, or
+// nil when the statement is not cached (yet). A statement cannot be prepared
+// on the pool while the transaction holds its only writer connection, so a
+// miss is noted and prepared after the transaction ends (see prepareMissed).
+func (tx *Tx) stmt(ctx context.Context, query string) *sql.Stmt {
+	if !tx.db.dialect.CacheStatements() {
+		return nil
+	}
+	if v, ok := tx.db.stmts.Load(query); ok {
+		return tx.tx.StmtContext(ctx, v.(*sql.Stmt))
+	}
+	tx.missed = append(tx.missed, query)
+	return nil
+}
+
+// prepareMissed prepares the statements that a finished transaction ran
+// uncached, so that the next transactions find them.
+func (db *DB) prepareMissed(ctx context.Context, queries []string) {
+	for _, q := range queries {
+		if _, ok := db.stmts.Load(q); ok {
+			continue
+		}
+		st, err := db.write.PrepareContext(ctx, q)
+		if err != nil {
+			continue // it runs unprepared; nothing is lost
+		}
+		if _, loaded := db.stmts.LoadOrStore(q, st); loaded {
+			_ = st.Close()
+		}
+	}
+}
+
+// exec runs a statement in the transaction.
+func (tx *Tx) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if st := tx.stmt(ctx, query); st != nil {
+		return st.ExecContext(ctx, args...)
+	}
+	return tx.tx.ExecContext(ctx, query, args...)
+}
+
+// queryRow runs a one-row query in the transaction.
+func (tx *Tx) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	if st := tx.stmt(ctx, query); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
+	return tx.tx.QueryRowContext(ctx, query, args...)
+}
+
+// QueryContext runs a query in the transaction (with a cached statement when
+// the dialect caches); it lets Tx serve as a querier.
+func (tx *Tx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if st := tx.stmt(ctx, query); st != nil {
+		return st.QueryContext(ctx, args...)
+	}
+	return tx.tx.QueryContext(ctx, query, args...)
 }
 
 // Savepoint runs fn inside a savepoint: when fn fails, only its own writes are

@@ -56,6 +56,8 @@ type dialect struct{}
 
 func (dialect) Name() string { return "postgres" }
 
+func (dialect) CacheStatements() bool { return false }
+
 func (dialect) Retryable(err error) bool {
 	var e *pgconn.PgError
 	if !errors.As(err, &e) {

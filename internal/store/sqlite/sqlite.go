@@ -53,6 +53,9 @@ func open(path string, conns int, readOnly bool) (*sql.DB, error) {
 	q.Add("_pragma", "synchronous(FULL)")
 	q.Add("_pragma", "busy_timeout(10000)")
 	q.Add("_pragma", "foreign_keys(ON)")
+	// Savepoints need statement journals; in memory they cost no writes.
+	q.Add("_pragma", "temp_store(MEMORY)")
+	q.Add("_pragma", "cache_size(-16384)")
 	if readOnly {
 		q.Add("_pragma", "query_only(ON)")
 	} else {
@@ -77,6 +80,8 @@ func open(path string, conns int, readOnly bool) (*sql.DB, error) {
 type dialect struct{}
 
 func (dialect) Name() string { return "sqlite" }
+
+func (dialect) CacheStatements() bool { return true }
 
 func (dialect) Retryable(err error) bool {
 	var e *sqlite.Error
