@@ -28,15 +28,17 @@ type Buyer struct {
 
 // Order is a purchase of tickets for one show.
 type Order struct {
-	OrderID   string      `json:"order_id"`
-	ShowID    string      `json:"show_id"`
-	VenueID   string      `json:"venue_id"`
-	Status    OrderStatus `json:"status"`
-	Items     []Item      `json:"items"`
-	Version   int64       `json:"version"`
-	CreatedAt time.Time   `json:"created_at"`
-	UpdatedAt time.Time   `json:"updated_at"`
-	Tickets   []Ticket    `json:"tickets"`
+	OrderID string      `json:"order_id"`
+	ShowID  string      `json:"show_id"`
+	VenueID string      `json:"venue_id"`
+	Status  OrderStatus `json:"status"`
+	Items   []Item      `json:"items"`
+	// PaymentRef is the provider's payment reference (a Stripe payment intent).
+	PaymentRef string    `json:"payment_ref,omitempty"`
+	Version    int64     `json:"version"`
+	CreatedAt  time.Time `json:"created_at"`
+	UpdatedAt  time.Time `json:"updated_at"`
+	Tickets    []Ticket  `json:"tickets"`
 }
 
 // Inventory is the capacity and sales of one ticket type of one show.

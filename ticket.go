@@ -25,9 +25,25 @@ type Ticket struct {
 	UpdatedAt  time.Time    `json:"updated_at"`
 }
 
-// Source is a sender of inbound webhooks: a payment provider, a checkout.
+// Source is a sender of inbound webhooks: a payment provider, a checkout,
+// with the edge policy that its requests pass before anything else.
 type Source struct {
-	Name      string    `json:"name"`
-	Scheme    string    `json:"scheme"`
+	Name   string `json:"name"`
+	Scheme string `json:"scheme"`
+	SourcePolicy
 	CreatedAt time.Time `json:"created_at"`
+}
+
+// SourcePolicy is what the receiver enforces per source. Zero values mean
+// "no limit" (rate) or "the default" (body size, tolerance).
+type SourcePolicy struct {
+	// RatePerSecond and Burst configure a token bucket; 0 disables it.
+	RatePerSecond float64 `json:"rate_per_second"`
+	Burst         int     `json:"burst"`
+	// AllowCIDRs, when not empty, are the only client networks accepted.
+	AllowCIDRs []string `json:"allow_cidrs"`
+	// MaxBodyBytes overrides the global body limit when positive.
+	MaxBodyBytes int64 `json:"max_body_bytes"`
+	// ToleranceSeconds overrides the scheme's timestamp tolerance when positive.
+	ToleranceSeconds int64 `json:"tolerance_seconds"`
 }

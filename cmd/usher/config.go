@@ -53,6 +53,17 @@ func settings() []setting {
 			c.RelaxedSync = b
 			return err
 		}},
+		{"master-key-file", "USHER_MASTER_KEY_FILE", "file holding the base64 master key that seals secrets at rest (or env USHER_MASTER_KEY)", str(func(c *server.Config) *string { return &c.MasterKeyFile })},
+		{"master-key", "USHER_MASTER_KEY", "base64 master key (prefer the environment or a file over a flag)", str(func(c *server.Config) *string { return &c.MasterKey })},
+		{"production", "USHER_PRODUCTION", "true: refuse to start without an explicit master key", func(c *server.Config, v string) error {
+			b, err := strconv.ParseBool(v)
+			c.Production = b
+			return err
+		}},
+		{"trusted-proxies", "USHER_TRUSTED_PROXIES", "comma-separated CIDRs whose X-Forwarded-For is believed", func(c *server.Config, v string) error {
+			c.TrustedProxies = strings.Split(v, ",")
+			return nil
+		}},
 		{"roles", "USHER_ROLES", "comma-separated roles of this process: ingest, process (default both)", func(c *server.Config, v string) error {
 			c.Roles = strings.Split(v, ",")
 			return nil

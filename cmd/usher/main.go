@@ -28,6 +28,8 @@ Usage:
   usher send [flags] SAMPLE|FILE sign and send a webhook as a source would
   usher bench [flags]            load test a usher (or one started in-process) beside a bare net/http ceiling
   usher token create --scope S   create an admin token (prints it once)
+  usher source create NAME       create a source (prints its secret once)
+  usher source rotate NAME       add a new secret; the old one verifies for --grace
   usher version                  print the version
 
 Run "usher COMMAND -h" for the flags of a command.
@@ -51,6 +53,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runBench(ctx, rest, getenv, stdout, stderr)
 	case "token":
 		return runToken(ctx, rest, getenv, stdout, stderr)
+	case "source":
+		return runSource(ctx, rest, getenv, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "usher", version)
 		return nil

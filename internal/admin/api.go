@@ -21,6 +21,8 @@ type Store interface {
 	CreateSource(ctx context.Context, src usher.Source, secrets []store.SourceSecret) error
 	Source(ctx context.Context, name string) (usher.Source, []store.SourceSecret, error)
 	Sources(ctx context.Context) ([]usher.Source, error)
+	UpdateSourcePolicy(ctx context.Context, source string, p usher.SourcePolicy) error
+	RotateSourceSecret(ctx context.Context, source string, next store.SourceSecret, notAfter time.Time) error
 	PutCapacity(ctx context.Context, showID, ticketType string, capacity int) (usher.Inventory, error)
 	ShowInventory(ctx context.Context, showID string) ([]usher.Inventory, error)
 	OrderWithTickets(ctx context.Context, orderID string) (usher.Order, error)

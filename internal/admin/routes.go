@@ -9,6 +9,8 @@ func (a *API) Routes() []Route {
 		{http.MethodPost, "/v1/sources", ScopeSourcesWrite, a.handleCreateSource()},
 		{http.MethodGet, "/v1/sources", ScopeSourcesRead, a.handleListSources()},
 		{http.MethodGet, "/v1/sources/{name}", ScopeSourcesRead, a.handleGetSource()},
+		{http.MethodPatch, "/v1/sources/{name}", ScopeSourcesWrite, a.handleUpdateSource()},
+		{http.MethodPost, "/v1/sources/{name}/secrets:rotate", ScopeSourcesWrite, a.handleRotateSecret()},
 		{http.MethodPut, "/v1/shows/{show_id}/inventory/{ticket_type}", ScopeInventoryWrite, a.handlePutInventory()},
 		{http.MethodGet, "/v1/shows/{show_id}/inventory", ScopeInventoryRead, a.handleGetInventory()},
 		{http.MethodGet, "/v1/orders/{order_id}", ScopeOrdersRead, a.handleGetOrder()},

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/http"
+	"net/netip"
 	"regexp"
 	"time"
 
@@ -20,6 +21,7 @@ type createSourceRequest struct {
 	Name   string `json:"name"`
 	Scheme string `json:"scheme"`
 	Secret string `json:"secret,omitempty"`
+	usher.SourcePolicy
 }
 
 // SecretView is a source secret as the API shows it; Secret is set only in
@@ -45,7 +47,11 @@ func (a *API) handleCreateSource() http.Handler {
 			a.handleErr(w, r, err)
 			return
 		}
-		view, err := CreateSource(r.Context(), a.store, req.Name, req.Scheme, req.Secret, a.now())
+		if err := validatePolicy(req.SourcePolicy); err != nil {
+			a.handleErr(w, r, err)
+			return
+		}
+		view, err := CreateSource(r.Context(), a.store, req.Name, req.Scheme, req.Secret, req.SourcePolicy, a.now())
 		if err != nil {
 			a.handleErr(w, r, err)
 			return
@@ -63,7 +69,7 @@ type SourceCreator interface {
 
 // CreateSource validates and stores a source with one active secret, given
 // (secret non-empty) or generated, and returns it with the secret shown once.
-func CreateSource(ctx context.Context, st SourceCreator, name, scheme, secret string, now time.Time) (SourceView, error) {
+func CreateSource(ctx context.Context, st SourceCreator, name, scheme, secret string, pol usher.SourcePolicy, now time.Time) (SourceView, error) {
 	if !sourceName.MatchString(name) {
 		return SourceView{}, usher.Errorf(usher.CodeInvalid, "source name %q: use 1-63 of a-z, 0-9, _ and -, starting with a letter or digit", name)
 	}
@@ -78,7 +84,7 @@ func CreateSource(ctx context.Context, st SourceCreator, name, scheme, secret st
 	if err != nil {
 		return SourceView{}, err
 	}
-	src := usher.Source{Name: name, Scheme: scheme, CreatedAt: now.UTC()}
+	src := usher.Source{Name: name, Scheme: scheme, SourcePolicy: pol, CreatedAt: now.UTC()}
 	sec := store.SourceSecret{ID: id, Source: name, Secret: key, State: store.SecretActive, CreatedAt: now.UTC()}
 	if err := st.CreateSource(ctx, src, []store.SourceSecret{sec}); err != nil {
 		return SourceView{}, err
@@ -156,5 +162,105 @@ func (a *API) handleGetSource() http.Handler {
 			view.Secrets = append(view.Secrets, sv)
 		}
 		respond(w, http.StatusOK, view)
+	})
+}
+
+// validatePolicy checks an edge policy before it is stored.
+func validatePolicy(p usher.SourcePolicy) error {
+	if p.RatePerSecond < 0 || p.Burst < 0 || p.MaxBodyBytes < 0 || p.ToleranceSeconds < 0 {
+		return usher.Errorf(usher.CodeInvalid, "rate_per_second, burst, max_body_bytes and tolerance_seconds cannot be negative")
+	}
+	if p.MaxBodyBytes > 4<<20 {
+		return usher.Errorf(usher.CodeInvalid, "max_body_bytes is at most 4 MiB")
+	}
+	if p.ToleranceSeconds > 3600 {
+		return usher.Errorf(usher.CodeInvalid, "tolerance_seconds is at most 3600")
+	}
+	for _, c := range p.AllowCIDRs {
+		if _, err := netip.ParsePrefix(c); err != nil {
+			if _, err := netip.ParseAddr(c); err != nil {
+				return usher.Errorf(usher.CodeInvalid, "allow_cidrs entry %q is neither a CIDR nor an address", c)
+			}
+		}
+	}
+	return nil
+}
+
+func (a *API) handleUpdateSource() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		name := r.PathValue("name")
+		var p usher.SourcePolicy
+		if err := decode(r, &p); err != nil {
+			a.handleErr(w, r, err)
+			return
+		}
+		if err := validatePolicy(p); err != nil {
+			a.handleErr(w, r, err)
+			return
+		}
+		if err := a.store.UpdateSourcePolicy(r.Context(), name, p); err != nil {
+			a.handleErr(w, r, err)
+			return
+		}
+		a.sourceChanged(name)
+		a.log.Info("source policy updated", "source", name, "rate_per_second", p.RatePerSecond, "burst", p.Burst, "allow_cidrs", p.AllowCIDRs)
+		a.handleGetSource().ServeHTTP(w, r)
+	})
+}
+
+type rotateRequest struct {
+	Grace  string `json:"grace"`
+	Secret string `json:"secret,omitempty"`
+}
+
+// maxGrace bounds a rotation's overlap: Stripe keeps an old secret 24 h.
+const maxGrace = 7 * 24 * time.Hour
+
+func (a *API) handleRotateSecret() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		name := r.PathValue("name")
+		var req rotateRequest
+		if err := decode(r, &req); err != nil {
+			a.handleErr(w, r, err)
+			return
+		}
+		grace := 24 * time.Hour
+		if req.Grace != "" {
+			var err error
+			if grace, err = time.ParseDuration(req.Grace); err != nil || grace < 0 || grace > maxGrace {
+				a.handleErr(w, r, usher.Errorf(usher.CodeInvalid, "grace %q: a duration from 0s to 168h", req.Grace))
+				return
+			}
+		}
+		src, _, err := a.store.Source(r.Context(), name)
+		if err != nil {
+			if usher.ErrorCode(err) == usher.CodeUnknownSource {
+				err = usher.Errorf(usher.CodeNotFound, "no source named %q", name)
+			}
+			a.handleErr(w, r, err)
+			return
+		}
+		key, shown, err := secretFor(src.Scheme, req.Secret)
+		if err != nil {
+			a.handleErr(w, r, err)
+			return
+		}
+		id, err := randomID("key_")
+		if err != nil {
+			a.handleErr(w, r, err)
+			return
+		}
+		now := a.now().UTC()
+		next := store.SourceSecret{ID: id, Secret: key, CreatedAt: now}
+		if err := a.store.RotateSourceSecret(r.Context(), name, next, now.Add(grace)); err != nil {
+			a.handleErr(w, r, err)
+			return
+		}
+		a.sourceChanged(name)
+		a.log.Info("source secret rotated", "source", name, "secret_id", id, "grace", grace)
+		respond(w, http.StatusCreated, map[string]any{
+			"source": name, "secret": SecretView{ID: id, Secret: shown, State: store.SecretActive, CreatedAt: now},
+			"previous_verify_until": now.Add(grace),
+		})
 	})
 }

@@ -12,6 +12,8 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"net/netip"
+	"strconv"
 	"time"
 
 	"github.com/usherhq/usher"
@@ -33,6 +35,8 @@ type Config struct {
 	SourceCacheTTL time.Duration
 	// EnqueueTimeout bounds the wait for the durable write. Default 10s.
 	EnqueueTimeout time.Duration
+	// TrustedProxies are the peers whose X-Forwarded-For is believed.
+	TrustedProxies []netip.Prefix
 }
 
 // WithDefaults returns the config with every unset field at its default.
@@ -51,12 +55,13 @@ func (c Config) WithDefaults() Config {
 
 // Receiver handles POST /webhooks/{source}.
 type Receiver struct {
-	cfg     Config
-	sources *sourceCache
-	queue   Enqueuer
-	metrics *telemetry.Metrics
-	log     *slog.Logger
-	now     func() time.Time
+	cfg      Config
+	sources  *sourceCache
+	limiters limiters
+	queue    Enqueuer
+	metrics  *telemetry.Metrics
+	log      *slog.Logger
+	now      func() time.Time
 }
 
 // NewReceiver returns a Receiver.
@@ -101,10 +106,24 @@ func (rc *Receiver) receive(r *http.Request, name string, now time.Time) (*usher
 	if err != nil {
 		return nil, err
 	}
+	client, err := clientAddr(r, rc.cfg.TrustedProxies)
+	if err != nil {
+		return nil, err
+	}
+	if !src.policy.allows(client) {
+		return nil, usher.Errorf(usher.CodeAddressNotAllowed, "address %s is not on the allowlist of source %q", client, name)
+	}
+	if err := take(rc.limiters.get(name, src.rate, src.burst), now); err != nil {
+		return nil, err
+	}
 	if err := checkContentType(r.Header.Get("Content-Type")); err != nil {
 		return nil, err
 	}
-	body, err := readBody(r, rc.cfg.MaxBodyBytes)
+	limit := rc.cfg.MaxBodyBytes
+	if src.policy.maxBody > 0 {
+		limit = src.policy.maxBody
+	}
+	body, err := readBody(r, limit)
 	if err != nil {
 		return nil, err
 	}
@@ -144,6 +163,9 @@ func (rc *Receiver) reject(w http.ResponseWriter, r *http.Request, name string, 
 	rc.log.Log(r.Context(), level, "webhook rejected", "source", label, "reason", code, "remote", r.RemoteAddr, "err", err)
 	if code == usher.CodeMethodNotAllowed {
 		w.Header().Set("Allow", http.MethodPost)
+	}
+	if secs, ok := retryAfterSeconds(err); ok {
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
 	}
 	problem.Write(w, r, err)
 }

@@ -21,6 +21,9 @@ type source struct {
 	scheme    webhook.Scheme
 	secrets   []store.SourceSecret
 	tolerance time.Duration
+	policy    policy
+	rate      float64
+	burst     int
 	err       error // a cached "unknown source"
 	loadedAt  time.Time
 }
@@ -78,7 +81,16 @@ func (c *sourceCache) get(ctx context.Context, name string) (*source, error) {
 		if !ok {
 			return nil, usher.Errorf(usher.CodeInternal, "source %q has unknown scheme %q", name, src.Scheme)
 		}
-		s.scheme, s.secrets, s.tolerance = scheme, secrets, scheme.DefaultTolerance()
+		pol, err := parsePolicy(src.SourcePolicy)
+		if err != nil {
+			return nil, usher.WrapError(usher.CodeInternal, err, "source policy is invalid")
+		}
+		s.scheme, s.secrets, s.policy = scheme, secrets, pol
+		s.tolerance = scheme.DefaultTolerance()
+		if pol.tolerance > 0 {
+			s.tolerance = pol.tolerance
+		}
+		s.rate, s.burst = src.RatePerSecond, src.Burst
 	}
 	c.mu.Lock()
 	if len(c.entries) >= maxCachedSources {

@@ -17,6 +17,8 @@ type paidData struct {
 	VenueID string       `json:"venue_id"`
 	Items   []usher.Item `json:"items"`
 	Buyer   usher.Buyer  `json:"buyer"`
+	// PaymentIntent is the provider's payment reference, when it has one.
+	PaymentIntent string `json:"payment_intent"`
 }
 
 // applyPaid reserves the whole order by compare-and-swap on each ticket
@@ -49,7 +51,7 @@ func (p *Processor) applyPaid(ctx context.Context, tx *store.Tx, ev *usher.Inbou
 			inv[it.TicketType] = i
 		}
 	}
-	order := usher.Order{OrderID: d.OrderID, ShowID: d.ShowID, VenueID: d.VenueID, Items: demand, Status: usher.OrderPaid}
+	order := usher.Order{OrderID: d.OrderID, ShowID: d.ShowID, VenueID: d.VenueID, Items: demand, Status: usher.OrderPaid, PaymentRef: d.PaymentIntent}
 	fits, why := ticketing.Fits(demand, inv)
 	if !fits {
 		order.Status = usher.OrderOversold
@@ -125,18 +127,42 @@ func (p *Processor) emit(ctx context.Context, tx *store.Tx, ev *usher.InboundEve
 	})
 }
 
-// refundData is the data of order.refunded.
+// refundData is the data of order.refunded and order.chargeback. A provider
+// dispute may name only the payment; the order is then found by it.
 type refundData struct {
-	OrderID   string   `json:"order_id"`
-	TicketIDs []string `json:"ticket_ids"`
+	OrderID       string   `json:"order_id"`
+	TicketIDs     []string `json:"ticket_ids"`
+	PaymentIntent string   `json:"payment_intent"`
+}
+
+// resolveOrder fills d.OrderID from the payment reference when it is missing.
+func resolveOrder(ctx context.Context, tx *store.Tx, d *refundData, typ string) error {
+	if d.OrderID != "" {
+		return nil
+	}
+	if d.PaymentIntent == "" {
+		return setAside("invalid_data", "%s needs order_id or payment_intent", typ)
+	}
+	id, found, err := tx.OrderIDByPaymentRef(ctx, d.PaymentIntent)
+	if err != nil {
+		return err
+	}
+	if !found {
+		return setAside("unknown_order", "no order was paid with %s", d.PaymentIntent)
+	}
+	d.OrderID = id
+	return nil
 }
 
 // applyRefunded revokes the named tickets (all, when none are named) and
 // returns their seats to inventory.
 func (p *Processor) applyRefunded(ctx context.Context, tx *store.Tx, ev *usher.InboundEvent) (string, error) {
 	var d refundData
-	if err := json.Unmarshal(ev.Data, &d); err != nil || d.OrderID == "" {
-		return "", setAside("invalid_data", "order.refunded needs order_id")
+	if err := json.Unmarshal(ev.Data, &d); err != nil {
+		return "", setAside("invalid_data", "order.refunded data: %v", err)
+	}
+	if err := resolveOrder(ctx, tx, &d, ev.Type); err != nil {
+		return "", err
 	}
 	order, tickets, err := p.orderOf(ctx, tx, d.OrderID)
 	if err != nil {
@@ -170,8 +196,11 @@ func (p *Processor) applyRefunded(ctx context.Context, tx *store.Tx, ev *usher.I
 // applyChargeback revokes every ticket of the order at once.
 func (p *Processor) applyChargeback(ctx context.Context, tx *store.Tx, ev *usher.InboundEvent) (string, error) {
 	var d refundData
-	if err := json.Unmarshal(ev.Data, &d); err != nil || d.OrderID == "" {
-		return "", setAside("invalid_data", "order.chargeback needs order_id")
+	if err := json.Unmarshal(ev.Data, &d); err != nil {
+		return "", setAside("invalid_data", "order.chargeback data: %v", err)
+	}
+	if err := resolveOrder(ctx, tx, &d, ev.Type); err != nil {
+		return "", err
 	}
 	order, tickets, err := p.orderOf(ctx, tx, d.OrderID)
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/usherhq/usher"
 	"github.com/usherhq/usher/internal/admin"
 	"github.com/usherhq/usher/internal/store"
 )
@@ -44,7 +45,7 @@ func bootstrap(ctx context.Context, db *store.DB, dataDir string, now func() tim
 	if len(srcs) > 0 {
 		return nil, nil
 	}
-	view, err := admin.CreateSource(ctx, db, "demo", "standard-webhooks", "", now())
+	view, err := admin.CreateSource(ctx, db, "demo", "standard-webhooks", "", usher.SourcePolicy{}, now())
 	if err != nil {
 		return nil, fmt.Errorf("bootstrap source: %w", err)
 	}

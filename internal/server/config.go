@@ -43,6 +43,20 @@ type Config struct {
 	// and writes them to DataDir/demo-credentials.json. Default false; `usher
 	// serve` turns it on.
 	Bootstrap bool `yaml:"bootstrap"`
+	// MasterKey (base64 of 32 bytes) seals source secrets at rest with
+	// AES-256-GCM. MasterKeyFile names a file holding it instead.
+	MasterKey     string `yaml:"master_key"`
+	MasterKeyFile string `yaml:"master_key_file"`
+	// Production refuses to start without an explicit master key. Without
+	// it, a single-process usher on SQLite keeps a generated key in
+	// DataDir/master.key (development); with PostgreSQL, where processes
+	// must share the key, an explicit key is always required.
+	Production bool `yaml:"production"`
+	// TrustedProxies are the peers (CIDRs) whose X-Forwarded-For names the
+	// client for source allowlists. Default none: the peer is the client.
+	TrustedProxies []string `yaml:"trusted_proxies"`
+	// Clock replaces time.Now, for tests.
+	Clock func() time.Time `yaml:"-"`
 	// Roles this process plays: "ingest" (the receiver), "process" (the
 	// partition consumers). Default both. At scale, processes can split them.
 	Roles []string `yaml:"roles"`
@@ -80,6 +94,9 @@ func (c Config) WithDefaults() Config {
 	if c.LogFormat == "" {
 		c.LogFormat = "json"
 	}
+	if c.Clock == nil {
+		c.Clock = time.Now
+	}
 	if len(c.Roles) == 0 {
 		c.Roles = []string{RoleIngest, RoleProcess}
 	}
@@ -100,6 +117,9 @@ func (c Config) Validate() error {
 	}
 	if c.DedupeRetention < 72*time.Hour {
 		errs = append(errs, fmt.Errorf("dedupe retention %s: must outlast provider retries (at least 72h)", c.DedupeRetention))
+	}
+	if c.MasterKey == "" && c.MasterKeyFile == "" && (c.Production || c.PostgresURL != "") {
+		errs = append(errs, errors.New("a master key is required (USHER_MASTER_KEY or --master-key-file) in production and with PostgreSQL"))
 	}
 	if c.AdminToken != "" && len(c.AdminToken) < 16 {
 		errs = append(errs, errors.New("admin token: use at least 16 characters"))

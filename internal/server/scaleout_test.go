@@ -19,6 +19,7 @@ func TestScaleOutOnExternalNATSAndPostgres(t *testing.T) {
 	natsURL, ns := ushertest.NATSURL(t)
 	external := ushertest.WithConfig(func(c *server.Config) {
 		c.PostgresURL, c.NATSURL, c.NATSNamespace = pgURL, natsURL, ns
+		c.MasterKey = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=" // processes share the key
 	})
 	a := ushertest.Start(t, external)
 	b := ushertest.Start(t, external)

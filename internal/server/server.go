@@ -20,6 +20,7 @@ import (
 	"github.com/usherhq/usher/internal/ingest"
 	"github.com/usherhq/usher/internal/processor"
 	"github.com/usherhq/usher/internal/queue"
+	"github.com/usherhq/usher/internal/secrets"
 	"github.com/usherhq/usher/internal/store"
 	"github.com/usherhq/usher/internal/store/postgres"
 	"github.com/usherhq/usher/internal/store/sqlite"
@@ -67,6 +68,11 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error
 	if a.db, err = openStore(ctx, cfg); err != nil {
 		return nil, err
 	}
+	sealer, err := openSealer(cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	a.db.SetSealer(sealer)
 	if a.queue, err = queue.Open(ctx, queue.Config{
 		URL:        cfg.NATSURL,
 		Namespace:  cfg.NATSNamespace,
@@ -77,11 +83,11 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error
 		return nil, err
 	}
 	if cfg.Bootstrap {
-		if a.Bootstrapped, err = bootstrap(ctx, a.db, cfg.DataDir, time.Now); err != nil {
+		if a.Bootstrapped, err = bootstrap(ctx, a.db, cfg.DataDir, cfg.Clock); err != nil {
 			return nil, err
 		}
 	}
-	a.proc = processor.New(a.db, a.metrics, log, time.Now)
+	a.proc = processor.New(a.db, a.metrics, log, cfg.Clock)
 	proc := a.proc
 	depth := func(p int, pending uint64) {
 		a.metrics.QueueDepth.WithLabelValues(strconv.Itoa(p)).Set(float64(pending))
@@ -91,8 +97,12 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error
 			return nil, err
 		}
 	}
-	recv := ingest.NewReceiver(ingest.Config{MaxBodyBytes: cfg.MaxBodyBytes}, a.db, a.queue, a.metrics, log, time.Now)
-	api := admin.NewAPI(a.db, admin.NewAuthenticator(a.db, cfg.AdminToken), log, time.Now, recv.ForgetSource)
+	trusted, err := ingest.ParseTrustedProxies(cfg.TrustedProxies)
+	if err != nil {
+		return nil, fmt.Errorf("trusted proxies: %w", err)
+	}
+	recv := ingest.NewReceiver(ingest.Config{MaxBodyBytes: cfg.MaxBodyBytes, TrustedProxies: trusted}, a.db, a.queue, a.metrics, log, cfg.Clock)
+	api := admin.NewAPI(a.db, admin.NewAuthenticator(a.db, cfg.AdminToken), log, cfg.Clock, recv.ForgetSource)
 	a.adminRoutes = api.Routes()
 	for _, build := range componentConstructors() {
 		c, err := build(a)
@@ -130,6 +140,32 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error
 	}()
 	log.Info("usher started", "addr", a.Addr(), "roles", cfg.Roles, "store", a.db.Engine(), "queue", queueKind(cfg), "partitions", cfg.Partitions, "durable_sync", !cfg.RelaxedSync)
 	return a, nil
+}
+
+// openSealer loads the master key that seals source secrets at rest.
+func openSealer(cfg Config, log *slog.Logger) (*secrets.Sealer, error) {
+	var key []byte
+	var err error
+	switch {
+	case cfg.MasterKey != "":
+		key, err = secrets.ParseKey(cfg.MasterKey)
+	case cfg.MasterKeyFile != "":
+		var raw []byte
+		if raw, err = os.ReadFile(cfg.MasterKeyFile); err == nil {
+			key, err = secrets.ParseKey(string(raw))
+		}
+	default:
+		var created bool
+		path := filepath.Join(cfg.DataDir, "master.key")
+		key, created, err = secrets.LoadOrCreateKeyFile(path)
+		if created {
+			log.Warn("development mode: generated a master key beside the data; set USHER_MASTER_KEY in production", "path", path)
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("master key: %w", err)
+	}
+	return secrets.New(key)
 }
 
 func openStore(ctx context.Context, cfg Config) (*store.DB, error) {

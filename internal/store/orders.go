@@ -22,6 +22,20 @@ func (tx *Tx) Order(ctx context.Context, orderID string) (usher.Order, bool, err
 	return o, true, nil
 }
 
+// OrderIDByPaymentRef finds the order paid with a provider payment reference;
+// found is false when none was.
+func (tx *Tx) OrderIDByPaymentRef(ctx context.Context, ref string) (string, bool, error) {
+	var id string
+	err := tx.queryRow(ctx, `SELECT order_id FROM orders WHERE payment_ref = $1 ORDER BY created_at LIMIT 1`, ref).Scan(&id)
+	if isNoRows(err) || ref == "" {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, fmt.Errorf("order by payment ref: %w", err)
+	}
+	return id, true, nil
+}
+
 // InsertOrder creates an order at version 1.
 func (tx *Tx) InsertOrder(ctx context.Context, o usher.Order, buyer usher.Buyer) error {
 	items, err := json.Marshal(o.Items)
@@ -29,9 +43,9 @@ func (tx *Tx) InsertOrder(ctx context.Context, o usher.Order, buyer usher.Buyer)
 		return fmt.Errorf("encode items: %w", err)
 	}
 	now := micros(tx.db.now())
-	_, err = tx.exec(ctx, `INSERT INTO orders (order_id, show_id, venue_id, status, items, buyer_email, buyer_name, version, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8, $8)`,
-		o.OrderID, o.ShowID, o.VenueID, string(o.Status), string(items), buyer.Email, buyer.Name, now)
+	_, err = tx.exec(ctx, `INSERT INTO orders (order_id, show_id, venue_id, status, items, buyer_email, buyer_name, payment_ref, version, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, $9, $9)`,
+		o.OrderID, o.ShowID, o.VenueID, string(o.Status), string(items), buyer.Email, buyer.Name, o.PaymentRef, now)
 	if err != nil {
 		if tx.db.dialect.UniqueViolation(err) {
 			return fmt.Errorf("insert order %s: %w", o.OrderID, ErrConflict)
@@ -129,13 +143,13 @@ func (db *DB) CountTickets(ctx context.Context) (map[[3]string]int, error) {
 	return out, rows.Err()
 }
 
-const orderColumns = `SELECT order_id, show_id, venue_id, status, items, version, created_at, updated_at FROM orders`
+const orderColumns = `SELECT order_id, show_id, venue_id, status, items, payment_ref, version, created_at, updated_at FROM orders`
 
 func scanOrder(row scanner) (usher.Order, error) {
 	var o usher.Order
 	var status, items string
 	var created, updated int64
-	if err := row.Scan(&o.OrderID, &o.ShowID, &o.VenueID, &status, &items, &o.Version, &created, &updated); err != nil {
+	if err := row.Scan(&o.OrderID, &o.ShowID, &o.VenueID, &status, &items, &o.PaymentRef, &o.Version, &created, &updated); err != nil {
 		return usher.Order{}, err
 	}
 	o.Status = usher.OrderStatus(status)

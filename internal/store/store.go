@@ -40,7 +40,17 @@ type DB struct {
 	dialect Dialect
 	now     func() time.Time
 	stmts   sync.Map // query → *sql.Stmt on the write pool, when the dialect caches
+	sealer  Sealer   // seals source secrets at rest; nil stores them as given
 }
+
+// Sealer encrypts secrets at rest (package secrets).
+type Sealer interface {
+	Seal(plaintext []byte, context string) ([]byte, error)
+	Open(sealed []byte, context string) ([]byte, error)
+}
+
+// SetSealer makes the store seal source secrets with s. Set it before use.
+func (db *DB) SetSealer(s Sealer) { db.sealer = s }
 
 // New returns a DB over the given pools. write and read may be the same pool;
 // SQLite uses one writer connection and a separate pool of readers.
