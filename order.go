@@ -5,8 +5,12 @@ import "time"
 // OrderStatus is the lifecycle state of an order.
 type OrderStatus string
 
-// Order statuses.
+// Order statuses. docs/lifecycle.md has every legal transition.
 const (
+	OrderPending           OrderStatus = "pending"        // known, not paid (a hold may be active)
+	OrderCanceled          OrderStatus = "canceled"       // canceled before payment
+	OrderExpired           OrderStatus = "expired"        // hold expired before payment
+	OrderPaymentFailed     OrderStatus = "payment_failed" // payment failed, none succeeded
 	OrderPaid              OrderStatus = "paid"
 	OrderOversold          OrderStatus = "oversold"
 	OrderRefunded          OrderStatus = "refunded"
@@ -34,11 +38,29 @@ type Order struct {
 	Status  OrderStatus `json:"status"`
 	Items   []Item      `json:"items"`
 	// PaymentRef is the provider's payment reference (a Stripe payment intent).
-	PaymentRef string    `json:"payment_ref,omitempty"`
-	Version    int64     `json:"version"`
-	CreatedAt  time.Time `json:"created_at"`
-	UpdatedAt  time.Time `json:"updated_at"`
-	Tickets    []Ticket  `json:"tickets"`
+	PaymentRef string `json:"payment_ref,omitempty"`
+	// HoldExpiresAt is when an order.created hold lapses; zero without a hold.
+	HoldExpiresAt time.Time `json:"hold_expires_at,omitempty"`
+	OrderFacts
+	Version   int64     `json:"version"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+	Tickets   []Ticket  `json:"tickets"`
+}
+
+// OrderFacts are what an order has seen, independent of arrival order: the
+// processor records facts and derives the status from them.
+type OrderFacts struct {
+	// HeldItems is the quantity per ticket type an active hold keeps.
+	HeldItems []Item `json:"-"`
+	// PaidAt is the provider time of the payment; zero when unpaid.
+	PaidAt time.Time `json:"paid_at,omitempty"`
+	// UnpaidReason is canceled, expired or payment_failed, for an unpaid order.
+	UnpaidReason string `json:"-"`
+	// RefundAll records a full refund, also one that came before the payment.
+	RefundAll bool `json:"-"`
+	// Chargebacks counts disputes opened minus disputes reversed.
+	Chargebacks int `json:"-"`
 }
 
 // Inventory is the capacity and sales of one ticket type of one show.

@@ -12,6 +12,12 @@ const (
 	TicketAdmitted TicketStatus = "admitted"
 )
 
+// Why a ticket was revoked: a refund is final, a dispute may be reversed.
+const (
+	RevokedByRefund     = "refund"
+	RevokedByChargeback = "chargeback"
+)
+
 // Ticket is one admission to one show.
 type Ticket struct {
 	TicketID   string       `json:"ticket_id"`
@@ -21,8 +27,18 @@ type Ticket struct {
 	TicketType string       `json:"ticket_type"`
 	Status     TicketStatus `json:"status"`
 	Code       string       `json:"code"`
-	CreatedAt  time.Time    `json:"created_at"`
-	UpdatedAt  time.Time    `json:"updated_at"`
+	// Generation grows on every transfer and reinstatement; codes of older
+	// generations are refused.
+	Generation int `json:"generation"`
+	// RevokedBy is refund or chargeback for a revoked ticket.
+	RevokedBy string `json:"revoked_by,omitempty"`
+	// UsedBeforeRevocation marks a ticket admitted before it was revoked:
+	// evidence in a chargeback dispute.
+	UsedBeforeRevocation bool `json:"used_before_revocation,omitempty"`
+	// HolderChangedAt is the provider time of the last transfer.
+	HolderChangedAt time.Time `json:\"holder_changed_at,omitempty\"`
+	CreatedAt       time.Time `json:"created_at"`
+	UpdatedAt       time.Time `json:"updated_at"`
 }
 
 // Source is a sender of inbound webhooks: a payment provider, a checkout,

@@ -30,6 +30,7 @@ Usage:
   usher token create --scope S   create an admin token (prints it once)
   usher source create NAME       create a source (prints its secret once)
   usher source rotate NAME       add a new secret; the old one verifies for --grace
+  usher check [--data-dir DIR]   verify inventory invariants of a store
   usher version                  print the version
 
 Run "usher COMMAND -h" for the flags of a command.
@@ -53,6 +54,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runBench(ctx, rest, getenv, stdout, stderr)
 	case "token":
 		return runToken(ctx, rest, getenv, stdout, stderr)
+	case "check":
+		return runCheck(ctx, rest, getenv, stdout, stderr)
 	case "source":
 		return runSource(ctx, rest, getenv, stdout, stderr)
 	case "version":

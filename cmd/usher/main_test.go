@@ -3,11 +3,15 @@ package main
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	_ "modernc.org/sqlite"
 
 	"github.com/usherhq/usher/internal/server"
 	"github.com/usherhq/usher/internal/ushertest"
@@ -69,5 +73,35 @@ func TestUnknownCommand(t *testing.T) {
 	t.Parallel()
 	if _, err := runCLI(t, "frobnicate"); err == nil {
 		t.Error("an unknown command succeeded")
+	}
+}
+
+func TestCheckFindsABrokenInvariant(t *testing.T) {
+	t.Parallel()
+	s := ushertest.Start(t)
+	status, _ := s.Send(ushertest.NewID(), ushertest.Envelope("order.paid", ushertest.Paid("ord_chk", 2)))
+	if status != 202 {
+		t.Fatalf("send: %d", status)
+	}
+	ushertest.Eventually(t, 20*time.Second, "order", func() bool {
+		_, err := s.Store().OrderWithTickets(context.Background(), "ord_chk")
+		return err == nil
+	})
+	s.Stop()
+	out, err := runCLI(t, "check", "--data-dir", s.Config.DataDir)
+	if err != nil || !strings.HasPrefix(out, "OK:") {
+		t.Fatalf("check on a sound store: %v\n%s", err, out)
+	}
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(s.Config.DataDir, "usher.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`UPDATE inventory SET sold = sold + 1`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	out, err = runCLI(t, "check", "--data-dir", s.Config.DataDir)
+	if err == nil || !strings.Contains(out, "VIOLATION demo-show/GA: sold 3 but 2 valid or admitted tickets") {
+		t.Fatalf("check on a tampered store: %v\n%s", err, out)
 	}
 }

@@ -3,99 +3,583 @@ package processor
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"time"
 
 	"github.com/usherhq/usher"
 	"github.com/usherhq/usher/internal/store"
 	"github.com/usherhq/usher/internal/ticketing"
 )
 
-// paidData is the data of order.paid.
-type paidData struct {
-	OrderID string       `json:"order_id"`
-	ShowID  string       `json:"show_id"`
-	VenueID string       `json:"venue_id"`
-	Items   []usher.Item `json:"items"`
-	Buyer   usher.Buyer  `json:"buyer"`
-	// PaymentIntent is the provider's payment reference, when it has one.
+// orderData is the union of the order events' data.
+type orderData struct {
+	OrderID       string       `json:"order_id"`
+	ShowID        string       `json:"show_id"`
+	VenueID       string       `json:"venue_id"`
+	Items         []usher.Item `json:"items"`
+	Buyer         usher.Buyer  `json:"buyer"`
+	HoldExpiresAt time.Time    `json:"hold_expires_at"`
+	TicketIDs     []string     `json:"ticket_ids"`
+	// PaymentIntent is the provider's payment reference; a dispute may name
+	// only it, and the order is then found by it.
 	PaymentIntent string `json:"payment_intent"`
 }
 
-// applyPaid reserves the whole order by compare-and-swap on each ticket
-// type's inventory and mints one ticket per seat; if any item does not fit,
-// the order is oversold and nothing is sold or minted.
-func (p *Processor) applyPaid(ctx context.Context, tx *store.Tx, ev *usher.InboundEvent) (string, error) {
-	var d paidData
+// defaultHold is the hold of an order.created that names no expiry.
+const defaultHold = 15 * time.Minute
+
+// orderState is an order as a handler reads and writes it.
+type orderState struct {
+	order   usher.Order
+	found   bool
+	tickets []usher.Ticket
+	buyer   usher.Buyer
+	before  usher.OrderStatus
+}
+
+func (p *Processor) decodeOrder(ev *usher.InboundEvent) (orderData, error) {
+	var d orderData
 	if err := json.Unmarshal(ev.Data, &d); err != nil {
-		return "", setAside("invalid_data", "order.paid data: %v", err)
+		return d, setAside("invalid_data", "%s data: %v", ev.Type, err)
 	}
-	if d.OrderID == "" || d.ShowID == "" || d.VenueID == "" {
-		return "", setAside("invalid_data", "order.paid needs order_id, show_id and venue_id")
+	return d, nil
+}
+
+// loadOrder reads the order named by d, resolving a payment reference; a
+// missing order is returned as a stub to be inserted on save.
+func (p *Processor) loadOrder(ctx context.Context, tx *store.Tx, d *orderData, typ string) (*orderState, error) {
+	if d.OrderID == "" && d.PaymentIntent != "" {
+		id, found, err := tx.OrderIDByPaymentRef(ctx, d.PaymentIntent)
+		if err != nil {
+			return nil, err
+		}
+		if !found {
+			return nil, setAside("unknown_order", "no order was paid with %s", d.PaymentIntent)
+		}
+		d.OrderID = id
 	}
-	demand, err := ticketing.Demand(d.Items)
+	if d.OrderID == "" {
+		return nil, setAside("invalid_data", "%s needs order_id", typ)
+	}
+	o, found, err := tx.Order(ctx, d.OrderID)
 	if err != nil {
-		return "", setAside("invalid_data", "order.paid items: %v", err)
+		return nil, err
 	}
-	if _, found, err := tx.Order(ctx, d.OrderID); err != nil {
+	st := &orderState{order: o, found: found, before: o.Status}
+	if !found {
+		st.order = usher.Order{OrderID: d.OrderID, Status: usher.OrderPending}
+		return st, nil
+	}
+	st.tickets, err = tx.TicketsOfOrder(ctx, d.OrderID)
+	return st, err
+}
+
+// fill completes a stub order (one known only through an earlier refund,
+// dispute or cancel) with the details an order.created or order.paid brings.
+func (st *orderState) fill(d orderData, demand []usher.Item) {
+	if st.order.ShowID == "" {
+		st.order.ShowID, st.order.VenueID, st.order.Items = d.ShowID, d.VenueID, demand
+	}
+	if st.order.PaymentRef == "" {
+		st.order.PaymentRef = d.PaymentIntent
+	}
+	if st.buyer == (usher.Buyer{}) {
+		st.buyer = d.Buyer
+	}
+}
+
+// ensureRow inserts a new order before rows that reference it (tickets).
+func (p *Processor) ensureRow(ctx context.Context, tx *store.Tx, st *orderState) error {
+	if st.found {
+		return nil
+	}
+	if err := tx.InsertOrder(ctx, st.order, st.buyer); err != nil {
+		return err
+	}
+	st.found, st.order.Version = true, 1
+	return nil
+}
+
+func (st *orderState) holdActive() bool { return len(st.order.HeldItems) > 0 }
+
+// save derives the status from the facts, writes the order and emits an
+// outbound event when the status changed.
+func (p *Processor) save(ctx context.Context, tx *store.Tx, ev *usher.InboundEvent, st *orderState) error {
+	o := &st.order
+	o.Status = ticketing.OrderStatus(o.OrderFacts, st.tickets, st.holdActive())
+	if !st.found {
+		if err := tx.InsertOrder(ctx, *o, st.buyer); err != nil {
+			return err
+		}
+	} else if err := tx.UpdateOrder(ctx, *o); err != nil {
+		return err
+	}
+	if o.Status == st.before {
+		return nil
+	}
+	data := map[string]any{"order_id": o.OrderID, "show_id": o.ShowID, "venue_id": o.VenueID, "status": o.Status, "previous_status": st.before}
+	if err := p.emit(ctx, tx, ev, "order."+outboundStatus(o.Status), o.OrderID, o.VenueID, data); err != nil {
+		return err
+	}
+	if o.Status == usher.OrderOversold && !o.PaidAt.IsZero() {
+		// Money taken, no seat: the operator must refund.
+		return p.emit(ctx, tx, ev, "order.needs_refund", o.OrderID, o.VenueID, data)
+	}
+	return nil
+}
+
+// outboundStatus names the outbound event of a status: order.confirmed for
+// paid, order.<status> otherwise.
+func outboundStatus(s usher.OrderStatus) string {
+	if s == usher.OrderPaid {
+		return "confirmed"
+	}
+	return string(s)
+}
+
+// applyCreated records an order and holds its seats until it expires.
+func (p *Processor) applyCreated(ctx context.Context, tx *store.Tx, ev *usher.InboundEvent) (string, error) {
+	d, err := p.decodeOrder(ev)
+	if err != nil {
 		return "", err
-	} else if found {
-		return "already_paid", nil
 	}
-	inv := make(map[string]usher.Inventory, len(demand))
-	for _, it := range demand {
-		i, found, err := tx.Inventory(ctx, d.ShowID, it.TicketType)
+	demand, err := validOrder(d, ev.Type)
+	if err != nil {
+		return "", err
+	}
+	st, err := p.loadOrder(ctx, tx, &d, ev.Type)
+	if err != nil {
+		return "", err
+	}
+	if st.found && st.order.ShowID != "" {
+		return "already_known", nil
+	}
+	st.fill(d, demand)
+	if st.order.PaidAt.IsZero() && st.order.UnpaidReason == "" && !st.order.RefundAll && st.order.Chargebacks == 0 {
+		held, err := p.reserve(ctx, tx, st.order.ShowID, demand, false)
 		if err != nil {
 			return "", err
+		}
+		if held {
+			st.order.HeldItems = demand
+			st.order.HoldExpiresAt = d.HoldExpiresAt
+			if st.order.HoldExpiresAt.IsZero() {
+				st.order.HoldExpiresAt = ev.ReceivedAt.Add(defaultHold)
+			}
+		}
+	}
+	return "", p.save(ctx, tx, ev, st)
+}
+
+// applyPaid sells the order's seats (turning its hold into a sale, or taking
+// free seats by compare-and-swap) and mints one ticket per seat. With no
+// seat to be had the order is oversold and needs a refund. A refund or
+// dispute that came first is applied at once: its tickets are minted
+// revoked and are never valid.
+func (p *Processor) applyPaid(ctx context.Context, tx *store.Tx, ev *usher.InboundEvent) (string, error) {
+	d, err := p.decodeOrder(ev)
+	if err != nil {
+		return "", err
+	}
+	demand, err := validOrder(d, ev.Type)
+	if err != nil {
+		return "", err
+	}
+	st, err := p.loadOrder(ctx, tx, &d, ev.Type)
+	if err != nil {
+		return "", err
+	}
+	if !st.order.PaidAt.IsZero() {
+		return "already_paid", nil
+	}
+	st.fill(d, demand)
+	o := &st.order
+	o.PaidAt = eventTime(ev)
+	revokedBy := ""
+	switch {
+	case o.RefundAll:
+		revokedBy = usher.RevokedByRefund
+	case o.Chargebacks > 0:
+		revokedBy = usher.RevokedByChargeback
+	}
+	hadHold := st.holdActive()
+	if err := p.releaseHold(ctx, tx, st, revokedBy == "" && hadHold); err != nil {
+		return "", err
+	}
+	sold := hadHold && revokedBy == ""
+	switch {
+	case !sold && revokedBy == "":
+		if sold, err = p.reserve(ctx, tx, o.ShowID, o.Items, true); err != nil {
+			return "", err
+		}
+	case revokedBy != "":
+		// Mint the tickets already revoked only if the seats were there to
+		// sell, as in-order events would have sold and then revoked them.
+		fits, err := p.fits(ctx, tx, o.ShowID, o.Items, hadHold)
+		if err != nil {
+			return "", err
+		}
+		if !fits {
+			revokedBy = ""
+		}
+	}
+	if sold || revokedBy != "" {
+		if err := p.ensureRow(ctx, tx, st); err != nil {
+			return "", err
+		}
+		for _, it := range o.Items {
+			for range it.Quantity {
+				t, err := p.mint(ctx, tx, ev, *o, it.TicketType, revokedBy)
+				if err != nil {
+					return "", err
+				}
+				st.tickets = append(st.tickets, t)
+			}
+		}
+	}
+	return "", p.save(ctx, tx, ev, st)
+}
+
+// fits reports whether the items could be sold now; seats the order itself
+// held until a moment ago count as free.
+func (p *Processor) fits(ctx context.Context, tx *store.Tx, showID string, demand []usher.Item, heldByOrder bool) (bool, error) {
+	inv := make(map[string]usher.Inventory, len(demand))
+	for _, it := range demand {
+		i, found, err := tx.Inventory(ctx, showID, it.TicketType)
+		if err != nil {
+			return false, err
 		}
 		if found {
 			inv[it.TicketType] = i
 		}
 	}
-	order := usher.Order{OrderID: d.OrderID, ShowID: d.ShowID, VenueID: d.VenueID, Items: demand, Status: usher.OrderPaid, PaymentRef: d.PaymentIntent}
-	fits, why := ticketing.Fits(demand, inv)
-	if !fits {
-		order.Status = usher.OrderOversold
-		if err := tx.InsertOrder(ctx, order, d.Buyer); err != nil {
-			return "", err
+	ok, _ := ticketing.Fits(demand, inv)
+	return ok || heldByOrder, nil
+}
+
+// reserve takes seats for every item or none: held seats for a hold (sale
+// false), sold seats for a sale. It reports whether they fit.
+func (p *Processor) reserve(ctx context.Context, tx *store.Tx, showID string, demand []usher.Item, sale bool) (bool, error) {
+	inv := make(map[string]usher.Inventory, len(demand))
+	for _, it := range demand {
+		i, found, err := tx.Inventory(ctx, showID, it.TicketType)
+		if err != nil {
+			return false, err
 		}
-		return "", p.emit(ctx, tx, ev, "order.oversold", order.OrderID, order.VenueID, map[string]any{
-			"order_id": order.OrderID, "show_id": order.ShowID, "reason": why,
-		})
+		if found {
+			inv[it.TicketType] = i
+		}
+	}
+	if ok, _ := ticketing.Fits(demand, inv); !ok {
+		return false, nil
 	}
 	for _, it := range demand {
-		if err := tx.SwapSold(ctx, inv[it.TicketType], it.Quantity); err != nil {
-			return "", err
+		sold, held := it.Quantity, 0
+		if !sale {
+			sold, held = 0, it.Quantity
+		}
+		if err := tx.SwapInventory(ctx, inv[it.TicketType], sold, held); err != nil {
+			return false, err
 		}
 	}
-	if err := tx.InsertOrder(ctx, order, d.Buyer); err != nil {
+	return true, nil
+}
+
+// releaseHold ends an active hold: its seats become sold (toSale) or free.
+func (p *Processor) releaseHold(ctx context.Context, tx *store.Tx, st *orderState, toSale bool) error {
+	for _, it := range st.order.HeldItems {
+		inv, found, err := tx.Inventory(ctx, st.order.ShowID, it.TicketType)
+		if err != nil {
+			return err
+		}
+		if !found {
+			return fmt.Errorf("held inventory %s/%s is gone: %w", st.order.ShowID, it.TicketType, store.ErrConflict)
+		}
+		sold := 0
+		if toSale {
+			sold = it.Quantity
+		}
+		if err := tx.SwapInventory(ctx, inv, sold, -it.Quantity); err != nil {
+			return err
+		}
+	}
+	st.order.HeldItems, st.order.HoldExpiresAt = nil, time.Time{}
+	return nil
+}
+
+// unpaidRank orders the reasons an unpaid order gives up, so that the result
+// does not depend on arrival order: the highest wins.
+var unpaidRank = map[string]int{string(usher.OrderPaymentFailed): 1, string(usher.OrderExpired): 2, string(usher.OrderCanceled): 3}
+
+// applyUnpaid handles order.canceled, order.expired and
+// order.payment_failed: before a payment they release the hold; after one
+// they change nothing (the provider's payment wins).
+func (p *Processor) applyUnpaid(ctx context.Context, tx *store.Tx, ev *usher.InboundEvent, reason usher.OrderStatus) (string, error) {
+	d, err := p.decodeOrder(ev)
+	if err != nil {
 		return "", err
 	}
-	for _, it := range demand {
-		for range it.Quantity {
-			if err := p.mint(ctx, tx, ev, order, it.TicketType); err != nil {
+	st, err := p.loadOrder(ctx, tx, &d, ev.Type)
+	if err != nil {
+		return "", err
+	}
+	if !st.order.PaidAt.IsZero() {
+		return "already_paid", nil
+	}
+	if err := p.releaseHold(ctx, tx, st, false); err != nil {
+		return "", err
+	}
+	if unpaidRank[string(reason)] > unpaidRank[st.order.UnpaidReason] {
+		st.order.UnpaidReason = string(reason)
+	}
+	return "", p.save(ctx, tx, ev, st)
+}
+
+// applyRefunded revokes the named tickets, or all of them, and returns their
+// seats. Before the payment a full refund is kept as a fact.
+func (p *Processor) applyRefunded(ctx context.Context, tx *store.Tx, ev *usher.InboundEvent) (string, error) {
+	d, err := p.decodeOrder(ev)
+	if err != nil {
+		return "", err
+	}
+	st, err := p.loadOrder(ctx, tx, &d, ev.Type)
+	if err != nil {
+		return "", err
+	}
+	if st.order.PaidAt.IsZero() && len(d.TicketIDs) > 0 {
+		return "", setAside("unknown_ticket", "refund names tickets of unpaid order %s", st.order.OrderID)
+	}
+	targets := map[string]bool{}
+	for _, id := range d.TicketIDs {
+		if !hasTicket(st.tickets, id) {
+			return "", setAside("unknown_ticket", "ticket %s is not part of order %s", id, st.order.OrderID)
+		}
+		targets[id] = true
+	}
+	if len(targets) == 0 {
+		st.order.RefundAll = true
+	}
+	for i, t := range st.tickets {
+		if len(targets) > 0 && !targets[t.TicketID] {
+			continue
+		}
+		if st.tickets[i], err = p.transition(ctx, tx, ev, t, ticketing.Refund); err != nil {
+			return "", err
+		}
+	}
+	return "", p.save(ctx, tx, ev, st)
+}
+
+// applyChargeback opens a dispute: every ticket is revoked at once and its
+// seat returned. Disputes and reversals are counted, so that they commute.
+func (p *Processor) applyChargeback(ctx context.Context, tx *store.Tx, ev *usher.InboundEvent) (string, error) {
+	d, err := p.decodeOrder(ev)
+	if err != nil {
+		return "", err
+	}
+	st, err := p.loadOrder(ctx, tx, &d, ev.Type)
+	if err != nil {
+		return "", err
+	}
+	st.order.Chargebacks++
+	if st.order.Chargebacks > 0 {
+		for i, t := range st.tickets {
+			if !ticketing.HoldsSeat(t) {
+				continue
+			}
+			if st.tickets[i], err = p.transition(ctx, tx, ev, t, ticketing.Dispute); err != nil {
 				return "", err
 			}
 		}
 	}
-	return "", p.emit(ctx, tx, ev, "order.confirmed", order.OrderID, order.VenueID, map[string]any{
-		"order_id": order.OrderID, "show_id": order.ShowID, "items": demand,
-	})
+	return "", p.save(ctx, tx, ev, st)
 }
 
-func (p *Processor) mint(ctx context.Context, tx *store.Tx, ev *usher.InboundEvent, o usher.Order, ticketType string) error {
+// applyChargebackReversed closes a dispute: the tickets it revoked are
+// reinstated with new codes (the revoked codes never work again) if their
+// seats can be taken back; otherwise the order is oversold.
+func (p *Processor) applyChargebackReversed(ctx context.Context, tx *store.Tx, ev *usher.InboundEvent) (string, error) {
+	d, err := p.decodeOrder(ev)
+	if err != nil {
+		return "", err
+	}
+	st, err := p.loadOrder(ctx, tx, &d, ev.Type)
+	if err != nil {
+		return "", err
+	}
+	st.order.Chargebacks--
+	if st.order.Chargebacks == 0 {
+		for i, t := range st.tickets {
+			if t.Status != usher.TicketRevoked || t.RevokedBy != usher.RevokedByChargeback {
+				continue
+			}
+			if st.tickets[i], err = p.transition(ctx, tx, ev, t, ticketing.Reinstate); errors.Is(err, errNoSeat) {
+				continue // stays revoked; the order becomes oversold
+			} else if err != nil {
+				return "", err
+			}
+		}
+	}
+	return "", p.save(ctx, tx, ev, st)
+}
+
+// errNoSeat is returned when a reinstated ticket finds its seat sold.
+var errNoSeat = errors.New("no seat to reinstate")
+
+// transition applies a ticket event: state machine, seat, code, feed and
+// outbound event, in the transaction.
+func (p *Processor) transition(ctx context.Context, tx *store.Tx, ev *usher.InboundEvent, t usher.Ticket, e ticketing.TicketEvent) (usher.Ticket, error) {
+	next, err := ticketing.NextTicket(t, e)
+	if err != nil {
+		return t, nil // not applicable to this ticket's state (e.g. refunding a refunded ticket)
+	}
+	if seat := seatDelta(t, next); seat != 0 {
+		inv, found, err := tx.Inventory(ctx, t.ShowID, t.TicketType)
+		if err != nil {
+			return t, err
+		}
+		if found {
+			if seat > 0 && inv.Capacity-inv.Sold-inv.Held < seat {
+				return t, errNoSeat
+			}
+			if err := tx.SwapSold(ctx, inv, seat); err != nil {
+				return t, err
+			}
+		}
+	}
+	if next.Generation != t.Generation {
+		if next.Code, err = p.codes.IssueCode(next); err != nil {
+			return t, err
+		}
+		if e == ticketing.Transfer {
+			next.HolderChangedAt = eventTime(ev)
+		}
+	}
+	if err := tx.UpdateTicket(ctx, next, t.Status, t.Generation); err != nil {
+		return t, err
+	}
+	return next, p.ticketChanged(ctx, tx, ev, next, ticketOutbound[e])
+}
+
+var ticketOutbound = map[ticketing.TicketEvent]string{
+	ticketing.Refund: "ticket.revoked", ticketing.Dispute: "ticket.revoked",
+	ticketing.Reinstate: "ticket.reinstated", ticketing.Transfer: "ticket.transferred", ticketing.Admit: "ticket.admitted",
+}
+
+// seatDelta is +1 when a ticket takes a seat back, -1 when it gives one up.
+func seatDelta(from, to usher.Ticket) int {
+	switch before, after := ticketing.HoldsSeat(from), ticketing.HoldsSeat(to); {
+	case !before && after:
+		return 1
+	case before && !after:
+		return -1
+	}
+	return 0
+}
+
+// transferData is the data of ticket.transferred.
+type transferData struct {
+	TicketID string      `json:"ticket_id"`
+	OrderID  string      `json:"order_id"`
+	To       usher.Buyer `json:"to"`
+}
+
+// applyTransferred moves a valid ticket to a new holder with a new code; the
+// old code stops working. Of two transfers the later (provider time) wins.
+func (p *Processor) applyTransferred(ctx context.Context, tx *store.Tx, ev *usher.InboundEvent) (string, error) {
+	var d transferData
+	if err := json.Unmarshal(ev.Data, &d); err != nil || d.TicketID == "" {
+		return "", setAside("invalid_data", "ticket.transferred needs ticket_id")
+	}
+	tickets, err := tx.TicketsOfOrder(ctx, d.OrderID)
+	if err != nil {
+		return "", err
+	}
+	var t usher.Ticket
+	var ok bool
+	for _, tk := range tickets {
+		if tk.TicketID == d.TicketID {
+			t, ok = tk, true
+		}
+	}
+	if !ok {
+		return "", setAside("unknown_ticket", "ticket %s is not part of order %s", d.TicketID, d.OrderID)
+	}
+	if !t.HolderChangedAt.IsZero() && !eventTime(ev).After(t.HolderChangedAt) {
+		return "stale", nil
+	}
+	if t.Status != usher.TicketValid {
+		return "not_transferable", nil
+	}
+	_, err = p.transition(ctx, tx, ev, t, ticketing.Transfer)
+	return "", err
+}
+
+// adjustData is the data of inventory.adjusted.
+type adjustData struct {
+	ShowID     string `json:"show_id"`
+	TicketType string `json:"ticket_type"`
+	Capacity   *int   `json:"capacity"`
+}
+
+// applyInventoryAdjusted changes a capacity, never below what is sold or
+// held; of two adjustments the later (provider time) wins.
+func (p *Processor) applyInventoryAdjusted(ctx context.Context, tx *store.Tx, ev *usher.InboundEvent) (string, error) {
+	var d adjustData
+	if err := json.Unmarshal(ev.Data, &d); err != nil || d.ShowID == "" || d.TicketType == "" || d.Capacity == nil || *d.Capacity < 0 {
+		return "", setAside("invalid_data", "inventory.adjusted needs show_id, ticket_type and a capacity of 0 or more")
+	}
+	stale, err := tx.AdjustCapacity(ctx, d.ShowID, d.TicketType, *d.Capacity, eventTime(ev))
+	if usher.ErrorCode(err) == usher.CodeConflict {
+		return "", setAside("capacity_below_sold", "%s", usher.ErrorMessage(err))
+	}
+	if err != nil {
+		return "", err
+	}
+	if stale {
+		return "stale", nil
+	}
+	return "", p.emit(ctx, tx, ev, "inventory.changed", "", "", map[string]any{"show_id": d.ShowID, "ticket_type": d.TicketType, "capacity": *d.Capacity})
+}
+
+func validOrder(d orderData, typ string) ([]usher.Item, error) {
+	if d.OrderID == "" || d.ShowID == "" || d.VenueID == "" {
+		return nil, setAside("invalid_data", "%s needs order_id, show_id and venue_id", typ)
+	}
+	demand, err := ticketing.Demand(d.Items)
+	if err != nil {
+		return nil, setAside("invalid_data", "%s items: %v", typ, err)
+	}
+	return demand, nil
+}
+
+// eventTime is the provider's time of an event, or its acceptance time.
+func eventTime(ev *usher.InboundEvent) time.Time {
+	if ev.Timestamp.IsZero() {
+		return ev.ReceivedAt
+	}
+	return ev.Timestamp
+}
+
+func (p *Processor) mint(ctx context.Context, tx *store.Tx, ev *usher.InboundEvent, o usher.Order, ticketType, revokedBy string) (usher.Ticket, error) {
 	id, err := ticketing.NewID("tkt_")
 	if err != nil {
-		return err
+		return usher.Ticket{}, err
 	}
-	code, err := ticketing.NewTicketCode()
-	if err != nil {
-		return err
+	t := usher.Ticket{TicketID: id, OrderID: o.OrderID, ShowID: o.ShowID, VenueID: o.VenueID, TicketType: ticketType,
+		Status: usher.TicketValid, Generation: 1}
+	if t.Code, err = p.codes.IssueCode(t); err != nil {
+		return t, err
 	}
-	t := usher.Ticket{TicketID: id, OrderID: o.OrderID, ShowID: o.ShowID, VenueID: o.VenueID, TicketType: ticketType, Status: usher.TicketValid, Code: code}
+	out := "ticket.issued"
+	if revokedBy != "" {
+		t.Status, t.RevokedBy, out = usher.TicketRevoked, revokedBy, "ticket.revoked"
+	}
 	if err := tx.InsertTicket(ctx, t); err != nil {
-		return err
+		return t, err
 	}
-	return p.ticketChanged(ctx, tx, ev, t, "ticket.issued")
+	return t, p.ticketChanged(ctx, tx, ev, t, out)
 }
 
 // ticketChanged records a ticket's new state in its venue's feed and as an
@@ -110,8 +594,8 @@ func (p *Processor) ticketChanged(ctx context.Context, tx *store.Tx, ev *usher.I
 	}
 	return p.emit(ctx, tx, ev, outType, t.OrderID, t.VenueID, map[string]any{
 		"ticket_id": t.TicketID, "order_id": t.OrderID, "show_id": t.ShowID, "venue_id": t.VenueID,
-		"ticket_type": t.TicketType, "status": t.Status,
-	}, t.TicketID)
+		"ticket_type": t.TicketType, "status": t.Status, "generation": t.Generation, "revoked_by": t.RevokedBy,
+	}, t.TicketID, fmt.Sprint(t.Generation), string(t.Status))
 }
 
 // emit appends an outbound event whose id is derived from the inbound event,
@@ -127,139 +611,13 @@ func (p *Processor) emit(ctx context.Context, tx *store.Tx, ev *usher.InboundEve
 	})
 }
 
-// refundData is the data of order.refunded and order.chargeback. A provider
-// dispute may name only the payment; the order is then found by it.
-type refundData struct {
-	OrderID       string   `json:"order_id"`
-	TicketIDs     []string `json:"ticket_ids"`
-	PaymentIntent string   `json:"payment_intent"`
-}
-
-// resolveOrder fills d.OrderID from the payment reference when it is missing.
-func resolveOrder(ctx context.Context, tx *store.Tx, d *refundData, typ string) error {
-	if d.OrderID != "" {
-		return nil
-	}
-	if d.PaymentIntent == "" {
-		return setAside("invalid_data", "%s needs order_id or payment_intent", typ)
-	}
-	id, found, err := tx.OrderIDByPaymentRef(ctx, d.PaymentIntent)
-	if err != nil {
-		return err
-	}
-	if !found {
-		return setAside("unknown_order", "no order was paid with %s", d.PaymentIntent)
-	}
-	d.OrderID = id
-	return nil
-}
-
-// applyRefunded revokes the named tickets (all, when none are named) and
-// returns their seats to inventory.
-func (p *Processor) applyRefunded(ctx context.Context, tx *store.Tx, ev *usher.InboundEvent) (string, error) {
-	var d refundData
-	if err := json.Unmarshal(ev.Data, &d); err != nil {
-		return "", setAside("invalid_data", "order.refunded data: %v", err)
-	}
-	if err := resolveOrder(ctx, tx, &d, ev.Type); err != nil {
-		return "", err
-	}
-	order, tickets, err := p.orderOf(ctx, tx, d.OrderID)
-	if err != nil {
-		return "", err
-	}
-	targets := tickets
-	if len(d.TicketIDs) > 0 {
-		targets = targets[:0:0]
-		for _, id := range d.TicketIDs {
-			t, ok := findTicket(tickets, id)
-			if !ok {
-				return "", setAside("unknown_ticket", "ticket %s is not part of order %s", id, d.OrderID)
-			}
-			targets = append(targets, t)
-		}
-	}
-	if err := p.revoke(ctx, tx, ev, targets); err != nil {
-		return "", err
-	}
-	tickets, err = tx.TicketsOfOrder(ctx, d.OrderID)
-	if err != nil {
-		return "", err
-	}
-	status := ticketing.RefundStatus(tickets)
-	if order.Status == status {
-		return "", nil
-	}
-	return "", tx.SwapOrderStatus(ctx, order, status)
-}
-
-// applyChargeback revokes every ticket of the order at once.
-func (p *Processor) applyChargeback(ctx context.Context, tx *store.Tx, ev *usher.InboundEvent) (string, error) {
-	var d refundData
-	if err := json.Unmarshal(ev.Data, &d); err != nil {
-		return "", setAside("invalid_data", "order.chargeback data: %v", err)
-	}
-	if err := resolveOrder(ctx, tx, &d, ev.Type); err != nil {
-		return "", err
-	}
-	order, tickets, err := p.orderOf(ctx, tx, d.OrderID)
-	if err != nil {
-		return "", err
-	}
-	if err := p.revoke(ctx, tx, ev, tickets); err != nil {
-		return "", err
-	}
-	if order.Status == usher.OrderChargedBack {
-		return "already_charged_back", nil
-	}
-	return "", tx.SwapOrderStatus(ctx, order, usher.OrderChargedBack)
-}
-
-func (p *Processor) orderOf(ctx context.Context, tx *store.Tx, orderID string) (usher.Order, []usher.Ticket, error) {
-	order, found, err := tx.Order(ctx, orderID)
-	if err != nil {
-		return usher.Order{}, nil, err
-	}
-	if !found {
-		return usher.Order{}, nil, setAside("unknown_order", "order %s has not been paid", orderID)
-	}
-	tickets, err := tx.TicketsOfOrder(ctx, orderID)
-	return order, tickets, err
-}
-
-// revoke revokes each revocable ticket and returns its seat.
-func (p *Processor) revoke(ctx context.Context, tx *store.Tx, ev *usher.InboundEvent, tickets []usher.Ticket) error {
-	for _, t := range tickets {
-		if !ticketing.Revocable(t) {
-			continue
-		}
-		if err := tx.SwapTicketStatus(ctx, t.TicketID, t.Status, usher.TicketRevoked); err != nil {
-			return err
-		}
-		inv, found, err := tx.Inventory(ctx, t.ShowID, t.TicketType)
-		if err != nil {
-			return err
-		}
-		if found {
-			if err := tx.SwapSold(ctx, inv, -1); err != nil {
-				return err
-			}
-		}
-		t.Status = usher.TicketRevoked
-		if err := p.ticketChanged(ctx, tx, ev, t, "ticket.revoked"); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func findTicket(ts []usher.Ticket, id string) (usher.Ticket, bool) {
+func hasTicket(ts []usher.Ticket, id string) bool {
 	for _, t := range ts {
 		if t.TicketID == id {
-			return t, true
+			return true
 		}
 	}
-	return usher.Ticket{}, false
+	return false
 }
 
 func venueOf(ev *usher.InboundEvent) string {

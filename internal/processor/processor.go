@@ -27,6 +27,7 @@ type Processor struct {
 	metrics *telemetry.Metrics
 	log     *slog.Logger
 	now     func() time.Time
+	codes   CodeIssuer
 
 	jobs chan *job
 	stop chan struct{}
@@ -41,9 +42,20 @@ type job struct {
 // maxMergedEvents bounds the events of one merged transaction.
 const maxMergedEvents = 2048
 
+// CodeIssuer makes the code of a ticket at its generation.
+type CodeIssuer interface {
+	IssueCode(t usher.Ticket) (string, error)
+}
+
+// RandomCodes issues unguessable random codes, checked online only.
+type RandomCodes struct{}
+
+// IssueCode returns 160 random bits in base32.
+func (RandomCodes) IssueCode(usher.Ticket) (string, error) { return ticketing.NewTicketCode() }
+
 // New returns a Processor and starts its committer; Close stops it.
-func New(db *store.DB, metrics *telemetry.Metrics, log *slog.Logger, now func() time.Time) *Processor {
-	p := &Processor{db: db, metrics: metrics, log: log, now: now,
+func New(db *store.DB, codes CodeIssuer, metrics *telemetry.Metrics, log *slog.Logger, now func() time.Time) *Processor {
+	p := &Processor{db: db, codes: codes, metrics: metrics, log: log, now: now,
 		jobs: make(chan *job, 1024), stop: make(chan struct{}), done: make(chan struct{})}
 	go p.commitLoop()
 	return p
@@ -211,12 +223,26 @@ func (p *Processor) applyOne(ctx context.Context, tx *store.Tx, ev *usher.Inboun
 // the event is recorded but changes nothing.
 func (p *Processor) apply(ctx context.Context, tx *store.Tx, ev *usher.InboundEvent) (ignored string, err error) {
 	switch ev.Type {
+	case usher.TypeOrderCreated:
+		return p.applyCreated(ctx, tx, ev)
 	case usher.TypeOrderPaid:
 		return p.applyPaid(ctx, tx, ev)
+	case usher.TypeOrderPaymentFailed:
+		return p.applyUnpaid(ctx, tx, ev, usher.OrderPaymentFailed)
+	case usher.TypeOrderCanceled:
+		return p.applyUnpaid(ctx, tx, ev, usher.OrderCanceled)
+	case usher.TypeOrderExpired:
+		return p.applyUnpaid(ctx, tx, ev, usher.OrderExpired)
 	case usher.TypeOrderRefunded:
 		return p.applyRefunded(ctx, tx, ev)
 	case usher.TypeOrderChargeback:
 		return p.applyChargeback(ctx, tx, ev)
+	case usher.TypeOrderChargebackReversed:
+		return p.applyChargebackReversed(ctx, tx, ev)
+	case usher.TypeTicketTransferred:
+		return p.applyTransferred(ctx, tx, ev)
+	case usher.TypeInventoryAdjusted:
+		return p.applyInventoryAdjusted(ctx, tx, ev)
 	default:
 		return "unhandled_type", nil
 	}
@@ -254,4 +280,31 @@ func (p *Processor) setAsideUndecodable(ctx context.Context, b queue.Batch) erro
 			Payload: mustJSON(map[string]string{"raw": string(b.Raw)}),
 		})
 	})
+}
+
+// ExpireHolds releases the holds that lapsed before now, as order.expired
+// would, and returns how many it released.
+func (p *Processor) ExpireHolds(ctx context.Context, now time.Time) (int, error) {
+	ids, err := p.db.ExpiredHolds(ctx, now, 500)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, id := range ids {
+		ev := &usher.InboundEvent{Source: "usher", ID: "hold-expiry/" + id, Type: usher.TypeOrderExpired, OrderID: id, Timestamp: now, ReceivedAt: now}
+		err := p.db.InTx(ctx, func(tx *store.Tx) error {
+			o, found, err := tx.Order(ctx, id)
+			if err != nil || !found || !o.PaidAt.IsZero() || len(o.HeldItems) == 0 || !o.HoldExpiresAt.Before(now) {
+				return err // paid or released meanwhile
+			}
+			ev.Data = mustJSON(map[string]string{"order_id": id})
+			_, err = p.applyUnpaid(ctx, tx, ev, usher.OrderExpired)
+			return err
+		})
+		if err != nil {
+			return n, fmt.Errorf("expire hold of %s: %w", id, err)
+		}
+		n++
+	}
+	return n, nil
 }

@@ -87,7 +87,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error
 			return nil, err
 		}
 	}
-	a.proc = processor.New(a.db, a.metrics, log, cfg.Clock)
+	a.proc = processor.New(a.db, processor.RandomCodes{}, a.metrics, log, cfg.Clock)
 	proc := a.proc
 	depth := func(p int, pending uint64) {
 		a.metrics.QueueDepth.WithLabelValues(strconv.Itoa(p)).Set(float64(pending))
@@ -138,6 +138,13 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error
 		defer a.bg.Done()
 		a.pruneDedupe(bgCtx)
 	}()
+	if cfg.Has(RoleProcess) {
+		a.bg.Add(1)
+		go func() {
+			defer a.bg.Done()
+			a.expireHolds(bgCtx)
+		}()
+	}
 	log.Info("usher started", "addr", a.Addr(), "roles", cfg.Roles, "store", a.db.Engine(), "queue", queueKind(cfg), "partitions", cfg.Partitions, "durable_sync", !cfg.RelaxedSync)
 	return a, nil
 }
@@ -241,6 +248,24 @@ func (a *App) close() {
 	}
 	if a.db != nil {
 		_ = a.db.Close()
+	}
+}
+
+// expireHolds releases lapsed order.created holds every 15 seconds.
+func (a *App) expireHolds(ctx context.Context) {
+	t := time.NewTicker(15 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if n, err := a.proc.ExpireHolds(ctx, a.cfg.Clock()); err != nil && ctx.Err() == nil {
+			a.log.Warn("hold expiry failed", "err", err)
+		} else if n > 0 {
+			a.log.Info("holds expired", "orders", n)
+		}
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/usherhq/usher"
+	"github.com/usherhq/usher/internal/invariant"
 	"github.com/usherhq/usher/internal/server"
 	"github.com/usherhq/usher/internal/ushertest"
 )
@@ -156,6 +157,9 @@ func TestRacingOrdersNeverOversell(t *testing.T) {
 			default:
 				t.Errorf("order %s is %s", id, o.Status)
 			}
+		}
+		if v, err := invariant.Check(context.Background(), s.Store()); err != nil || len(v) > 0 {
+			t.Fatalf("round %d: invariants: %v %v", round, v, err)
 		}
 		inv := inventory(t, s, show)
 		if inv.Sold > inv.Capacity || inv.Sold != minted || inv.Available < 0 {

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/usherhq/usher"
 )
@@ -26,16 +27,61 @@ func (tx *Tx) Inventory(ctx context.Context, showID, ticketType string) (usher.I
 // is still at version, and fails with ErrConflict otherwise. The row's CHECK
 // constraint is a second guard: sold never goes negative or past capacity.
 func (tx *Tx) SwapSold(ctx context.Context, inv usher.Inventory, delta int) error {
-	res, err := tx.exec(ctx, `UPDATE inventory SET sold = sold + $1, version = version + 1, updated_at = $2
-		WHERE show_id = $3 AND ticket_type = $4 AND version = $5 AND sold + $1 >= 0 AND sold + held + $1 <= capacity`,
-		delta, micros(tx.db.now()), inv.ShowID, inv.TicketType, inv.Version)
+	return tx.SwapInventory(ctx, inv, delta, 0)
+}
+
+// SwapInventory adds soldDelta and heldDelta (either may be negative) if the
+// row is still at version and the result stays within 0..capacity, and fails
+// with ErrConflict otherwise. A hold becomes a sale with (+q, -q).
+func (tx *Tx) SwapInventory(ctx context.Context, inv usher.Inventory, soldDelta, heldDelta int) error {
+	res, err := tx.exec(ctx, `UPDATE inventory SET sold = sold + $1, held = held + $2, version = version + 1, updated_at = $3
+		WHERE show_id = $4 AND ticket_type = $5 AND version = $6
+		AND sold + $1 >= 0 AND held + $2 >= 0 AND sold + held + $1 + $2 <= capacity`,
+		soldDelta, heldDelta, micros(tx.db.now()), inv.ShowID, inv.TicketType, inv.Version)
 	if err != nil {
-		return fmt.Errorf("swap sold: %w", err)
+		return fmt.Errorf("swap inventory: %w", err)
 	}
 	if n, err := res.RowsAffected(); err != nil || n != 1 {
-		return fmt.Errorf("swap sold of %s/%s at version %d: %w", inv.ShowID, inv.TicketType, inv.Version, ErrConflict)
+		return fmt.Errorf("swap inventory of %s/%s at version %d: %w", inv.ShowID, inv.TicketType, inv.Version, ErrConflict)
 	}
 	return nil
+}
+
+// AdjustCapacity sets capacity from a provider event at time at, unless a
+// later adjustment was already applied (stale is then true). A capacity below
+// what is sold and held is a usher.CodeConflict error.
+func (tx *Tx) AdjustCapacity(ctx context.Context, showID, ticketType string, capacity int, at time.Time) (stale bool, err error) {
+	var cur usher.Inventory
+	var adjustedAt int64
+	err = tx.queryRow(ctx, `SELECT show_id, ticket_type, capacity, sold, held, version, adjusted_at FROM inventory
+		WHERE show_id = $1 AND ticket_type = $2`, showID, ticketType).
+		Scan(&cur.ShowID, &cur.TicketType, &cur.Capacity, &cur.Sold, &cur.Held, &cur.Version, &adjustedAt)
+	if isNoRows(err) {
+		_, err = tx.exec(ctx, `INSERT INTO inventory (show_id, ticket_type, capacity, sold, held, version, updated_at, adjusted_at)
+			VALUES ($1, $2, $3, 0, 0, 1, $4, $5)`, showID, ticketType, capacity, micros(tx.db.now()), micros(at))
+		if err != nil {
+			return false, fmt.Errorf("insert inventory: %w", err)
+		}
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("read inventory: %w", err)
+	}
+	if micros(at) < adjustedAt {
+		return true, nil
+	}
+	if capacity < cur.Sold+cur.Held {
+		return false, usher.Errorf(usher.CodeConflict, "capacity %d is below the %d seats sold or held", capacity, cur.Sold+cur.Held)
+	}
+	res, err := tx.exec(ctx, `UPDATE inventory SET capacity = $1, adjusted_at = $2, version = version + 1, updated_at = $3
+		WHERE show_id = $4 AND ticket_type = $5 AND version = $6`, capacity, micros(at), micros(tx.db.now()), showID, ticketType, cur.Version)
+	if err != nil {
+		return false, fmt.Errorf("adjust capacity: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return false, ErrConflict
+	}
+	return false, nil
 }
 
 // PutCapacity sets a ticket type's capacity, creating the row if needed. A

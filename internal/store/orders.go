@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/usherhq/usher"
 )
@@ -43,9 +44,15 @@ func (tx *Tx) InsertOrder(ctx context.Context, o usher.Order, buyer usher.Buyer)
 		return fmt.Errorf("encode items: %w", err)
 	}
 	now := micros(tx.db.now())
-	_, err = tx.exec(ctx, `INSERT INTO orders (order_id, show_id, venue_id, status, items, buyer_email, buyer_name, payment_ref, version, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, $9, $9)`,
-		o.OrderID, o.ShowID, o.VenueID, string(o.Status), string(items), buyer.Email, buyer.Name, o.PaymentRef, now)
+	held, err := json.Marshal(o.HeldItems)
+	if err != nil {
+		return fmt.Errorf("encode held items: %w", err)
+	}
+	_, err = tx.exec(ctx, `INSERT INTO orders (order_id, show_id, venue_id, status, items, buyer_email, buyer_name, payment_ref,
+		held_items, hold_expires_at, paid_at, unpaid_reason, refund_all, chargebacks, version, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 1, $15, $15)`,
+		o.OrderID, o.ShowID, o.VenueID, string(o.Status), string(items), buyer.Email, buyer.Name, o.PaymentRef,
+		string(held), micros(o.HoldExpiresAt), micros(o.PaidAt), o.UnpaidReason, sqlBool(o.RefundAll), o.Chargebacks, now)
 	if err != nil {
 		if tx.db.dialect.UniqueViolation(err) {
 			return fmt.Errorf("insert order %s: %w", o.OrderID, ErrConflict)
@@ -53,6 +60,74 @@ func (tx *Tx) InsertOrder(ctx context.Context, o usher.Order, buyer usher.Buyer)
 		return fmt.Errorf("insert order: %w", err)
 	}
 	return nil
+}
+
+// UpdateOrder writes every mutable field of o if the row is still at
+// o.Version, and fails with ErrConflict otherwise.
+func (tx *Tx) UpdateOrder(ctx context.Context, o usher.Order) error {
+	items, err := json.Marshal(o.Items)
+	if err != nil {
+		return fmt.Errorf("encode items: %w", err)
+	}
+	held, err := json.Marshal(o.HeldItems)
+	if err != nil {
+		return fmt.Errorf("encode held items: %w", err)
+	}
+	res, err := tx.exec(ctx, `UPDATE orders SET show_id = $1, venue_id = $2, status = $3, items = $4, payment_ref = $5,
+		held_items = $6, hold_expires_at = $7, paid_at = $8, unpaid_reason = $9, refund_all = $10, chargebacks = $11,
+		version = version + 1, updated_at = $12
+		WHERE order_id = $13 AND version = $14`,
+		o.ShowID, o.VenueID, string(o.Status), string(items), o.PaymentRef, string(held), micros(o.HoldExpiresAt),
+		micros(o.PaidAt), o.UnpaidReason, sqlBool(o.RefundAll), o.Chargebacks, micros(tx.db.now()), o.OrderID, o.Version)
+	if err != nil {
+		return fmt.Errorf("update order: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n != 1 {
+		return fmt.Errorf("order %s at version %d: %w", o.OrderID, o.Version, ErrConflict)
+	}
+	return nil
+}
+
+// UpdateTicket writes a ticket's status, code, generation and revocation
+// marks if it is still in from at its generation, else ErrConflict.
+func (tx *Tx) UpdateTicket(ctx context.Context, t usher.Ticket, from usher.TicketStatus, fromGeneration int) error {
+	res, err := tx.exec(ctx, `UPDATE tickets SET status = $1, code = $2, generation = $3, revoked_by = $4, used_before_revocation = $5,
+		holder_changed_at = $6, updated_at = $7 WHERE ticket_id = $8 AND status = $9 AND generation = $10`,
+		string(t.Status), t.Code, t.Generation, t.RevokedBy, sqlBool(t.UsedBeforeRevocation), micros(t.HolderChangedAt),
+		micros(tx.db.now()), t.TicketID, string(from), fromGeneration)
+	if err != nil {
+		return fmt.Errorf("update ticket: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n != 1 {
+		return fmt.Errorf("ticket %s not %s at generation %d: %w", t.TicketID, from, fromGeneration, ErrConflict)
+	}
+	return nil
+}
+
+// ExpiredHolds lists unpaid orders whose hold lapsed before now.
+func (db *DB) ExpiredHolds(ctx context.Context, now time.Time, limit int) ([]string, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT order_id FROM orders WHERE hold_expires_at > 0 AND hold_expires_at < $1
+		AND paid_at = 0 AND held_items <> '' AND held_items <> 'null' ORDER BY hold_expires_at LIMIT $2`, micros(now), limit)
+	if err != nil {
+		return nil, fmt.Errorf("expired holds: %w", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("scan expired hold: %w", err)
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
+}
+
+func sqlBool(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // SwapOrderStatus moves an order to status if it is still at version.
@@ -71,9 +146,12 @@ func (tx *Tx) SwapOrderStatus(ctx context.Context, o usher.Order, status usher.O
 // InsertTicket creates a ticket.
 func (tx *Tx) InsertTicket(ctx context.Context, t usher.Ticket) error {
 	now := micros(tx.db.now())
-	_, err := tx.exec(ctx, `INSERT INTO tickets (ticket_id, order_id, show_id, venue_id, ticket_type, status, code, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)`,
-		t.TicketID, t.OrderID, t.ShowID, t.VenueID, t.TicketType, string(t.Status), t.Code, now)
+	if t.Generation == 0 {
+		t.Generation = 1
+	}
+	_, err := tx.exec(ctx, `INSERT INTO tickets (ticket_id, order_id, show_id, venue_id, ticket_type, status, code, generation, revoked_by, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)`,
+		t.TicketID, t.OrderID, t.ShowID, t.VenueID, t.TicketType, string(t.Status), t.Code, t.Generation, t.RevokedBy, now)
 	if err != nil {
 		return fmt.Errorf("insert ticket: %w", err)
 	}
@@ -143,24 +221,33 @@ func (db *DB) CountTickets(ctx context.Context) (map[[3]string]int, error) {
 	return out, rows.Err()
 }
 
-const orderColumns = `SELECT order_id, show_id, venue_id, status, items, payment_ref, version, created_at, updated_at FROM orders`
+const orderColumns = `SELECT order_id, show_id, venue_id, status, items, payment_ref,
+	held_items, hold_expires_at, paid_at, unpaid_reason, refund_all, chargebacks, version, created_at, updated_at FROM orders`
 
 func scanOrder(row scanner) (usher.Order, error) {
 	var o usher.Order
-	var status, items string
-	var created, updated int64
-	if err := row.Scan(&o.OrderID, &o.ShowID, &o.VenueID, &status, &items, &o.PaymentRef, &o.Version, &created, &updated); err != nil {
+	var status, items, held string
+	var holdExpires, paidAt, refundAll, created, updated int64
+	if err := row.Scan(&o.OrderID, &o.ShowID, &o.VenueID, &status, &items, &o.PaymentRef,
+		&held, &holdExpires, &paidAt, &o.UnpaidReason, &refundAll, &o.Chargebacks, &o.Version, &created, &updated); err != nil {
 		return usher.Order{}, err
 	}
 	o.Status = usher.OrderStatus(status)
+	o.HoldExpiresAt, o.PaidAt, o.RefundAll = fromMicros(holdExpires), fromMicros(paidAt), refundAll != 0
 	o.CreatedAt, o.UpdatedAt = fromMicros(created), fromMicros(updated)
 	if err := json.Unmarshal([]byte(items), &o.Items); err != nil {
 		return usher.Order{}, fmt.Errorf("decode items of order %s: %w", o.OrderID, err)
 	}
+	if held != "" {
+		if err := json.Unmarshal([]byte(held), &o.HeldItems); err != nil {
+			return usher.Order{}, fmt.Errorf("decode held items of order %s: %w", o.OrderID, err)
+		}
+	}
 	return o, nil
 }
 
-const ticketColumns = `SELECT ticket_id, order_id, show_id, venue_id, ticket_type, status, code, created_at, updated_at FROM tickets`
+const ticketColumns = `SELECT ticket_id, order_id, show_id, venue_id, ticket_type, status, code, generation, revoked_by,
+	used_before_revocation, holder_changed_at, created_at, updated_at FROM tickets`
 
 type querier interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
@@ -176,13 +263,38 @@ func queryTickets(ctx context.Context, q querier, query string, args ...any) ([]
 	for rows.Next() {
 		var t usher.Ticket
 		var status string
-		var created, updated int64
-		if err := rows.Scan(&t.TicketID, &t.OrderID, &t.ShowID, &t.VenueID, &t.TicketType, &status, &t.Code, &created, &updated); err != nil {
+		var used, holderChanged, created, updated int64
+		if err := rows.Scan(&t.TicketID, &t.OrderID, &t.ShowID, &t.VenueID, &t.TicketType, &status, &t.Code, &t.Generation, &t.RevokedBy,
+			&used, &holderChanged, &created, &updated); err != nil {
 			return nil, fmt.Errorf("scan ticket: %w", err)
 		}
-		t.Status = usher.TicketStatus(status)
+		t.Status, t.UsedBeforeRevocation, t.HolderChangedAt = usher.TicketStatus(status), used != 0, fromMicros(holderChanged)
 		t.CreatedAt, t.UpdatedAt = fromMicros(created), fromMicros(updated)
 		out = append(out, t)
+	}
+	return out, rows.Err()
+}
+
+// HeldSeats sums the seats that active holds keep, per show and ticket type.
+func (db *DB) HeldSeats(ctx context.Context) (map[[2]string]int, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT show_id, held_items FROM orders WHERE held_items <> '' AND held_items <> 'null'`)
+	if err != nil {
+		return nil, fmt.Errorf("held seats: %w", err)
+	}
+	defer rows.Close()
+	out := map[[2]string]int{}
+	for rows.Next() {
+		var show, raw string
+		if err := rows.Scan(&show, &raw); err != nil {
+			return nil, fmt.Errorf("scan held seats: %w", err)
+		}
+		var items []usher.Item
+		if err := json.Unmarshal([]byte(raw), &items); err != nil {
+			return nil, fmt.Errorf("decode held items: %w", err)
+		}
+		for _, it := range items {
+			out[[2]string{show, it.TicketType}] += it.Quantity
+		}
 	}
 	return out, rows.Err()
 }

@@ -13,7 +13,7 @@ import (
 func testTicket(id, orderID, code string) usher.Ticket {
 	return usher.Ticket{
 		TicketID: id, OrderID: orderID, ShowID: "show_1", VenueID: "venue_1",
-		TicketType: "ga", Status: usher.TicketValid, Code: code,
+		TicketType: "ga", Status: usher.TicketValid, Code: code, Generation: 1,
 	}
 }
 

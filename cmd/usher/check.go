@@ -1,0 +1,50 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"path/filepath"
+
+	"github.com/usherhq/usher/internal/invariant"
+	"github.com/usherhq/usher/internal/store"
+	"github.com/usherhq/usher/internal/store/postgres"
+	"github.com/usherhq/usher/internal/store/sqlite"
+)
+
+// runCheck verifies the inventory invariants of a store and fails on any
+// violation.
+func runCheck(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("usher check", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	dataDir := fs.String("data-dir", envOr(getenv, "USHER_DATA_DIR", "usher-data"), "data directory of an embedded usher")
+	pgURL := fs.String("postgres-url", getenv("USHER_POSTGRES_URL"), "PostgreSQL URL instead of the data directory")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	var db *store.DB
+	var err error
+	if *pgURL != "" {
+		db, err = postgres.Open(ctx, *pgURL)
+	} else {
+		db, err = sqlite.Open(ctx, filepath.Join(*dataDir, "usher.db"))
+	}
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	violations, err := invariant.Check(ctx, db)
+	if err != nil {
+		return err
+	}
+	for _, v := range violations {
+		fmt.Fprintln(stdout, "VIOLATION", v)
+	}
+	if len(violations) > 0 {
+		return fmt.Errorf("%d invariant violations", len(violations))
+	}
+	inv, _ := db.AllInventory(ctx)
+	fmt.Fprintf(stdout, "OK: %d ticket types: sold + held <= capacity, sold = valid + admitted tickets, held = active holds\n", len(inv))
+	return nil
+}
