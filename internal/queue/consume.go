@@ -113,8 +113,10 @@ func (q *Queue) handle(ctx context.Context, p int, msg jetstream.Msg, h Handler,
 	}
 	// A batch that started is finished even during shutdown: its transaction
 	// is short, and an interrupted one would only be redelivered.
-	hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), q.cfg.AckWait)
+	hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), q.cfg.HandleTimeout)
+	stopBeating := inProgress(msg, q.cfg.AckWait/3)
 	err := h(hctx, b)
+	stopBeating()
 	cancel()
 	if err != nil {
 		delay := redeliveryDelay(b.Delivered)
@@ -129,6 +131,31 @@ func (q *Queue) handle(ctx context.Context, p int, msg jetstream.Msg, h Handler,
 	if err := msg.DoubleAck(actx); err != nil {
 		// The effects are committed; a redelivery is caught by the dedupe record.
 		q.log.Warn("ack failed, batch will be redelivered and deduplicated", "partition", p, "err", err)
+	}
+}
+
+// inProgress tells the server every interval that msg is still being
+// worked on, so that a slow batch is not redelivered while a short AckWait
+// still frees a crashed consumer's batch quickly. The returned function stops it.
+func inProgress(msg jetstream.Msg, interval time.Duration) (stop func()) {
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				_ = msg.InProgress()
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		<-finished
 	}
 }
 

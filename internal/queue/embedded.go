@@ -2,6 +2,7 @@ package queue
 
 import (
 	"fmt"
+	"log/slog"
 	"path/filepath"
 	"time"
 
@@ -22,8 +23,9 @@ type EmbeddedConfig struct {
 	Listen string
 }
 
-// StartEmbedded starts a JetStream server inside this process.
-func StartEmbedded(cfg EmbeddedConfig) (*server.Server, error) {
+// StartEmbedded starts a JetStream server inside this process. Its warnings
+// and errors go to log.
+func StartEmbedded(cfg EmbeddedConfig, log *slog.Logger) (*server.Server, error) {
 	opts := &server.Options{
 		ServerName:         "usher-embedded",
 		JetStream:          true,
@@ -47,6 +49,7 @@ func StartEmbedded(cfg EmbeddedConfig) (*server.Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("embedded nats: %w", err)
 	}
+	ns.SetLoggerV2(natsLogger{log}, false, false, false)
 	ns.Start()
 	if !ns.ReadyForConnections(15 * time.Second) {
 		ns.Shutdown()

@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"github.com/nats-io/nats.go"
+
 	"github.com/usherhq/usher"
 )
 
@@ -15,6 +17,10 @@ import (
 // may not be stored; the sender must retry, and the processor's dedupe record
 // makes the retry harmless. Errors are *usher.Error with CodeQueueUnavailable.
 func (q *Queue) Enqueue(ctx context.Context, ev *usher.InboundEvent) error {
+	if st := q.nc.Status(); st != nats.CONNECTED {
+		// Fail fast: a publish now would wait out PublishTimeout for nothing.
+		return usher.WrapError(usher.CodeQueueUnavailable, fmt.Errorf("nats connection %s", st), "the queue is not reachable")
+	}
 	data, err := json.Marshal(ev)
 	if err != nil {
 		return fmt.Errorf("encode event: %w", err)

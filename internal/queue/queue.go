@@ -46,8 +46,12 @@ type Config struct {
 	MaxBatchBytes  int
 	// PublishTimeout bounds the wait for the stream's acknowledgement. Default 5s.
 	PublishTimeout time.Duration
-	// AckWait is how long a consumer may hold a batch before redelivery. Default 30s.
+	// AckWait is how long a batch delivered to a consumer that died (a crash)
+	// waits before it is redelivered; a live consumer extends it while it
+	// works. It bounds how long a partition stalls after a crash. Default 5s.
 	AckWait time.Duration
+	// HandleTimeout bounds the application of one batch. Default 30s.
+	HandleTimeout time.Duration
 }
 
 // WithDefaults returns the config with every unset field at its default.
@@ -74,7 +78,10 @@ func (c Config) WithDefaults() Config {
 		c.PublishTimeout = 5 * time.Second
 	}
 	if c.AckWait == 0 {
-		c.AckWait = 30 * time.Second
+		c.AckWait = 5 * time.Second
+	}
+	if c.HandleTimeout == 0 {
+		c.HandleTimeout = 30 * time.Second
 	}
 	if c.URL == "" && c.Embedded.MaxStore == 0 {
 		c.Embedded.MaxStore = 2 * c.MaxBytes
@@ -101,7 +108,7 @@ func (c Config) Validate() error {
 type Queue struct {
 	cfg      Config
 	log      *slog.Logger
-	ns       *server.Server // nil with an external server
+	emb      *embedded // nil with an external server
 	nc       *nats.Conn
 	js       jetstream.JetStream
 	stream   jetstream.Stream
@@ -125,12 +132,14 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, onBatch func(events
 	opts := []nats.Option{nats.Name("usher"), nats.MaxReconnects(-1), nats.ReconnectWait(250 * time.Millisecond)}
 	url := cfg.URL
 	if url == "" {
-		ns, err := StartEmbedded(cfg.Embedded)
+		cfg.fitDisk(log)
+		q.cfg = cfg
+		emb, err := startSupervised(cfg.Embedded, log)
 		if err != nil {
 			return nil, err
 		}
-		q.ns = ns
-		opts = append(opts, nats.InProcessServer(ns))
+		q.emb = emb
+		opts = append(opts, nats.InProcessServer(emb))
 	}
 	nc, err := nats.Connect(url, opts...)
 	if err != nil {
@@ -145,6 +154,13 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, onBatch func(events
 	if err := q.ensureStream(ctx); err != nil {
 		q.Close()
 		return nil, err
+	}
+	if q.emb != nil {
+		q.wg.Add(1)
+		go func() {
+			defer q.wg.Done()
+			q.emb.watch(q.stop)
+		}()
 	}
 	q.batchers = make([]*batcher, cfg.Partitions)
 	for p := range q.batchers {
@@ -181,7 +197,12 @@ func (q *Queue) ensureStream(ctx context.Context) error {
 func (q *Queue) Partitions() int { return q.cfg.Partitions }
 
 // Server returns the embedded server, or nil with an external one.
-func (q *Queue) Server() *server.Server { return q.ns }
+func (q *Queue) Server() *server.Server {
+	if q.emb == nil {
+		return nil
+	}
+	return q.emb.current()
+}
 
 func (q *Queue) subject(p int) string { return q.cfg.Namespace + ".in." + strconv.Itoa(p) }
 
@@ -227,9 +248,8 @@ func (q *Queue) Close() {
 }
 
 func (q *Queue) shutdownServer() {
-	if q.ns != nil {
-		q.ns.Shutdown()
-		q.ns.WaitForShutdown()
+	if q.emb != nil {
+		q.emb.shutdown()
 	}
 }
 
