@@ -28,6 +28,10 @@ const (
 	CodeConflict           Code = "conflict"
 	CodeQueueUnavailable   Code = "queue_unavailable"
 	CodeUnavailable        Code = "unavailable"
+	CodeInvalidPass        Code = "invalid_pass"
+	CodePassExpired        Code = "pass_expired"
+	CodePassRevoked        Code = "pass_revoked"
+	CodeTicketRevoked      Code = "ticket_revoked"
 )
 
 // Error is the error type returned across usher's layers. Message is safe to

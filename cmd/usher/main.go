@@ -30,6 +30,9 @@ Usage:
   usher token create --scope S   create an admin token (prints it once)
   usher source create NAME       create a source (prints its secret once)
   usher source rotate NAME       add a new secret; the old one verifies for --grace
+  usher audit verify|log         verify the hash-chained audit trail, or list it
+  usher pii erase --order ID     erase a buyer's personal data (history stays)
+  usher drill venue-outage       game-day drill: a venue offline, reconciled
   usher check [--data-dir DIR]   verify inventory invariants of a store
   usher version                  print the version
 
@@ -54,6 +57,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runBench(ctx, rest, getenv, stdout, stderr)
 	case "token":
 		return runToken(ctx, rest, getenv, stdout, stderr)
+	case "audit":
+		return runAudit(ctx, rest, getenv, stdout, stderr)
+	case "pii":
+		return runPII(ctx, rest, getenv, stdout, stderr)
+	case "drill":
+		return runDrill(ctx, rest, getenv, stdout, stderr)
 	case "check":
 		return runCheck(ctx, rest, getenv, stdout, stderr)
 	case "source":

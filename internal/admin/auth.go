@@ -32,6 +32,7 @@ const (
 	ScopeSubsRead       = "subscriptions:read"
 	ScopeSubsWrite      = "subscriptions:write"
 	ScopePIIRead        = "pii:read"
+	ScopePIIErase       = "pii:erase"
 	ScopeAuditRead      = "audit:read"
 	ScopeTicketsWrite   = "tickets:write"
 	// ScopeScannerPrefix + venue id reaches one venue's scanner API.
@@ -46,7 +47,7 @@ const (
 func KnownScopes() []string {
 	return []string{ScopeAll, ScopeSourcesRead, ScopeSourcesWrite, ScopeInventoryRead, ScopeInventoryWrite,
 		ScopeOrdersRead, ScopeTokensWrite, ScopeDLQRead, ScopeDLQReplay, ScopeMetricsRead,
-		ScopeSubsRead, ScopeSubsWrite, ScopePIIRead, ScopeAuditRead, ScopeTicketsWrite}
+		ScopeSubsRead, ScopeSubsWrite, ScopePIIRead, ScopePIIErase, ScopeAuditRead, ScopeTicketsWrite}
 }
 
 // ValidScope reports whether s is a known scope or scanner:<venue>.

@@ -46,6 +46,10 @@ var statusOf = map[usher.Code]int{
 	usher.CodeInternal:           http.StatusInternalServerError,
 	usher.CodeQueueUnavailable:   http.StatusServiceUnavailable,
 	usher.CodeUnavailable:        http.StatusServiceUnavailable,
+	usher.CodeInvalidPass:        http.StatusUnauthorized,
+	usher.CodePassExpired:        http.StatusGone,
+	usher.CodePassRevoked:        http.StatusGone,
+	usher.CodeTicketRevoked:      http.StatusGone,
 }
 
 // Status returns the HTTP status of an error code (500 for an unknown code).

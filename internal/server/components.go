@@ -24,5 +24,7 @@ func componentConstructors() []func(a *App) (component, error) {
 	return []func(a *App) (component, error){
 		newDeliveryComponent,
 		newGatesComponent,
+		newPassesComponent,
+		newAuditComponent,
 	}
 }

@@ -1,5 +1,10 @@
 package server
 
-// newGatesComponent builds the scanner API (issue: gates). Until it exists
-// it returns no component.
-func newGatesComponent(a *App) (component, error) { return nil, nil }
+import "github.com/usherhq/usher/internal/scanner"
+
+// newGatesComponent builds the scanner API: venue feeds (pages, snapshots,
+// Server-Sent Events), online scans, offline batch reconciliation and venue
+// health, with its metrics on the process registry.
+func newGatesComponent(a *App) (component, error) {
+	return scanner.New(scanner.Config{Now: a.Config().Clock, Codes: a.Codes()}, a.Store(), a.Metrics().Registry, a.Logger())
+}

@@ -24,6 +24,9 @@ func (a *App) routes(recv *ingest.Receiver, api *admin.API) http.Handler {
 	mux.Handle("GET /healthz", handleHealthz())
 	mux.Handle("GET /readyz", a.handleReadyz())
 	mux.Handle("GET /metrics", promhttp.HandlerFor(a.metrics.Registry, promhttp.HandlerOpts{Registry: a.metrics.Registry}))
+	for pattern, h := range a.publicRoutes { // capabilities in the URL, e.g. pass links
+		mux.Handle(pattern, h)
+	}
 	for _, rt := range a.adminRoutes {
 		mux.Handle(rt.Method+" "+rt.Pattern, api.Guard(rt.Scope, rt.Handler))
 	}

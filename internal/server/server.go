@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -16,8 +17,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/usherhq/usher"
 	"github.com/usherhq/usher/internal/admin"
 	"github.com/usherhq/usher/internal/ingest"
+	"github.com/usherhq/usher/internal/passes"
 	"github.com/usherhq/usher/internal/processor"
 	"github.com/usherhq/usher/internal/queue"
 	"github.com/usherhq/usher/internal/secrets"
@@ -25,24 +28,27 @@ import (
 	"github.com/usherhq/usher/internal/store/postgres"
 	"github.com/usherhq/usher/internal/store/sqlite"
 	"github.com/usherhq/usher/internal/telemetry"
+	"github.com/usherhq/usher/internal/ticketcode"
 )
 
 // App is a running usher.
 type App struct {
-	cfg         Config
-	log         *slog.Logger
-	metrics     *telemetry.Metrics
-	db          *store.DB
-	queue       *queue.Queue
-	consumers   *queue.Consumers
-	proc        *processor.Processor
-	components  []component
-	adminRoutes []admin.Route
-	listener    net.Listener
-	http        *http.Server
-	served      chan error
-	bg          sync.WaitGroup
-	stopBg      context.CancelFunc
+	cfg          Config
+	log          *slog.Logger
+	metrics      *telemetry.Metrics
+	db           *store.DB
+	queue        *queue.Queue
+	consumers    *queue.Consumers
+	proc         *processor.Processor
+	codes        *passes.Codes
+	components   []component
+	publicRoutes map[string]http.Handler
+	adminRoutes  []admin.Route
+	listener     net.Listener
+	http         *http.Server
+	served       chan error
+	bg           sync.WaitGroup
+	stopBg       context.CancelFunc
 
 	// Bootstrapped is set when this start created the demo credentials.
 	Bootstrapped *Credentials
@@ -87,7 +93,10 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error
 			return nil, err
 		}
 	}
-	a.proc = processor.New(a.db, processor.RandomCodes{}, a.metrics, log, cfg.Clock)
+	if a.codes, err = passes.LoadCodes(ctx, a.db, cfg.Clock); err != nil {
+		return nil, fmt.Errorf("ticket code keys: %w", err)
+	}
+	a.proc = processor.New(a.db, signedCodes{a.codes}, a.metrics, log, cfg.Clock)
 	proc := a.proc
 	depth := func(p int, pending uint64) {
 		a.metrics.QueueDepth.WithLabelValues(strconv.Itoa(p)).Set(float64(pending))
@@ -117,6 +126,14 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error
 		}
 		a.components = append(a.components, c)
 		a.adminRoutes = append(a.adminRoutes, c.Routes()...)
+		if pr, ok := c.(interface {
+			PublicRoutes() map[string]http.Handler
+		}); ok {
+			if a.publicRoutes == nil {
+				a.publicRoutes = map[string]http.Handler{}
+			}
+			maps.Copy(a.publicRoutes, pr.PublicRoutes())
+		}
 	}
 	a.http = &http.Server{
 		Handler:           a.routes(recv, api),
@@ -148,6 +165,17 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error
 	log.Info("usher started", "addr", a.Addr(), "roles", cfg.Roles, "store", a.db.Engine(), "queue", queueKind(cfg), "partitions", cfg.Partitions, "durable_sync", !cfg.RelaxedSync)
 	return a, nil
 }
+
+// signedCodes mints Ed25519-signed ticket codes that scanners can verify
+// offline (docs/ticket-codes.md).
+type signedCodes struct{ codes *passes.Codes }
+
+func (s signedCodes) IssueCode(t usher.Ticket) (string, error) {
+	return s.codes.Issue(ticketcode.Claims{TicketID: t.TicketID, ShowID: t.ShowID, VenueID: t.VenueID, Generation: t.Generation})
+}
+
+// Codes returns the ticket code authority.
+func (a *App) Codes() *passes.Codes { return a.codes }
 
 // openSealer loads the master key that seals source secrets at rest.
 func openSealer(cfg Config, log *slog.Logger) (*secrets.Sealer, error) {

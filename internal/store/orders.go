@@ -298,3 +298,16 @@ func (db *DB) HeldSeats(ctx context.Context) (map[[2]string]int, error) {
 	}
 	return out, rows.Err()
 }
+
+// TicketByID returns one ticket inside the transaction, or a
+// usher.CodeNotFound error.
+func (tx *Tx) TicketByID(ctx context.Context, ticketID string) (usher.Ticket, error) {
+	ts, err := queryTickets(ctx, tx, ticketColumns+` WHERE ticket_id = $1`, ticketID)
+	if err != nil {
+		return usher.Ticket{}, err
+	}
+	if len(ts) == 0 {
+		return usher.Ticket{}, notFound("ticket", ticketID)
+	}
+	return ts[0], nil
+}

@@ -42,6 +42,9 @@ func Run(t *testing.T, open func(t *testing.T) *store.DB) {
 		{"Tokens", tokenTests},
 		{"Delivery", deliveryTests},
 		{"Gates", gateTests},
+		{"Codes", codeTests},
+		{"Audit", auditTests},
+		{"Buyers", buyerTests},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {

@@ -1,0 +1,30 @@
+package passes
+
+import (
+	"net/http"
+
+	"github.com/usherhq/usher/internal/admin"
+)
+
+// Routes lists the admin routes with the scope each needs.
+func (s *Service) Routes() []admin.Route {
+	return []admin.Route{
+		{Method: http.MethodGet, Pattern: "/v1/ticket-keys", Scope: admin.ScopeScannerAny, Handler: s.handleListKeys()},
+		{Method: http.MethodPost, Pattern: "/v1/ticket-keys:rotate", Scope: admin.ScopeTicketsWrite, Handler: s.handleRotateKey()},
+		{Method: http.MethodGet, Pattern: "/v1/venues/{venue_id}/display-key", Scope: admin.ScopeScannerPrefix + "{venue_id}", Handler: s.handleVenueDisplayKey()},
+		{Method: http.MethodGet, Pattern: "/v1/tickets/{ticket_id}/display-code", Scope: admin.ScopeOrdersRead, Handler: s.handleDisplayCode()},
+		{Method: http.MethodPost, Pattern: "/v1/tickets/{ticket_id}/pass-url", Scope: admin.ScopeOrdersRead, Handler: s.handleCreatePass()},
+		{Method: http.MethodDelete, Pattern: "/v1/passes/{token_id}", Scope: admin.ScopeTicketsWrite, Handler: s.handleRevokePass()},
+		{Method: http.MethodGet, Pattern: "/v1/shows/{show_id}/settings", Scope: admin.ScopeInventoryRead, Handler: s.handleGetShowSettings()},
+		{Method: http.MethodPut, Pattern: "/v1/shows/{show_id}/settings", Scope: admin.ScopeInventoryWrite, Handler: s.handlePutShowSettings()},
+	}
+}
+
+// PublicRoutes lists the routes served without a bearer token, by mux
+// pattern. A pass URL is its own capability: its token is signed, expires
+// and can be revoked.
+func (s *Service) PublicRoutes() map[string]http.Handler {
+	return map[string]http.Handler{
+		"GET /passes/{token}": s.handlePass(),
+	}
+}

@@ -1,0 +1,184 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/usherhq/usher"
+)
+
+// BuyerTokenPrefix starts every buyer token.
+const BuyerTokenPrefix = "byr_"
+
+// ErrErased is in the chain of the error that Buyer returns for a buyer whose
+// personal data was erased (its code is usher.CodeNotFound).
+var ErrErased = errors.New("personal data erased")
+
+// BuyerRecord is one buyer in the personal-data vault. Buyer is empty once
+// ErasedAt is set.
+type BuyerRecord struct {
+	Token     string
+	OrderID   string
+	Buyer     usher.Buyer
+	CreatedAt time.Time
+	ErasedAt  time.Time
+}
+
+// Erased reports whether the buyer's personal data was erased.
+func (b BuyerRecord) Erased() bool { return !b.ErasedAt.IsZero() }
+
+// piiContext binds a sealed field to its row and column, so that a sealed
+// value copied to another buyer or field does not open.
+func piiContext(token, field string) string { return "pii/" + token + "/" + field }
+
+// PutBuyer stores the buyer of an order in the vault, sealed, and returns the
+// order's buyer token: the pseudonym to keep everywhere else. It is
+// idempotent per order: a later call (a redelivered or a second event of the
+// order) returns the same token and changes nothing, and an erased buyer
+// stays erased.
+func (tx *Tx) PutBuyer(ctx context.Context, orderID string, b usher.Buyer) (string, error) {
+	if orderID == "" {
+		return "", errors.New("put buyer: empty order id")
+	}
+	token, err := newBuyerToken()
+	if err != nil {
+		return "", err
+	}
+	email, err := tx.db.sealPII([]byte(b.Email), piiContext(token, "email"))
+	if err != nil {
+		return "", err
+	}
+	name, err := tx.db.sealPII([]byte(b.Name), piiContext(token, "name"))
+	if err != nil {
+		return "", err
+	}
+	// Concurrent first writers of one order meet on the unique order_id: the
+	// later one waits for the earlier and then inserts nothing.
+	res, err := tx.exec(ctx, `INSERT INTO buyers (token, order_id, email_sealed, name_sealed, created_at, erased_at)
+		VALUES ($1, $2, $3, $4, $5, 0) ON CONFLICT (order_id) DO NOTHING`,
+		token, orderID, email, name, micros(tx.db.now()))
+	if err != nil {
+		return "", fmt.Errorf("insert buyer: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return "", fmt.Errorf("insert buyer: %w", err)
+	} else if n == 1 {
+		return token, nil
+	}
+	if err := tx.queryRow(ctx, `SELECT token FROM buyers WHERE order_id = $1`, orderID).Scan(&token); err != nil {
+		return "", fmt.Errorf("read buyer token: %w", err)
+	}
+	return token, nil
+}
+
+func newBuyerToken() (string, error) {
+	var b [12]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", fmt.Errorf("buyer token: %w", err)
+	}
+	return BuyerTokenPrefix + hex.EncodeToString(b[:]), nil
+}
+
+// sealPII seals a field; without a sealer (tests only: the server always
+// sets one) the value is kept as given, as source secrets are.
+func (db *DB) sealPII(plain []byte, context string) ([]byte, error) {
+	if db.sealer == nil {
+		return plain, nil
+	}
+	sealed, err := db.sealer.Seal(plain, context)
+	if err != nil {
+		return nil, fmt.Errorf("seal buyer: %w", err)
+	}
+	return sealed, nil
+}
+
+func (db *DB) openPII(sealed []byte, context string) (string, error) {
+	if db.sealer == nil || sealed == nil {
+		return string(sealed), nil
+	}
+	plain, err := db.sealer.Open(sealed, context)
+	if err != nil {
+		return "", fmt.Errorf("open buyer field %s: %w", context, err)
+	}
+	return string(plain), nil
+}
+
+// Buyer returns the decrypted buyer named by its token or by its order id.
+// It returns a usher.CodeNotFound error when there is none, and one that
+// wraps ErrErased when the buyer's personal data was erased.
+func (db *DB) Buyer(ctx context.Context, tokenOrOrderID string) (usher.Buyer, error) {
+	rec, err := db.BuyerRecord(ctx, tokenOrOrderID)
+	if err != nil {
+		return usher.Buyer{}, err
+	}
+	if rec.Erased() {
+		return usher.Buyer{}, usher.WrapError(usher.CodeNotFound, ErrErased,
+			fmt.Sprintf("the buyer of order %s was erased", rec.OrderID))
+	}
+	return rec.Buyer, nil
+}
+
+// BuyerRecord returns the vault record named by its token or by its order
+// id, decrypted, or a usher.CodeNotFound error. An erased buyer is returned
+// with ErasedAt set and no personal data.
+func (db *DB) BuyerRecord(ctx context.Context, tokenOrOrderID string) (BuyerRecord, error) {
+	var rec BuyerRecord
+	var email, name []byte
+	var created, erased int64
+	err := db.read.QueryRowContext(ctx, `SELECT token, order_id, email_sealed, name_sealed, created_at, erased_at
+		FROM buyers WHERE token = $1 OR order_id = $1`, tokenOrOrderID).
+		Scan(&rec.Token, &rec.OrderID, &email, &name, &created, &erased)
+	if isNoRows(err) {
+		return BuyerRecord{}, notFound("buyer", tokenOrOrderID)
+	}
+	if err != nil {
+		return BuyerRecord{}, fmt.Errorf("read buyer: %w", err)
+	}
+	rec.CreatedAt, rec.ErasedAt = fromMicros(created), fromMicros(erased)
+	if rec.Erased() {
+		return rec, nil
+	}
+	if rec.Buyer.Email, err = db.openPII(email, piiContext(rec.Token, "email")); err != nil {
+		return BuyerRecord{}, err
+	}
+	if rec.Buyer.Name, err = db.openPII(name, piiContext(rec.Token, "name")); err != nil {
+		return BuyerRecord{}, err
+	}
+	return rec, nil
+}
+
+// EraseBuyer erases the personal data of an order's buyer inside the
+// transaction: the sealed fields become NULL and erased_at is set; the token,
+// the order, its tickets and the audit log stay as they are. Erasing again
+// changes nothing. It returns the erased record, or a usher.CodeNotFound
+// error when the order has no buyer in the vault.
+func (tx *Tx) EraseBuyer(ctx context.Context, orderID string) (BuyerRecord, error) {
+	if _, err := tx.exec(ctx, `UPDATE buyers SET email_sealed = NULL, name_sealed = NULL, erased_at = $1
+		WHERE order_id = $2 AND erased_at = 0`, micros(tx.db.now()), orderID); err != nil {
+		return BuyerRecord{}, fmt.Errorf("erase buyer: %w", err)
+	}
+	rec := BuyerRecord{OrderID: orderID}
+	var created, erased int64
+	err := tx.queryRow(ctx, `SELECT token, created_at, erased_at FROM buyers WHERE order_id = $1`, orderID).Scan(&rec.Token, &created, &erased)
+	if isNoRows(err) {
+		return BuyerRecord{}, notFound("buyer of order", orderID)
+	}
+	if err != nil {
+		return BuyerRecord{}, fmt.Errorf("read erased buyer: %w", err)
+	}
+	rec.CreatedAt, rec.ErasedAt = fromMicros(created), fromMicros(erased)
+	return rec, nil
+}
+
+// EraseBuyer erases the personal data of an order's buyer in a transaction
+// of its own (see Tx.EraseBuyer).
+func (db *DB) EraseBuyer(ctx context.Context, orderID string) error {
+	return db.InTx(ctx, func(tx *Tx) error {
+		_, err := tx.EraseBuyer(ctx, orderID)
+		return err
+	})
+}
