@@ -28,6 +28,7 @@ type Store interface {
 	OrderWithTickets(ctx context.Context, orderID string) (usher.Order, error)
 	Ticket(ctx context.Context, ticketID string) (usher.Ticket, error)
 	DeadLetters(ctx context.Context, limit int) ([]store.DeadLetter, error)
+	AppendAudit(ctx context.Context, e store.AuditEntry) error
 }
 
 // API serves the admin routes.
@@ -84,6 +85,19 @@ func resolveScope(scope string, r *http.Request) string {
 		return scope
 	}
 	return scope[:open] + r.PathValue(scope[open+1:end]) + scope[end+1:]
+}
+
+// audit appends an audit record of an admin action by the request's caller.
+// The action already happened; a failure to record it is logged loudly.
+func (a *API) audit(r *http.Request, action, entityType, entityID string, detail any) {
+	actor := "admin:unknown"
+	if p, ok := PrincipalFrom(r.Context()); ok {
+		actor = "token:" + p.TokenID
+	}
+	err := a.store.AppendAudit(r.Context(), store.AuditEntry{Actor: actor, Action: action, EntityType: entityType, EntityID: entityID, Detail: detail})
+	if err != nil {
+		a.log.Error("audit record failed", "action", action, "entity", entityID, "err", err)
+	}
 }
 
 // handleErr writes err as a problem and logs internal failures once.

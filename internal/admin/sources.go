@@ -58,6 +58,7 @@ func (a *API) handleCreateSource() http.Handler {
 		}
 		a.log.Info("source created", "source", view.Name, "scheme", view.Scheme, "secret_id", view.Secrets[0].ID)
 		a.sourceChanged(view.Name)
+		a.audit(r, "source.created", "source", view.Name, map[string]any{"scheme": view.Scheme, "secret_id": view.Secrets[0].ID})
 		respond(w, http.StatusCreated, view)
 	})
 }
@@ -203,6 +204,7 @@ func (a *API) handleUpdateSource() http.Handler {
 			return
 		}
 		a.sourceChanged(name)
+		a.audit(r, "source.policy_updated", "source", name, p)
 		a.log.Info("source policy updated", "source", name, "rate_per_second", p.RatePerSecond, "burst", p.Burst, "allow_cidrs", p.AllowCIDRs)
 		a.handleGetSource().ServeHTTP(w, r)
 	})
@@ -258,6 +260,7 @@ func (a *API) handleRotateSecret() http.Handler {
 		}
 		a.sourceChanged(name)
 		a.log.Info("source secret rotated", "source", name, "secret_id", id, "grace", grace)
+		a.audit(r, "source.secret_rotated", "source", name, map[string]any{"secret_id": id, "grace": grace.String()})
 		respond(w, http.StatusCreated, map[string]any{
 			"source": name, "secret": SecretView{ID: id, Secret: shown, State: store.SecretActive, CreatedAt: now},
 			"previous_verify_until": now.Add(grace),

@@ -47,6 +47,7 @@ func (a *API) handlePutInventory() http.Handler {
 			return
 		}
 		a.log.Info("capacity set", "show_id", show, "ticket_type", ticketType, "capacity", *req.Capacity)
+		a.audit(r, "inventory.capacity_set", "inventory", show+"/"+ticketType, map[string]int{"capacity": *req.Capacity})
 		respond(w, http.StatusOK, inv)
 	})
 }
@@ -106,6 +107,7 @@ func (a *API) handleCreateToken() http.Handler {
 			return
 		}
 		a.log.Info("token created", "token_id", t.ID, "scopes", t.Scopes)
+		a.audit(r, "token.created", "token", t.ID, map[string]any{"scopes": t.Scopes})
 		respond(w, http.StatusCreated, map[string]any{"id": t.ID, "token": secret, "scopes": t.Scopes, "description": t.Description, "created_at": t.CreatedAt})
 	})
 }

@@ -178,6 +178,9 @@ func (p *Processor) applyJobs(ctx context.Context, jobs []*job) error {
 
 // applyOne deduplicates and applies one event inside the batch transaction.
 func (p *Processor) applyOne(ctx context.Context, tx *store.Tx, ev *usher.InboundEvent, delivered uint64) (string, error) {
+	if err := vaultPersonalData(ctx, tx, ev); err != nil {
+		return "", err
+	}
 	prev, found, err := tx.InboundRecord(ctx, ev.Source, ev.ID)
 	if err != nil {
 		return "", err
@@ -216,7 +219,15 @@ func (p *Processor) applyOne(ctx context.Context, tx *store.Tx, ev *usher.Inboun
 		return "", applyErr
 	}
 	rec.Outcome = outcome
-	return outcome, tx.InsertInbound(ctx, rec)
+	if err := tx.InsertInbound(ctx, rec); err != nil {
+		return "", err
+	}
+	// The audit record goes last: it takes the chain's head row, which then
+	// stays locked only until the commit.
+	return outcome, tx.AppendAudit(ctx, store.AuditEntry{
+		Actor: "source:" + ev.Source, Action: ev.Type, EntityType: "event", EntityID: ev.ID, OrderID: ev.OrderID,
+		Detail: map[string]string{"outcome": outcome, "reason": rec.Reason, "key_id": ev.KeyID, "payload_hash": ev.PayloadHash},
+	})
 }
 
 // apply dispatches on the canonical type. It returns a non-empty reason when

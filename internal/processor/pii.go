@@ -1,0 +1,58 @@
+package processor
+
+import (
+	"context"
+	"encoding/json"
+
+	"github.com/usherhq/usher"
+	"github.com/usherhq/usher/internal/store"
+)
+
+// vaultPersonalData moves the personal data of an event (the buyer of an
+// order, the new holder of a transferred ticket) into the encrypted vault
+// and replaces it in the event by the vault's token, before anything of the
+// event is stored: dedupe records, dead letters and outbound events never
+// hold an email or a name.
+func vaultPersonalData(ctx context.Context, tx *store.Tx, ev *usher.InboundEvent) error {
+	var data map[string]json.RawMessage
+	if json.Unmarshal(ev.Data, &data) != nil {
+		return nil // not an object; the handler sets it aside
+	}
+	changed := false
+	for field, key := range map[string]string{"buyer": orderKey(data), "to": holderKey(data, ev)} {
+		raw, ok := data[field]
+		if !ok || key == "" {
+			continue
+		}
+		var b usher.Buyer
+		if json.Unmarshal(raw, &b) != nil || b == (usher.Buyer{}) {
+			continue
+		}
+		token, err := tx.PutBuyer(ctx, key, b)
+		if err != nil {
+			return err
+		}
+		data[field], _ = json.Marshal(map[string]string{"token": token})
+		changed = true
+	}
+	if changed {
+		ev.Data, _ = json.Marshal(data)
+	}
+	return nil
+}
+
+func orderKey(data map[string]json.RawMessage) string {
+	var id string
+	_ = json.Unmarshal(data["order_id"], &id)
+	return id
+}
+
+// holderKey names the vault entry of a transfer's new holder: one per
+// transfer event, since a ticket may change hands more than once.
+func holderKey(data map[string]json.RawMessage, ev *usher.InboundEvent) string {
+	var id string
+	if json.Unmarshal(data["ticket_id"], &id) != nil || id == "" {
+		return ""
+	}
+	return "holder/" + id + "/" + ev.Source + "/" + ev.ID
+}
