@@ -54,6 +54,7 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 	chargebacks := fs.Float64("chargebacks", 0.02, "share of chargebacks of earlier orders")
 	baseline := fs.Bool("baseline", true, "also load a bare net/http 202 handler, the machine's ceiling, in the same run")
 	relaxed := fs.Bool("relaxed-sync", false, "in-process usher only: do not fsync before acknowledging")
+	partitions := fs.Int("partitions", 0, "in-process usher only: partitions of the inbound stream (default: usher's default)")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of this process (with an in-process usher: server and load) to this file")
 	if err := fs.Parse(args); err != nil {
@@ -79,7 +80,7 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 		}
 		defer os.RemoveAll(dir)
 		*adminToken = "bench-" + randomHex(16)
-		app, err := server.Start(ctx, server.Config{Addr: "127.0.0.1:0", DataDir: dir, Bootstrap: true, AdminToken: *adminToken, RelaxedSync: *relaxed}, log)
+		app, err := server.Start(ctx, server.Config{Addr: "127.0.0.1:0", DataDir: dir, Bootstrap: true, AdminToken: *adminToken, RelaxedSync: *relaxed, Partitions: *partitions}, log)
 		if err != nil {
 			return err
 		}

@@ -190,6 +190,22 @@ func (q *Queue) ensureStream(ctx context.Context) error {
 		return fmt.Errorf("create stream %s: %w", sc.Name, err)
 	}
 	q.stream = s
+	return q.checkPartitions(ctx)
+}
+
+// checkPartitions refuses to run with fewer partitions than the stream holds
+// messages for: those messages would never be consumed.
+func (q *Queue) checkPartitions(ctx context.Context) error {
+	info, err := q.stream.Info(ctx, jetstream.WithSubjectFilter(q.cfg.Namespace+".in.*"))
+	if err != nil {
+		return fmt.Errorf("stream info: %w", err)
+	}
+	for subject, n := range info.State.Subjects {
+		p, err := strconv.Atoi(subject[strings.LastIndexByte(subject, '.')+1:])
+		if err == nil && p >= q.cfg.Partitions && n > 0 {
+			return fmt.Errorf("the stream holds %d unprocessed batches on partition %d, beyond the %d configured: start with --partitions %d until they drain", n, p, q.cfg.Partitions, p+1)
+		}
+	}
 	return nil
 }
 

@@ -23,7 +23,9 @@ type Config struct {
 	// NATSNamespace names usher's stream, subjects and consumers in NATS, so
 	// that deployments can share a cluster. Default usher.
 	NATSNamespace string `yaml:"nats_namespace"`
-	// Partitions of the inbound stream. Default 8.
+	// Partitions of the inbound stream. Default 2 with the embedded NATS
+	// (one SQLite writer applies everything, and fewer partitions make
+	// bigger group commits: docs/benchmarks.md), 8 with an external one.
 	Partitions int `yaml:"partitions"`
 	// RelaxedSync lets the embedded JetStream sync on its own schedule instead
 	// of before every acknowledgement. Faster; an OS crash can then lose
@@ -77,7 +79,10 @@ func (c Config) WithDefaults() Config {
 		c.DataDir = "usher-data"
 	}
 	if c.Partitions == 0 {
-		c.Partitions = 8
+		c.Partitions = 2
+		if c.NATSURL != "" {
+			c.Partitions = 8
+		}
 	}
 	if c.QueueMaxBytes == 0 {
 		c.QueueMaxBytes = 1 << 30
