@@ -30,6 +30,8 @@ Usage:
   usher token create --scope S   create an admin token (prints it once)
   usher source create NAME       create a source (prints its secret once)
   usher source rotate NAME       add a new secret; the old one verifies for --grace
+  usher dlq list|show ID|replay [ID]   search and replay dead letters
+  usher replay --subscription ID --since T  re-deliver a subscription's events
   usher audit verify|log         verify the hash-chained audit trail, or list it
   usher pii erase --order ID     erase a buyer's personal data (history stays)
   usher drill venue-outage       game-day drill: a venue offline, reconciled
@@ -57,6 +59,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runBench(ctx, rest, getenv, stdout, stderr)
 	case "token":
 		return runToken(ctx, rest, getenv, stdout, stderr)
+	case "dlq":
+		return runDLQ(ctx, rest, getenv, stdout, stderr)
+	case "replay":
+		return runReplay(ctx, rest, getenv, stdout, stderr)
 	case "audit":
 		return runAudit(ctx, rest, getenv, stdout, stderr)
 	case "pii":

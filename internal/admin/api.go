@@ -27,7 +27,6 @@ type Store interface {
 	ShowInventory(ctx context.Context, showID string) ([]usher.Inventory, error)
 	OrderWithTickets(ctx context.Context, orderID string) (usher.Order, error)
 	Ticket(ctx context.Context, ticketID string) (usher.Ticket, error)
-	DeadLetters(ctx context.Context, limit int) ([]store.DeadLetter, error)
 	AppendAudit(ctx context.Context, e store.AuditEntry) error
 }
 

@@ -16,6 +16,5 @@ func (a *API) Routes() []Route {
 		{http.MethodGet, "/v1/orders/{order_id}", ScopeOrdersRead, a.handleGetOrder()},
 		{http.MethodGet, "/v1/tickets/{ticket_id}", ScopeOrdersRead, a.handleGetTicket()},
 		{http.MethodPost, "/v1/tokens", ScopeTokensWrite, a.handleCreateToken()},
-		{http.MethodGet, "/v1/dlq", ScopeDLQRead, a.handleListDeadLetters()},
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"regexp"
 
 	"github.com/usherhq/usher"
-	"github.com/usherhq/usher/internal/store"
 )
 
 var identifier = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$`)
@@ -109,19 +108,5 @@ func (a *API) handleCreateToken() http.Handler {
 		a.log.Info("token created", "token_id", t.ID, "scopes", t.Scopes)
 		a.audit(r, "token.created", "token", t.ID, map[string]any{"scopes": t.Scopes})
 		respond(w, http.StatusCreated, map[string]any{"id": t.ID, "token": secret, "scopes": t.Scopes, "description": t.Description, "created_at": t.CreatedAt})
-	})
-}
-
-func (a *API) handleListDeadLetters() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		dls, err := a.store.DeadLetters(r.Context(), 100)
-		if err != nil {
-			a.handleErr(w, r, err)
-			return
-		}
-		if dls == nil {
-			dls = []store.DeadLetter{}
-		}
-		respond(w, http.StatusOK, map[string]any{"dead_letters": dls})
 	})
 }

@@ -7,6 +7,7 @@ package processor
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -185,6 +186,13 @@ func (p *Processor) applyOne(ctx context.Context, tx *store.Tx, ev *usher.Inboun
 	if err != nil {
 		return "", err
 	}
+	if found && ev.Replay && prev.Outcome == store.OutcomeSetAside && prev.PayloadHash == ev.PayloadHash {
+		// An operator replays what was set aside: apply it afresh.
+		if err := tx.DeleteInbound(ctx, ev.Source, ev.ID); err != nil {
+			return "", err
+		}
+		found = false
+	}
 	if found {
 		if prev.PayloadHash == ev.PayloadHash {
 			return outcomeDuplicate, nil
@@ -318,4 +326,22 @@ func (p *Processor) ExpireHolds(ctx context.Context, now time.Time) (int, error)
 		n++
 	}
 	return n, nil
+}
+
+// Replayer re-enqueues processing-stage dead letters, keeping their event
+// ids: an event set aside is applied again, anything else stays deduplicated.
+type Replayer struct {
+	Queue interface {
+		Enqueue(ctx context.Context, ev *usher.InboundEvent) error
+	}
+}
+
+// ReplayProcessing puts the dead letter's event back on the queue.
+func (r Replayer) ReplayProcessing(ctx context.Context, dl store.DeadLetter) error {
+	var ev usher.InboundEvent
+	if err := json.Unmarshal(dl.Payload, &ev); err != nil || ev.ID == "" {
+		return usher.Errorf(usher.CodeConflict, "dead letter %s holds no replayable event", dl.ID)
+	}
+	ev.Replay = true
+	return r.Queue.Enqueue(ctx, &ev)
 }

@@ -123,3 +123,12 @@ func (db *DB) PruneInbound(ctx context.Context, before time.Time, limit int) (in
 	}
 	return res.RowsAffected()
 }
+
+// DeleteInbound removes a dedupe record, so that a replayed set-aside event
+// can be applied; the caller writes the new record in the same transaction.
+func (tx *Tx) DeleteInbound(ctx context.Context, source, eventID string) error {
+	if _, err := tx.exec(ctx, `DELETE FROM inbound_events WHERE source = $1 AND event_id = $2`, source, eventID); err != nil {
+		return fmt.Errorf("delete inbound record: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,160 @@
+package delivery
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/usherhq/usher"
+	"github.com/usherhq/usher/internal/problem"
+	"github.com/usherhq/usher/internal/store"
+)
+
+// maxBody bounds an admin request body.
+const maxBody = 1 << 20
+
+// decode reads a JSON body strictly: unknown fields and trailing data are
+// usher.CodeInvalid errors. An empty body is allowed when optional.
+func decode(r *http.Request, v any, optional bool) error {
+	dec := json.NewDecoder(io.LimitReader(r.Body, maxBody))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		if errors.Is(err, io.EOF) {
+			if optional {
+				return nil
+			}
+			return usher.Errorf(usher.CodeInvalid, "a JSON body is required")
+		}
+		return usher.Errorf(usher.CodeInvalid, "invalid JSON body: %v", err)
+	}
+	if dec.More() {
+		return usher.Errorf(usher.CodeInvalid, "invalid JSON body: trailing data")
+	}
+	return nil
+}
+
+// respond writes v as JSON with the status.
+func respond(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// fail writes err as a problem and logs internal failures once. The
+// not-implemented code, which the problem package does not know yet, is
+// written as a 501 problem here.
+func (s *Service) fail(w http.ResponseWriter, r *http.Request, err error) {
+	if usher.ErrorCode(err) == codeNotImplemented {
+		d := problem.From(r, err)
+		d.Status, d.Title = http.StatusNotImplemented, http.StatusText(http.StatusNotImplemented)
+		w.Header().Set("Content-Type", problem.ContentType)
+		w.Header().Set("Cache-Control", "no-store")
+		w.WriteHeader(d.Status)
+		_ = json.NewEncoder(w).Encode(d)
+		return
+	}
+	if problem.Status(usher.ErrorCode(err)) >= 500 {
+		s.log.Error("delivery admin request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	}
+	problem.Write(w, r, err)
+}
+
+// subscriptionView is a subscription as the API shows it.
+type subscriptionView struct {
+	ID             string     `json:"id"`
+	URL            string     `json:"url"`
+	EventTypes     []string   `json:"event_types"`
+	VenueIDs       []string   `json:"venue_ids"`
+	Description    string     `json:"description"`
+	Signing        string     `json:"signing"`
+	RetrySchedule  []string   `json:"retry_schedule,omitempty"`
+	PII            bool       `json:"pii"`
+	Status         string     `json:"status"`
+	DisabledReason string     `json:"disabled_reason,omitempty"`
+	FailingSince   *time.Time `json:"failing_since,omitempty"`
+	Breaker        string     `json:"breaker,omitempty"`
+	Pending        int        `json:"pending"`
+	Version        int64      `json:"version"`
+	CreatedAt      time.Time  `json:"created_at"`
+	UpdatedAt      time.Time  `json:"updated_at"`
+}
+
+func (s *Service) view(sub store.Subscription, pending int) subscriptionView {
+	v := subscriptionView{
+		ID: sub.ID, URL: sub.URL, EventTypes: sub.EventTypes, VenueIDs: sub.VenueIDs, Description: sub.Description,
+		Signing: sub.Signing, PII: sub.PII, Status: sub.Status, DisabledReason: sub.DisabledReason,
+		Breaker: s.BreakerState(sub.ID), Pending: pending, Version: sub.Version, CreatedAt: sub.CreatedAt, UpdatedAt: sub.UpdatedAt,
+	}
+	for _, d := range sub.RetrySchedule {
+		v.RetrySchedule = append(v.RetrySchedule, d.String())
+	}
+	if !sub.FailingSince.IsZero() {
+		v.FailingSince = &sub.FailingSince
+	}
+	return v
+}
+
+// keyView is a signing key as the API shows it: never its secret.
+type keyView struct {
+	KeyID     string     `json:"key_id"`
+	Algorithm string     `json:"algorithm"`
+	PublicKey string     `json:"public_key,omitempty"`
+	CreatedAt time.Time  `json:"created_at"`
+	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+}
+
+func viewKey(k store.SubscriptionKey) keyView {
+	v := keyView{KeyID: k.ID, Algorithm: k.Algorithm, CreatedAt: k.CreatedAt}
+	if k.Algorithm == SigningEd25519 {
+		v.PublicKey = encodePublicKey(k.PublicKey)
+	}
+	if !k.ExpiresAt.IsZero() {
+		v.ExpiresAt = &k.ExpiresAt
+	}
+	return v
+}
+
+// parseDurations parses a list of Go durations ("5s", "2h").
+func parseDurations(field string, in []string) ([]time.Duration, error) {
+	if in == nil {
+		return nil, nil
+	}
+	out := make([]time.Duration, 0, len(in))
+	for _, v := range in {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return nil, usher.Errorf(usher.CodeInvalid, "%s: %q is not a duration such as 5s, 5m or 2h", field, v)
+		}
+		out = append(out, d)
+	}
+	return out, nil
+}
+
+// queryLimit reads ?limit= between 1 and max, def when absent.
+func queryLimit(r *http.Request, def, max int) (int, error) {
+	v := r.URL.Query().Get("limit")
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > max {
+		return 0, usher.Errorf(usher.CodeInvalid, "limit %q: want 1 to %d", v, max)
+	}
+	return n, nil
+}
+
+// parseTime reads an RFC 3339 time; "" is the zero time.
+func parseTime(field, v string) (time.Time, error) {
+	if v == "" {
+		return time.Time{}, nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, v)
+	if err != nil {
+		return time.Time{}, usher.Errorf(usher.CodeInvalid, "%s %q: want an RFC 3339 time such as 2025-01-02T15:04:05Z", field, v)
+	}
+	return t, nil
+}

@@ -1,0 +1,271 @@
+package delivery
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/usherhq/usher/internal/store"
+	"github.com/usherhq/usher/internal/ticketing"
+)
+
+// StageDelivery is the dead-letter stage of failed deliveries.
+const StageDelivery = "delivery"
+
+// EventSubscriptionDisabled is the operator event emitted when a
+// subscription is disabled by its failures or by a 410.
+const EventSubscriptionDisabled = "subscription.disabled"
+
+// errNoEvent marks a delivery whose outbound event cannot be read.
+var errNoEvent = errors.New("outbound event missing")
+
+// Read limits of a response: the excerpt kept as the error, and how much is
+// drained so that the connection can be reused.
+const (
+	excerptBytes = 256
+	drainBytes   = 64 << 10
+)
+
+// attempt posts a delivery once and returns what came back, when it was
+// sent (the clock's time, signed into webhook-timestamp) and how long it
+// took.
+func (s *Service) attempt(ctx context.Context, sub store.Subscription, keys []store.SubscriptionKey, d store.Delivery) (result, time.Time, time.Duration) {
+	at := s.now()
+	body, err := eventBody(d.Type, d.EventTime, d.Data, sub.PII)
+	if err != nil {
+		return result{err: fmt.Errorf("%w: %w", errNoEvent, err)}, at, 0
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, sub.URL, bytes.NewReader(body))
+	if err != nil {
+		return result{err: err}, at, 0
+	}
+	req.Header = signedHeaders(keys, d.EventID, at, body)
+	start := time.Now()
+	resp, err := s.client.Do(req)
+	if err != nil {
+		return result{err: err}, at, time.Since(start)
+	}
+	defer resp.Body.Close()
+	head, _ := io.ReadAll(io.LimitReader(resp.Body, excerptBytes))
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, drainBytes))
+	return result{
+		status:     resp.StatusCode,
+		retryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), at),
+		excerpt:    printable(head),
+	}, at, time.Since(start)
+}
+
+// printable keeps a response excerpt fit for a log line and an API field.
+func printable(b []byte) string {
+	s := strings.ToValidUTF8(string(b), "?")
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsPrint(r) {
+			return r
+		}
+		return ' '
+	}, s)
+	return strings.TrimSpace(s)
+}
+
+// release ends the lease of a delivery that was not attempted, so that it
+// is attempted again without waiting for the lease to pass.
+func (s *Service) release(d store.Delivery) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := s.st.ReleaseDelivery(ctx, d.ID, d.LeaseToken); err != nil {
+		s.log.Debug("release delivery", "subscription_id", d.SubscriptionID, "event_id", d.EventID, "err", err)
+	}
+}
+
+// schedule returns the retry schedule of a subscription.
+func (s *Service) schedule(sub store.Subscription) []time.Duration {
+	if len(sub.RetrySchedule) > 0 {
+		return sub.RetrySchedule
+	}
+	return s.cfg.RetrySchedule
+}
+
+// settle records an attempt and its consequences in one transaction: the
+// attempt row, the delivery's new state, a dead letter, the subscription's
+// failing clock and, when it is disabled, the operator event. A settle that
+// fails leaves the lease to run out, and the delivery is attempted again.
+func (s *Service) settle(sub store.Subscription, d store.Delivery, r result, at time.Time, latency time.Duration) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	schedule := s.schedule(sub)
+	d, v, reason := s.next(d, r, at, schedule)
+	var disabled string
+	err := s.st.InTx(ctx, func(tx *store.Tx) error {
+		var err error
+		disabled, err = s.record(ctx, tx, sub, d, v, r, reason, at, latency, schedule)
+		return err
+	})
+	switch {
+	case errors.Is(err, store.ErrLeaseLost):
+		s.log.Debug("delivery settled elsewhere", "subscription_id", d.SubscriptionID, "event_id", d.EventID)
+		return
+	case err != nil:
+		s.log.Error("record delivery attempt", "subscription_id", d.SubscriptionID, "event_id", d.EventID, "err", err)
+		return
+	}
+	s.metrics.attempt(sub.ID, outcomeOf(d.Status), r, latency)
+	if d.Status == store.DeliveryDead {
+		s.log.Warn("delivery dead-lettered", "subscription_id", sub.ID, "event_id", d.EventID, "reason", reason, "attempts", d.Attempts, "error", d.LastError)
+	}
+	if disabled != "" {
+		s.log.Warn("subscription disabled", "subscription_id", sub.ID, "reason", disabled)
+		s.changed()
+	}
+}
+
+// next returns the delivery as the attempt leaves it: delivered, due again
+// after the scheduled delay, or dead, with the verdict and the dead-letter
+// reason.
+func (s *Service) next(d store.Delivery, r result, at time.Time, schedule []time.Duration) (store.Delivery, verdict, string) {
+	v, reason := judge(r)
+	d.Attempts++
+	d.WindowAttempts++
+	d.LastStatus, d.LastError = r.status, r.describe()
+	if d.FirstError == "" {
+		d.FirstError = d.LastError
+	}
+	switch {
+	case v == delivered:
+		d.Status = store.DeliveryDelivered
+	case v == retry && (d.WindowAttempts > len(schedule) || at.Sub(d.WindowStart) >= window(schedule)):
+		d.Status, reason = store.DeliveryDead, ReasonExhausted
+	case v == retry:
+		d.Status = store.DeliveryPending
+		d.NextAttemptAt = at.Add(retryDelay(schedule, d.WindowAttempts, r.retryAfter, s.cfg.Jitter, s.rnd))
+	default:
+		d.Status = store.DeliveryDead
+	}
+	return d, v, reason
+}
+
+// record writes a settled attempt in tx and returns why the subscription
+// was disabled, if this attempt disabled it.
+func (s *Service) record(ctx context.Context, tx *store.Tx, sub store.Subscription, d store.Delivery, v verdict, r result, reason string,
+	at time.Time, latency time.Duration, schedule []time.Duration) (string, error) {
+	if err := tx.SettleDelivery(ctx, d); err != nil {
+		return "", err
+	}
+	if err := tx.InsertDeliveryAttempt(ctx, store.DeliveryAttempt{
+		DeliveryID: d.ID, SubscriptionID: d.SubscriptionID, EventID: d.EventID, Attempt: d.Attempts,
+		StatusCode: r.status, LatencyMS: latency.Milliseconds(), Error: d.LastError, At: at,
+	}); err != nil {
+		return "", err
+	}
+	if d.Status == store.DeliveryDead {
+		if err := tx.UpsertDeadLetter(ctx, deadLetter(sub, d, reason)); err != nil {
+			return "", err
+		}
+	}
+	why, err := s.track(ctx, tx, sub.ID, d, v, r, reason, at, schedule)
+	if err != nil || why == "" {
+		return "", err
+	}
+	return s.disable(ctx, tx, sub, why, at)
+}
+
+// track keeps the subscription's failing clock and returns why the
+// subscription must be disabled, if it must: the endpoint answered 410, or
+// it has failed without a single success for a whole retry window.
+func (s *Service) track(ctx context.Context, tx *store.Tx, id string, d store.Delivery, v verdict, r result, reason string, at time.Time, schedule []time.Duration) (string, error) {
+	if v == gone {
+		return "the endpoint answered 410 Gone", nil
+	}
+	if v == delivered {
+		return "", tx.ClearSubscriptionFailing(ctx, id)
+	}
+	if !r.endpointFailed() {
+		return "", nil
+	}
+	cur, found, err := tx.Subscription(ctx, id)
+	if err != nil || !found {
+		return "", err
+	}
+	if cur.FailingSince.IsZero() {
+		return "", tx.MarkSubscriptionFailing(ctx, id, at)
+	}
+	wholeWindow := at.Sub(cur.FailingSince) >= window(schedule) ||
+		(reason == ReasonExhausted && !cur.FailingSince.After(d.WindowStart))
+	if wholeWindow {
+		return fmt.Sprintf("no successful delivery since %s, a whole retry window", cur.FailingSince.Format(time.RFC3339)), nil
+	}
+	return "", nil
+}
+
+// disable disables the subscription and, if this call did it, emits the
+// operator event. It returns the reason when it disabled.
+func (s *Service) disable(ctx context.Context, tx *store.Tx, sub store.Subscription, why string, at time.Time) (string, error) {
+	changed, err := tx.DisableSubscription(ctx, sub.ID, why)
+	if err != nil || !changed {
+		return "", err
+	}
+	data, err := json.Marshal(map[string]any{
+		"subscription_id": sub.ID, "url": withoutQuery(sub.URL), "reason": why, "disabled_at": at.UTC().Format(time.RFC3339Nano),
+	})
+	if err != nil {
+		return "", err
+	}
+	err = tx.AppendOutbox(ctx, store.OutboundEvent{
+		ID:   ticketing.StableID("evt_", EventSubscriptionDisabled, sub.ID, strconv.FormatInt(at.UnixMicro(), 10)),
+		Type: EventSubscriptionDisabled, Data: data,
+	})
+	if err != nil {
+		return "", err
+	}
+	if err := auditAs(ctx, tx, lanesActor, ActionSubscriptionDisabled, "subscription", sub.ID, map[string]any{"reason": why}); err != nil {
+		return "", err
+	}
+	return why, nil
+}
+
+// withoutQuery drops the query of a URL, which may carry a receiver's token,
+// for the operator event that every subscriber to it receives.
+func withoutQuery(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return ""
+	}
+	u.RawQuery, u.Fragment = "", ""
+	return u.String()
+}
+
+// deadLetterID is the stable id of a delivery's dead letter: a delivery that
+// fails again after a replay updates the same one.
+func deadLetterID(subscriptionID, eventID string) string {
+	return ticketing.StableID("dlq_", StageDelivery, subscriptionID, eventID)
+}
+
+func deadLetter(sub store.Subscription, d store.Delivery, reason string) store.DeadLetter {
+	payload, err := eventBody(d.Type, d.EventTime, d.Data, sub.PII)
+	if err != nil {
+		payload = []byte("null")
+	}
+	return store.DeadLetter{
+		ID: deadLetterID(d.SubscriptionID, d.EventID), Stage: StageDelivery, SubscriptionID: d.SubscriptionID,
+		EventID: d.EventID, Type: d.Type, OrderID: d.OrderID, VenueID: d.VenueID, Reason: reason,
+		Attempts: d.Attempts, FirstError: d.FirstError, LastError: d.LastError, Payload: payload,
+	}
+}
+
+func outcomeOf(status string) string {
+	switch status {
+	case store.DeliveryDelivered:
+		return outcomeDelivered
+	case store.DeliveryDead:
+		return outcomeDeadLettered
+	}
+	return outcomeRetry
+}

@@ -1,0 +1,144 @@
+package delivery
+
+import (
+	"context"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/usherhq/usher/internal/store"
+)
+
+// cursorName names the dispatcher's cursor in the store.
+const cursorName = "outbox"
+
+// maxGaps bounds the skipped sequence numbers the dispatcher waits for.
+const maxGaps = 10000
+
+// dispatcher turns outbox events into deliveries. It reads after a cursor
+// it persists in the transaction that records the deliveries, so a crash
+// between the two only makes it record again what the unique key of a
+// delivery then ignores.
+//
+// On PostgreSQL a sequence number is taken at insert and becomes visible at
+// commit, so a reader can see seq 8 before seq 7 commits. The dispatcher
+// therefore remembers the numbers it skipped, keeps its persisted cursor
+// below the oldest of them, and looks for them again on each pass until
+// they appear or GapTimeout passes (a rolled-back insert leaves a number
+// that never appears). SQLite commits one writer at a time and leaves no
+// gaps.
+type dispatcher struct {
+	st      Store
+	now     func() time.Time
+	batch   int
+	timeout time.Duration
+
+	loaded bool
+	scan   int64               // the highest seq read
+	saved  int64               // the cursor as persisted
+	gaps   map[int64]time.Time // skipped seqs, and when they were first missed
+}
+
+func newDispatcher(st Store, now func() time.Time, cfg Config) *dispatcher {
+	return &dispatcher{st: st, now: now, batch: cfg.BatchSize, timeout: cfg.GapTimeout, gaps: map[int64]time.Time{}}
+}
+
+// pass records the deliveries of the next batch of outbox events for subs
+// and returns the subscriptions that got new deliveries, and whether more
+// events are waiting.
+func (d *dispatcher) pass(ctx context.Context, subs []store.Subscription) (touched map[string]bool, more bool, err error) {
+	if !d.loaded {
+		if d.scan, err = d.st.DeliveryCursor(ctx, cursorName); err != nil {
+			return nil, false, err
+		}
+		d.saved, d.loaded = d.scan, true
+	}
+	evs, err := d.st.OutboxAfter(ctx, d.scan, d.batch)
+	if err != nil {
+		return nil, false, err
+	}
+	filled, err := d.gapEvents(ctx)
+	if err != nil {
+		return nil, false, err
+	}
+	now := d.now()
+	gaps := maps.Clone(d.gaps)
+	for _, ev := range filled {
+		delete(gaps, ev.Seq)
+	}
+	scan := d.scan
+	for _, ev := range evs {
+		for s := scan + 1; s < ev.Seq && len(gaps) < maxGaps; s++ {
+			gaps[s] = now
+		}
+		scan = ev.Seq
+	}
+	maps.DeleteFunc(gaps, func(_ int64, first time.Time) bool { return now.Sub(first) >= d.timeout })
+	safe := scan
+	if len(gaps) > 0 {
+		safe = min(safe, slices.Min(slices.Collect(maps.Keys(gaps)))-1)
+	}
+	touched = map[string]bool{}
+	if len(evs) == 0 && len(filled) == 0 && safe == d.saved {
+		d.gaps = gaps
+		return touched, false, nil // nothing new: no write
+	}
+	err = d.st.InTx(ctx, func(tx *store.Tx) error {
+		clear(touched)
+		for _, ev := range append(filled, evs...) {
+			for _, sub := range subs {
+				if !wants(sub, ev) {
+					continue
+				}
+				added, err := tx.EnqueueDelivery(ctx, store.Delivery{
+					SubscriptionID: sub.ID, EventID: ev.ID, EventSeq: ev.Seq, Type: ev.Type,
+					OrderID: ev.OrderID, VenueID: ev.VenueID, NextAttemptAt: now,
+				})
+				if err != nil {
+					return err
+				}
+				if added {
+					touched[sub.ID] = true
+				}
+			}
+		}
+		return tx.AdvanceDeliveryCursor(ctx, cursorName, safe)
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	d.scan, d.saved, d.gaps = scan, safe, gaps
+	return touched, len(evs) == d.batch, nil
+}
+
+// gapEvents returns the events that appeared at skipped sequence numbers.
+func (d *dispatcher) gapEvents(ctx context.Context) ([]store.OutboundEvent, error) {
+	if len(d.gaps) == 0 {
+		return nil, nil
+	}
+	seqs := slices.Sorted(maps.Keys(d.gaps))
+	if len(seqs) > 500 {
+		seqs = seqs[:500]
+	}
+	return d.st.OutboxBySeq(ctx, seqs)
+}
+
+// wants reports whether a subscription takes an event: it is not disabled,
+// the type is one of its event types ("*" takes all, "ticket.*" a family)
+// and the venue one of its venues, when it names any.
+func wants(sub store.Subscription, ev store.OutboundEvent) bool {
+	if sub.Status == store.SubscriptionDisabled {
+		return false
+	}
+	if len(sub.VenueIDs) > 0 && !slices.Contains(sub.VenueIDs, ev.VenueID) {
+		return false
+	}
+	return slices.ContainsFunc(sub.EventTypes, func(t string) bool {
+		if t == "*" || t == ev.Type {
+			return true
+		}
+		prefix, ok := strings.CutSuffix(t, "*")
+		return ok && strings.HasPrefix(ev.Type, prefix)
+	})
+}

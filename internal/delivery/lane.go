@@ -1,0 +1,192 @@
+package delivery
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"sync"
+
+	"github.com/sony/gobreaker/v2"
+
+	"github.com/usherhq/usher/internal/store"
+)
+
+// Errors reported to a lane's breaker.
+var (
+	errEndpointFailed = errors.New("endpoint failed")
+	errAborted        = errors.New("attempt aborted") // excluded: says nothing of the endpoint
+)
+
+// lane delivers one subscription's deliveries: it claims the due ones, at
+// most Concurrency at a time and one per order, and attempts each in a
+// goroutine of its own. Nothing a lane does waits on another lane.
+type lane struct {
+	svc   *Service
+	wake  chan struct{}
+	slots chan struct{} // one per attempt in flight
+
+	cancel context.CancelFunc // set once, before run starts
+
+	mu      sync.Mutex
+	sub     store.Subscription
+	keys    []store.SubscriptionKey
+	keysFor int64 // the subscription version the keys were read at; 0: read again
+	breaker *gobreaker.TwoStepCircuitBreaker[struct{}]
+}
+
+func newLane(s *Service, sub store.Subscription) *lane {
+	l := &lane{svc: s, wake: make(chan struct{}, 1), slots: make(chan struct{}, s.cfg.Concurrency), sub: sub}
+	l.breaker = l.newBreaker(sub.ID)
+	return l
+}
+
+func (l *lane) newBreaker(id string) *gobreaker.TwoStepCircuitBreaker[struct{}] {
+	cfg, log := l.svc.cfg, l.svc.log
+	return gobreaker.NewTwoStepCircuitBreaker[struct{}](gobreaker.Settings{
+		Name:        id,
+		MaxRequests: 1,
+		Timeout:     cfg.BreakerTimeout,
+		ReadyToTrip: func(c gobreaker.Counts) bool { return c.ConsecutiveFailures >= uint32(cfg.BreakerFailures) },
+		IsExcluded:  func(err error) bool { return errors.Is(err, errAborted) },
+		OnStateChange: func(name string, from, to gobreaker.State) {
+			log.Info("delivery breaker", "subscription_id", name, "from", from.String(), "to", to.String())
+			if to != gobreaker.StateOpen {
+				l.poke()
+			}
+		},
+	})
+}
+
+func (l *lane) poke() {
+	select {
+	case l.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (l *lane) breakerState() gobreaker.State {
+	l.mu.Lock()
+	b := l.breaker
+	l.mu.Unlock()
+	return b.State()
+}
+
+// update takes the subscription as last read: a new URL gets a new breaker,
+// a new version (a rotation among others) new keys. A changed subscription
+// wakes the lane; an unchanged one is left to the due scan, so that idle
+// lanes do not touch the store.
+func (l *lane) update(ctx context.Context, sub store.Subscription) {
+	l.mu.Lock()
+	if sub.Version < l.sub.Version { // read before a change this lane already has
+		l.mu.Unlock()
+		return
+	}
+	if sub.URL != l.sub.URL {
+		l.breaker = l.newBreaker(sub.ID)
+	}
+	l.sub = sub
+	stale := l.keysFor != sub.Version
+	l.mu.Unlock()
+	if !stale {
+		return
+	}
+	keys, err := l.svc.st.SubscriptionKeys(ctx, sub.ID)
+	if err != nil {
+		if ctx.Err() == nil {
+			l.svc.log.Warn("read subscription keys", "subscription_id", sub.ID, "err", err)
+		}
+		return
+	}
+	l.mu.Lock()
+	l.keys, l.keysFor = keys, sub.Version
+	l.mu.Unlock()
+	if sub.Status == store.SubscriptionActive {
+		l.poke()
+	}
+}
+
+// run claims and attempts deliveries each time the lane is woken, until ctx
+// ends; then it waits for its attempts.
+func (l *lane) run(ctx context.Context) {
+	var workers sync.WaitGroup
+	defer workers.Wait()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-l.wake:
+		}
+		l.fill(ctx, &workers)
+	}
+}
+
+// fill claims as many due deliveries as the lane has free slots (one while
+// the breaker is half-open, none while it is open) and starts them.
+func (l *lane) fill(ctx context.Context, workers *sync.WaitGroup) {
+	l.mu.Lock()
+	sub, keys, breaker := l.sub, l.keys, l.breaker
+	ready := l.keysFor == sub.Version
+	l.mu.Unlock()
+	if sub.Status != store.SubscriptionActive || !ready {
+		return
+	}
+	free := cap(l.slots) - len(l.slots)
+	switch breaker.State() {
+	case gobreaker.StateOpen:
+		return
+	case gobreaker.StateHalfOpen:
+		free = min(free, 1-len(l.slots))
+	}
+	if free <= 0 {
+		return
+	}
+	now := l.svc.now()
+	token := newToken()
+	claimed, err := l.svc.st.ClaimDeliveries(ctx, sub.ID, now, now.Add(l.svc.cfg.lease()), token, free)
+	if err != nil {
+		if ctx.Err() == nil {
+			l.svc.log.Warn("claim deliveries", "subscription_id", sub.ID, "err", err)
+		}
+		return
+	}
+	for _, d := range claimed {
+		l.slots <- struct{}{}
+		workers.Add(1)
+		go func() {
+			defer workers.Done()
+			defer func() {
+				<-l.slots
+				l.poke()
+			}()
+			l.deliver(ctx, sub, keys, breaker, d)
+		}()
+	}
+}
+
+// deliver makes one attempt through the breaker and settles its outcome.
+func (l *lane) deliver(ctx context.Context, sub store.Subscription, keys []store.SubscriptionKey, breaker *gobreaker.TwoStepCircuitBreaker[struct{}], d store.Delivery) {
+	done, err := breaker.Allow()
+	if err != nil {
+		l.svc.release(d)
+		return
+	}
+	r, at, latency := l.svc.attempt(ctx, sub, keys, d)
+	if r.err != nil && ctx.Err() != nil {
+		done(errAborted)
+		l.svc.release(d)
+		return
+	}
+	var failure error
+	if r.endpointFailed() {
+		failure = errEndpointFailed
+	}
+	done(failure)
+	l.svc.settle(sub, d, r, at, latency)
+}
+
+func newToken() string {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}

@@ -1,0 +1,45 @@
+package delivery
+
+import (
+	"context"
+	"time"
+
+	"github.com/usherhq/usher/internal/store"
+)
+
+// Store is what the lanes, the dispatcher and the API read and write;
+// *store.DB implements it, and the storetest suite holds it to one behaviour
+// on SQLite and PostgreSQL. Lookups of a missing row return a
+// usher.CodeNotFound error; SettleDelivery returns store.ErrLeaseLost when
+// the claim no longer holds the delivery.
+type Store interface {
+	InTx(ctx context.Context, fn func(tx *store.Tx) error) error
+
+	Subscription(ctx context.Context, id string) (store.Subscription, error)
+	Subscriptions(ctx context.Context) ([]store.Subscription, error)
+	SubscriptionKeys(ctx context.Context, subscriptionID string) ([]store.SubscriptionKey, error)
+
+	OutboxAfter(ctx context.Context, after int64, limit int) ([]store.OutboundEvent, error)
+	OutboxBySeq(ctx context.Context, seqs []int64) ([]store.OutboundEvent, error)
+	OutboxSince(ctx context.Context, since time.Time, after int64, limit int) ([]store.OutboundEvent, error)
+	OutboxEvent(ctx context.Context, id string) (store.OutboundEvent, error)
+	DeliveryCursor(ctx context.Context, name string) (int64, error)
+
+	ClaimDeliveries(ctx context.Context, subscriptionID string, now, leaseUntil time.Time, token string, limit int) ([]store.Delivery, error)
+	ReleaseDelivery(ctx context.Context, id int64, token string) error
+	DueSubscriptions(ctx context.Context, now time.Time) ([]string, error)
+	PendingDeliveries(ctx context.Context) (map[string]int, error)
+	DeliveryAttempts(ctx context.Context, f store.AttemptFilter) ([]store.DeliveryAttempt, error)
+	PruneDeliveries(ctx context.Context, before time.Time, limit int) (int64, error)
+
+	SearchDeadLetters(ctx context.Context, f store.DeadLetterFilter) ([]store.DeadLetterRecord, string, error)
+	DeadLetterByID(ctx context.Context, id string) (store.DeadLetterRecord, error)
+	OpenDeadLetters(ctx context.Context) (map[string]int, error)
+}
+
+// ProcessingReplayer re-runs a processing-stage dead letter through the
+// processor, idempotently. The processor's owner provides it; without one,
+// replaying such an item answers 501.
+type ProcessingReplayer interface {
+	ReplayProcessing(ctx context.Context, dl store.DeadLetter) error
+}
