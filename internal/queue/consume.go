@@ -52,7 +52,7 @@ func (q *Queue) Consume(ctx context.Context, h Handler, depth func(partition int
 			FilterSubject: q.subject(p),
 			AckPolicy:     jetstream.AckExplicitPolicy,
 			AckWait:       q.cfg.AckWait,
-			MaxAckPending: 1,
+			MaxAckPending: q.inFlight(),
 			MaxDeliver:    -1,
 			DeliverPolicy: jetstream.DeliverAllPolicy,
 		})
@@ -76,9 +76,18 @@ func (cs *Consumers) Stop() {
 	cs.wg.Wait()
 }
 
+// inFlight is the consumers' MaxAckPending: several messages only when this
+// process is the sole consumer of its embedded server.
+func (q *Queue) inFlight() int {
+	if q.emb == nil {
+		return 1
+	}
+	return q.cfg.MaxInFlight
+}
+
 func (q *Queue) consumePartition(ctx context.Context, p int, cons jetstream.Consumer, h Handler, depth func(int, uint64)) {
 	for ctx.Err() == nil {
-		it, err := cons.Messages(jetstream.PullMaxMessages(1), jetstream.PullExpiry(5*time.Second))
+		it, err := cons.Messages(jetstream.PullMaxMessages(q.inFlight()), jetstream.PullExpiry(5*time.Second))
 		if err != nil {
 			q.log.Warn("consumer subscribe failed", "partition", p, "err", err)
 			sleep(ctx, time.Second)
@@ -93,51 +102,89 @@ func (q *Queue) consumePartition(ctx context.Context, p int, cons jetstream.Cons
 				}
 				break
 			}
-			q.handle(ctx, p, msg, h, depth)
+			msgs := append(make([]jetstream.Msg, 0, q.inFlight()), msg)
+			// Take what else is already here, up to the in-flight limit:
+			// one transaction then applies all of it.
+			for len(msgs) < q.inFlight() {
+				more, err := it.Next(jetstream.NextMaxWait(time.Millisecond))
+				if err != nil {
+					break
+				}
+				msgs = append(msgs, more)
+			}
+			if !q.handle(ctx, p, msgs, h, depth) {
+				// A failed batch is redelivered; messages behind it that the
+				// iterator already holds must not overtake it.
+				break
+			}
 		}
 		stopped()
 		it.Stop()
 	}
 }
 
-func (q *Queue) handle(ctx context.Context, p int, msg jetstream.Msg, h Handler, depth func(int, uint64)) {
+// handle applies msgs (in stream order) as one batch and acknowledges them;
+// it reports false when they failed and will be redelivered.
+func (q *Queue) handle(ctx context.Context, p int, msgs []jetstream.Msg, h Handler, depth func(int, uint64)) bool {
 	b := Batch{Partition: p, Delivered: 1}
-	if md, err := msg.Metadata(); err == nil {
-		b.Delivered = md.NumDelivered
-		if depth != nil {
-			depth(p, md.NumPending)
+	for _, msg := range msgs {
+		if md, err := msg.Metadata(); err == nil {
+			b.Delivered = max(b.Delivered, md.NumDelivered)
+			if depth != nil {
+				depth(p, md.NumPending)
+			}
 		}
-	}
-	if err := json.Unmarshal(msg.Data(), &b.Events); err != nil {
-		b.Raw, b.DecodeErr = msg.Data(), err
+		var events []usher.InboundEvent
+		if err := json.Unmarshal(msg.Data(), &events); err != nil {
+			if len(msgs) > 1 {
+				// Set the undecodable message aside on its own, in order.
+				return q.handle(ctx, p, msgs[:1], h, depth) && q.handleRest(ctx, p, msgs[1:], h, depth)
+			}
+			b.Raw, b.DecodeErr = msg.Data(), err
+		}
+		b.Events = append(b.Events, events...)
 	}
 	// A batch that started is finished even during shutdown: its transaction
 	// is short, and an interrupted one would only be redelivered.
 	hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), q.cfg.HandleTimeout)
-	stopBeating := inProgress(msg, q.cfg.AckWait/3)
+	stopBeating := inProgress(msgs, q.cfg.AckWait/3)
 	err := h(hctx, b)
 	stopBeating()
 	cancel()
 	if err != nil {
 		delay := redeliveryDelay(b.Delivered)
-		q.log.Warn("batch failed, will redeliver", "partition", p, "delivered", b.Delivered, "retry_in", delay, "err", err)
-		if nerr := msg.NakWithDelay(delay); nerr != nil {
-			q.log.Warn("nak failed", "partition", p, "err", nerr)
+		q.log.Warn("batch failed, will redeliver", "partition", p, "messages", len(msgs), "delivered", b.Delivered, "retry_in", delay, "err", err)
+		for _, msg := range msgs {
+			if nerr := msg.NakWithDelay(delay); nerr != nil {
+				q.log.Warn("nak failed", "partition", p, "err", nerr)
+			}
 		}
-		return
+		return false
 	}
 	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
-	if err := msg.DoubleAck(actx); err != nil {
-		// The effects are committed; a redelivery is caught by the dedupe record.
-		q.log.Warn("ack failed, batch will be redelivered and deduplicated", "partition", p, "err", err)
+	for i, msg := range msgs {
+		ack := msg.Ack
+		if i == len(msgs)-1 {
+			ack = func() error { return msg.DoubleAck(actx) } // the last one confirmed, in order
+		}
+		if err := ack(); err != nil {
+			// The effects are committed; a redelivery is caught by the dedupe record.
+			q.log.Warn("ack failed, batch will be redelivered and deduplicated", "partition", p, "err", err)
+		}
 	}
+	return true
+}
+
+// handleRest applies messages one batch after another, stopping at a failure.
+func (q *Queue) handleRest(ctx context.Context, p int, msgs []jetstream.Msg, h Handler, depth func(int, uint64)) bool {
+	return len(msgs) == 0 || q.handle(ctx, p, msgs, h, depth)
 }
 
 // inProgress tells the server every interval that msg is still being
 // worked on, so that a slow batch is not redelivered while a short AckWait
 // still frees a crashed consumer's batch quickly. The returned function stops it.
-func inProgress(msg jetstream.Msg, interval time.Duration) (stop func()) {
+func inProgress(msgs []jetstream.Msg, interval time.Duration) (stop func()) {
 	done := make(chan struct{})
 	finished := make(chan struct{})
 	go func() {
@@ -149,7 +196,9 @@ func inProgress(msg jetstream.Msg, interval time.Duration) (stop func()) {
 			case <-done:
 				return
 			case <-t.C:
-				_ = msg.InProgress()
+				for _, msg := range msgs {
+					_ = msg.InProgress()
+				}
 			}
 		}
 	}()

@@ -52,6 +52,12 @@ type Config struct {
 	AckWait time.Duration
 	// HandleTimeout bounds the application of one batch. Default 30s.
 	HandleTimeout time.Duration
+	// MaxInFlight is how many stream messages of one partition a consumer
+	// takes and applies together when it is the partition's only consumer
+	// (the embedded server: no other process can attach). Shared consumers
+	// (an external server, several processes) take one message at a time,
+	// which keeps a partition's order across processes. Default 128.
+	MaxInFlight int
 }
 
 // WithDefaults returns the config with every unset field at its default.
@@ -79,6 +85,9 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.AckWait == 0 {
 		c.AckWait = 5 * time.Second
+	}
+	if c.MaxInFlight == 0 {
+		c.MaxInFlight = 128
 	}
 	if c.HandleTimeout == 0 {
 		c.HandleTimeout = 30 * time.Second
