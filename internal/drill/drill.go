@@ -242,6 +242,11 @@ func (r *run) setup(ctx context.Context) error {
 		if err := r.admin(ctx, http.MethodPut, "/v1/shows/"+v.show()+"/inventory/GA", map[string]int{"capacity": seats}, nil); err != nil {
 			return err
 		}
+		// The drill's devices scan printed codes, as gates without rotating
+		// display codes do; the show allows them.
+		if err := r.admin(ctx, http.MethodPut, "/v1/shows/"+v.show()+"/settings", map[string]bool{"allow_static_codes": true}, nil); err != nil {
+			return err
+		}
 		var tok struct {
 			Token string `json:"token"`
 		}

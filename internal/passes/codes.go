@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"github.com/usherhq/usher/internal/scanner"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -29,7 +30,7 @@ const reloadThrottle = time.Second
 
 // ErrStaticCode is returned by CheckPresented for a plain ticket code at a
 // show that admits only rotating display codes.
-var ErrStaticCode = errors.New("this show admits only rotating display codes")
+var ErrStaticCode = fmt.Errorf("this show admits only rotating display codes: %w", scanner.ErrStaticCodeRefused)
 
 // Codes is usher's authority over ticket codes: the Ed25519 keyring kept in
 // the store, which follows rotations made by any process, and the server

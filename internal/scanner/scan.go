@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"github.com/usherhq/usher/internal/ticketcode"
 	"net/http"
@@ -29,6 +30,11 @@ const (
 	ResultInvalid              = "invalid"
 	ResultDuplicateEntry       = "duplicate_entry"
 	ResultAdmittedWhileRevoked = "admitted_while_revoked"
+	// Rotating display codes (docs/ticket-codes.md): a code outside its
+	// window, a plain code where the show demands a rotating one, or a
+	// display code already used by another scan.
+	ResultStaleCode    = "stale_code"
+	ResultReplayedCode = "replayed_code"
 )
 
 // Outbound event types written by the gates.
@@ -224,9 +230,18 @@ func (s *Service) scanOnline(ctx context.Context, req ScanRequest, accepted time
 			res.FirstAdmittedAt, err = firstAdmittedFor(ctx, tx, prev.Decision, prev.TicketID)
 			return err
 		}
-		v, err := judge(ctx, tx, s.cfg.Codes, req.Code, req.VenueID, req.ShowID)
+		code, otp := req.Code, ""
+		if s.cfg.Presented != nil {
+			code, otp = ticketcode.SplitDisplay(req.Code)
+		}
+		v, err := judge(ctx, tx, s.cfg.Codes, code, req.VenueID, req.ShowID)
 		if err != nil {
 			return err
+		}
+		if v.result == ResultAdmitted && s.cfg.Presented != nil {
+			if v.result, err = presentedResult(s.cfg.Presented.CheckPresented(ctx, tx, v.ticket, otp, req.Nonce, s.cfg.Now())); err != nil {
+				return err
+			}
 		}
 		recorded = true
 		res.Result, res.TicketID = v.result, visibleTicket(v.result, v.ticket.TicketID)
@@ -312,4 +327,19 @@ func firstAdmittedFor(ctx context.Context, tx *store.Tx, result, ticketID string
 	}
 	at := a.AdmittedAt.UTC()
 	return &at, nil
+}
+
+// presentedResult maps the rotating-code check onto a scan result.
+func presentedResult(err error) (string, error) {
+	switch {
+	case err == nil:
+		return ResultAdmitted, nil
+	case errors.Is(err, ticketcode.ErrReplayedCode):
+		return ResultReplayedCode, nil
+	case errors.Is(err, ticketcode.ErrStaleCode), errors.Is(err, ErrStaticCodeRefused):
+		return ResultStaleCode, nil
+	case errors.Is(err, ticketcode.ErrBadDisplayCode):
+		return ResultInvalid, nil
+	}
+	return "", err
 }

@@ -12,6 +12,7 @@ package scanner
 import (
 	"context"
 	"errors"
+	"github.com/usherhq/usher"
 	"github.com/usherhq/usher/internal/ticketcode"
 	"log/slog"
 	"net/http"
@@ -50,7 +51,21 @@ type Config struct {
 	// With it, a well-formed code with a bad signature is invalid, and the
 	// code of an older generation (transferred, reinstated) is revoked.
 	Codes CodeVerifier
+	// Presented enforces rotating display codes on online scans (nil: any
+	// valid code admits).
+	Presented PresentedChecker
 }
+
+// PresentedChecker applies the rotating display-code rules to a ticket
+// found by its code: otp is "" for a plain code. It returns nil to admit, or
+// an error wrapping ErrStaticCodeRefused or a ticketcode display error.
+type PresentedChecker interface {
+	CheckPresented(ctx context.Context, tx *store.Tx, t usher.Ticket, otp, nonce string, now time.Time) error
+}
+
+// ErrStaticCodeRefused is what a PresentedChecker wraps when a show admits
+// only rotating codes.
+var ErrStaticCodeRefused = errors.New("static code refused")
 
 // CodeVerifier checks a signed ticket code's signature and returns its claims.
 type CodeVerifier interface {

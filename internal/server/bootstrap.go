@@ -56,6 +56,12 @@ func bootstrap(ctx context.Context, db *store.DB, dataDir string, now func() tim
 	if _, err := db.PutCapacity(ctx, DemoShow, DemoTicketType, DemoCapacity); err != nil {
 		return nil, fmt.Errorf("bootstrap inventory: %w", err)
 	}
+	// The demo show admits plain ticket codes too, so that a first scan works
+	// from a printed code; shows admit only rotating display codes unless
+	// their settings say otherwise.
+	if _, err := db.PutShowSettings(ctx, store.ShowSettings{ShowID: DemoShow, AllowStaticCodes: true}); err != nil {
+		return nil, fmt.Errorf("bootstrap show settings: %w", err)
+	}
 	c := &Credentials{Source: view.Name, Scheme: view.Scheme, Secret: view.Secrets[0].Secret, AdminToken: token}
 	b, _ := json.MarshalIndent(c, "", "  ")
 	if err := os.WriteFile(filepath.Join(dataDir, CredentialsFile), append(b, '\n'), 0o600); err != nil {
