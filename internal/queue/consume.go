@@ -46,16 +46,7 @@ func (q *Queue) Consume(ctx context.Context, h Handler, depth func(partition int
 	ctx, cancel := context.WithCancel(ctx)
 	cs := &Consumers{cancel: cancel}
 	for p := 0; p < q.cfg.Partitions; p++ {
-		cons, err := q.stream.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{
-			Durable:       q.cfg.Namespace + "-processor-" + strconv.Itoa(p),
-			Description:   "usher processor, partition " + strconv.Itoa(p),
-			FilterSubject: q.subject(p),
-			AckPolicy:     jetstream.AckExplicitPolicy,
-			AckWait:       q.cfg.AckWait,
-			MaxAckPending: q.inFlight(),
-			MaxDeliver:    -1,
-			DeliverPolicy: jetstream.DeliverAllPolicy,
-		})
+		cons, err := q.freshConsumer(ctx, p)
 		if err != nil {
 			cancel()
 			cs.wg.Wait()
@@ -76,6 +67,31 @@ func (cs *Consumers) Stop() {
 	cs.wg.Wait()
 }
 
+// freshConsumer creates partition p's durable consumer. As the sole
+// consumer of an embedded server it first deletes the one a previous run
+// left: the work-queue stream keeps every unapplied message, so the new
+// consumer delivers them again from the oldest, in order, at once — where
+// the old one would hold a crashed run's in-flight messages for AckWait and
+// deliver newer ones first.
+func (q *Queue) freshConsumer(ctx context.Context, p int) (jetstream.Consumer, error) {
+	name := q.cfg.Namespace + "-processor-" + strconv.Itoa(p)
+	if q.inFlight() > 1 {
+		if err := q.stream.DeleteConsumer(ctx, name); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
+			return nil, fmt.Errorf("reset consumer %s: %w", name, err)
+		}
+	}
+	return q.stream.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{
+		Durable:       name,
+		Description:   "usher processor, partition " + strconv.Itoa(p),
+		FilterSubject: q.subject(p),
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       q.cfg.AckWait,
+		MaxAckPending: q.inFlight(),
+		MaxDeliver:    -1,
+		DeliverPolicy: jetstream.DeliverAllPolicy,
+	})
+}
+
 // inFlight is the consumers' MaxAckPending: several messages only when this
 // process is the sole consumer of its embedded server.
 func (q *Queue) inFlight() int {
@@ -86,7 +102,9 @@ func (q *Queue) inFlight() int {
 }
 
 func (q *Queue) consumePartition(ctx context.Context, p int, cons jetstream.Consumer, h Handler, depth func(int, uint64)) {
+	var failures uint64
 	for ctx.Err() == nil {
+		failed := false
 		it, err := cons.Messages(jetstream.PullMaxMessages(q.inFlight()), jetstream.PullExpiry(5*time.Second))
 		if err != nil {
 			q.log.Warn("consumer subscribe failed", "partition", p, "err", err)
@@ -115,11 +133,29 @@ func (q *Queue) consumePartition(ctx context.Context, p int, cons jetstream.Cons
 			if !q.handle(ctx, p, msgs, h, depth) {
 				// A failed batch is redelivered; messages behind it that the
 				// iterator already holds must not overtake it.
+				failed = true
 				break
 			}
 		}
 		stopped()
 		it.Stop()
+		if failed && q.inFlight() > 1 {
+			// Start over from the oldest unapplied message: a fresh
+			// consumer redelivers the failed batch before anything newer.
+			failures++
+			sleep(ctx, redeliveryDelay(failures))
+			for ctx.Err() == nil {
+				fresh, err := q.freshConsumer(ctx, p)
+				if err == nil {
+					cons = fresh
+					break
+				}
+				q.log.Warn("consumer reset failed", "partition", p, "err", err)
+				sleep(ctx, time.Second)
+			}
+		} else if !failed {
+			failures = 0
+		}
 	}
 }
 
@@ -154,8 +190,8 @@ func (q *Queue) handle(ctx context.Context, p int, msgs []jetstream.Msg, h Handl
 	if err != nil {
 		delay := redeliveryDelay(b.Delivered)
 		q.log.Warn("batch failed, will redeliver", "partition", p, "messages", len(msgs), "delivered", b.Delivered, "retry_in", delay, "err", err)
-		for _, msg := range msgs {
-			if nerr := msg.NakWithDelay(delay); nerr != nil {
+		if q.inFlight() == 1 { // a shared consumer: the server redelivers after the delay
+			if nerr := msgs[0].NakWithDelay(delay); nerr != nil {
 				q.log.Warn("nak failed", "partition", p, "err", nerr)
 			}
 		}
