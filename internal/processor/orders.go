@@ -244,32 +244,35 @@ func (p *Processor) applyPaid(ctx context.Context, tx *store.Tx, ev *usher.Inbou
 // fits reports whether the items could be sold now; seats the order itself
 // held until a moment ago count as free.
 func (p *Processor) fits(ctx context.Context, tx *store.Tx, showID string, demand []usher.Item, heldByOrder bool) (bool, error) {
-	inv := make(map[string]usher.Inventory, len(demand))
-	for _, it := range demand {
-		i, found, err := tx.Inventory(ctx, showID, it.TicketType)
-		if err != nil {
-			return false, err
-		}
-		if found {
-			inv[it.TicketType] = i
-		}
+	inv, err := inventoryOf(ctx, tx, showID, demand)
+	if err != nil {
+		return false, err
 	}
 	ok, _ := ticketing.Fits(demand, inv)
 	return ok || heldByOrder, nil
 }
 
-// reserve takes seats for every item or none: held seats for a hold (sale
-// false), sold seats for a sale. It reports whether they fit.
-func (p *Processor) reserve(ctx context.Context, tx *store.Tx, showID string, demand []usher.Item, sale bool) (bool, error) {
+// inventoryOf reads the inventory of each demanded ticket type that exists.
+func inventoryOf(ctx context.Context, tx *store.Tx, showID string, demand []usher.Item) (map[string]usher.Inventory, error) {
 	inv := make(map[string]usher.Inventory, len(demand))
 	for _, it := range demand {
 		i, found, err := tx.Inventory(ctx, showID, it.TicketType)
 		if err != nil {
-			return false, err
+			return nil, err
 		}
 		if found {
 			inv[it.TicketType] = i
 		}
+	}
+	return inv, nil
+}
+
+// reserve takes seats for every item or none: held seats for a hold (sale
+// false), sold seats for a sale. It reports whether they fit.
+func (p *Processor) reserve(ctx context.Context, tx *store.Tx, showID string, demand []usher.Item, sale bool) (bool, error) {
+	inv, err := inventoryOf(ctx, tx, showID, demand)
+	if err != nil {
+		return false, err
 	}
 	if ok, _ := ticketing.Fits(demand, inv); !ok {
 		return false, nil
