@@ -40,7 +40,7 @@ type Order struct {
 	// PaymentRef is the provider's payment reference (a Stripe payment intent).
 	PaymentRef string `json:"payment_ref,omitempty"`
 	// HoldExpiresAt is when an order.created hold lapses; zero without a hold.
-	HoldExpiresAt time.Time `json:"hold_expires_at,omitempty"`
+	HoldExpiresAt time.Time `json:"hold_expires_at,omitzero"`
 	OrderFacts
 	Version   int64     `json:"version"`
 	CreatedAt time.Time `json:"created_at"`
@@ -54,7 +54,7 @@ type OrderFacts struct {
 	// HeldItems is the quantity per ticket type an active hold keeps.
 	HeldItems []Item `json:"-"`
 	// PaidAt is the provider time of the payment; zero when unpaid.
-	PaidAt time.Time `json:"paid_at,omitempty"`
+	PaidAt time.Time `json:"paid_at,omitzero"`
 	// UnpaidReason is canceled, expired or payment_failed, for an unpaid order.
 	UnpaidReason string `json:"-"`
 	// RefundAll records a full refund, also one that came before the payment.

@@ -36,7 +36,7 @@ type Ticket struct {
 	// evidence in a chargeback dispute.
 	UsedBeforeRevocation bool `json:"used_before_revocation,omitempty"`
 	// HolderChangedAt is the provider time of the last transfer.
-	HolderChangedAt time.Time `json:"holder_changed_at,omitempty"`
+	HolderChangedAt time.Time `json:"holder_changed_at,omitzero"`
 	CreatedAt       time.Time `json:"created_at"`
 	UpdatedAt       time.Time `json:"updated_at"`
 }

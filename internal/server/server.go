@@ -79,6 +79,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error
 		return nil, err
 	}
 	a.db.SetSealer(sealer)
+	a.db.SetClock(cfg.Clock)
 	if a.queue, err = queue.Open(ctx, queue.Config{
 		URL:        cfg.NATSURL,
 		Namespace:  cfg.NATSNamespace,

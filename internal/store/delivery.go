@@ -405,11 +405,15 @@ func orderKey(d Delivery) string {
 // and event is left as it is.
 func (tx *Tx) EnqueueDelivery(ctx context.Context, d Delivery) (bool, error) {
 	now := micros(tx.db.now())
+	// Checked in the transaction, not from the dispatcher's snapshot: a
+	// subscription disabled a moment ago records nothing more.
 	res, err := tx.exec(ctx, `INSERT INTO deliveries (subscription_id, event_id, event_seq, type, order_id, venue_id, order_key,
 		status, window_start, next_attempt_at, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $10)
+		SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $10
+		WHERE NOT EXISTS (SELECT 1 FROM subscriptions WHERE id = $1 AND status = $11)
 		ON CONFLICT (subscription_id, event_id) DO NOTHING`,
-		d.SubscriptionID, d.EventID, d.EventSeq, d.Type, d.OrderID, d.VenueID, orderKey(d), DeliveryPending, micros(d.NextAttemptAt), now)
+		d.SubscriptionID, d.EventID, d.EventSeq, d.Type, d.OrderID, d.VenueID, orderKey(d), DeliveryPending, micros(d.NextAttemptAt), now,
+		SubscriptionDisabled)
 	if err != nil {
 		return false, fmt.Errorf("enqueue delivery: %w", err)
 	}

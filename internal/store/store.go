@@ -49,6 +49,10 @@ type Sealer interface {
 	Open(sealed []byte, context string) ([]byte, error)
 }
 
+// SetClock makes the store stamp rows with now instead of time.Now, so that
+// a test clock reaches every timestamp. Set it before use.
+func (db *DB) SetClock(now func() time.Time) { db.now = now }
+
 // SetSealer makes the store seal source secrets with s. Set it before use.
 func (db *DB) SetSealer(s Sealer) { db.sealer = s }
 
