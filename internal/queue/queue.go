@@ -56,7 +56,8 @@ type Config struct {
 	// takes and applies together when it is the partition's only consumer
 	// (the embedded server: no other process can attach). Shared consumers
 	// (an external server, several processes) take one message at a time,
-	// which keeps a partition's order across processes. Default 128.
+	// which keeps a partition's order across processes. Default 32 (with up
+	// to MaxBatchEvents each, one transaction stays within seconds).
 	MaxInFlight int
 }
 
@@ -87,7 +88,7 @@ func (c Config) WithDefaults() Config {
 		c.AckWait = 5 * time.Second
 	}
 	if c.MaxInFlight == 0 {
-		c.MaxInFlight = 128
+		c.MaxInFlight = 32
 	}
 	if c.HandleTimeout == 0 {
 		c.HandleTimeout = 30 * time.Second
