@@ -466,6 +466,17 @@ func (db *DB) ClaimDeliveries(ctx context.Context, subscriptionID string, now, l
 	var out []Delivery
 	err := db.InTx(ctx, func(tx *Tx) error {
 		out = out[:0]
+		// A lane's copy of its subscription may lag a pause or a disable by
+		// a moment; the claim itself refuses to lease for one that is not
+		// active (a subscription the store does not know is left to the lane).
+		var status string
+		err := tx.queryRow(ctx, `SELECT status FROM subscriptions WHERE id = $1`, subscriptionID).Scan(&status)
+		if err == nil && status != SubscriptionActive {
+			return nil
+		}
+		if err != nil && !isNoRows(err) {
+			return fmt.Errorf("subscription status: %w", err)
+		}
 		ids, err := tx.dueHeads(ctx, subscriptionID, now, limit)
 		if err != nil || len(ids) == 0 {
 			return err
