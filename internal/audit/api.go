@@ -1,7 +1,6 @@
 package audit
 
 import (
-	"encoding/json"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -9,6 +8,7 @@ import (
 
 	"github.com/usherhq/usher"
 	"github.com/usherhq/usher/internal/admin"
+	"github.com/usherhq/usher/internal/httpjson"
 	"github.com/usherhq/usher/internal/problem"
 	"github.com/usherhq/usher/internal/store"
 )
@@ -59,12 +59,7 @@ func (a *API) handleList() http.Handler {
 }
 
 // respond writes v as JSON with the status.
-func respond(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
-}
+func respond(w http.ResponseWriter, status int, v any) { httpjson.Respond(w, status, v) }
 
 // fail writes err as a problem and logs internal failures once.
 func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {

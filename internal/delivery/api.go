@@ -2,13 +2,12 @@ package delivery
 
 import (
 	"encoding/json"
-	"errors"
-	"io"
 	"net/http"
 	"strconv"
 	"time"
 
 	"github.com/usherhq/usher"
+	"github.com/usherhq/usher/internal/httpjson"
 	"github.com/usherhq/usher/internal/problem"
 	"github.com/usherhq/usher/internal/store"
 )
@@ -19,30 +18,11 @@ const maxBody = 1 << 20
 // decode reads a JSON body strictly: unknown fields and trailing data are
 // usher.CodeInvalid errors. An empty body is allowed when optional.
 func decode(r *http.Request, v any, optional bool) error {
-	dec := json.NewDecoder(io.LimitReader(r.Body, maxBody))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		if errors.Is(err, io.EOF) {
-			if optional {
-				return nil
-			}
-			return usher.Errorf(usher.CodeInvalid, "a JSON body is required")
-		}
-		return usher.Errorf(usher.CodeInvalid, "invalid JSON body: %v", err)
-	}
-	if dec.More() {
-		return usher.Errorf(usher.CodeInvalid, "invalid JSON body: trailing data")
-	}
-	return nil
+	return httpjson.Decode(r, v, httpjson.Options{Limit: maxBody, Optional: optional})
 }
 
 // respond writes v as JSON with the status.
-func respond(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
-}
+func respond(w http.ResponseWriter, status int, v any) { httpjson.Respond(w, status, v) }
 
 // fail writes err as a problem and logs internal failures once. The
 // not-implemented code, which the problem package does not know yet, is

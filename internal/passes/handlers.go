@@ -2,9 +2,6 @@ package passes
 
 import (
 	"encoding/base64"
-	"encoding/json"
-	"errors"
-	"io"
 	"mime"
 	"net/http"
 	"strconv"
@@ -14,6 +11,7 @@ import (
 	qrcode "github.com/skip2/go-qrcode"
 
 	"github.com/usherhq/usher"
+	"github.com/usherhq/usher/internal/httpjson"
 	"github.com/usherhq/usher/internal/problem"
 	"github.com/usherhq/usher/internal/store"
 	"github.com/usherhq/usher/internal/ticketcode"
@@ -344,24 +342,8 @@ const maxBody = 1 << 16
 
 // decode reads a JSON body strictly: unknown fields and trailing data are errors.
 func decode(r *http.Request, v any) error {
-	dec := json.NewDecoder(io.LimitReader(r.Body, maxBody))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		if errors.Is(err, io.EOF) {
-			return usher.Errorf(usher.CodeInvalid, "a JSON body is required")
-		}
-		return usher.Errorf(usher.CodeInvalid, "invalid JSON body: %v", err)
-	}
-	if dec.More() {
-		return usher.Errorf(usher.CodeInvalid, "invalid JSON body: trailing data")
-	}
-	return nil
+	return httpjson.Decode(r, v, httpjson.Options{Limit: maxBody})
 }
 
 // respond writes v as JSON with the status.
-func respond(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
-}
+func respond(w http.ResponseWriter, status int, v any) { httpjson.Respond(w, status, v) }

@@ -6,13 +6,13 @@ package pii
 
 import (
 	"context"
-	"encoding/json"
 	"log/slog"
 	"net/http"
 	"time"
 
 	"github.com/usherhq/usher"
 	"github.com/usherhq/usher/internal/admin"
+	"github.com/usherhq/usher/internal/httpjson"
 	"github.com/usherhq/usher/internal/problem"
 	"github.com/usherhq/usher/internal/store"
 )
@@ -138,12 +138,7 @@ func actor(r *http.Request) (string, error) {
 }
 
 // respond writes v as JSON with the status; personal data is never cached.
-func respond(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
-}
+func respond(w http.ResponseWriter, status int, v any) { httpjson.Respond(w, status, v) }
 
 // fail writes err as a problem and logs internal failures once.
 func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {

@@ -1,13 +1,11 @@
 package scanner
 
 import (
-	"encoding/json"
-	"errors"
-	"io"
 	"net/http"
 
 	"github.com/usherhq/usher"
 	"github.com/usherhq/usher/internal/admin"
+	"github.com/usherhq/usher/internal/httpjson"
 	"github.com/usherhq/usher/internal/problem"
 )
 
@@ -20,25 +18,10 @@ const (
 // decode reads a JSON body. Unknown fields are ignored, so that a scanner
 // fleet can be updated before the server learns a field.
 func decode(r *http.Request, limit int64, v any) error {
-	dec := json.NewDecoder(io.LimitReader(r.Body, limit))
-	if err := dec.Decode(v); err != nil {
-		if errors.Is(err, io.EOF) {
-			return usher.Errorf(usher.CodeInvalid, "a JSON body is required")
-		}
-		return usher.Errorf(usher.CodeInvalid, "invalid JSON body: %v", err)
-	}
-	if dec.More() {
-		return usher.Errorf(usher.CodeInvalid, "invalid JSON body: trailing data")
-	}
-	return nil
+	return httpjson.Decode(r, v, httpjson.Options{Limit: limit, AllowUnknown: true})
 }
 
-func respond(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
-}
+func respond(w http.ResponseWriter, status int, v any) { httpjson.Respond(w, status, v) }
 
 // fail writes err as a problem and logs internal failures once.
 func (s *Service) fail(w http.ResponseWriter, r *http.Request, err error) {

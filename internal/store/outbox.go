@@ -36,24 +36,7 @@ func (tx *Tx) AppendOutbox(ctx context.Context, ev OutboundEvent) error {
 
 // OutboxAfter lists outbound events with seq greater than after, oldest first.
 func (db *DB) OutboxAfter(ctx context.Context, after int64, limit int) ([]OutboundEvent, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT seq, id, type, order_id, venue_id, data, created_at FROM outbox
-		WHERE seq > $1 ORDER BY seq LIMIT $2`, after, limit)
-	if err != nil {
-		return nil, fmt.Errorf("list outbox: %w", err)
-	}
-	defer rows.Close()
-	var out []OutboundEvent
-	for rows.Next() {
-		var ev OutboundEvent
-		var data string
-		var created int64
-		if err := rows.Scan(&ev.Seq, &ev.ID, &ev.Type, &ev.OrderID, &ev.VenueID, &data, &created); err != nil {
-			return nil, fmt.Errorf("scan outbox: %w", err)
-		}
-		ev.Data, ev.CreatedAt = json.RawMessage(data), fromMicros(created)
-		out = append(out, ev)
-	}
-	return out, rows.Err()
+	return db.queryOutbox(ctx, outboxColumns+` WHERE seq > $1 ORDER BY seq LIMIT $2`, after, limit)
 }
 
 // TicketChange is one entry of a venue's scanner feed.
