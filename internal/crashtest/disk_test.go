@@ -58,21 +58,8 @@ func TestDiskFullAnswers503(t *testing.T) {
 	source, key := credentials(t, dir)
 	snd := newSender(client, source, key)
 
-	accepted := map[string]event{}
-	var refused reply
-	for i := 0; ; i++ {
-		if i == 20000 {
-			t.Fatalf("20000 webhooks of 1 KiB accepted on a 4 MiB disk")
-		}
-		ev := newEvent(fmt.Sprintf("msg_disk_%05d", i), fmt.Sprintf("ord_disk_%05d", i), show, 1)
-		r := snd.send(context.Background(), c.url, ev)
-		if r.accepted() {
-			accepted[ev.ID] = ev
-			continue
-		}
-		refused = r
-		break
-	}
+	accepted, refused := sendUntilRefused(t, snd, c.url, show, "msg_disk_%05d", "ord_disk_%05d", 20000,
+		"20000 webhooks of 1 KiB accepted on a 4 MiB disk")
 	t.Logf("the 4 MiB disk took %d webhooks, then usher answered %s", len(accepted), refused)
 	if refused.Err != nil {
 		t.Fatalf("a full disk broke the connection: %v", refused.Err)

@@ -23,21 +23,8 @@ func TestQueueFullAnswers503(t *testing.T) {
 	source, key := credentials(t, dir)
 	snd := newSender(client, source, key)
 
-	accepted := map[string]event{}
-	var refused reply
-	for i := 0; ; i++ {
-		if i == 1000 {
-			t.Fatalf("1000 webhooks of 1 KiB accepted by a 64 KiB queue: it is not capped")
-		}
-		ev := newEvent(fmt.Sprintf("msg_full_%04d", i), fmt.Sprintf("ord_full_%04d", i), show, 1)
-		r := snd.send(context.Background(), c.url, ev)
-		if r.accepted() {
-			accepted[ev.ID] = ev
-			continue
-		}
-		refused = r
-		break
-	}
+	accepted, refused := sendUntilRefused(t, snd, c.url, show, "msg_full_%04d", "ord_full_%04d", 1000,
+		"1000 webhooks of 1 KiB accepted by a 64 KiB queue: it is not capped")
 	t.Logf("the 64 KiB queue took %d webhooks, then answered %s", len(accepted), refused)
 	if refused.Err != nil {
 		t.Fatalf("a full queue broke the connection: %v", refused.Err)
@@ -61,4 +48,23 @@ func TestQueueFullAnswers503(t *testing.T) {
 	c.stop()
 	accepted[after.ID] = after
 	checkExactlyOnce(t, readStore(t, dir), accepted, map[string]bool{show: true})
+}
+
+// sendUntilRefused sends new order.paid webhooks until one is refused and
+// returns those accepted and the refusal; limit sends without a refusal fail
+// the test with failure.
+func sendUntilRefused(t *testing.T, snd *sender, url, show, idFormat, orderFormat string, limit int, failure string) (map[string]event, reply) {
+	t.Helper()
+	accepted := map[string]event{}
+	for i := 0; ; i++ {
+		if i == limit {
+			t.Fatal(failure)
+		}
+		ev := newEvent(fmt.Sprintf(idFormat, i), fmt.Sprintf(orderFormat, i), show, 1)
+		r := snd.send(context.Background(), url, ev)
+		if !r.accepted() {
+			return accepted, r
+		}
+		accepted[ev.ID] = ev
+	}
 }
