@@ -38,6 +38,24 @@ type orderState struct {
 	before  usher.OrderStatus
 }
 
+// openOrder decodes an order event and loads its order. With withItems the
+// event must name the order, show, venue and items (order.created,
+// order.paid), checked before the order is looked up.
+func (p *Processor) openOrder(ctx context.Context, tx *store.Tx, ev *usher.InboundEvent, withItems bool) (orderData, []usher.Item, *orderState, error) {
+	d, err := p.decodeOrder(ev)
+	if err != nil {
+		return d, nil, nil, err
+	}
+	var demand []usher.Item
+	if withItems {
+		if demand, err = validOrder(d, ev.Type); err != nil {
+			return d, nil, nil, err
+		}
+	}
+	st, err := p.loadOrder(ctx, tx, &d, ev.Type)
+	return d, demand, st, err
+}
+
 func (p *Processor) decodeOrder(ev *usher.InboundEvent) (orderData, error) {
 	var d orderData
 	if err := json.Unmarshal(ev.Data, &d); err != nil {
@@ -140,15 +158,7 @@ func outboundStatus(s usher.OrderStatus) string {
 
 // applyCreated records an order and holds its seats until it expires.
 func (p *Processor) applyCreated(ctx context.Context, tx *store.Tx, ev *usher.InboundEvent) (string, error) {
-	d, err := p.decodeOrder(ev)
-	if err != nil {
-		return "", err
-	}
-	demand, err := validOrder(d, ev.Type)
-	if err != nil {
-		return "", err
-	}
-	st, err := p.loadOrder(ctx, tx, &d, ev.Type)
+	d, demand, st, err := p.openOrder(ctx, tx, ev, true)
 	if err != nil {
 		return "", err
 	}
@@ -178,15 +188,7 @@ func (p *Processor) applyCreated(ctx context.Context, tx *store.Tx, ev *usher.In
 // dispute that came first is applied at once: its tickets are minted
 // revoked and are never valid.
 func (p *Processor) applyPaid(ctx context.Context, tx *store.Tx, ev *usher.InboundEvent) (string, error) {
-	d, err := p.decodeOrder(ev)
-	if err != nil {
-		return "", err
-	}
-	demand, err := validOrder(d, ev.Type)
-	if err != nil {
-		return "", err
-	}
-	st, err := p.loadOrder(ctx, tx, &d, ev.Type)
+	d, demand, st, err := p.openOrder(ctx, tx, ev, true)
 	if err != nil {
 		return "", err
 	}
@@ -319,11 +321,7 @@ var unpaidRank = map[string]int{string(usher.OrderPaymentFailed): 1, string(ushe
 // order.payment_failed: before a payment they release the hold; after one
 // they change nothing (the provider's payment wins).
 func (p *Processor) applyUnpaid(ctx context.Context, tx *store.Tx, ev *usher.InboundEvent, reason usher.OrderStatus) (string, error) {
-	d, err := p.decodeOrder(ev)
-	if err != nil {
-		return "", err
-	}
-	st, err := p.loadOrder(ctx, tx, &d, ev.Type)
+	_, _, st, err := p.openOrder(ctx, tx, ev, false)
 	if err != nil {
 		return "", err
 	}
@@ -342,11 +340,7 @@ func (p *Processor) applyUnpaid(ctx context.Context, tx *store.Tx, ev *usher.Inb
 // applyRefunded revokes the named tickets, or all of them, and returns their
 // seats. Before the payment a full refund is kept as a fact.
 func (p *Processor) applyRefunded(ctx context.Context, tx *store.Tx, ev *usher.InboundEvent) (string, error) {
-	d, err := p.decodeOrder(ev)
-	if err != nil {
-		return "", err
-	}
-	st, err := p.loadOrder(ctx, tx, &d, ev.Type)
+	d, _, st, err := p.openOrder(ctx, tx, ev, false)
 	if err != nil {
 		return "", err
 	}
@@ -377,11 +371,7 @@ func (p *Processor) applyRefunded(ctx context.Context, tx *store.Tx, ev *usher.I
 // applyChargeback opens a dispute: every ticket is revoked at once and its
 // seat returned. Disputes and reversals are counted, so that they commute.
 func (p *Processor) applyChargeback(ctx context.Context, tx *store.Tx, ev *usher.InboundEvent) (string, error) {
-	d, err := p.decodeOrder(ev)
-	if err != nil {
-		return "", err
-	}
-	st, err := p.loadOrder(ctx, tx, &d, ev.Type)
+	_, _, st, err := p.openOrder(ctx, tx, ev, false)
 	if err != nil {
 		return "", err
 	}
@@ -403,11 +393,7 @@ func (p *Processor) applyChargeback(ctx context.Context, tx *store.Tx, ev *usher
 // reinstated with new codes (the revoked codes never work again) if their
 // seats can be taken back; otherwise the order is oversold.
 func (p *Processor) applyChargebackReversed(ctx context.Context, tx *store.Tx, ev *usher.InboundEvent) (string, error) {
-	d, err := p.decodeOrder(ev)
-	if err != nil {
-		return "", err
-	}
-	st, err := p.loadOrder(ctx, tx, &d, ev.Type)
+	_, _, st, err := p.openOrder(ctx, tx, ev, false)
 	if err != nil {
 		return "", err
 	}
