@@ -130,19 +130,6 @@ func sqlBool(b bool) int {
 	return 0
 }
 
-// SwapOrderStatus moves an order to status if it is still at version.
-func (tx *Tx) SwapOrderStatus(ctx context.Context, o usher.Order, status usher.OrderStatus) error {
-	res, err := tx.exec(ctx, `UPDATE orders SET status = $1, version = version + 1, updated_at = $2
-		WHERE order_id = $3 AND version = $4`, string(status), micros(tx.db.now()), o.OrderID, o.Version)
-	if err != nil {
-		return fmt.Errorf("update order status: %w", err)
-	}
-	if n, err := res.RowsAffected(); err != nil || n != 1 {
-		return fmt.Errorf("order %s at version %d: %w", o.OrderID, o.Version, ErrConflict)
-	}
-	return nil
-}
-
 // InsertTicket creates a ticket.
 func (tx *Tx) InsertTicket(ctx context.Context, t usher.Ticket) error {
 	now := micros(tx.db.now())

@@ -63,22 +63,6 @@ func Fits(demand []usher.Item, inv map[string]usher.Inventory) (bool, string) {
 	return true, ""
 }
 
-// RefundStatus is the order status after its tickets' revocation: refunded
-// when no ticket remains valid or admitted, else partially refunded.
-func RefundStatus(tickets []usher.Ticket) usher.OrderStatus {
-	for _, t := range tickets {
-		if t.Status != usher.TicketRevoked {
-			return usher.OrderPartiallyRefunded
-		}
-	}
-	return usher.OrderRefunded
-}
-
-// Revocable reports whether a ticket can still be revoked.
-func Revocable(t usher.Ticket) bool {
-	return t.Status == usher.TicketValid || t.Status == usher.TicketAdmitted
-}
-
 // NewTicketCode returns an unguessable ticket code: 160 random bits in base32.
 func NewTicketCode() (string, error) {
 	var b [20]byte

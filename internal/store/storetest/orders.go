@@ -98,26 +98,26 @@ var orderTests = []subtest{
 		err := tryTx(t, db, insertOrder(t, "ord_1"))
 		wantConflict(t, "second InsertOrder(ord_1)", err)
 	}},
-	{"SwapOrderStatusCAS", func(t *testing.T, db *store.DB) {
+	{"UpdateOrderCAS", func(t *testing.T, db *store.DB) {
 		ctx := t.Context()
 		want := testOrder("ord_1")
 		mustTx(t, db, insertOrder(t, "ord_1"))
 		v1, _ := readOrder(t, db, "ord_1")
-		mustTx(t, db, func(tx *store.Tx) error { return tx.SwapOrderStatus(ctx, v1, usher.OrderPartiallyRefunded) })
+		mustTx(t, db, func(tx *store.Tx) error { return tx.UpdateOrder(ctx, withStatus(v1, usher.OrderPartiallyRefunded)) })
 		v2, _ := readOrder(t, db, "ord_1")
 		sameOrder(t, v2, want, usher.OrderPartiallyRefunded, 2)
 
-		err := tryTx(t, db, func(tx *store.Tx) error { return tx.SwapOrderStatus(ctx, v1, usher.OrderChargedBack) })
-		wantConflict(t, "SwapOrderStatus at a stale version", err)
+		err := tryTx(t, db, func(tx *store.Tx) error { return tx.UpdateOrder(ctx, withStatus(v1, usher.OrderChargedBack)) })
+		wantConflict(t, "UpdateOrder at a stale version", err)
 		got, _ := readOrder(t, db, "ord_1")
 		sameOrder(t, got, want, usher.OrderPartiallyRefunded, 2)
 
 		err = tryTx(t, db, func(tx *store.Tx) error {
-			return tx.SwapOrderStatus(ctx, usher.Order{OrderID: "ord_missing", Version: 1}, usher.OrderRefunded)
+			return tx.UpdateOrder(ctx, usher.Order{OrderID: "ord_missing", Version: 1, Status: usher.OrderRefunded})
 		})
-		wantConflict(t, "SwapOrderStatus of a missing order", err)
+		wantConflict(t, "UpdateOrder of a missing order", err)
 
-		mustTx(t, db, func(tx *store.Tx) error { return tx.SwapOrderStatus(ctx, v2, usher.OrderRefunded) })
+		mustTx(t, db, func(tx *store.Tx) error { return tx.UpdateOrder(ctx, withStatus(v2, usher.OrderRefunded)) })
 		got, _ = readOrder(t, db, "ord_1")
 		sameOrder(t, got, want, usher.OrderRefunded, 3)
 	}},
@@ -205,4 +205,10 @@ var orderTests = []subtest{
 			t.Fatalf("InsertTicket for a missing order = %v: a foreign-key failure must not be a retryable conflict", err)
 		}
 	}},
+}
+
+// withStatus returns o with another status.
+func withStatus(o usher.Order, s usher.OrderStatus) usher.Order {
+	o.Status = s
+	return o
 }
