@@ -32,6 +32,7 @@ const (
 	CodePassExpired        Code = "pass_expired"
 	CodePassRevoked        Code = "pass_revoked"
 	CodeTicketRevoked      Code = "ticket_revoked"
+	CodeNotImplemented     Code = "not_implemented"
 )
 
 // Error is the error type returned across usher's layers. Message is safe to

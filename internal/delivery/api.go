@@ -1,7 +1,6 @@
 package delivery
 
 import (
-	"encoding/json"
 	"net/http"
 	"strconv"
 	"time"
@@ -24,20 +23,9 @@ func decode(r *http.Request, v any, optional bool) error {
 // respond writes v as JSON with the status.
 func respond(w http.ResponseWriter, status int, v any) { httpjson.Respond(w, status, v) }
 
-// fail writes err as a problem and logs internal failures once. The
-// not-implemented code, which the problem package does not know yet, is
-// written as a 501 problem here.
+// fail writes err as a problem and logs internal failures once.
 func (s *Service) fail(w http.ResponseWriter, r *http.Request, err error) {
-	if usher.ErrorCode(err) == codeNotImplemented {
-		d := problem.From(r, err)
-		d.Status, d.Title = http.StatusNotImplemented, http.StatusText(http.StatusNotImplemented)
-		w.Header().Set("Content-Type", problem.ContentType)
-		w.Header().Set("Cache-Control", "no-store")
-		w.WriteHeader(d.Status)
-		_ = json.NewEncoder(w).Encode(d)
-		return
-	}
-	if problem.Status(usher.ErrorCode(err)) >= 500 {
+	if code := usher.ErrorCode(err); problem.Status(code) >= 500 && code != usher.CodeNotImplemented {
 		s.log.Error("delivery admin request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
 	problem.Write(w, r, err)

@@ -15,7 +15,7 @@ const StageProcessing = "processing"
 
 // codeNotImplemented answers a replay nobody can perform here (a
 // processing-stage item without a ProcessingReplayer): 501.
-const codeNotImplemented usher.Code = "not_implemented"
+const codeNotImplemented = usher.CodeNotImplemented
 
 // Replay limits: per request, and per page of work between two waits on
 // the rate limiter.

@@ -50,6 +50,7 @@ var statusOf = map[usher.Code]int{
 	usher.CodePassExpired:        http.StatusGone,
 	usher.CodePassRevoked:        http.StatusGone,
 	usher.CodeTicketRevoked:      http.StatusGone,
+	usher.CodeNotImplemented:     http.StatusNotImplemented,
 }
 
 // Status returns the HTTP status of an error code (500 for an unknown code).
