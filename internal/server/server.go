@@ -86,6 +86,8 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error
 		Embedded:   queue.EmbeddedConfig{DataDir: cfg.DataDir, SyncAlways: !cfg.RelaxedSync},
 		Partitions: cfg.Partitions,
 		MaxBytes:   cfg.QueueMaxBytes,
+		Replicas:   cfg.Replicas,
+		Reconcile:  cfg.ReconcileStream,
 	}, log, func(n int) { a.metrics.EnqueueBatchSize.Observe(float64(n)) }); err != nil {
 		return nil, err
 	}
