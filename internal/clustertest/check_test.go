@@ -9,6 +9,8 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/usherhq/usher/internal/queue"
 )
 
 // applied returns the outcome and processing time (µs) of every event, and
@@ -136,17 +138,30 @@ func (d *deployment) verifyStream() {
 }
 
 // stall is how long work waited: the longest time from acknowledgement to
-// application of one webhook, and the longest time the whole deployment
-// applied nothing while it had work.
-func stall(evs map[string]appliedEvent) (maxLatency, maxGap time.Duration) {
-	var done []int64
+// application of one webhook (backlog included), the longest time the whole
+// deployment applied nothing, and the longest time one partition applied
+// nothing between two of its webhooks (a hand-over shows here).
+func stall(evs map[string]appliedEvent) (maxLatency, maxGap, partitionGap time.Duration) {
+	all := []int64{}
+	byPartition := map[int][]int64{}
 	for _, e := range evs {
 		maxLatency = max(maxLatency, time.Duration(e.processed-e.received)*time.Microsecond)
-		done = append(done, e.processed)
+		all = append(all, e.processed)
+		p := queue.Partition(e.order, partitions)
+		byPartition[p] = append(byPartition[p], e.processed)
 	}
-	slices.Sort(done)
-	for i := 1; i < len(done); i++ {
-		maxGap = max(maxGap, time.Duration(done[i]-done[i-1])*time.Microsecond)
+	maxGap = longestGap(all)
+	for _, ts := range byPartition {
+		partitionGap = max(partitionGap, longestGap(ts))
 	}
-	return maxLatency, maxGap
+	return maxLatency, maxGap, partitionGap
+}
+
+func longestGap(ts []int64) time.Duration {
+	slices.Sort(ts)
+	var gap time.Duration
+	for i := 1; i < len(ts); i++ {
+		gap = max(gap, time.Duration(ts[i]-ts[i-1])*time.Microsecond)
+	}
+	return gap
 }

@@ -2,7 +2,6 @@ package clustertest
 
 import (
 	"bufio"
-	"net/http"
 	"strconv"
 	"strings"
 	"testing"
@@ -43,8 +42,8 @@ func TestSteadyBurstAcrossBothReceivers(t *testing.T) {
 	if a == 0 || b == 0 {
 		t.Errorf("processed %v by %s and %v by %s: want both to share the partitions", a, d.process[0].Name, b, d.process[1].Name)
 	}
-	lat, gap := stall(evs)
-	t.Logf("steady: %d webhooks; processed %v + %v; max ack→applied %s, longest pause %s", 2*len(r.orders), a, b, lat, gap)
+	lat, gap, pgap := stall(evs)
+	t.Logf("steady: %d webhooks; processed %v + %v; max ack→applied %s, longest pause %s, longest partition pause %s", 2*len(r.orders), a, b, lat, gap, pgap)
 }
 
 // TestProcessorKilledMidBurst: kill -9 of one processor; its partitions
@@ -58,8 +57,8 @@ func TestProcessorKilledMidBurst(t *testing.T) {
 	})
 	evs := d.waitApplied(r, applyTimeout)
 	d.verify(r, evs)
-	lat, gap := stall(evs)
-	t.Logf("processor kill -9 at %s: max ack→applied %s, longest pause %s", killedAt.Format(time.StampMilli), lat, gap)
+	lat, gap, pgap := stall(evs)
+	t.Logf("processor kill -9 at %s: max ack→applied %s, longest pause %s, longest partition pause %s", killedAt.Format(time.StampMilli), lat, gap, pgap)
 	if after := d.processedBy(d.process[1]); after == 0 {
 		t.Error("the surviving processor applied nothing")
 	}
@@ -74,8 +73,8 @@ func TestNATSNodeKilledMidBurst(t *testing.T) {
 	})
 	evs := d.waitApplied(r, applyTimeout)
 	d.verify(r, evs)
-	lat, gap := stall(evs)
-	t.Logf("NATS node kill -9: max ack→applied %s, longest pause %s", lat, gap)
+	lat, gap, pgap := stall(evs)
+	t.Logf("NATS node kill -9: max ack→applied %s, longest pause %s, longest partition pause %s", lat, gap, pgap)
 }
 
 // TestPostgresRestartedMidBurst: PostgreSQL goes away for a few seconds;
@@ -97,6 +96,8 @@ func TestPostgresRestartedMidBurst(t *testing.T) {
 	})
 	evs := d.waitApplied(r, applyTimeout)
 	d.verify(r, evs)
+	lat, gap, pgap := stall(evs)
+	t.Logf("PostgreSQL restart: max ack→applied %s, longest pause %s, longest partition pause %s", lat, gap, pgap)
 	if n := r.acksBetween(down.Add(500*time.Millisecond), up); n == 0 {
 		t.Errorf("no webhook acknowledged while PostgreSQL was down (%s): the receivers should keep filling the stream", up.Sub(down))
 	} else {
@@ -121,7 +122,6 @@ func TestRollingRestartUnderLoad(t *testing.T) {
 	})
 	evs := d.waitApplied(r, applyTimeout)
 	d.verify(r, evs)
-	lat, gap := stall(evs)
-	t.Logf("rolling restart: max ack→applied %s, longest pause %s", lat, gap)
-	_ = http.StatusOK
+	lat, gap, pgap := stall(evs)
+	t.Logf("rolling restart: max ack→applied %s, longest pause %s, longest partition pause %s", lat, gap, pgap)
 }
