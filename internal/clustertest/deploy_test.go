@@ -114,7 +114,7 @@ func (d *deployment) usher(name string, port int, role string) *Usher {
 	return NewUsher(built.usher, name, "127.0.0.1:"+strconv.Itoa(port), filepath.Join(d.t.TempDir(), name),
 		"--nats-url", d.nats.URL(), "--postgres-url", d.pg.URL("postgres"), "--roles", role,
 		"--master-key", masterKey, "--admin-token", adminToken, "--partitions", strconv.Itoa(partitions),
-		"--log-format", "text")
+		"--log-format", "text", "--ingest-receivers", "2")
 }
 
 func (d *deployment) start(u *Usher) {

@@ -34,6 +34,10 @@ type Config struct {
 	// ReconcileStream updates a stream found in NATS with other settings
 	// (replicas, size cap) instead of refusing to start. Default false.
 	ReconcileStream bool `yaml:"reconcile_stream"`
+	// IngestReceivers is how many ingest processes share the webhooks
+	// behind a balancer: each admits 1/IngestReceivers of every source's
+	// rate limit, so the deployment keeps the configured rate. Default 1.
+	IngestReceivers int `yaml:"ingest_receivers"`
 	// RelaxedSync lets the embedded JetStream sync on its own schedule instead
 	// of before every acknowledgement. Faster; an OS crash can then lose
 	// acknowledged webhooks. Default false: every 202 is on disk.
