@@ -70,7 +70,7 @@ func deploy(t *testing.T) *deployment {
 	if _, err := postgresBinDir(); err != nil && os.Getenv("CI") == "" {
 		t.Skipf("PostgreSQL binaries are not installed: %v", err)
 	}
-	d := &deployment{t: t, client: &http.Client{Timeout: 15 * time.Second}}
+	d := &deployment{t: t, client: deployClient()}
 	var err error
 	if d.nats, err = StartNATSCluster(built.nats, t.TempDir(), 3); err != nil {
 		t.Fatal(err)
@@ -158,4 +158,8 @@ func (d *deployment) putCapacity(show string, capacity int) {
 	if resp.StatusCode != http.StatusOK {
 		d.t.Fatalf("put capacity: %d, want 200", resp.StatusCode)
 	}
+}
+
+func deployClient() *http.Client {
+	return &http.Client{Timeout: 15 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 32}}
 }

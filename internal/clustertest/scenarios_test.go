@@ -125,3 +125,30 @@ func TestRollingRestartUnderLoad(t *testing.T) {
 	lat, gap, pgap := stall(evs)
 	t.Logf("rolling restart: max ack→applied %s, longest pause %s, longest partition pause %s", lat, gap, pgap)
 }
+
+// waitProcessed waits until the processors report n applied events in
+// total (u's /metrics when it processes too, as the embedded default does).
+func (d *deployment) waitProcessed(n int, u *Usher) {
+	d.t.Helper()
+	who := d.process
+	if len(who) == 0 {
+		who = []*Usher{u}
+	}
+	deadline := time.Now().Add(applyTimeout)
+	for time.Now().Before(deadline) {
+		var sum float64
+		for _, p := range who {
+			select {
+			case <-p.proc.Exited():
+				continue
+			default:
+			}
+			sum += d.processedBy(p)
+		}
+		if sum >= float64(n) {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	d.t.Fatalf("fewer than %d events processed after %s", n, applyTimeout)
+}
