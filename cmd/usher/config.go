@@ -46,6 +46,21 @@ func settings() []setting {
 			c.Partitions = n
 			return err
 		}},
+		{"replicas", "USHER_REPLICAS", "replicas of the inbound stream (default 3 on a NATS cluster of 3 or more, else 1)", func(c *server.Config, v string) error {
+			n, err := strconv.Atoi(v)
+			c.Replicas = n
+			return err
+		}},
+		{"reconcile-stream", "USHER_RECONCILE_STREAM", "true: update a stream found with other settings instead of refusing to start", func(c *server.Config, v string) error {
+			b, err := strconv.ParseBool(v)
+			c.ReconcileStream = b
+			return err
+		}},
+		{"ingest-receivers", "USHER_INGEST_RECEIVERS", "ingest processes sharing the webhooks: each admits 1/N of every source's rate limit (default 1)", func(c *server.Config, v string) error {
+			n, err := strconv.Atoi(v)
+			c.IngestReceivers = n
+			return err
+		}},
 		{"queue-max-bytes", "USHER_QUEUE_MAX_BYTES", "inbound stream size cap in bytes (default 1 GiB)", num(func(c *server.Config) *int64 { return &c.QueueMaxBytes })},
 		{"max-body-bytes", "USHER_MAX_BODY_BYTES", "largest accepted webhook body (default 1 MiB)", num(func(c *server.Config) *int64 { return &c.MaxBodyBytes })},
 		{"relaxed-sync", "USHER_RELAXED_SYNC", "true: do not fsync each enqueue before answering (faster, less durable)", func(c *server.Config, v string) error {

@@ -68,9 +68,12 @@ func (p policy) allows(client netip.Addr) bool {
 	return false
 }
 
-// limiters keeps one token bucket per source in memory. Limits are per
-// process: N processes behind a balancer admit up to N times the rate.
+// limiters keeps one token bucket per source in memory. Buckets are per
+// process; with share N (N receivers behind a balancer that spreads
+// requests evenly) each admits 1/N of the rate and burst, so that the
+// deployment admits the configured rate, not N times it.
 type limiters struct {
+	share   int // 0 means 1
 	mu      sync.Mutex
 	buckets map[string]*bucket
 }
@@ -89,6 +92,10 @@ func (l *limiters) get(source string, perSecond float64, burst int) *rate.Limite
 	}
 	if burst < 1 {
 		burst = int(math.Max(1, math.Ceil(perSecond)))
+	}
+	if l.share > 1 {
+		perSecond /= float64(l.share)
+		burst = max(1, burst/l.share)
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()

@@ -122,3 +122,26 @@ func FuzzClientAddr(f *testing.F) {
 		}
 	})
 }
+
+// TestReceiversShareTheRate: with N receivers each bucket holds 1/N of the
+// source's rate and burst, so N receivers together admit the configured
+// rate; a burst smaller than N still admits one.
+func TestReceiversShareTheRate(t *testing.T) {
+	for _, tc := range []struct {
+		share, burst int
+		rate         float64
+		wantRate     float64
+		wantBurst    int
+	}{
+		{share: 0, rate: 10, burst: 20, wantRate: 10, wantBurst: 20},
+		{share: 2, rate: 10, burst: 20, wantRate: 5, wantBurst: 10},
+		{share: 4, rate: 10, burst: 2, wantRate: 2.5, wantBurst: 1},
+	} {
+		l := limiters{share: tc.share}
+		lim := l.get("s", tc.rate, tc.burst)
+		if float64(lim.Limit()) != tc.wantRate || lim.Burst() != tc.wantBurst {
+			t.Errorf("share %d of %v/s burst %d: got %v/s burst %d, want %v/s burst %d",
+				tc.share, tc.rate, tc.burst, lim.Limit(), lim.Burst(), tc.wantRate, tc.wantBurst)
+		}
+	}
+}

@@ -37,6 +37,10 @@ type Config struct {
 	EnqueueTimeout time.Duration
 	// TrustedProxies are the peers whose X-Forwarded-For is believed.
 	TrustedProxies []netip.Prefix
+	// Receivers is how many receivers share a deployment's webhooks behind
+	// a balancer; each admits 1/Receivers of a source's rate and burst, so
+	// the deployment as a whole keeps the configured rate. Default 1.
+	Receivers int
 }
 
 // WithDefaults returns the config with every unset field at its default.
@@ -49,6 +53,9 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.EnqueueTimeout == 0 {
 		c.EnqueueTimeout = 10 * time.Second
+	}
+	if c.Receivers < 1 {
+		c.Receivers = 1
 	}
 	return c
 }
@@ -67,7 +74,9 @@ type Receiver struct {
 // NewReceiver returns a Receiver.
 func NewReceiver(cfg Config, sources SourceStore, q Enqueuer, metrics *telemetry.Metrics, log *slog.Logger, now func() time.Time) *Receiver {
 	cfg = cfg.WithDefaults()
-	return &Receiver{cfg: cfg, sources: newSourceCache(sources, cfg.SourceCacheTTL, now), queue: q, metrics: metrics, log: log, now: now}
+	rc := &Receiver{cfg: cfg, sources: newSourceCache(sources, cfg.SourceCacheTTL, now), queue: q, metrics: metrics, log: log, now: now}
+	rc.limiters.share = cfg.Receivers
+	return rc
 }
 
 // ForgetSource drops a cached source after an admin change.

@@ -69,11 +69,16 @@ func (c *sourceCache) get(ctx context.Context, name string) (*source, error) {
 	if ok && now.Sub(s.loadedAt) < c.ttl {
 		return s, s.err
 	}
+	stale := s
 	s = &source{name: name, loadedAt: now}
 	src, secrets, err := c.store.Source(ctx, name)
 	switch {
 	case usher.ErrorCode(err) == usher.CodeUnknownSource:
 		s.err = err
+	case err != nil && ok && stale.err == nil:
+		// The store is down (a PostgreSQL restart): keep receiving with the
+		// secrets last read, so webhooks still go into the stream.
+		return stale, nil
 	case err != nil:
 		return nil, usher.WrapError(usher.CodeUnavailable, err, "source registry unavailable")
 	default:

@@ -35,8 +35,14 @@ type Config struct {
 	// Partitions is the fixed number of partitions. Default 8. Changing it on a
 	// stream that still holds messages strands the messages of removed partitions.
 	Partitions int
-	// Replicas of the stream in a cluster. Default 1.
+	// Replicas of the stream (and of anything else usher keeps in NATS).
+	// Default: 1 embedded; with an external server 3 when its cluster has at
+	// least three servers, else 1 with a warning.
 	Replicas int
+	// Reconcile updates a stream found with other settings (replicas, size
+	// cap) to this configuration; without it Open refuses to run with
+	// ErrStreamMismatch. The embedded server always reconciles.
+	Reconcile bool
 	// MaxBytes caps the stream; when full it refuses new messages and the
 	// receiver answers 503. Default 1 GiB.
 	MaxBytes int64
@@ -69,7 +75,7 @@ func (c Config) WithDefaults() Config {
 	if c.Partitions == 0 {
 		c.Partitions = 8
 	}
-	if c.Replicas == 0 {
+	if c.Replicas == 0 && c.URL == "" {
 		c.Replicas = 1
 	}
 	if c.MaxBytes == 0 {
@@ -108,6 +114,10 @@ func (c Config) Validate() error {
 		return errors.New("queue: embedded server needs a data directory")
 	case !validNamespace(c.Namespace):
 		return fmt.Errorf("queue namespace %q: use letters, digits, _ and -", c.Namespace)
+	case c.Replicas < 0 || c.Replicas > 5:
+		return fmt.Errorf("queue replicas %d: want 1..5 (NATS allows at most 5)", c.Replicas)
+	case c.URL == "" && c.Replicas > 1:
+		return fmt.Errorf("queue replicas %d: the embedded server is a single node; use an external NATS cluster for more", c.Replicas)
 	case c.MaxBatchEvents < 1:
 		return fmt.Errorf("queue max batch events %d: want at least 1", c.MaxBatchEvents)
 	}
@@ -165,6 +175,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, onBatch func(events
 		q.Close()
 		return nil, err
 	}
+	q.warnSync(ctx)
 	if q.emb != nil {
 		q.wg.Add(1)
 		go func() {
@@ -184,25 +195,6 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, onBatch func(events
 	return q, nil
 }
 
-func (q *Queue) ensureStream(ctx context.Context) error {
-	sc := jetstream.StreamConfig{
-		Name:        strings.ToUpper(q.cfg.Namespace) + "_INBOUND",
-		Description: "usher inbound webhooks, partitioned by order",
-		Subjects:    []string{q.cfg.Namespace + ".in.*"},
-		Retention:   jetstream.WorkQueuePolicy,
-		Storage:     jetstream.FileStorage,
-		Discard:     jetstream.DiscardNew,
-		MaxBytes:    q.cfg.MaxBytes,
-		Replicas:    q.cfg.Replicas,
-	}
-	s, err := q.js.CreateOrUpdateStream(ctx, sc)
-	if err != nil {
-		return fmt.Errorf("create stream %s: %w", sc.Name, err)
-	}
-	q.stream = s
-	return q.checkPartitions(ctx)
-}
-
 // checkPartitions refuses to run with fewer partitions than the stream holds
 // messages for: those messages would never be consumed.
 func (q *Queue) checkPartitions(ctx context.Context) error {
@@ -218,6 +210,9 @@ func (q *Queue) checkPartitions(ctx context.Context) error {
 	}
 	return nil
 }
+
+// Replicas returns the stream's replica count.
+func (q *Queue) Replicas() int { return q.cfg.Replicas }
 
 // Partitions returns the partition count.
 func (q *Queue) Partitions() int { return q.cfg.Partitions }

@@ -27,6 +27,17 @@ type Config struct {
 	// (one SQLite writer applies everything, and fewer partitions make
 	// bigger group commits: docs/benchmarks.md), 8 with an external one.
 	Partitions int `yaml:"partitions"`
+	// Replicas of the inbound stream and of everything else usher keeps in
+	// NATS. Default: 3 when the external NATS is a cluster of at least three
+	// servers, 1 on a single node (with a warning at start), 1 embedded.
+	Replicas int `yaml:"replicas"`
+	// ReconcileStream updates a stream found in NATS with other settings
+	// (replicas, size cap) instead of refusing to start. Default false.
+	ReconcileStream bool `yaml:"reconcile_stream"`
+	// IngestReceivers is how many ingest processes share the webhooks
+	// behind a balancer: each admits 1/IngestReceivers of every source's
+	// rate limit, so the deployment keeps the configured rate. Default 1.
+	IngestReceivers int `yaml:"ingest_receivers"`
 	// RelaxedSync lets the embedded JetStream sync on its own schedule instead
 	// of before every acknowledgement. Faster; an OS crash can then lose
 	// acknowledged webhooks. Default false: every 202 is on disk.
@@ -116,6 +127,9 @@ func (c Config) Validate() error {
 	var errs []error
 	if c.Partitions < 1 || c.Partitions > 1024 {
 		errs = append(errs, fmt.Errorf("partitions %d: want 1..1024", c.Partitions))
+	}
+	if c.Replicas < 0 || c.Replicas > 5 || c.NATSURL == "" && c.Replicas > 1 {
+		errs = append(errs, fmt.Errorf("replicas %d: want 1..5, and 1 with the embedded NATS", c.Replicas))
 	}
 	if c.MaxBodyBytes < 1024 || c.MaxBodyBytes > 4<<20 {
 		errs = append(errs, fmt.Errorf("max body bytes %d: want 1 KiB..4 MiB", c.MaxBodyBytes))

@@ -86,6 +86,8 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error
 		Embedded:   queue.EmbeddedConfig{DataDir: cfg.DataDir, SyncAlways: !cfg.RelaxedSync},
 		Partitions: cfg.Partitions,
 		MaxBytes:   cfg.QueueMaxBytes,
+		Replicas:   cfg.Replicas,
+		Reconcile:  cfg.ReconcileStream,
 	}, log, func(n int) { a.metrics.EnqueueBatchSize.Observe(float64(n)) }); err != nil {
 		return nil, err
 	}
@@ -111,7 +113,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error
 	if err != nil {
 		return nil, fmt.Errorf("trusted proxies: %w", err)
 	}
-	recv := ingest.NewReceiver(ingest.Config{MaxBodyBytes: cfg.MaxBodyBytes, TrustedProxies: trusted}, a.db, a.queue, a.metrics, log, cfg.Clock)
+	recv := ingest.NewReceiver(ingest.Config{MaxBodyBytes: cfg.MaxBodyBytes, TrustedProxies: trusted, Receivers: cfg.IngestReceivers}, a.db, a.queue, a.metrics, log, cfg.Clock)
 	api := admin.NewAPI(a.db, admin.NewAuthenticator(a.db, cfg.AdminToken), log, cfg.Clock, recv.ForgetSource)
 	a.adminRoutes = api.Routes()
 	for _, build := range componentConstructors() {
