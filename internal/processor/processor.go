@@ -179,7 +179,8 @@ func (p *Processor) applyJobs(ctx context.Context, jobs []*job) error {
 
 // applyOne deduplicates and applies one event inside the batch transaction.
 func (p *Processor) applyOne(ctx context.Context, tx *store.Tx, ev *usher.InboundEvent, delivered uint64) (string, error) {
-	if err := vaultPersonalData(ctx, tx, ev); err != nil {
+	var unusable *setAsideError
+	if err := p.preparePersonal(ctx, tx, ev); err != nil && !errors.As(err, &unusable) {
 		return "", err
 	}
 	prev, found, err := tx.InboundRecord(ctx, ev.Source, ev.ID)
@@ -209,6 +210,9 @@ func (p *Processor) applyOne(ctx context.Context, tx *store.Tx, ev *usher.Inboun
 	}
 	outcome := store.OutcomeApplied
 	applyErr := tx.Savepoint(ctx, func() error {
+		if unusable != nil {
+			return unusable
+		}
 		ignored, err := p.apply(ctx, tx, ev)
 		if ignored != "" {
 			outcome, rec.Reason = store.OutcomeIgnored, ignored
