@@ -167,16 +167,18 @@ func (k *Keyring) IsCurrent(sealed []byte) bool {
 // '#' are skipped. The first key seals; the others only open.
 func ParseKeys(text string) ([][]byte, error) {
 	var keys [][]byte
-	for _, line := range strings.FieldsFunc(text, func(r rune) bool { return r == '\n' || r == ',' }) {
+	for _, line := range strings.Split(text, "\n") {
 		line = strings.TrimSpace(line)
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
 		}
-		key, err := ParseKey(line)
-		if err != nil {
-			return nil, err
+		for _, field := range strings.Split(line, ",") {
+			key, err := ParseKey(field)
+			if err != nil {
+				return nil, err
+			}
+			keys = append(keys, key)
 		}
-		keys = append(keys, key)
 	}
 	if len(keys) == 0 {
 		return nil, errors.New("master key: none given")
