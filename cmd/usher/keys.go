@@ -118,6 +118,9 @@ func resealAll(ctx context.Context, db *store.DB, kr *secrets.Keyring, batch, li
 func finishRotation(path string, kr *secrets.Keyring, rep store.ResealReport, finish bool, stdout io.Writer) error {
 	if !rep.Done() {
 		fmt.Fprintln(stdout, "not done: run `usher keys rotate-master` again to resume")
+		if finish {
+			return errors.New("keys: values are still under a retiring key; the retiring keys stay")
+		}
 		return nil
 	}
 	fmt.Fprintf(stdout, "every sealed value is under key %s\n", kr.Current())

@@ -234,11 +234,16 @@ func (p *Processor) applyOne(ctx context.Context, tx *store.Tx, ev *usher.Inboun
 	if err := tx.InsertInbound(ctx, rec); err != nil {
 		return "", err
 	}
-	// The audit record goes last: it takes the chain's head row, which then
-	// stays locked only until the commit.
-	return outcome, tx.AppendAudit(ctx, store.AuditEntry{
+	return outcome, auditEvent(ctx, tx, ev, outcome, rec.Reason)
+}
+
+// auditEvent records the event's outcome. It goes last in the event's work:
+// it takes the chain's head row, which then stays locked only until the
+// commit.
+func auditEvent(ctx context.Context, tx *store.Tx, ev *usher.InboundEvent, outcome, reason string) error {
+	return tx.AppendAudit(ctx, store.AuditEntry{
 		Actor: "source:" + ev.Source, Action: ev.Type, EntityType: "event", EntityID: ev.ID, OrderID: ev.OrderID,
-		Detail: map[string]string{"outcome": outcome, "reason": rec.Reason, "key_id": ev.KeyID, "payload_hash": ev.PayloadHash},
+		Detail: map[string]string{"outcome": outcome, "reason": reason, "key_id": ev.KeyID, "payload_hash": ev.PayloadHash},
 	})
 }
 
