@@ -26,6 +26,10 @@ type InboundEvent struct {
 	KeyID       string          `json:"key_id"`             // id of the secret that verified the signature
 	Data        json.RawMessage `json:"data"`               // canonical data
 	Original    json.RawMessage `json:"original,omitempty"` // the provider's own payload when it was not canonical
+	// Sealed holds the personal data that the receiver took out of Data and
+	// Original, sealed with the master key (package personal); only the
+	// processor, filling the vault, and a pii:read operator open it.
+	Sealed []byte `json:"sealed,omitempty"`
 	// Replay marks an operator's replay of a set-aside event: the processor
 	// applies it again instead of treating it as a duplicate.
 	Replay bool `json:"replay,omitempty"`

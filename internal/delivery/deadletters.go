@@ -37,6 +37,7 @@ func (s *Service) handleListDeadLetters() http.Handler {
 			s.fail(w, r, err)
 			return
 		}
+		redactPayloads(dls)
 		out := map[string]any{"dead_letters": dls}
 		if next != "" {
 			out["next_cursor"] = next
@@ -54,6 +55,10 @@ func (s *Service) handleGetDeadLetter() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		dl, err := s.st.DeadLetterByID(r.Context(), r.PathValue("id"))
 		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		if err := s.revealPersonal(r.Context(), &dl); err != nil {
 			s.fail(w, r, err)
 			return
 		}

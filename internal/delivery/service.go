@@ -15,6 +15,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/usherhq/usher/internal/delivery/ssrf"
+	"github.com/usherhq/usher/internal/personal"
 	"github.com/usherhq/usher/internal/store"
 )
 
@@ -34,6 +35,9 @@ type Options struct {
 	Rand func() float64
 	// Processing replays processing-stage dead letters; nil answers 501.
 	Processing ProcessingReplayer
+	// Sealer (the master keys) opens the sealed personal data of a dead
+	// letter for a caller with pii:read; nil shows it to no one.
+	Sealer personal.Sealer
 }
 
 // Service runs the dispatcher and one lane per subscription, and serves the
@@ -45,6 +49,7 @@ type Service struct {
 	log        *slog.Logger
 	now        func() time.Time
 	client     *http.Client
+	sealer     personal.Sealer
 	rnd        func() float64
 	processing ProcessingReplayer
 	metrics    *metrics
@@ -69,7 +74,7 @@ func New(st Store, cfg Config, opts Options) (*Service, error) {
 	}
 	s := &Service{
 		st: st, cfg: cfg, policy: ssrf.Policy{AllowPrivate: cfg.AllowPrivate},
-		log: opts.Logger, now: opts.Now, client: opts.Client, rnd: opts.Rand, processing: opts.Processing,
+		log: opts.Logger, now: opts.Now, client: opts.Client, rnd: opts.Rand, processing: opts.Processing, sealer: opts.Sealer,
 		limiter: rate.NewLimiter(rate.Limit(cfg.ReplayRate), max(1, int(cfg.ReplayRate))),
 		lanes:   map[string]*lane{}, wake: make(chan struct{}, 1),
 	}

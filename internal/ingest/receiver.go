@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/usherhq/usher"
+	"github.com/usherhq/usher/internal/personal"
 	"github.com/usherhq/usher/internal/problem"
 	"github.com/usherhq/usher/internal/telemetry"
 	"github.com/usherhq/usher/internal/webhook"
@@ -66,15 +67,18 @@ type Receiver struct {
 	sources  *sourceCache
 	limiters limiters
 	queue    Enqueuer
+	sealer   personal.Sealer
 	metrics  *telemetry.Metrics
 	log      *slog.Logger
 	now      func() time.Time
 }
 
-// NewReceiver returns a Receiver.
-func NewReceiver(cfg Config, sources SourceStore, q Enqueuer, metrics *telemetry.Metrics, log *slog.Logger, now func() time.Time) *Receiver {
+// NewReceiver returns a Receiver. sealer (the master keys) seals the
+// personal data of every event before it is enqueued; it needs no store,
+// so the receiver keeps accepting while the store is down.
+func NewReceiver(cfg Config, sources SourceStore, q Enqueuer, sealer personal.Sealer, metrics *telemetry.Metrics, log *slog.Logger, now func() time.Time) *Receiver {
 	cfg = cfg.WithDefaults()
-	rc := &Receiver{cfg: cfg, sources: newSourceCache(sources, cfg.SourceCacheTTL, now), queue: q, metrics: metrics, log: log, now: now}
+	rc := &Receiver{cfg: cfg, sources: newSourceCache(sources, cfg.SourceCacheTTL, now), queue: q, sealer: sealer, metrics: metrics, log: log, now: now}
 	rc.limiters.share = cfg.Receivers
 	return rc
 }
@@ -149,6 +153,9 @@ func (rc *Receiver) receive(r *http.Request, name string, now time.Time) (*usher
 		Source: name, ID: v.EventID, Type: env.Type, OrderID: webhook.OrderIDOf(env),
 		Timestamp: env.Timestamp, ReceivedAt: now, PayloadHash: hex.EncodeToString(sum[:]),
 		KeyID: v.SecretID, Data: env.Data, Original: original,
+	}
+	if err := personal.Seal(rc.sealer, ev); err != nil {
+		return nil, usher.WrapError(usher.CodeInternal, err, "personal data could not be sealed")
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), rc.cfg.EnqueueTimeout)
 	defer cancel()

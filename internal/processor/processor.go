@@ -179,7 +179,8 @@ func (p *Processor) applyJobs(ctx context.Context, jobs []*job) error {
 
 // applyOne deduplicates and applies one event inside the batch transaction.
 func (p *Processor) applyOne(ctx context.Context, tx *store.Tx, ev *usher.InboundEvent, delivered uint64) (string, error) {
-	if err := vaultPersonalData(ctx, tx, ev); err != nil {
+	var unusable *setAsideError
+	if err := p.preparePersonal(ctx, tx, ev); err != nil && !errors.As(err, &unusable) {
 		return "", err
 	}
 	prev, found, err := tx.InboundRecord(ctx, ev.Source, ev.ID)
@@ -209,6 +210,9 @@ func (p *Processor) applyOne(ctx context.Context, tx *store.Tx, ev *usher.Inboun
 	}
 	outcome := store.OutcomeApplied
 	applyErr := tx.Savepoint(ctx, func() error {
+		if unusable != nil {
+			return unusable
+		}
 		ignored, err := p.apply(ctx, tx, ev)
 		if ignored != "" {
 			outcome, rec.Reason = store.OutcomeIgnored, ignored
@@ -230,11 +234,16 @@ func (p *Processor) applyOne(ctx context.Context, tx *store.Tx, ev *usher.Inboun
 	if err := tx.InsertInbound(ctx, rec); err != nil {
 		return "", err
 	}
-	// The audit record goes last: it takes the chain's head row, which then
-	// stays locked only until the commit.
-	return outcome, tx.AppendAudit(ctx, store.AuditEntry{
+	return outcome, auditEvent(ctx, tx, ev, outcome, rec.Reason)
+}
+
+// auditEvent records the event's outcome. It goes last in the event's work:
+// it takes the chain's head row, which then stays locked only until the
+// commit.
+func auditEvent(ctx context.Context, tx *store.Tx, ev *usher.InboundEvent, outcome, reason string) error {
+	return tx.AppendAudit(ctx, store.AuditEntry{
 		Actor: "source:" + ev.Source, Action: ev.Type, EntityType: "event", EntityID: ev.ID, OrderID: ev.OrderID,
-		Detail: map[string]string{"outcome": outcome, "reason": rec.Reason, "key_id": ev.KeyID, "payload_hash": ev.PayloadHash},
+		Detail: map[string]string{"outcome": outcome, "reason": reason, "key_id": ev.KeyID, "payload_hash": ev.PayloadHash},
 	})
 }
 

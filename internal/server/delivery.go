@@ -29,6 +29,7 @@ func buildDelivery(a *App, getenv func(string) string) (component, error) {
 		Now:        a.cfg.Clock,
 		Registerer: a.Metrics().Registry,
 		Processing: processor.Replayer{Queue: a.Queue()},
+		Sealer:     a.Store().Sealer(),
 	})
 	if err != nil {
 		return nil, err

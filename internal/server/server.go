@@ -113,7 +113,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error
 	if err != nil {
 		return nil, fmt.Errorf("trusted proxies: %w", err)
 	}
-	recv := ingest.NewReceiver(ingest.Config{MaxBodyBytes: cfg.MaxBodyBytes, TrustedProxies: trusted, Receivers: cfg.IngestReceivers}, a.db, a.queue, a.metrics, log, cfg.Clock)
+	recv := ingest.NewReceiver(ingest.Config{MaxBodyBytes: cfg.MaxBodyBytes, TrustedProxies: trusted, Receivers: cfg.IngestReceivers}, a.db, a.queue, sealer, a.metrics, log, cfg.Clock)
 	api := admin.NewAPI(a.db, admin.NewAuthenticator(a.db, cfg.AdminToken), log, cfg.Clock, recv.ForgetSource)
 	a.adminRoutes = api.Routes()
 	for _, build := range componentConstructors() {
@@ -180,30 +180,29 @@ func (s signedCodes) IssueCode(t usher.Ticket) (string, error) {
 // Codes returns the ticket code authority.
 func (a *App) Codes() *passes.Codes { return a.codes }
 
-// openSealer loads the master key that seals source secrets at rest.
-func openSealer(cfg Config, log *slog.Logger) (*secrets.Sealer, error) {
-	var key []byte
-	var err error
+// openSealer loads the master keys that seal secrets and personal data at
+// rest. A key file is followed while usher runs, so that `usher keys
+// rotate-master` reaches a running process (docs/keys.md).
+func openSealer(cfg Config, log *slog.Logger) (*secrets.Keyring, error) {
 	switch {
 	case cfg.MasterKey != "":
-		key, err = secrets.ParseKey(cfg.MasterKey)
+		keys, err := secrets.ParseKeys(cfg.MasterKey)
+		if err != nil {
+			return nil, fmt.Errorf("master key: %w", err)
+		}
+		return secrets.NewKeyring(keys...)
 	case cfg.MasterKeyFile != "":
-		var raw []byte
-		if raw, err = os.ReadFile(cfg.MasterKeyFile); err == nil {
-			key, err = secrets.ParseKey(string(raw))
-		}
-	default:
-		var created bool
-		path := filepath.Join(cfg.DataDir, "master.key")
-		key, created, err = secrets.LoadOrCreateKeyFile(path)
-		if created {
-			log.Warn("development mode: generated a master key beside the data; set USHER_MASTER_KEY in production", "path", path)
-		}
+		return secrets.OpenKeyFile(cfg.MasterKeyFile)
 	}
+	path := filepath.Join(cfg.DataDir, "master.key")
+	_, created, err := secrets.LoadOrCreateKeyFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("master key: %w", err)
 	}
-	return secrets.New(key)
+	if created {
+		log.Warn("development mode: generated a master key beside the data; set USHER_MASTER_KEY in production", "path", path)
+	}
+	return secrets.OpenKeyFile(path)
 }
 
 func openStore(ctx context.Context, cfg Config) (*store.DB, error) {

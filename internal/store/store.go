@@ -56,6 +56,9 @@ func (db *DB) SetClock(now func() time.Time) { db.now = now }
 // SetSealer makes the store seal source secrets with s. Set it before use.
 func (db *DB) SetSealer(s Sealer) { db.sealer = s }
 
+// Sealer returns the sealer set with SetSealer, or nil.
+func (db *DB) Sealer() Sealer { return db.sealer }
+
 // New returns a DB over the given pools. write and read may be the same pool;
 // SQLite uses one writer connection and a separate pool of readers.
 func New(write, read *sql.DB, dialect Dialect) *DB {

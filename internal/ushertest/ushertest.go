@@ -32,6 +32,7 @@ type Server struct {
 	Secret webhook.Secret
 	Client *http.Client
 	t      testing.TB
+	logs   io.Writer // also receives every log line, at debug level, when set
 }
 
 // Option changes the config of a test server.
@@ -46,6 +47,18 @@ func WithRoles(roles ...string) Option { return func(c *server.Config) { c.Roles
 // Start starts usher and stops it when the test ends.
 func Start(t testing.TB, opts ...Option) *Server {
 	t.Helper()
+	return start(t, nil, opts)
+}
+
+// StartLogging starts usher as Start does and also writes every log line,
+// debug level and up, to logs, for a test that reads what usher logs.
+func StartLogging(t testing.TB, logs io.Writer, opts ...Option) *Server {
+	t.Helper()
+	return start(t, logs, opts)
+}
+
+func start(t testing.TB, logs io.Writer, opts []Option) *Server {
+	t.Helper()
 	cfg := server.Config{
 		Addr:       "127.0.0.1:0",
 		DataDir:    t.TempDir(),
@@ -56,7 +69,7 @@ func Start(t testing.TB, opts ...Option) *Server {
 	for _, o := range opts {
 		o(&cfg)
 	}
-	s := &Server{Config: cfg, Client: &http.Client{Timeout: 30 * time.Second}, t: t}
+	s := &Server{Config: cfg, Client: &http.Client{Timeout: 30 * time.Second}, t: t, logs: logs}
 	s.start()
 	t.Cleanup(func() { s.Stop() })
 	return s
@@ -65,6 +78,9 @@ func Start(t testing.TB, opts ...Option) *Server {
 func (s *Server) start() {
 	s.t.Helper()
 	log := telemetry.NewLogger(testOutput(s.t), slog.LevelWarn, "text")
+	if s.logs != nil {
+		log = telemetry.NewLogger(io.MultiWriter(testOutput(s.t), s.logs), slog.LevelDebug, "text")
+	}
 	app, err := server.Start(context.Background(), s.Config, log)
 	if err != nil {
 		s.t.Fatalf("start usher: %v", err)

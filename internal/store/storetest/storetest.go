@@ -45,6 +45,7 @@ func Run(t *testing.T, open func(t *testing.T) *store.DB) {
 		{"Codes", codeTests},
 		{"Audit", auditTests},
 		{"Buyers", buyerTests},
+		{"Reseal", resealTests},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {

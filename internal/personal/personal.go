@@ -1,0 +1,172 @@
+// Package personal keeps the personal data of inbound events (a buyer's
+// email, name and phone, a new holder, everything personal in a provider's
+// own payload) out of everything usher writes in clear. The receiver seals
+// it into the event with the master key before the event reaches the queue,
+// so the stream, dedupe records, dead letters, the outbox and the logs
+// carry only the stripped event; the processor opens it to fill the vault.
+package personal
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+
+	"github.com/usherhq/usher"
+)
+
+// Sealer seals and opens values with the master key (package secrets).
+type Sealer interface {
+	Seal(plaintext []byte, context string) ([]byte, error)
+	Open(sealed []byte, context string) ([]byte, error)
+}
+
+// Blob is the sealed personal data of an event: its canonical data and the
+// provider's payload as they were received, each only when it held
+// personal data.
+type Blob struct {
+	Data     json.RawMessage `json:"data,omitempty"`
+	Original json.RawMessage `json:"original,omitempty"`
+}
+
+// keys are the JSON keys, at any depth, whose values are personal data: the
+// canonical fields and those of Stripe's objects (customer_details,
+// billing_details, shipping, receipt_email, …).
+var keys = map[string]bool{
+	"buyer": true, "to": true, "holder": true, "attendee": true, "attendees": true,
+	"email": true, "phone": true, "name": true, "first_name": true, "last_name": true, "full_name": true,
+	"address": true, "buyer_email": true, "buyer_name": true, "buyer_phone": true,
+	"holder_email": true, "holder_name": true, "holder_phone": true,
+	"customer_details": true, "billing_details": true, "shipping": true, "shipping_details": true,
+	"receipt_email": true, "customer_email": true, "customer_name": true, "customer_phone": true,
+	"ip_address": true,
+}
+
+// IsKey reports whether values under the JSON key k are personal data.
+func IsKey(k string) bool { return keys[k] }
+
+// Context binds an event's sealed data to the event, so that it does not
+// open when copied onto another.
+func Context(source, id string) string { return "event/" + source + "/" + id }
+
+// Seal moves the personal data of ev into ev.Sealed and strips it from
+// ev.Data and ev.Original. An event already sealed, or one without
+// personal data, is left as it is.
+func Seal(s Sealer, ev *usher.InboundEvent) error {
+	if len(ev.Sealed) > 0 {
+		return nil
+	}
+	data, inData, err := Strip(ev.Data)
+	if err != nil {
+		return err
+	}
+	original, inOriginal, err := Strip(ev.Original)
+	if err != nil {
+		return err
+	}
+	if !inData && !inOriginal {
+		return nil
+	}
+	var b Blob
+	if inData {
+		b.Data = ev.Data
+	}
+	if inOriginal {
+		b.Original = ev.Original
+	}
+	raw, err := json.Marshal(b)
+	if err != nil {
+		return fmt.Errorf("seal personal data: %w", err)
+	}
+	sealed, err := s.Seal(raw, Context(ev.Source, ev.ID))
+	if err != nil {
+		return fmt.Errorf("seal personal data: %w", err)
+	}
+	ev.Data, ev.Original, ev.Sealed = data, original, sealed
+	return nil
+}
+
+// Open returns the sealed personal data of ev; an event without any
+// returns an empty Blob. The error wraps secrets.ErrOpen when the master
+// keys do not open it.
+func Open(s Sealer, ev *usher.InboundEvent) (Blob, error) {
+	var b Blob
+	if len(ev.Sealed) == 0 {
+		return b, nil
+	}
+	raw, err := s.Open(ev.Sealed, Context(ev.Source, ev.ID))
+	if err != nil {
+		return b, fmt.Errorf("open personal data of %s/%s: %w", ev.Source, ev.ID, err)
+	}
+	if err := json.Unmarshal(raw, &b); err != nil {
+		return b, fmt.Errorf("decode personal data of %s/%s: %w", ev.Source, ev.ID, err)
+	}
+	return b, nil
+}
+
+// Strip returns raw without the values of personal keys, at any depth, and
+// whether it removed any. A vault token ({"token": "byr_…"}) is kept: it is
+// the pseudonym that stands for the data. raw without personal keys comes
+// back as it is.
+func Strip(raw json.RawMessage) (json.RawMessage, bool, error) {
+	if !mentionsKey(raw) {
+		return raw, false, nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, false, fmt.Errorf("strip personal data: %w", err)
+	}
+	removed := strip(v)
+	if !removed {
+		return raw, false, nil
+	}
+	out, err := json.Marshal(v)
+	if err != nil {
+		return nil, false, fmt.Errorf("strip personal data: %w", err)
+	}
+	return out, true, nil
+}
+
+// mentionsKey is a quick test that raw names a personal key at all.
+func mentionsKey(raw json.RawMessage) bool {
+	if len(raw) == 0 {
+		return false
+	}
+	for k := range keys {
+		if bytes.Contains(raw, []byte(`"`+k+`"`)) {
+			return true
+		}
+	}
+	return false
+}
+
+func strip(v any) bool {
+	removed := false
+	switch t := v.(type) {
+	case map[string]any:
+		for k, child := range t {
+			if keys[k] && !isToken(child) && child != nil {
+				delete(t, k)
+				removed = true
+				continue
+			}
+			removed = strip(child) || removed
+		}
+	case []any:
+		for _, child := range t {
+			removed = strip(child) || removed
+		}
+	}
+	return removed
+}
+
+// isToken reports whether v is a vault reference {"token": "…"}.
+func isToken(v any) bool {
+	m, ok := v.(map[string]any)
+	if !ok || len(m) != 1 {
+		return false
+	}
+	_, ok = m["token"].(string)
+	return ok
+}
