@@ -173,3 +173,9 @@ func (e Entry) Version(name string) (EntryVersion, bool) {
 	}
 	return EntryVersion{}, false
 }
+
+// LoadFrom loads the catalog from other schema files laid out as schemas/
+// is, for tools and tests that check edited schemas.
+func LoadFrom(files fs.FS) (*Catalog, error) {
+	return load(files, Defs(), Changes())
+}
