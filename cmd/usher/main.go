@@ -36,6 +36,7 @@ Usage:
   usher pii erase --order ID     erase a buyer's personal data (history stays)
   usher drill venue-outage       game-day drill: a venue offline, reconciled
   usher check [--data-dir DIR]   verify inventory invariants of a store
+  usher events export DIR | validate --type T [--version V] FILE...   event schemas; check payloads against them
   usher version                  print the version
 
 Run "usher COMMAND -h" for the flags of a command.
@@ -73,6 +74,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runCheck(ctx, rest, getenv, stdout, stderr)
 	case "source":
 		return runSource(ctx, rest, getenv, stdout, stderr)
+	case "events":
+		return runEvents(ctx, rest, getenv, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "usher", version)
 		return nil
