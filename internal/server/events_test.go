@@ -1,10 +1,12 @@
 package server_test
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/usherhq/usher"
 	"github.com/usherhq/usher/internal/events"
@@ -72,4 +74,55 @@ func TestEventCatalogIsPublished(t *testing.T) {
 	if st, _ := s.Do(req); st != 401 {
 		t.Errorf("without a token: %d, want 401", st)
 	}
+}
+
+// TestEmittedPayloadsMatchTheirSchemas drives orders through the whole
+// program and checks every outbound event the processor wrote against the
+// current version's published schema: the schemas describe what the code
+// really emits.
+func TestEmittedPayloadsMatchTheirSchemas(t *testing.T) {
+	t.Parallel()
+	s := ushertest.Start(t)
+	if st := s.Admin(http.MethodPut, "/v1/shows/show_c/inventory/GA", "", map[string]int{"capacity": 2}, nil); st != 200 {
+		t.Fatalf("put capacity: %d", st)
+	}
+	order := func(id string, qty int) map[string]any {
+		return map[string]any{"order_id": id, "show_id": "show_c", "venue_id": "venue_c",
+			"items": []map[string]any{{"ticket_type": "GA", "quantity": qty}}, "buyer": map[string]any{"email": "a@example.com"}}
+	}
+	for _, env := range [][]byte{
+		ushertest.Envelope(usher.TypeOrderCreated, order("ord_a", 2)),
+		ushertest.Envelope(usher.TypeOrderPaid, order("ord_a", 2)),
+		ushertest.Envelope(usher.TypeOrderPaid, order("ord_b", 1)),
+		ushertest.Envelope(usher.TypeOrderRefunded, map[string]any{"order_id": "ord_a"}),
+		ushertest.Envelope(usher.TypeOrderCanceled, map[string]any{"order_id": "ord_c"}),
+		ushertest.Envelope(usher.TypeInventoryAdjusted, map[string]any{"show_id": "show_c", "ticket_type": "GA", "capacity": 5}),
+	} {
+		mustAccept(t, s, ushertest.NewID(), env)
+	}
+	want := []string{usher.TypeTicketIssued, usher.TypeTicketRevoked, usher.TypeOrderConfirmed, usher.TypeOrderRefunded,
+		usher.TypeOrderOversold, usher.TypeOrderNeedsRefund, usher.TypeInventoryChanged}
+	ushertest.Eventually(t, 10*time.Second, "every outbound type emitted", func() bool {
+		for _, typ := range want {
+			if len(outboxOf(t, s, typ)) == 0 {
+				return false
+			}
+		}
+		return true
+	})
+	c, err := events.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	all, err := s.Store().OutboxAfter(context.Background(), 0, 10000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := c.Validator(events.Outbound)
+	for _, ev := range all {
+		if err := v.Validate(ev.Type, "", ev.Data); err != nil {
+			t.Errorf("%s %s: %v", ev.Type, ev.Data, err)
+		}
+	}
+	t.Logf("%d outbound events validated", len(all))
 }
