@@ -33,6 +33,9 @@ const (
 	CodePassRevoked        Code = "pass_revoked"
 	CodeTicketRevoked      Code = "ticket_revoked"
 	CodeNotImplemented     Code = "not_implemented"
+	// CodeSchemaViolation: a document does not validate against its event
+	// type's published schema; the problem names the JSON pointer and reason.
+	CodeSchemaViolation Code = "schema_violation"
 )
 
 // Error is the error type returned across usher's layers. Message is safe to

@@ -48,3 +48,56 @@ const (
 	TypeTicketTransferred       = "ticket.transferred"
 	TypeInventoryAdjusted       = "inventory.adjusted"
 )
+
+// Outbound event types: what usher emits to subscribers. Where an outbound
+// type has the name of an inbound one (order.canceled, ticket.transferred…)
+// it is the same constant; internal/events holds each type's direction,
+// versions and schemas.
+const (
+	TypeTicketIssued             = "ticket.issued"
+	TypeTicketRevoked            = "ticket.revoked"
+	TypeTicketReinstated         = "ticket.reinstated"
+	TypeTicketAdmitted           = "ticket.admitted"
+	TypeOrderPending             = "order.pending"
+	TypeOrderConfirmed           = "order.confirmed"
+	TypeOrderOversold            = "order.oversold"
+	TypeOrderNeedsRefund         = "order.needs_refund"
+	TypeOrderPartiallyRefunded   = "order.partially_refunded"
+	TypeOrderChargedBack         = "order.charged_back"
+	TypeInventoryChanged         = "inventory.changed"
+	TypeScanDuplicateEntry       = "scan.duplicate_entry"
+	TypeScanAdmittedWhileRevoked = "scan.admitted_while_revoked"
+	TypeSubscriptionDisabled     = "subscription.disabled"
+)
+
+// OrderEventType is the outbound event type announcing that an order
+// reached status s: order.confirmed for paid, order.<status> otherwise.
+func OrderEventType(s OrderStatus) string {
+	switch s {
+	case OrderPending:
+		return TypeOrderPending
+	case OrderCanceled:
+		return TypeOrderCanceled
+	case OrderExpired:
+		return TypeOrderExpired
+	case OrderPaymentFailed:
+		return TypeOrderPaymentFailed
+	case OrderPaid:
+		return TypeOrderConfirmed
+	case OrderOversold:
+		return TypeOrderOversold
+	case OrderRefunded:
+		return TypeOrderRefunded
+	case OrderPartiallyRefunded:
+		return TypeOrderPartiallyRefunded
+	case OrderChargedBack:
+		return TypeOrderChargedBack
+	}
+	return "order." + string(s)
+}
+
+// OrderStatuses lists every order status, for tests that walk them.
+func OrderStatuses() []OrderStatus {
+	return []OrderStatus{OrderPending, OrderCanceled, OrderExpired, OrderPaymentFailed, OrderPaid,
+		OrderOversold, OrderRefunded, OrderPartiallyRefunded, OrderChargedBack}
+}

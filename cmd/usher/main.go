@@ -37,6 +37,7 @@ Usage:
   usher drill venue-outage       game-day drill: a venue offline, reconciled
   usher check [--data-dir DIR]   verify inventory invariants of a store
   usher keys rotate-master       re-seal everything under a new master key, online
+  usher events export DIR | validate --type T [--version V] FILE...   event schemas; check payloads against them
   usher version                  print the version
 
 Run "usher COMMAND -h" for the flags of a command.
@@ -76,6 +77,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runSource(ctx, rest, getenv, stdout, stderr)
 	case "keys":
 		return runKeys(ctx, rest, getenv, stdout, stderr)
+	case "events":
+		return runEvents(ctx, rest, getenv, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "usher", version)
 		return nil

@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/usherhq/usher"
 	"github.com/usherhq/usher/internal/server"
 	"github.com/usherhq/usher/internal/webhook"
 )
@@ -105,13 +106,13 @@ func (o *sendOptions) body(arg string) ([]byte, error) {
 	}
 	var data map[string]any
 	switch arg {
-	case "order.paid":
+	case usher.TypeOrderPaid:
 		data = map[string]any{
 			"order_id": o.orderID, "show_id": o.show, "venue_id": o.venue,
 			"items": []map[string]any{{"ticket_type": o.ticketType, "quantity": o.quantity}},
 			"buyer": map[string]string{"email": "buyer@example.com", "name": "Sample Buyer"},
 		}
-	case "order.refunded", "order.chargeback":
+	case usher.TypeOrderRefunded, usher.TypeOrderChargeback:
 		data = map[string]any{"order_id": o.orderID}
 	default:
 		return nil, fmt.Errorf("%q is neither a sample (order.paid, order.refunded, order.chargeback) nor a file", arg)

@@ -41,6 +41,9 @@ const (
 	// scanner:<venue> scope; the handler then checks the venue the request
 	// names with Principal.Has(ScopeScannerPrefix + venue).
 	ScopeScannerAny = "scanner:*"
+	// ScopeAnyToken, as a route's scope, admits every valid token: for
+	// documents any caller may read, such as the event catalog.
+	ScopeAnyToken = "token:any"
 )
 
 // KnownScopes lists the fixed scopes a token may be given.
@@ -52,7 +55,7 @@ func KnownScopes() []string {
 
 // ValidScope reports whether s is a known scope or scanner:<venue>.
 func ValidScope(s string) bool {
-	if s == ScopeScannerAny {
+	if s == ScopeScannerAny || s == ScopeAnyToken {
 		return false // a route scope, never a token's
 	}
 	if v, ok := strings.CutPrefix(s, ScopeScannerPrefix); ok {
@@ -69,6 +72,9 @@ type Principal struct {
 
 // Has reports whether the principal holds scope.
 func (p Principal) Has(scope string) bool {
+	if scope == ScopeAnyToken {
+		return true
+	}
 	if slices.Contains(p.Scopes, ScopeAll) || slices.Contains(p.Scopes, scope) {
 		return true
 	}

@@ -46,7 +46,7 @@ func (a *API) handlePutInventory() http.Handler {
 			return
 		}
 		a.log.Info("capacity set", "show_id", show, "ticket_type", ticketType, "capacity", *req.Capacity)
-		a.audit(r, "inventory.capacity_set", "inventory", show+"/"+ticketType, map[string]int{"capacity": *req.Capacity})
+		a.audit(r, actionCapacitySet, "inventory", show+"/"+ticketType, map[string]int{"capacity": *req.Capacity})
 		respond(w, http.StatusOK, inv)
 	})
 }
@@ -110,3 +110,7 @@ func (a *API) handleCreateToken() http.Handler {
 		respond(w, http.StatusCreated, map[string]any{"id": t.ID, "token": secret, "scopes": t.Scopes, "description": t.Description, "created_at": t.CreatedAt})
 	})
 }
+
+// actionCapacitySet is the audit action of a capacity set by an operator: an
+// audit record, not an event type (internal/events catalogs those).
+const actionCapacitySet = "inventory.capacity_set"

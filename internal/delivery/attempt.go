@@ -14,6 +14,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/usherhq/usher"
 	"github.com/usherhq/usher/internal/store"
 	"github.com/usherhq/usher/internal/ticketing"
 )
@@ -23,7 +24,7 @@ const StageDelivery = "delivery"
 
 // EventSubscriptionDisabled is the operator event emitted when a
 // subscription is disabled by its failures or by a 410.
-const EventSubscriptionDisabled = "subscription.disabled"
+const EventSubscriptionDisabled = usher.TypeSubscriptionDisabled
 
 // errNoEvent marks a delivery whose outbound event cannot be read.
 var errNoEvent = errors.New("outbound event missing")

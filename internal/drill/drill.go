@@ -395,9 +395,9 @@ func (r *run) sendAll(ctx context.Context, hooks []venueStep) error {
 func (r *run) hook(ctx context.Context, h venueStep) error {
 	id := h.v.orderID(h.order)
 	if h.kind == stepRefund {
-		return r.send(ctx, "order.refunded", map[string]any{"order_id": id})
+		return r.send(ctx, usher.TypeOrderRefunded, map[string]any{"order_id": id})
 	}
-	return r.send(ctx, "order.paid", map[string]any{
+	return r.send(ctx, usher.TypeOrderPaid, map[string]any{
 		"order_id": id, "show_id": h.v.show(), "venue_id": h.v.name,
 		"items": []map[string]any{{"ticket_type": "GA", "quantity": h.v.script.quantities[h.order]}},
 		"buyer": map[string]string{"email": "holder@example.com", "name": "Drill Holder"},

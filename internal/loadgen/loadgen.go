@@ -16,6 +16,7 @@ import (
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
+	"github.com/usherhq/usher"
 	"github.com/usherhq/usher/internal/webhook"
 )
 
@@ -190,13 +191,13 @@ func (g *generator) next() (string, []byte) {
 	p = g.rng.Float64()
 	switch {
 	case len(g.orders) > 0 && p < g.cfg.RefundRatio:
-		typ, data = "order.refunded", map[string]any{"order_id": g.orders[g.rng.IntN(len(g.orders))]}
+		typ, data = usher.TypeOrderRefunded, map[string]any{"order_id": g.orders[g.rng.IntN(len(g.orders))]}
 	case len(g.orders) > 0 && p < g.cfg.RefundRatio+g.cfg.ChargebackRatio:
-		typ, data = "order.chargeback", map[string]any{"order_id": g.orders[g.rng.IntN(len(g.orders))]}
+		typ, data = usher.TypeOrderChargeback, map[string]any{"order_id": g.orders[g.rng.IntN(len(g.orders))]}
 	default:
 		order := fmt.Sprintf("ord_bench_%d_%d", time.Now().UnixNano(), g.seq)
 		g.orders = append(g.orders, order)
-		typ, data = "order.paid", map[string]any{
+		typ, data = usher.TypeOrderPaid, map[string]any{
 			"order_id": order, "show_id": g.cfg.Show, "venue_id": g.cfg.Venue,
 			"items": []map[string]any{{"ticket_type": g.cfg.TicketType, "quantity": 1}},
 			"buyer": map[string]string{"email": "load@example.com", "name": "Load Test"},

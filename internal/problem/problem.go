@@ -4,6 +4,7 @@ package problem
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strings"
 
@@ -26,6 +27,16 @@ type Details struct {
 	Detail   string `json:"detail,omitempty"`
 	Instance string `json:"instance,omitempty"`
 	Code     string `json:"code"`
+	// Pointer and Reason name the part of a request document that failed
+	// its schema (a JSON pointer, RFC 6901) and why; schema_violation only.
+	Pointer string `json:"pointer,omitempty"`
+	Reason  string `json:"reason,omitempty"`
+}
+
+// pointed is a cause that names the failing part of a document and why.
+type pointed interface {
+	JSONPointer() string
+	Reason() string
 }
 
 var statusOf = map[usher.Code]int{
@@ -51,6 +62,7 @@ var statusOf = map[usher.Code]int{
 	usher.CodePassRevoked:        http.StatusGone,
 	usher.CodeTicketRevoked:      http.StatusGone,
 	usher.CodeNotImplemented:     http.StatusNotImplemented,
+	usher.CodeSchemaViolation:    http.StatusBadRequest,
 }
 
 // Status returns the HTTP status of an error code (500 for an unknown code).
@@ -79,7 +91,7 @@ func Codes() []usher.Code {
 func From(r *http.Request, err error) Details {
 	code := usher.ErrorCode(err)
 	status := Status(code)
-	return Details{
+	d := Details{
 		Type:     TypeURI(code),
 		Title:    http.StatusText(status),
 		Status:   status,
@@ -87,6 +99,11 @@ func From(r *http.Request, err error) Details {
 		Instance: r.URL.Path,
 		Code:     string(code),
 	}
+	var p pointed
+	if code == usher.CodeSchemaViolation && errors.As(err, &p) {
+		d.Pointer, d.Reason = p.JSONPointer(), p.Reason()
+	}
+	return d
 }
 
 // Write sends err as an application/problem+json response. Internal errors

@@ -137,23 +137,14 @@ func (p *Processor) save(ctx context.Context, tx *store.Tx, ev *usher.InboundEve
 		return nil
 	}
 	data := map[string]any{"order_id": o.OrderID, "show_id": o.ShowID, "venue_id": o.VenueID, "status": o.Status, "previous_status": st.before}
-	if err := p.emit(ctx, tx, ev, "order."+outboundStatus(o.Status), o.OrderID, o.VenueID, data); err != nil {
+	if err := p.emit(ctx, tx, ev, usher.OrderEventType(o.Status), o.OrderID, o.VenueID, data); err != nil {
 		return err
 	}
 	if o.Status == usher.OrderOversold && !o.PaidAt.IsZero() {
 		// Money taken, no seat: the operator must refund.
-		return p.emit(ctx, tx, ev, "order.needs_refund", o.OrderID, o.VenueID, data)
+		return p.emit(ctx, tx, ev, usher.TypeOrderNeedsRefund, o.OrderID, o.VenueID, data)
 	}
 	return nil
-}
-
-// outboundStatus names the outbound event of a status: order.confirmed for
-// paid, order.<status> otherwise.
-func outboundStatus(s usher.OrderStatus) string {
-	if s == usher.OrderPaid {
-		return "confirmed"
-	}
-	return string(s)
 }
 
 // applyCreated records an order and holds its seats until it expires.
@@ -452,8 +443,8 @@ func (p *Processor) transition(ctx context.Context, tx *store.Tx, ev *usher.Inbo
 }
 
 var ticketOutbound = map[ticketing.TicketEvent]string{
-	ticketing.Refund: "ticket.revoked", ticketing.Dispute: "ticket.revoked",
-	ticketing.Reinstate: "ticket.reinstated", ticketing.Transfer: "ticket.transferred", ticketing.Admit: "ticket.admitted",
+	ticketing.Refund: usher.TypeTicketRevoked, ticketing.Dispute: usher.TypeTicketRevoked,
+	ticketing.Reinstate: usher.TypeTicketReinstated, ticketing.Transfer: usher.TypeTicketTransferred, ticketing.Admit: usher.TypeTicketAdmitted,
 }
 
 // seatDelta is +1 when a ticket takes a seat back, -1 when it gives one up.
@@ -479,7 +470,7 @@ type transferData struct {
 func (p *Processor) applyTransferred(ctx context.Context, tx *store.Tx, ev *usher.InboundEvent) (string, error) {
 	var d transferData
 	if err := json.Unmarshal(ev.Data, &d); err != nil || d.TicketID == "" {
-		return "", setAside("invalid_data", "ticket.transferred needs ticket_id")
+		return "", setAside("invalid_data", "%s needs ticket_id", ev.Type)
 	}
 	tickets, err := tx.TicketsOfOrder(ctx, d.OrderID)
 	if err != nil {
@@ -517,7 +508,7 @@ type adjustData struct {
 func (p *Processor) applyInventoryAdjusted(ctx context.Context, tx *store.Tx, ev *usher.InboundEvent) (string, error) {
 	var d adjustData
 	if err := json.Unmarshal(ev.Data, &d); err != nil || d.ShowID == "" || d.TicketType == "" || d.Capacity == nil || *d.Capacity < 0 {
-		return "", setAside("invalid_data", "inventory.adjusted needs show_id, ticket_type and a capacity of 0 or more")
+		return "", setAside("invalid_data", "%s needs show_id, ticket_type and a capacity of 0 or more", ev.Type)
 	}
 	stale, err := tx.AdjustCapacity(ctx, d.ShowID, d.TicketType, *d.Capacity, eventTime(ev))
 	if usher.ErrorCode(err) == usher.CodeConflict {
@@ -529,7 +520,7 @@ func (p *Processor) applyInventoryAdjusted(ctx context.Context, tx *store.Tx, ev
 	if stale {
 		return "stale", nil
 	}
-	return "", p.emit(ctx, tx, ev, "inventory.changed", "", "", map[string]any{"show_id": d.ShowID, "ticket_type": d.TicketType, "capacity": *d.Capacity})
+	return "", p.emit(ctx, tx, ev, usher.TypeInventoryChanged, "", "", map[string]any{"show_id": d.ShowID, "ticket_type": d.TicketType, "capacity": *d.Capacity})
 }
 
 func validOrder(d orderData, typ string) ([]usher.Item, error) {
@@ -561,9 +552,9 @@ func (p *Processor) mint(ctx context.Context, tx *store.Tx, ev *usher.InboundEve
 	if t.Code, err = p.codes.IssueCode(t); err != nil {
 		return t, err
 	}
-	out := "ticket.issued"
+	out := usher.TypeTicketIssued
 	if revokedBy != "" {
-		t.Status, t.RevokedBy, out = usher.TicketRevoked, revokedBy, "ticket.revoked"
+		t.Status, t.RevokedBy, out = usher.TicketRevoked, revokedBy, usher.TypeTicketRevoked
 	}
 	if err := tx.InsertTicket(ctx, t); err != nil {
 		return t, err

@@ -61,11 +61,11 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 func eventType(status string) string {
 	switch usher.TicketStatus(status) {
 	case usher.TicketValid:
-		return "ticket.issued"
+		return usher.TypeTicketIssued
 	case usher.TicketRevoked:
-		return "ticket.revoked"
+		return usher.TypeTicketRevoked
 	case usher.TicketAdmitted:
-		return "ticket.admitted"
+		return usher.TypeTicketAdmitted
 	}
 	return "ticket." + status
 }

@@ -39,9 +39,9 @@ const (
 
 // Outbound event types written by the gates.
 const (
-	EventTicketAdmitted       = "ticket.admitted"
-	EventDuplicateEntry       = "scan.duplicate_entry"
-	EventAdmittedWhileRevoked = "scan.admitted_while_revoked"
+	EventTicketAdmitted       = usher.TypeTicketAdmitted
+	EventDuplicateEntry       = usher.TypeScanDuplicateEntry
+	EventAdmittedWhileRevoked = usher.TypeScanAdmittedWhileRevoked
 )
 
 // ScanRequest is the body of POST /v1/scans.

@@ -26,5 +26,6 @@ func componentConstructors() []func(a *App) (component, error) {
 		newGatesComponent,
 		newPassesComponent,
 		newAuditComponent,
+		newEventsComponent,
 	}
 }

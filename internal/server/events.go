@@ -1,0 +1,35 @@
+package server
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/usherhq/usher/internal/admin"
+	"github.com/usherhq/usher/internal/events"
+)
+
+// eventsComponent publishes the event catalog: the types usher accepts and
+// emits, their versions, schemas and examples. Any valid token may read it.
+type eventsComponent struct{ catalog *events.Catalog }
+
+func newEventsComponent(*App) (component, error) {
+	c, err := events.Load()
+	if err != nil {
+		return nil, err
+	}
+	return eventsComponent{catalog: c}, nil
+}
+
+// Start does nothing: the catalog has no background work.
+func (eventsComponent) Start(context.Context) error { return nil }
+
+// Stop does nothing.
+func (eventsComponent) Stop() {}
+
+// Routes lists the catalog's routes.
+func (e eventsComponent) Routes() []admin.Route {
+	return []admin.Route{
+		{Method: http.MethodGet, Pattern: "/v1/event-types", Scope: admin.ScopeAnyToken, Handler: e.catalog.HandleList()},
+		{Method: http.MethodGet, Pattern: "/v1/event-types/{type}", Scope: admin.ScopeAnyToken, Handler: e.catalog.HandleGet()},
+	}
+}
