@@ -39,11 +39,12 @@ func runToken(ctx context.Context, args []string, getenv func(string) string, st
 			reply, err = c.do(ctx, http.MethodGet, "/v1/tokens", nil, http.StatusOK)
 		}
 	case "revoke":
-		if err = fs.Parse(args[1:]); err == nil && fs.NArg() != 1 {
+		var ids []string
+		if ids, err = parseInterspersed(fs, args[1:]); err == nil && len(ids) != 1 {
 			err = errors.New("usage: usher token revoke ID")
 		}
 		if err == nil {
-			reply, err = c.do(ctx, http.MethodDelete, "/v1/tokens/"+url.PathEscape(fs.Arg(0)), nil, http.StatusOK)
+			reply, err = c.do(ctx, http.MethodDelete, "/v1/tokens/"+url.PathEscape(ids[0]), nil, http.StatusOK)
 		}
 	default:
 		return errors.New(tokenUsage)
@@ -68,4 +69,20 @@ func tokenCreate(ctx context.Context, fs *flag.FlagSet, c *adminClient, args []s
 		body["expires_in"] = expiresIn.String()
 	}
 	return c.do(ctx, http.MethodPost, "/v1/tokens", body, http.StatusCreated)
+}
+
+// parseInterspersed parses flags placed before or after the positional
+// arguments, which it returns: `revoke ID --url U` as well as `revoke --url U ID`.
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		if fs.NArg() == 0 {
+			return positional, nil
+		}
+		positional = append(positional, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
 }
