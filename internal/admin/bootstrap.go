@@ -63,10 +63,10 @@ func explainBootstrap(t store.Token, now time.Time, log *slog.Logger) {
 		log.Warn("--admin-token (USHER_ADMIN_TOKEN) names a revoked token: it stays revoked; unset the variable", "token_id", t.ID, "revoked_at", t.RevokedAt)
 	case !t.Live(now):
 		log.Warn("--admin-token (USHER_ADMIN_TOKEN) names an expired token; unset the variable", "token_id", t.ID, "expired_at", t.ExpiresAt)
-	case t.Description != BootstrapDescription || !slices.Equal(t.Scopes, []string{ScopeAll}):
-		log.Warn("--admin-token (USHER_ADMIN_TOKEN) is a token created through the API: it keeps its own scopes and is not a bootstrap token",
+	case !slices.Equal(t.Scopes, []string{ScopeAll}):
+		log.Warn("--admin-token (USHER_ADMIN_TOKEN) is an existing token with fewer scopes: it keeps them and is not a bootstrap token",
 			"token_id", t.ID, "scopes", t.Scopes)
 	default:
-		log.Info("bootstrap admin token already registered", "token_id", t.ID)
+		log.Info("admin token already registered", "token_id", t.ID, "description", t.Description)
 	}
 }
