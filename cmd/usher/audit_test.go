@@ -151,7 +151,7 @@ func TestAuditLogAndPIIEraseAgainstARunningUsher(t *testing.T) {
 		t.Fatalf("pii erase: %v\n%s", err, out)
 	}
 	out, err = runCommand(t, runAudit, append([]string{"log", "--order", "ord_cli_pii"}, conn...)...)
-	if err != nil || !strings.Contains(out, `"action":"pii.erased"`) || !strings.Contains(out, `"actor":"bootstrap"`) {
+	if err != nil || !strings.Contains(out, `"action":"pii.erased"`) || !strings.Contains(out, `"actor":"`+s.AdminTokenID()+`"`) {
 		t.Fatalf("audit log --order: %v\n%s", err, out)
 	}
 	if _, err := runCommand(t, runPII, append([]string{"erase", "--order", "ord_unknown"}, conn...)...); err == nil || !strings.Contains(err.Error(), "404") {

@@ -127,7 +127,7 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 		b.Target = "bare net/http 202"
 		rep.Baseline = &b
 	}
-	before, err := loadgen.Scrape(ctx, *url)
+	before, err := loadgen.Scrape(ctx, *url, *adminToken)
 	if err != nil {
 		return err
 	}
@@ -139,7 +139,7 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	rep.Usher = res
 	loadEnd := time.Now()
-	after, err := waitDrained(ctx, *url, before, float64(res.Accepted))
+	after, err := waitDrained(ctx, *url, *adminToken, before, float64(res.Accepted))
 	if err != nil {
 		return err
 	}
@@ -171,10 +171,10 @@ func fillServerFigures(rep *benchReport, before, after loadgen.Snapshot, res loa
 }
 
 // waitDrained waits until the server has processed every accepted request.
-func waitDrained(ctx context.Context, url string, before loadgen.Snapshot, accepted float64) (loadgen.Snapshot, error) {
+func waitDrained(ctx context.Context, url, token string, before loadgen.Snapshot, accepted float64) (loadgen.Snapshot, error) {
 	deadline := time.Now().Add(5 * time.Minute)
 	for {
-		after, err := loadgen.Scrape(ctx, url)
+		after, err := loadgen.Scrape(ctx, url, token)
 		if err != nil {
 			return nil, err
 		}

@@ -38,7 +38,8 @@ func settings() []setting {
 		{"nats-url", "USHER_NATS_URL", "external NATS server; empty runs one embedded", str(func(c *server.Config) *string { return &c.NATSURL })},
 		{"nats-namespace", "USHER_NATS_NAMESPACE", "name prefix of usher's stream, subjects and consumers in NATS (default usher)", str(func(c *server.Config) *string { return &c.NATSNamespace })},
 		{"postgres-url", "USHER_POSTGRES_URL", "PostgreSQL URL; empty keeps state in SQLite", str(func(c *server.Config) *string { return &c.PostgresURL })},
-		{"admin-token", "USHER_ADMIN_TOKEN", "bootstrap admin bearer token with every scope", str(func(c *server.Config) *string { return &c.AdminToken })},
+		{"admin-token", "USHER_ADMIN_TOKEN", "bootstrap admin bearer token: registered once as an every-scope token, listed and revocable (usher token list|revoke)", str(func(c *server.Config) *string { return &c.AdminToken })},
+		{"metrics-addr", "USHER_METRICS_ADDR", "serve /metrics without a token on this address (private network); on --addr it needs metrics:read", str(func(c *server.Config) *string { return &c.MetricsAddr })},
 		{"log-level", "USHER_LOG_LEVEL", "debug, info, warn or error (default info)", str(func(c *server.Config) *string { return &c.LogLevel })},
 		{"log-format", "USHER_LOG_FORMAT", "json or text (default json)", str(func(c *server.Config) *string { return &c.LogFormat })},
 		{"partitions", "USHER_PARTITIONS", "inbound stream partitions (default 8)", func(c *server.Config, v string) error {

@@ -27,7 +27,8 @@ Usage:
   usher serve [flags]            run usher (embedded NATS JetStream + SQLite by default)
   usher send [flags] SAMPLE|FILE sign and send a webhook as a source would
   usher bench [flags]            load test a usher (or one started in-process) beside a bare net/http ceiling
-  usher token create --scope S   create an admin token (prints it once)
+  usher token create --scope S   create an admin token (prints it once); --expires-in 24h
+  usher token list|revoke ID     list admin tokens (never their secrets), revoke one
   usher source create NAME       create a source (prints its secret once)
   usher source rotate NAME       add a new secret; the old one verifies for --grace
   usher dlq list|show ID|replay [ID]   search and replay dead letters

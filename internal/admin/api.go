@@ -28,6 +28,9 @@ type Store interface {
 	OrderWithTickets(ctx context.Context, orderID string) (usher.Order, error)
 	Ticket(ctx context.Context, ticketID string) (usher.Ticket, error)
 	AppendAudit(ctx context.Context, e store.AuditEntry) error
+	Tokens(ctx context.Context) ([]store.Token, error)
+	TokenByID(ctx context.Context, id string) (store.Token, error)
+	RevokeToken(ctx context.Context, id string, at time.Time) (store.Token, error)
 }
 
 // API serves the admin routes.
@@ -68,7 +71,11 @@ func (a *API) Guard(scope string, h http.Handler) http.Handler {
 			return
 		}
 		need := resolveScope(scope, r)
-		if !p.Has(need) {
+		allowed := p.Has(need)
+		if scope == ScopeScannerAny {
+			allowed = p.HasAnyScanner()
+		}
+		if !allowed {
 			problem.Write(w, r, usher.Errorf(usher.CodeForbidden, "this token lacks the scope %q", need))
 			return
 		}
@@ -76,7 +83,9 @@ func (a *API) Guard(scope string, h http.Handler) http.Handler {
 	})
 }
 
-// resolveScope fills {wildcards} of a route scope from the request path.
+// resolveScope fills {wildcards} of a route scope from the request path. The
+// result is compared literally (Principal.Has): a path naming venue "*"
+// needs the scope "scanner:*", which only a "*" token holds.
 func resolveScope(scope string, r *http.Request) string {
 	open := strings.IndexByte(scope, '{')
 	end := strings.IndexByte(scope, '}')

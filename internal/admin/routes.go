@@ -16,5 +16,7 @@ func (a *API) Routes() []Route {
 		{http.MethodGet, "/v1/orders/{order_id}", ScopeOrdersRead, a.handleGetOrder()},
 		{http.MethodGet, "/v1/tickets/{ticket_id}", ScopeOrdersRead, a.handleGetTicket()},
 		{http.MethodPost, "/v1/tokens", ScopeTokensWrite, a.handleCreateToken()},
+		{http.MethodGet, "/v1/tokens", ScopeTokensRead, a.handleListTokens()},
+		{http.MethodDelete, "/v1/tokens/{id}", ScopeTokensWrite, a.handleRevokeToken()},
 	}
 }

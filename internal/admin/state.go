@@ -88,29 +88,6 @@ func (a *API) handleGetTicket() http.Handler {
 	})
 }
 
-type createTokenRequest struct {
-	Scopes      []string `json:"scopes"`
-	Description string   `json:"description"`
-}
-
-func (a *API) handleCreateToken() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var req createTokenRequest
-		if err := decode(r, &req); err != nil {
-			a.handleErr(w, r, err)
-			return
-		}
-		t, secret, err := IssueToken(r.Context(), a.store, req.Scopes, req.Description, a.now().UTC())
-		if err != nil {
-			a.handleErr(w, r, err)
-			return
-		}
-		a.log.Info("token created", "token_id", t.ID, "scopes", t.Scopes)
-		a.audit(r, "token.created", "token", t.ID, map[string]any{"scopes": t.Scopes})
-		respond(w, http.StatusCreated, map[string]any{"id": t.ID, "token": secret, "scopes": t.Scopes, "description": t.Description, "created_at": t.CreatedAt})
-	})
-}
-
 // actionCapacitySet is the audit action of a capacity set by an operator: an
 // audit record, not an event type (internal/events catalogs those).
 const actionCapacitySet = "inventory.capacity_set"

@@ -191,7 +191,7 @@ func Run(ctx context.Context, cfg Config, target Target) (Report, error) {
 		return Report{}, err
 	}
 	defer r.disconnectAll()
-	before, err := loadgen.Scrape(ctx, target.URL)
+	before, err := loadgen.Scrape(ctx, target.URL, target.AdminToken)
 	if err != nil {
 		return Report{}, err
 	}
@@ -201,7 +201,7 @@ func Run(ctx context.Context, cfg Config, target Target) (Report, error) {
 	if err := r.settle(ctx); err != nil {
 		return Report{}, err
 	}
-	after, err := loadgen.Scrape(ctx, target.URL)
+	after, err := loadgen.Scrape(ctx, target.URL, target.AdminToken)
 	if err != nil {
 		return Report{}, err
 	}

@@ -15,17 +15,24 @@ import (
 // Snapshot is a scrape of usher's /metrics.
 type Snapshot map[string]*dto.MetricFamily
 
-// Scrape reads and parses url + "/metrics".
-func Scrape(ctx context.Context, url string) (Snapshot, error) {
+// Scrape reads and parses url + "/metrics" with a bearer token holding
+// metrics:read (token may be empty for usher's token-free metrics address).
+func Scrape(ctx context.Context, url, token string) (Snapshot, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url+"/metrics", nil)
 	if err != nil {
 		return nil, err
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return nil, fmt.Errorf("scrape: %w", err)
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("scrape %s/metrics: status %d", url, resp.StatusCode)
+	}
 	parser := expfmt.NewTextParser(model.UTF8Validation)
 	fams, err := parser.TextToMetricFamilies(resp.Body)
 	if err != nil {

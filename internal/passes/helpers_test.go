@@ -79,7 +79,10 @@ func setup(t *testing.T) *env {
 		t.Fatalf("Start: %v", err)
 	}
 	t.Cleanup(svc.Stop)
-	api := admin.NewAPI(db, admin.NewAuthenticator(db, adminToken), log, clk.Now, nil)
+	if err := admin.RegisterBootstrapToken(ctx, db, adminToken, clk.Now(), log); err != nil {
+		t.Fatalf("RegisterBootstrapToken: %v", err)
+	}
+	api := admin.NewAPI(db, admin.NewAuthenticator(db, clk.Now, log), log, clk.Now, nil)
 	mux := http.NewServeMux()
 	for _, rt := range svc.Routes() {
 		mux.Handle(rt.Method+" "+rt.Pattern, api.Guard(rt.Scope, rt.Handler))
@@ -130,7 +133,7 @@ func (e *env) revokeTicket(id string) {
 // token issues an admin token with the scopes.
 func (e *env) token(scopes ...string) string {
 	e.t.Helper()
-	_, secret, err := admin.IssueToken(e.t.Context(), e.db, scopes, "test", e.clock.Now())
+	_, secret, err := admin.IssueToken(e.t.Context(), e.db, store.Token{Scopes: scopes, Description: "test", CreatedAt: e.clock.Now()})
 	if err != nil {
 		e.t.Fatalf("IssueToken: %v", err)
 	}

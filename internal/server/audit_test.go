@@ -149,7 +149,7 @@ func TestBuyerReadIsAuditedAndEraseKeepsHistory(t *testing.T) {
 	if status := s.Admin(http.MethodGet, path, reader, nil, &b); status != http.StatusOK || b.ErasedAt == nil || b.Email != "" || b.Name != "" {
 		t.Fatalf("GET %s after erasure = %d %+v, want erased_at and no data", path, status, b)
 	}
-	_, p = auditPage(t, s, auditor, "order_id="+orderID+"&actor=bootstrap")
+	_, p = auditPage(t, s, auditor, "order_id="+orderID+"&actor="+s.AdminTokenID())
 	if len(p.Records) != 1 || p.Records[0].Action != pii.ActionErased {
 		t.Fatalf("audit records of the erasure = %+v, want one pii.erased by bootstrap", p.Records)
 	}

@@ -49,9 +49,14 @@ func bootstrap(ctx context.Context, db *store.DB, dataDir string, now func() tim
 	if err != nil {
 		return nil, fmt.Errorf("bootstrap source: %w", err)
 	}
-	_, token, err := admin.IssueToken(ctx, db, []string{admin.ScopeAll}, "bootstrap admin token", now().UTC())
+	tok, token, err := admin.IssueToken(ctx, db, store.Token{Scopes: []string{admin.ScopeAll}, Description: "first-start admin token (" + CredentialsFile + ")", CreatedAt: now().UTC()})
 	if err != nil {
 		return nil, fmt.Errorf("bootstrap token: %w", err)
+	}
+	err = db.AppendAudit(ctx, store.AuditEntry{Actor: admin.SystemActor, Action: admin.ActionTokenCreated, EntityType: "token", EntityID: tok.ID,
+		Detail: map[string]any{"scopes": tok.Scopes, "description": tok.Description}})
+	if err != nil {
+		return nil, fmt.Errorf("bootstrap token audit: %w", err)
 	}
 	if _, err := db.PutCapacity(ctx, DemoShow, DemoTicketType, DemoCapacity); err != nil {
 		return nil, fmt.Errorf("bootstrap inventory: %w", err)

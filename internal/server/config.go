@@ -45,8 +45,15 @@ type Config struct {
 	// QueueMaxBytes caps the inbound stream; when it is full the receiver
 	// answers 503. Default 1 GiB.
 	QueueMaxBytes int64 `yaml:"queue_max_bytes"`
-	// AdminToken, when set, is a bearer token holding every scope.
+	// AdminToken, when set, is registered at start as a stored token holding
+	// every scope (description "bootstrap (--admin-token)"): listed and
+	// revocable like any other. A revoked one stays revoked although it is
+	// still set; a secret already stored as another token keeps its scopes.
 	AdminToken string `yaml:"admin_token"`
+	// MetricsAddr, when set, serves /metrics without a token on a second
+	// listener, for a private network. On Addr /metrics needs a bearer
+	// token holding metrics:read. Default none.
+	MetricsAddr string `yaml:"metrics_addr"`
 	// MaxBodyBytes is the largest accepted webhook body. Default 1 MiB.
 	MaxBodyBytes int64 `yaml:"max_body_bytes"`
 	// DedupeRetention is how long dedupe records are kept; it must outlast

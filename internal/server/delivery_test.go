@@ -217,13 +217,7 @@ func TestDeliveryEndToEndSignedAndFiltered(t *testing.T) {
 
 func dlvMetrics(t *testing.T, s *ushertest.Server) string {
 	t.Helper()
-	resp, err := http.Get(s.URL() + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return string(b)
+	return s.ScrapeMetrics()
 }
 
 func TestDeliveryRetriesFollowTheScheduleAtAControllableClock(t *testing.T) {

@@ -121,7 +121,7 @@ func TestQueueDownAnswers503(t *testing.T) {
 func TestHealthAndReadiness(t *testing.T) {
 	t.Parallel()
 	s := ushertest.Start(t)
-	for _, path := range []string{"/healthz", "/readyz", "/metrics"} {
+	for _, path := range []string{"/healthz", "/readyz"} {
 		resp, err := http.Get(s.URL() + path)
 		if err != nil {
 			t.Fatal(err)
@@ -136,12 +136,7 @@ func TestHealthAndReadiness(t *testing.T) {
 	var b []byte
 	// Metrics are recorded right after the commit that waitProcessed sees.
 	ushertest.Eventually(t, waitLong, "processing metrics", func() bool {
-		resp, err := http.Get(s.URL() + "/metrics")
-		if err != nil {
-			return false
-		}
-		b, _ = io.ReadAll(resp.Body)
-		resp.Body.Close()
+		b = []byte(s.ScrapeMetrics())
 		return strings.Contains(string(b), "usher_processing_lag_seconds_count")
 	})
 	for _, want := range []string{
@@ -159,7 +154,9 @@ func TestHealthAndReadiness(t *testing.T) {
 
 // TestEveryAdminRouteNeedsItsScope walks the router's admin routes: each one
 // refuses a request without a token (401) and one whose token lacks the
-// route's scope (403). A new route without a scope fails here.
+// route's scope (403). A new route without a scope fails here. A venue route
+// named with venue "*" refuses a scanner token of another venue (403), and
+// /metrics on the main listener is held to the same rules.
 var wildcard = regexp.MustCompile(`\{[a-z_]+\.*\}`)
 
 func TestEveryAdminRouteNeedsItsScope(t *testing.T) {
@@ -168,19 +165,27 @@ func TestEveryAdminRouteNeedsItsScope(t *testing.T) {
 	var created struct {
 		Token string `json:"token"`
 	}
-	// A token with a scope that no admin route needs.
+	// A token with a scope that no admin route needs (only /metrics).
 	if status := s.Admin(http.MethodPost, "/v1/tokens", "", map[string]any{"scopes": []string{"metrics:read"}}, &created); status != 201 {
 		t.Fatalf("create token: %d", status)
 	}
+	var scanner struct {
+		Token string `json:"token"`
+	}
+	if status := s.Admin(http.MethodPost, "/v1/tokens", "", map[string]any{"scopes": []string{"scanner:venue-a"}}, &scanner); status != 201 {
+		t.Fatalf("create scanner token: %d", status)
+	}
+	metricsOnly := []admin.Route{{Method: http.MethodGet, Pattern: "/metrics", Scope: admin.ScopeMetricsRead}}
 	routes := s.AdminRoutes()
 	if len(routes) == 0 {
 		t.Fatal("no admin routes")
 	}
-	for _, rt := range routes {
+	for _, rt := range append(routes, metricsOnly...) {
 		if rt.Scope == "" || (!admin.ValidScope(rt.Scope) && rt.Scope != admin.ScopeScannerAny && rt.Scope != admin.ScopeAnyToken && !strings.HasPrefix(rt.Scope, admin.ScopeScannerPrefix+"{")) {
 			t.Errorf("%s %s has scope %q", rt.Method, rt.Pattern, rt.Scope)
 		}
 		path := wildcard.ReplaceAllString(rt.Pattern, "x1")
+		lacking := created.Token
 		other := 403
 		if rt.Scope == admin.ScopeAnyToken { // any valid token reads it: the route answers, not 403
 			other = 404
@@ -188,10 +193,21 @@ func TestEveryAdminRouteNeedsItsScope(t *testing.T) {
 				other = 200
 			}
 		}
-		for _, tc := range []struct {
+		if rt.Scope == admin.ScopeMetricsRead {
+			lacking = scanner.Token
+		}
+		cases := []struct {
 			token string
 			want  int
-		}{{"", 401}, {"Bearer wrong-token", 401}, {"Bearer " + created.Token, other}} {
+		}{{"", 401}, {"Bearer wrong-token", 401}, {"Bearer " + lacking, other}}
+		if strings.Contains(rt.Pattern, "{venue_id}") {
+			path = wildcard.ReplaceAllString(strings.ReplaceAll(rt.Pattern, "{venue_id}", "*"), "x1")
+			cases = append(cases, struct {
+				token string
+				want  int
+			}{"Bearer " + scanner.Token, 403})
+		}
+		for _, tc := range cases {
 			req, _ := http.NewRequest(rt.Method, s.URL()+path, strings.NewReader(`{}`))
 			if tc.token != "" {
 				req.Header.Set("Authorization", tc.token)

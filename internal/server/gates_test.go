@@ -76,13 +76,7 @@ func uploadBatch(t *testing.T, s *ushertest.Server, token string, batch []scanne
 
 func metricsText(t *testing.T, s *ushertest.Server) string {
 	t.Helper()
-	resp, err := http.Get(s.URL() + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return string(b)
+	return s.ScrapeMetrics()
 }
 
 func outboxOf(t *testing.T, s *ushertest.Server, typ string) []store.OutboundEvent {

@@ -2,6 +2,9 @@ package server
 
 import (
 	"context"
+	"fmt"
+	"log/slog"
+	"net"
 	"net/http"
 	"time"
 
@@ -14,8 +17,10 @@ import (
 )
 
 // routes lists every HTTP route of usher. Admin routes carry their scope in
-// admin.Routes; the others are public by design: the receiver authenticates
-// each webhook by its signature, and health and metrics reveal no data.
+// admin.Routes; /metrics needs metrics:read here (it names sources) and is
+// served without a token only on Config.MetricsAddr; the others are public
+// by design: the receiver authenticates each webhook by its signature, and
+// health reveals no data.
 func (a *App) routes(recv *ingest.Receiver, api *admin.API) http.Handler {
 	mux := http.NewServeMux()
 	if a.cfg.Has(RoleIngest) {
@@ -23,7 +28,7 @@ func (a *App) routes(recv *ingest.Receiver, api *admin.API) http.Handler {
 	}
 	mux.Handle("GET /healthz", handleHealthz())
 	mux.Handle("GET /readyz", a.handleReadyz())
-	mux.Handle("GET /metrics", promhttp.HandlerFor(a.metrics.Registry, promhttp.HandlerOpts{Registry: a.metrics.Registry}))
+	mux.Handle("GET /metrics", api.Guard(admin.ScopeMetricsRead, a.metricsHandler()))
 	for pattern, h := range a.publicRoutes { // capabilities in the URL, e.g. pass links
 		mux.Handle(pattern, h)
 	}
@@ -31,6 +36,39 @@ func (a *App) routes(recv *ingest.Receiver, api *admin.API) http.Handler {
 		mux.Handle(rt.Method+" "+rt.Pattern, api.Guard(rt.Scope, rt.Handler))
 	}
 	return problemsForUnmatched(mux)
+}
+
+// metricsHandler serves the Prometheus exposition of the process's metrics.
+func (a *App) metricsHandler() http.Handler {
+	return promhttp.HandlerFor(a.metrics.Registry, promhttp.HandlerOpts{Registry: a.metrics.Registry})
+}
+
+// serveMetrics starts the token-free /metrics listener on Config.MetricsAddr,
+// meant for a private network; without MetricsAddr it does nothing.
+func (a *App) serveMetrics() error {
+	if a.cfg.MetricsAddr == "" {
+		return nil
+	}
+	ln, err := net.Listen("tcp", a.cfg.MetricsAddr)
+	if err != nil {
+		return fmt.Errorf("metrics listen: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", a.metricsHandler())
+	a.metricsLn = ln
+	a.metricsHTTP = &http.Server{Handler: problemsForUnmatched(mux), ReadHeaderTimeout: 10 * time.Second, WriteTimeout: 60 * time.Second,
+		ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelWarn)}
+	go func() { _ = a.metricsHTTP.Serve(ln) }()
+	return nil
+}
+
+// MetricsAddr returns the address of the token-free /metrics listener, or
+// "" when there is none.
+func (a *App) MetricsAddr() string {
+	if a.metricsLn == nil {
+		return ""
+	}
+	return a.metricsLn.Addr().String()
 }
 
 func handleHealthz() http.Handler {

@@ -46,6 +46,8 @@ type App struct {
 	adminRoutes  []admin.Route
 	listener     net.Listener
 	http         *http.Server
+	metricsLn    net.Listener // the token-free /metrics listener, nil without MetricsAddr
+	metricsHTTP  *http.Server
 	served       chan error
 	bg           sync.WaitGroup
 	stopBg       context.CancelFunc
@@ -114,7 +116,12 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error
 		return nil, fmt.Errorf("trusted proxies: %w", err)
 	}
 	recv := ingest.NewReceiver(ingest.Config{MaxBodyBytes: cfg.MaxBodyBytes, TrustedProxies: trusted, Receivers: cfg.IngestReceivers}, a.db, a.queue, sealer, a.metrics, log, cfg.Clock)
-	api := admin.NewAPI(a.db, admin.NewAuthenticator(a.db, cfg.AdminToken), log, cfg.Clock, recv.ForgetSource)
+	if cfg.AdminToken != "" {
+		if err := admin.RegisterBootstrapToken(ctx, a.db, cfg.AdminToken, cfg.Clock(), log); err != nil {
+			return nil, err
+		}
+	}
+	api := admin.NewAPI(a.db, admin.NewAuthenticator(a.db, cfg.Clock, log), log, cfg.Clock, recv.ForgetSource)
 	a.adminRoutes = api.Routes()
 	for _, build := range componentConstructors() {
 		c, err := build(a)
@@ -151,6 +158,9 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error
 		return nil, fmt.Errorf("listen: %w", err)
 	}
 	go func() { a.served <- a.http.Serve(a.listener) }()
+	if err := a.serveMetrics(); err != nil {
+		return nil, err
+	}
 	bgCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	a.stopBg = cancel
 	a.bg.Add(1)
@@ -165,7 +175,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error
 			a.expireHolds(bgCtx)
 		}()
 	}
-	log.Info("usher started", "addr", a.Addr(), "roles", cfg.Roles, "store", a.db.Engine(), "queue", queueKind(cfg), "partitions", cfg.Partitions, "durable_sync", !cfg.RelaxedSync)
+	log.Info("usher started", "addr", a.Addr(), "metrics_addr", a.MetricsAddr(), "roles", cfg.Roles, "store", a.db.Engine(), "queue", queueKind(cfg), "partitions", cfg.Partitions, "durable_sync", !cfg.RelaxedSync)
 	return a, nil
 }
 
@@ -260,6 +270,9 @@ func (a *App) Shutdown(ctx context.Context) error {
 }
 
 func (a *App) close() {
+	if a.metricsHTTP != nil {
+		_ = a.metricsHTTP.Close() // scrapes hold nothing worth draining
+	}
 	if a.stopBg != nil {
 		a.stopBg()
 		a.bg.Wait()

@@ -169,38 +169,3 @@ func scanSource(row scanner) (usher.Source, error) {
 	}
 	return s, nil
 }
-
-// Token is an admin bearer token as stored: only the SHA-256 of the token.
-type Token struct {
-	ID          string    `json:"id"`
-	Hash        string    `json:"-"`
-	Scopes      []string  `json:"scopes"`
-	Description string    `json:"description"`
-	CreatedAt   time.Time `json:"created_at"`
-}
-
-// CreateToken stores a token hash with its scopes.
-func (db *DB) CreateToken(ctx context.Context, t Token) error {
-	_, err := db.write.ExecContext(ctx, `INSERT INTO admin_tokens (id, token_hash, scopes, description, created_at) VALUES ($1, $2, $3, $4, $5)`,
-		t.ID, t.Hash, strings.Join(t.Scopes, " "), t.Description, micros(t.CreatedAt))
-	if err != nil {
-		return fmt.Errorf("insert token: %w", err)
-	}
-	return nil
-}
-
-// TokenByHash finds a token by the hash of its secret; found is false when none matches.
-func (db *DB) TokenByHash(ctx context.Context, hash string) (t Token, found bool, err error) {
-	var scopes string
-	var created int64
-	err = db.read.QueryRowContext(ctx, `SELECT id, token_hash, scopes, description, created_at FROM admin_tokens WHERE token_hash = $1`, hash).
-		Scan(&t.ID, &t.Hash, &scopes, &t.Description, &created)
-	if isNoRows(err) {
-		return Token{}, false, nil
-	}
-	if err != nil {
-		return Token{}, false, fmt.Errorf("read token: %w", err)
-	}
-	t.Scopes, t.CreatedAt = strings.Fields(scopes), fromMicros(created)
-	return t, true, nil
-}

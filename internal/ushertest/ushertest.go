@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/usherhq/usher/internal/admin"
 	"github.com/usherhq/usher/internal/server"
 	"github.com/usherhq/usher/internal/telemetry"
 	"github.com/usherhq/usher/internal/webhook"
@@ -215,4 +216,27 @@ func testOutput(t testing.TB) io.Writer {
 		return o.Output()
 	}
 	return io.Discard
+}
+
+// ScrapeMetrics returns the text of /metrics on the main listener, read with
+// the bootstrap token (the route needs metrics:read).
+func (s *Server) ScrapeMetrics() string {
+	s.t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, s.URL()+"/metrics", nil)
+	req.Header.Set("Authorization", "Bearer "+AdminToken)
+	status, b := s.Do(req)
+	if status != http.StatusOK {
+		s.t.Fatalf("GET /metrics: %d %s", status, b)
+	}
+	return string(b)
+}
+
+// AdminTokenID returns the stored id of the bootstrap token AdminToken.
+func (s *Server) AdminTokenID() string {
+	s.t.Helper()
+	t, found, err := s.Store().TokenByHash(context.Background(), admin.HashToken(AdminToken))
+	if err != nil || !found {
+		s.t.Fatalf("bootstrap token not stored: %v", err)
+	}
+	return t.ID
 }

@@ -40,6 +40,7 @@ func Run(t *testing.T, open func(t *testing.T) *store.DB) {
 		{"DeadLetters", deadLetterTests},
 		{"Sources", sourceTests},
 		{"Tokens", tokenTests},
+		{"TokenLifecycle", tokenLifecycleTests},
 		{"Delivery", deliveryTests},
 		{"Gates", gateTests},
 		{"Codes", codeTests},
