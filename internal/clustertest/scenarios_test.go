@@ -2,6 +2,7 @@ package clustertest
 
 import (
 	"bufio"
+	"net/http"
 	"strconv"
 	"strings"
 	"testing"
@@ -14,11 +15,19 @@ const applyTimeout = 3 * time.Minute
 // processedBy sums usher_processed_events_total on one process's /metrics.
 func (d *deployment) processedBy(u *Usher) float64 {
 	d.t.Helper()
-	resp, err := d.client.Get(u.URL + "/metrics")
+	req, err := http.NewRequest(http.MethodGet, u.URL+"/metrics", nil)
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+adminToken) // /metrics needs metrics:read
+	resp, err := d.client.Do(req)
 	if err != nil {
 		d.t.Fatalf("metrics of %s: %v", u.Name, err)
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		d.t.Fatalf("metrics of %s: %s", u.Name, resp.Status)
+	}
 	var sum float64
 	sc := bufio.NewScanner(resp.Body)
 	for sc.Scan() {
