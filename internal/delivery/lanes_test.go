@@ -233,29 +233,38 @@ func TestGoneDisablesTheSubscription(t *testing.T) {
 	quiet(t, rc, n, "after 410 Gone")
 }
 
-func TestRetryAfterIsHonouredWithinTwiceTheSchedule(t *testing.T) {
+func TestRetryAfterIsHonouredWithinTheWindow(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
-		retryAfter string
-		want       time.Duration
+		name, retryAfter string
+		schedule         []time.Duration
+		want             time.Duration
 	}{
-		{"15", 15 * time.Second},  // longer than the 10s scheduled: honoured
-		{"100", 20 * time.Second}, // clamped to twice the schedule
+		{"longer than the step", "15", []time.Duration{10 * time.Second, time.Minute}, 15 * time.Second},
+		{"three times the step", "3", []time.Duration{time.Second, time.Minute}, 3 * time.Second},
+		{"past the window: up to its end", "100", []time.Duration{10 * time.Second, time.Minute}, 70 * time.Second},
 	} {
-		t.Run(tc.retryAfter, func(t *testing.T) {
+		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			h := setup(t, func(c *Config) { c.RetrySchedule = []time.Duration{10 * time.Second} })
-			rc := newReceiver(t, func(_ int, w http.ResponseWriter, _ *http.Request) {
-				w.Header().Set("Retry-After", tc.retryAfter)
-				w.WriteHeader(http.StatusServiceUnavailable)
+			h := setup(t, func(c *Config) { c.RetrySchedule = tc.schedule })
+			rc := newReceiver(t, func(n int, w http.ResponseWriter, _ *http.Request) {
+				if n == 1 {
+					w.Header().Set("Retry-After", tc.retryAfter)
+					w.WriteHeader(http.StatusServiceUnavailable)
+				}
 			})
 			sub, _ := h.subscribe(rc.URL)
 			ev := h.emit("ticket.issued", "ord_1")[0]
 			d := h.waitDelivery(sub.ID, ev.ID, "a retry", func(d store.Delivery) bool { return d.WindowAttempts == 1 })
 			at := h.attempts(sub.ID, ev.ID)[0].At
 			if got := d.NextAttemptAt.Sub(at); got != tc.want {
-				t.Fatalf("Retry-After %s with 10s scheduled: next attempt in %s, want %s", tc.retryAfter, got, tc.want)
+				t.Fatalf("Retry-After %s on the schedule %v: next attempt in %s, want %s", tc.retryAfter, tc.schedule, got, tc.want)
 			}
+			h.clock.Set(d.NextAttemptAt.Add(-time.Millisecond))
+			quiet(t, rc, 1, "a millisecond before the receiver's Retry-After")
+			h.clock.Set(d.NextAttemptAt)
+			rc.waitCount(t, 2)
+			h.waitDelivery(sub.ID, ev.ID, "delivered", func(d store.Delivery) bool { return d.Status == store.DeliveryDelivered })
 		})
 	}
 }
@@ -471,7 +480,7 @@ func TestKillMidDeliveryLosesNothing(t *testing.T) {
 	// attempts have passed.
 	h.db = openStore(t, h.path)
 	t.Cleanup(func() { _ = h.db.Close() })
-	h.clock.Advance(h.svc.cfg.lease() + time.Second)
+	h.clock.Advance(h.svc.cfg.Lease + time.Second)
 	h.start(func(c *Config) { c.Concurrency = 4 })
 	for _, ev := range evs {
 		h.waitDelivery(sub.ID, ev.ID, "delivery after the restart", func(d store.Delivery) bool { return d.Status == store.DeliveryDelivered })
