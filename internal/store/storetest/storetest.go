@@ -41,6 +41,7 @@ func Run(t *testing.T, open func(t *testing.T) *store.DB) {
 		{"Sources", sourceTests},
 		{"Tokens", tokenTests},
 		{"Delivery", deliveryTests},
+		{"Leases", leaseTests},
 		{"Gates", gateTests},
 		{"Codes", codeTests},
 		{"Audit", auditTests},
