@@ -45,6 +45,42 @@ func TestRetryAfterATimeoutIsScheduledFromItsEnd(t *testing.T) {
 	rc.waitCount(t, 2)
 }
 
+func TestRetryAfterIsHonouredWithinTheWindow(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name, retryAfter string
+		schedule         []time.Duration
+		want             time.Duration
+	}{
+		{"longer than the step", "15", []time.Duration{10 * time.Second, time.Minute}, 15 * time.Second},
+		{"three times the step", "3", []time.Duration{time.Second, time.Minute}, 3 * time.Second},
+		{"past the window: up to its end", "100", []time.Duration{10 * time.Second, time.Minute}, 70 * time.Second},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			h := setup(t, func(c *Config) { c.RetrySchedule = tc.schedule })
+			rc := newReceiver(t, func(n int, w http.ResponseWriter, _ *http.Request) {
+				if n == 1 {
+					w.Header().Set("Retry-After", tc.retryAfter)
+					w.WriteHeader(http.StatusServiceUnavailable)
+				}
+			})
+			sub, _ := h.subscribe(rc.URL)
+			ev := h.emit("ticket.issued", "ord_1")[0]
+			d := h.waitDelivery(sub.ID, ev.ID, "a retry", func(d store.Delivery) bool { return d.WindowAttempts == 1 })
+			at := h.attempts(sub.ID, ev.ID)[0].At
+			if got := d.NextAttemptAt.Sub(at); got != tc.want {
+				t.Fatalf("Retry-After %s on the schedule %v: next attempt in %s, want %s", tc.retryAfter, tc.schedule, got, tc.want)
+			}
+			h.clock.Set(d.NextAttemptAt.Add(-time.Millisecond))
+			quiet(t, rc, 1, "a millisecond before the receiver's Retry-After")
+			h.clock.Set(d.NextAttemptAt)
+			rc.waitCount(t, 2)
+			h.waitDelivery(sub.ID, ev.ID, "delivered", func(d store.Delivery) bool { return d.Status == store.DeliveryDelivered })
+		})
+	}
+}
+
 // crash stops h's Service the way kill -9 would: the store goes away
 // under the lanes, so nothing is settled or released, then they stop.
 // It reopens the store for the next run.
