@@ -25,9 +25,13 @@ type storeState struct {
 	integrity     string
 }
 
+// integrityUnchecked is the integrity of a store with no integrity_check.
+const integrityUnchecked = "unchecked"
+
 // readStore opens the SQLite file of a stopped usher read-only.
 func readStore(t *testing.T, dataDir string) storeState {
 	t.Helper()
+	var integrity string
 	q := url.Values{}
 	q.Set("mode", "ro")
 	q.Add("_pragma", "query_only(ON)")
@@ -37,6 +41,18 @@ func readStore(t *testing.T, dataDir string) storeState {
 		t.Fatalf("open store: %v", err)
 	}
 	defer db.Close()
+	if err := db.QueryRowContext(context.Background(), `PRAGMA integrity_check`).Scan(&integrity); err != nil {
+		t.Fatalf("integrity_check: %v", err)
+	}
+	s := readState(t, db)
+	s.integrity = integrity
+	return s
+}
+
+// readState reads what a stopped usher left in its store, SQLite or
+// PostgreSQL, but for the integrity check.
+func readState(t *testing.T, db *sql.DB) storeState {
+	t.Helper()
 	ctx := context.Background()
 	s := storeState{
 		outcomes: map[string]string{}, orders: map[string]string{}, tickets: map[string]int{},
@@ -58,7 +74,6 @@ func readStore(t *testing.T, dataDir string) storeState {
 			t.Fatalf("%s: %v", sqlText, err)
 		}
 	}
-	query(`PRAGMA integrity_check`, func(r *sql.Rows) error { return r.Scan(&s.integrity) })
 	query(`SELECT event_id, outcome FROM inbound_events`, func(r *sql.Rows) error {
 		var id, outcome string
 		err := r.Scan(&id, &outcome)
@@ -110,7 +125,11 @@ func readStore(t *testing.T, dataDir string) storeState {
 // in mustFit had seats to spare, so each of them must be paid in full.
 func checkExactlyOnce(t *testing.T, s storeState, events map[string]event, mustFit map[string]bool) {
 	t.Helper()
-	if s.integrity != "ok" {
+	switch s.integrity {
+	case "ok":
+	case integrityUnchecked:
+		t.Log("integrity_check is SQLite's; PostgreSQL's own files are not checked")
+	default:
 		t.Errorf("integrity_check: got %q, want ok", s.integrity)
 	}
 	if len(s.outcomes) != len(events) {

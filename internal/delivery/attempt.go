@@ -36,33 +36,44 @@ const (
 	drainBytes   = 64 << 10
 )
 
-// attempt posts a delivery once and returns what came back, when it was
-// sent (the clock's time, signed into webhook-timestamp) and how long it
-// took.
-func (s *Service) attempt(ctx context.Context, sub store.Subscription, keys []store.SubscriptionKey, d store.Delivery) (result, time.Time, time.Duration) {
-	at := s.now()
+// timing is when an attempt was made, by the service's clock: sent at
+// (signed into webhook-timestamp) and over at end, when its answer was read
+// or it failed; a retry is scheduled from end. latency is the wall-clock
+// time it took.
+type timing struct {
+	at, end time.Time
+	latency time.Duration
+}
+
+// attempt posts a delivery once and returns what came back and when.
+func (s *Service) attempt(ctx context.Context, sub store.Subscription, keys []store.SubscriptionKey, d store.Delivery) (result, timing) {
+	t := timing{at: s.now()}
 	body, err := eventBody(d.Type, d.EventTime, d.Data, sub.PII)
 	if err != nil {
-		return result{err: fmt.Errorf("%w: %w", errNoEvent, err)}, at, 0
+		t.end = t.at
+		return result{err: fmt.Errorf("%w: %w", errNoEvent, err)}, t
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, sub.URL, bytes.NewReader(body))
 	if err != nil {
-		return result{err: err}, at, 0
+		t.end = t.at
+		return result{err: err}, t
 	}
-	req.Header = signedHeaders(keys, d.EventID, at, body)
+	req.Header = signedHeaders(keys, d.EventID, t.at, body)
 	start := time.Now()
 	resp, err := s.client.Do(req)
 	if err != nil {
-		return result{err: err}, at, time.Since(start)
+		t.end, t.latency = s.now(), time.Since(start)
+		return result{err: err}, t
 	}
 	defer resp.Body.Close()
 	head, _ := io.ReadAll(io.LimitReader(resp.Body, excerptBytes))
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, drainBytes))
+	t.end, t.latency = s.now(), time.Since(start)
 	return result{
 		status:     resp.StatusCode,
-		retryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), at),
+		retryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), t.end),
 		excerpt:    printable(head),
-	}, at, time.Since(start)
+	}, t
 }
 
 // printable keeps a response excerpt fit for a log line and an API field.
@@ -99,11 +110,12 @@ func (s *Service) schedule(sub store.Subscription) []time.Duration {
 // attempt row, the delivery's new state, a dead letter, the subscription's
 // failing clock and, when it is disabled, the operator event. A settle that
 // fails leaves the lease to run out, and the delivery is attempted again.
-func (s *Service) settle(sub store.Subscription, d store.Delivery, r result, at time.Time, latency time.Duration) {
+func (s *Service) settle(sub store.Subscription, d store.Delivery, r result, t timing) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	schedule := s.schedule(sub)
-	d, v, reason := s.next(d, r, at, schedule)
+	d, v, reason := s.next(d, r, t, schedule)
+	at, latency := t.at, t.latency
 	var disabled string
 	err := s.st.InTx(ctx, func(tx *store.Tx) error {
 		var err error
@@ -129,9 +141,9 @@ func (s *Service) settle(sub store.Subscription, d store.Delivery, r result, at 
 }
 
 // next returns the delivery as the attempt leaves it: delivered, due again
-// after the scheduled delay, or dead, with the verdict and the dead-letter
-// reason.
-func (s *Service) next(d store.Delivery, r result, at time.Time, schedule []time.Duration) (store.Delivery, verdict, string) {
+// the scheduled delay after the attempt ended, or dead, with the verdict
+// and the dead-letter reason.
+func (s *Service) next(d store.Delivery, r result, t timing, schedule []time.Duration) (store.Delivery, verdict, string) {
 	v, reason := judge(r)
 	d.Attempts++
 	d.WindowAttempts++
@@ -142,11 +154,12 @@ func (s *Service) next(d store.Delivery, r result, at time.Time, schedule []time
 	switch {
 	case v == delivered:
 		d.Status = store.DeliveryDelivered
-	case v == retry && (d.WindowAttempts > len(schedule) || at.Sub(d.WindowStart) >= window(schedule)):
+	case v == retry && (d.WindowAttempts > len(schedule) || t.at.Sub(d.WindowStart) >= window(schedule)):
 		d.Status, reason = store.DeliveryDead, ReasonExhausted
 	case v == retry:
 		d.Status = store.DeliveryPending
-		d.NextAttemptAt = at.Add(retryDelay(schedule, d.WindowAttempts, r.retryAfter, s.cfg.Jitter, s.rnd))
+		left := d.WindowStart.Add(window(schedule)).Sub(t.end)
+		d.NextAttemptAt = t.end.Add(retryDelay(schedule, d.WindowAttempts, r.retryAfter, left, s.cfg.Jitter, s.rnd))
 	default:
 		d.Status = store.DeliveryDead
 	}

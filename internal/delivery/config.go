@@ -66,6 +66,11 @@ type Config struct {
 	// Retention is how long delivered and dead deliveries and attempts are
 	// kept. Default 720h (30 days). Environment: USHER_DELIVERY_RETENTION.
 	Retention time.Duration
+	// Lease is how long a claim holds a delivery unless renewed; a lane
+	// renews it every third of it while the attempt runs, so an attempt may
+	// take longer. A process that dies holds its deliveries this long (one
+	// that restarts releases them at once). Default 15s.
+	Lease time.Duration
 }
 
 // WithDefaults returns the config with every unset field at its default.
@@ -106,6 +111,9 @@ func (c Config) WithDefaults() Config {
 	if c.Retention == 0 {
 		c.Retention = 30 * 24 * time.Hour
 	}
+	if c.Lease == 0 {
+		c.Lease = 15 * time.Second
+	}
 	return c
 }
 
@@ -133,14 +141,14 @@ func (c Config) Validate() error {
 	if c.ReplayRate <= 0 {
 		errs = append(errs, fmt.Errorf("replay rate %v: want more than 0", c.ReplayRate))
 	}
+	if c.Lease < time.Second {
+		errs = append(errs, fmt.Errorf("lease %s: want at least 1s", c.Lease))
+	}
 	if c.Retention < 24*time.Hour {
 		errs = append(errs, fmt.Errorf("retention %s: want at least 24h", c.Retention))
 	}
 	return errors.Join(errs...)
 }
-
-// lease is how long a claim holds a delivery: longer than any attempt.
-func (c Config) lease() time.Duration { return c.ConnectTimeout + c.Timeout + 30*time.Second }
 
 // ParseSchedule parses a comma-separated list of delays ("5s,5m,30m,2h").
 func ParseSchedule(s string) ([]time.Duration, error) {

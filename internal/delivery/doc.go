@@ -16,15 +16,20 @@
 // Nothing waits in memory: a retry due in five hours is a row with its
 // next_attempt_at, and an attempt cut short by a crash is claimable again
 // once its lease has passed (at least once; receivers deduplicate on
-// webhook-id, the outbound event's stable id).
+// webhook-id, the outbound event's stable id). Leases are short (15s) and
+// renewed while an attempt runs, and a process restarted as the same
+// instance (the same data directory) ends its dead run's leases at start,
+// so that their deliveries go out again at once; another live process's
+// leases are never ended early.
 //
 // # Outcomes
 //
 // A 2xx delivers. 410 Gone dead-letters the delivery and disables the
 // subscription. Any other 4xx except 408, 409, 425 and 429 dead-letters it at
 // once. 5xx, those four, redirects, timeouts and connection failures retry on
-// the schedule (±20% jitter, Retry-After honoured between 1× and 2× the
-// scheduled delay) until the window is spent, then dead-letter it. A
+// the schedule, counted from the attempt's end (±20% jitter; a Retry-After
+// longer than the step is honoured in full, up to the end of the window)
+// until the window is spent, then dead-letter it. A
 // subscription that failed for a whole window is disabled, and an operator
 // event "subscription.disabled" goes into the outbox. Each lane has a
 // circuit breaker (sony/gobreaker): after a run of failures it stops

@@ -63,6 +63,9 @@ type harness struct {
 	clock *fakeClock
 	reg   *prometheus.Registry
 	svc   *Service
+	// instance names the process the Service plays: a restart with the same
+	// one ends the leases its previous run left behind.
+	instance string
 }
 
 // testConfig is fast: the lanes look at the store every few milliseconds,
@@ -83,7 +86,13 @@ func openStore(t *testing.T, path string) *store.DB {
 // setup starts a Service; change adjusts its config first.
 func setup(t *testing.T, change ...func(*Config)) *harness {
 	t.Helper()
-	h := &harness{t: t, path: filepath.Join(t.TempDir(), "usher.db"), clock: newClock()}
+	return setupAs(t, "", change...)
+}
+
+// setupAs starts a Service as the named instance.
+func setupAs(t *testing.T, instance string, change ...func(*Config)) *harness {
+	t.Helper()
+	h := &harness{t: t, path: filepath.Join(t.TempDir(), "usher.db"), clock: newClock(), instance: instance}
 	h.db = openStore(t, h.path)
 	t.Cleanup(func() { _ = h.db.Close() })
 	h.start(change...)
@@ -98,7 +107,7 @@ func (h *harness) start(change ...func(*Config)) {
 		c(&cfg)
 	}
 	h.reg = prometheus.NewRegistry()
-	svc, err := New(h.db, cfg, Options{Logger: testLogger(h.t), Now: h.clock.Now, Registerer: h.reg})
+	svc, err := New(h.db, cfg, Options{Logger: testLogger(h.t), Now: h.clock.Now, Registerer: h.reg, Instance: h.instance})
 	if err != nil {
 		h.t.Fatalf("New: %v", err)
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"sync"
+	"time"
 
 	"github.com/sony/gobreaker/v2"
 
@@ -142,25 +143,65 @@ func (l *lane) fill(ctx context.Context, workers *sync.WaitGroup) {
 		return
 	}
 	now := l.svc.now()
-	token := newToken()
-	claimed, err := l.svc.st.ClaimDeliveries(ctx, sub.ID, now, now.Add(l.svc.cfg.lease()), token, free)
+	token := l.svc.leaseToken()
+	claimed, err := l.svc.st.ClaimDeliveries(ctx, sub.ID, now, now.Add(l.svc.cfg.Lease), token, free)
 	if err != nil {
 		if ctx.Err() == nil {
 			l.svc.log.Warn("claim deliveries", "subscription_id", sub.ID, "err", err)
 		}
 		return
 	}
+	if len(claimed) == 0 {
+		return
+	}
+	var batch sync.WaitGroup
+	ids := make([]int64, 0, len(claimed))
 	for _, d := range claimed {
+		ids = append(ids, d.ID)
 		l.slots <- struct{}{}
 		workers.Add(1)
+		batch.Add(1)
 		go func() {
 			defer workers.Done()
 			defer func() {
+				batch.Done()
 				<-l.slots
 				l.poke()
 			}()
 			l.deliver(ctx, sub, keys, breaker, d)
 		}()
+	}
+	workers.Add(1)
+	go func() {
+		defer workers.Done()
+		l.renew(ctx, sub.ID, ids, token, &batch)
+	}()
+}
+
+// renew keeps a claim's leases while its attempts run, every third of the
+// lease, so that the lease can be short: a process that dies holds its
+// deliveries for one lease at most, and one that lives keeps them however
+// long an attempt takes.
+func (l *lane) renew(ctx context.Context, subID string, ids []int64, token string, batch *sync.WaitGroup) {
+	done := make(chan struct{})
+	go func() {
+		batch.Wait()
+		close(done)
+	}()
+	tick := time.NewTicker(l.svc.cfg.Lease / 3)
+	defer tick.Stop()
+	for {
+		select {
+		case <-done:
+			return
+		case <-ctx.Done():
+			<-done
+			return
+		case <-tick.C:
+		}
+		if _, err := l.svc.st.RenewDeliveries(ctx, ids, token, l.svc.now().Add(l.svc.cfg.Lease)); err != nil && ctx.Err() == nil {
+			l.svc.log.Warn("renew delivery leases", "subscription_id", subID, "err", err)
+		}
 	}
 }
 
@@ -171,7 +212,7 @@ func (l *lane) deliver(ctx context.Context, sub store.Subscription, keys []store
 		l.svc.release(d)
 		return
 	}
-	r, at, latency := l.svc.attempt(ctx, sub, keys, d)
+	r, t := l.svc.attempt(ctx, sub, keys, d)
 	if r.err != nil && ctx.Err() != nil {
 		done(errAborted)
 		l.svc.release(d)
@@ -182,7 +223,7 @@ func (l *lane) deliver(ctx context.Context, sub store.Subscription, keys []store
 		failure = errEndpointFailed
 	}
 	done(failure)
-	l.svc.settle(sub, d, r, at, latency)
+	l.svc.settle(sub, d, r, t)
 }
 
 func newToken() string {

@@ -233,33 +233,6 @@ func TestGoneDisablesTheSubscription(t *testing.T) {
 	quiet(t, rc, n, "after 410 Gone")
 }
 
-func TestRetryAfterIsHonouredWithinTwiceTheSchedule(t *testing.T) {
-	t.Parallel()
-	for _, tc := range []struct {
-		retryAfter string
-		want       time.Duration
-	}{
-		{"15", 15 * time.Second},  // longer than the 10s scheduled: honoured
-		{"100", 20 * time.Second}, // clamped to twice the schedule
-	} {
-		t.Run(tc.retryAfter, func(t *testing.T) {
-			t.Parallel()
-			h := setup(t, func(c *Config) { c.RetrySchedule = []time.Duration{10 * time.Second} })
-			rc := newReceiver(t, func(_ int, w http.ResponseWriter, _ *http.Request) {
-				w.Header().Set("Retry-After", tc.retryAfter)
-				w.WriteHeader(http.StatusServiceUnavailable)
-			})
-			sub, _ := h.subscribe(rc.URL)
-			ev := h.emit("ticket.issued", "ord_1")[0]
-			d := h.waitDelivery(sub.ID, ev.ID, "a retry", func(d store.Delivery) bool { return d.WindowAttempts == 1 })
-			at := h.attempts(sub.ID, ev.ID)[0].At
-			if got := d.NextAttemptAt.Sub(at); got != tc.want {
-				t.Fatalf("Retry-After %s with 10s scheduled: next attempt in %s, want %s", tc.retryAfter, got, tc.want)
-			}
-		})
-	}
-}
-
 func TestBreakerOpensAndRecoversAfterAProbe(t *testing.T) {
 	t.Parallel()
 	h := setup(t, func(c *Config) {
@@ -471,7 +444,7 @@ func TestKillMidDeliveryLosesNothing(t *testing.T) {
 	// attempts have passed.
 	h.db = openStore(t, h.path)
 	t.Cleanup(func() { _ = h.db.Close() })
-	h.clock.Advance(h.svc.cfg.lease() + time.Second)
+	h.clock.Advance(h.svc.cfg.Lease + time.Second)
 	h.start(func(c *Config) { c.Concurrency = 4 })
 	for _, ev := range evs {
 		h.waitDelivery(sub.ID, ev.ID, "delivery after the restart", func(d store.Delivery) bool { return d.Status == store.DeliveryDelivered })

@@ -146,17 +146,19 @@ func window(schedule []time.Duration) time.Duration {
 }
 
 // retryDelay is the wait after the n-th failed attempt of a window (n from
-// 1): the scheduled delay spread by ±jitter (rnd returns [0,1)). A
-// Retry-After answer is honoured clamped between once and twice the
-// scheduled delay, as Svix does: it can lengthen the wait, not shorten it.
-func retryDelay(schedule []time.Duration, n int, retryAfter time.Duration, jitter float64, rnd func() float64) time.Duration {
+// 1), counted from the attempt's end: the scheduled delay spread by ±jitter
+// (rnd returns [0,1)). A Retry-After answer can lengthen the wait, never
+// shorten it below the schedule, and is honoured in full as long as it
+// fits in what is left of the window (left); one that reaches past the
+// window's end is honoured up to that end, where the last attempt is made.
+func retryDelay(schedule []time.Duration, n int, retryAfter, left time.Duration, jitter float64, rnd func() float64) time.Duration {
 	base := schedule[n-1]
 	d := base
 	if jitter > 0 {
 		d = time.Duration(float64(base) * (1 + jitter*(2*rnd()-1)))
 	}
 	if retryAfter > 0 {
-		d = max(d, min(max(retryAfter, base), 2*base))
+		d = max(d, min(max(retryAfter, base), left))
 	}
 	return d
 }

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -38,6 +39,13 @@ type Options struct {
 	// Sealer (the master keys) opens the sealed personal data of a dead
 	// letter for a caller with pii:read; nil shows it to no one.
 	Sealer personal.Sealer
+	// Instance names this process across its restarts (the server keeps it
+	// in the data directory); no other live process may share it. Every
+	// lease this process takes carries it, and Start ends the leases its
+	// previous run left when it died, so that their deliveries are sent
+	// again at once instead of after the lease. Empty: a dead run's leases
+	// run out on their own. It may not contain a dot.
+	Instance string
 }
 
 // Service runs the dispatcher and one lane per subscription, and serves the
@@ -52,6 +60,7 @@ type Service struct {
 	sealer     personal.Sealer
 	rnd        func() float64
 	processing ProcessingReplayer
+	instance   string
 	metrics    *metrics
 	limiter    *rate.Limiter
 	disp       *dispatcher
@@ -62,6 +71,7 @@ type Service struct {
 	wake    chan struct{}
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
+	run     string // this run's part of the lease tokens, set by Start
 }
 
 // New returns a Service; Start runs its lanes. A Service that is never
@@ -72,9 +82,12 @@ func New(st Store, cfg Config, opts Options) (*Service, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("delivery config: %w", err)
 	}
+	if strings.Contains(opts.Instance, ".") {
+		return nil, fmt.Errorf("delivery instance %q: a dot separates the parts of a lease token", opts.Instance)
+	}
 	s := &Service{
 		st: st, cfg: cfg, policy: ssrf.Policy{AllowPrivate: cfg.AllowPrivate},
-		log: opts.Logger, now: opts.Now, client: opts.Client, rnd: opts.Rand, processing: opts.Processing, sealer: opts.Sealer,
+		log: opts.Logger, now: opts.Now, client: opts.Client, rnd: opts.Rand, processing: opts.Processing, sealer: opts.Sealer, instance: opts.Instance,
 		limiter: rate.NewLimiter(rate.Limit(cfg.ReplayRate), max(1, int(cfg.ReplayRate))),
 		lanes:   map[string]*lane{}, wake: make(chan struct{}, 1),
 	}
@@ -101,13 +114,23 @@ func New(st Store, cfg Config, opts Options) (*Service, error) {
 // Config returns the effective configuration.
 func (s *Service) Config() Config { return s.cfg }
 
-// Start runs the dispatcher, the lanes and the pruning of old deliveries
-// until ctx ends or Stop is called. It returns at once.
+// Start ends the leases this instance's previous run left behind, then
+// runs the dispatcher, the lanes and the pruning of old deliveries until
+// ctx ends or Stop is called.
 func (s *Service) Start(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.running {
 		return errors.New("delivery: already started")
+	}
+	s.run = newToken()
+	if s.instance != "" {
+		n, err := s.st.ReleaseLeases(ctx, s.instance+".")
+		if err != nil {
+			s.log.Warn("release the leases of the previous run; they run out on their own", "err", err)
+		} else if n > 0 {
+			s.log.Info("released the leases of the previous run", "deliveries", n)
+		}
 	}
 	ctx, s.cancel = context.WithCancel(ctx)
 	s.running = true
@@ -279,4 +302,16 @@ func (s *Service) prune(ctx context.Context) {
 		case <-t.C:
 		}
 	}
+}
+
+// leaseToken returns a new claim's token: the instance and the run, when
+// the instance is named, then a random part.
+func (s *Service) leaseToken() string {
+	s.mu.Lock()
+	run := s.run
+	s.mu.Unlock()
+	if s.instance == "" {
+		return newToken()
+	}
+	return s.instance + "." + run + "." + newToken()
 }

@@ -27,6 +27,8 @@ type Store interface {
 
 	ClaimDeliveries(ctx context.Context, subscriptionID string, now, leaseUntil time.Time, token string, limit int) ([]store.Delivery, error)
 	ReleaseDelivery(ctx context.Context, id int64, token string) error
+	RenewDeliveries(ctx context.Context, ids []int64, token string, leaseUntil time.Time) (int64, error)
+	ReleaseLeases(ctx context.Context, prefix string) (int64, error)
 	DueSubscriptions(ctx context.Context, now time.Time) ([]string, error)
 	PendingDeliveries(ctx context.Context) (map[string]int, error)
 	DeliveryAttempts(ctx context.Context, f store.AttemptFilter) ([]store.DeliveryAttempt, error)

@@ -24,19 +24,22 @@ func TestRetryDelay(t *testing.T) {
 		name       string
 		n          int
 		retryAfter time.Duration
+		left       time.Duration // of the window, after the attempt
 		rnd        float64
 		want       time.Duration
 	}{
-		{"lowest jitter", 1, 0, 0, 8 * time.Second},
-		{"middle", 1, 0, 0.5, 10 * time.Second},
-		{"highest jitter", 1, 0, 0.99999999, 12 * time.Second},
-		{"second retry", 2, 0, 0.5, time.Minute},
-		{"retry-after longer", 1, 15 * time.Second, 0.5, 15 * time.Second},
-		{"retry-after clamped to twice", 1, time.Hour, 0.5, 20 * time.Second},
-		{"retry-after shorter: at least the schedule", 1, time.Second, 0, 10 * time.Second},
-		{"retry-after shorter than the jittered delay", 1, time.Second, 0.99999999, 12 * time.Second},
+		{"lowest jitter", 1, 0, time.Hour, 0, 8 * time.Second},
+		{"middle", 1, 0, time.Hour, 0.5, 10 * time.Second},
+		{"highest jitter", 1, 0, time.Hour, 0.99999999, 12 * time.Second},
+		{"second retry", 2, 0, time.Hour, 0.5, time.Minute},
+		{"retry-after longer", 1, 15 * time.Second, time.Hour, 0.5, 15 * time.Second},
+		{"retry-after far longer: honoured in full within the window", 1, 30 * time.Minute, time.Hour, 0.99999999, 30 * time.Minute},
+		{"retry-after past the window: up to its end", 1, 2 * time.Hour, time.Hour, 0.5, time.Hour},
+		{"retry-after with the window spent: the schedule", 1, time.Hour, time.Second, 0.5, 10 * time.Second},
+		{"retry-after shorter: at least the schedule", 1, time.Second, time.Hour, 0, 10 * time.Second},
+		{"retry-after shorter than the jittered delay", 1, time.Second, time.Hour, 0.99999999, 12 * time.Second},
 	} {
-		got := retryDelay(schedule, tc.n, tc.retryAfter, 0.2, func() float64 { return tc.rnd })
+		got := retryDelay(schedule, tc.n, tc.retryAfter, tc.left, 0.2, func() float64 { return tc.rnd })
 		if got.Round(time.Millisecond) != tc.want {
 			t.Errorf("%s: retryDelay = %s, want %s", tc.name, got, tc.want)
 		}

@@ -57,7 +57,8 @@ type Config struct {
 	// MaxBodyBytes is the largest accepted webhook body. Default 1 MiB.
 	MaxBodyBytes int64 `yaml:"max_body_bytes"`
 	// DedupeRetention is how long dedupe records are kept; it must outlast
-	// every sender's retry horizon (Stripe 3 days, Adyen 30). Default 35 days.
+	// every sender's retry horizon (Stripe 3 days, Adyen 30). Default 35 days;
+	// at least 72h, and below 30 days usher warns at start.
 	DedupeRetention time.Duration `yaml:"dedupe_retention"`
 	// Bootstrap creates a demo source and an admin token in an empty store
 	// and writes them to DataDir/demo-credentials.json. Default false; `usher

@@ -1,14 +1,20 @@
 package server
 
 import (
+	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
 	"fmt"
-	"github.com/usherhq/usher/internal/processor"
+	"io/fs"
 	"net/http"
 	"os"
+	"path/filepath"
 
 	"github.com/usherhq/usher/internal/admin"
 	"github.com/usherhq/usher/internal/delivery"
+	"github.com/usherhq/usher/internal/processor"
 )
 
 // newDeliveryComponent builds the outbound delivery lanes and their admin
@@ -24,7 +30,12 @@ func buildDelivery(a *App, getenv func(string) string) (component, error) {
 	if err != nil {
 		return nil, fmt.Errorf("delivery config: %w", err)
 	}
+	instance, err := instanceID(a.cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
 	svc, err := delivery.New(a.Store(), cfg, delivery.Options{
+		Instance:   instance,
 		Logger:     a.Logger().With("component", "delivery"),
 		Now:        a.cfg.Clock,
 		Registerer: a.Metrics().Registry,
@@ -44,6 +55,34 @@ func buildDelivery(a *App, getenv func(string) string) (component, error) {
 	// Lanes run where events are processed; every process serves the API,
 	// and its replays are picked up by the lanes through the store.
 	return &deliveryComponent{svc: svc, lanes: a.cfg.Has(RoleProcess), routes: svc.Routes(list)}, nil
+}
+
+// instanceFile holds the id of the process that owns the data directory.
+const instanceFile = "instance-id"
+
+// instanceID returns the id kept in the data directory, creating it on the
+// first start. A process restarted on the same directory is the same
+// instance: at start, its delivery lanes end the leases its previous run
+// left when it died. Processes that share a store each have their own data
+// directory, so none can end another's leases.
+func instanceID(dataDir string) (string, error) {
+	path := filepath.Join(dataDir, instanceFile)
+	b, err := os.ReadFile(path)
+	if err == nil && len(bytes.TrimSpace(b)) > 0 {
+		return string(bytes.TrimSpace(b)), nil
+	}
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return "", fmt.Errorf("instance id: %w", err)
+	}
+	var raw [8]byte
+	if _, err := rand.Read(raw[:]); err != nil {
+		return "", fmt.Errorf("instance id: %w", err)
+	}
+	id := hex.EncodeToString(raw[:])
+	if err := os.WriteFile(path, []byte(id+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("instance id: %w", err)
+	}
+	return id, nil
 }
 
 func hasRoute(routes []admin.Route, method, pattern string) bool {

@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -26,24 +25,6 @@ var scanPII = []string{
 	"heir.scan@example.com", "Heir Scanholder", // standard webhooks new holder
 	"grace.scan@example.com", "Grace Scanhopper", "+1 202 555 0199", "7 Secret Mews", // Stripe checkout
 	"linus.scan@example.com", "Linus Scancustomer", // Stripe event with no canonical type
-}
-
-// syncBuffer collects log lines written from many goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // TestPersonalDataOfEverySchemeNeverStoredInClear sends events of both

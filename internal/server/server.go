@@ -65,6 +65,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error
 		return nil, fmt.Errorf("config: %w", err)
 	}
 	a := &App{cfg: cfg, log: log, metrics: telemetry.NewMetrics(), served: make(chan error, 1)}
+	warnShortRetention(cfg, log)
 	defer func() {
 		if err != nil {
 			a.close()
@@ -312,6 +313,20 @@ func (a *App) expireHolds(ctx context.Context) {
 	}
 }
 
+// shortDedupeRetention is the retention below which usher warns at start:
+// some senders retry for 30 days (Adyen), and a retry that arrives after
+// its dedupe record was pruned is applied again.
+const shortDedupeRetention = 30 * 24 * time.Hour
+
+// warnShortRetention logs a warning when the dedupe retention is shorter
+// than some senders' retry horizon.
+func warnShortRetention(cfg Config, log *slog.Logger) {
+	if cfg.DedupeRetention < shortDedupeRetention {
+		log.Warn("dedupe retention is below 30 days: a sender that retries for longer (Adyen retries for 30 days) can have an event applied twice",
+			"dedupe_retention", cfg.DedupeRetention.String(), "recommended_min", shortDedupeRetention.String())
+	}
+}
+
 // pruneDedupe deletes dedupe records older than the retention, hourly, in
 // small batches so that it never holds the writer for long.
 func (a *App) pruneDedupe(ctx context.Context) {
@@ -319,7 +334,7 @@ func (a *App) pruneDedupe(ctx context.Context) {
 	defer t.Stop()
 	for {
 		for {
-			n, err := a.db.PruneInbound(ctx, time.Now().Add(-a.cfg.DedupeRetention), 1000)
+			n, err := a.db.PruneInbound(ctx, a.cfg.Clock().Add(-a.cfg.DedupeRetention), 1000)
 			if err != nil {
 				if ctx.Err() == nil {
 					a.log.Warn("dedupe prune failed", "err", err)

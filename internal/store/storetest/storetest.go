@@ -42,6 +42,7 @@ func Run(t *testing.T, open func(t *testing.T) *store.DB) {
 		{"Tokens", tokenTests},
 		{"TokenLifecycle", tokenLifecycleTests},
 		{"Delivery", deliveryTests},
+		{"Leases", leaseTests},
 		{"Gates", gateTests},
 		{"Codes", codeTests},
 		{"Audit", auditTests},
