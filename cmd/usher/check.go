@@ -13,8 +13,9 @@ import (
 	"github.com/usherhq/usher/internal/store/sqlite"
 )
 
-// runCheck verifies the inventory invariants of a store and fails on any
-// violation.
+// runCheck verifies the integrity of an embedded store's SQLite file (the
+// full PRAGMA integrity_check) and the inventory invariants of a store, and
+// fails on any damage or violation.
 func runCheck(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("usher check", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -28,7 +29,13 @@ func runCheck(ctx context.Context, args []string, getenv func(string) string, st
 	if *pgURL != "" {
 		db, err = postgres.Open(ctx, *pgURL)
 	} else {
-		db, err = sqlite.Open(ctx, filepath.Join(*dataDir, "usher.db"))
+		path := filepath.Join(*dataDir, "usher.db")
+		if err := sqlite.IntegrityCheck(ctx, path); err != nil {
+			fmt.Fprintln(stdout, "DAMAGED", err)
+			return err
+		}
+		fmt.Fprintf(stdout, "OK: %s passes PRAGMA integrity_check\n", path)
+		db, err = sqlite.Open(ctx, path)
 	}
 	if err != nil {
 		return err

@@ -1,9 +1,7 @@
 package server
 
 import (
-	"context"
 	"net/http"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
@@ -37,24 +35,6 @@ func handleHealthz() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write([]byte(`{"status":"ok"}` + "\n"))
-	})
-}
-
-// handleReadyz answers 200 when the queue and the store both answer, 503 otherwise.
-func (a *App) handleReadyz() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
-		defer cancel()
-		if err := a.queue.Ping(ctx); err != nil {
-			problem.Write(w, r, usher.WrapError(usher.CodeQueueUnavailable, err, "the queue is not reachable"))
-			return
-		}
-		if err := a.db.Ping(ctx); err != nil {
-			problem.Write(w, r, usher.WrapError(usher.CodeUnavailable, err, "the store is not reachable"))
-			return
-		}
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write([]byte(`{"status":"ready"}` + "\n"))
 	})
 }
 
