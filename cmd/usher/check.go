@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -31,8 +32,11 @@ func runCheck(ctx context.Context, args []string, getenv func(string) string, st
 	} else {
 		path := filepath.Join(*dataDir, "usher.db")
 		if err := sqlite.IntegrityCheck(ctx, path); err != nil {
+			if !errors.Is(err, sqlite.ErrDamaged) {
+				return err
+			}
 			fmt.Fprintln(stdout, "DAMAGED", err)
-			return err
+			return sqlite.ErrDamaged
 		}
 		fmt.Fprintf(stdout, "OK: %s passes PRAGMA integrity_check\n", path)
 		db, err = sqlite.Open(ctx, path)
