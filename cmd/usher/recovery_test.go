@@ -13,12 +13,12 @@ import (
 )
 
 // TestCheckFindsADamagedFile writes 16 KiB of junk into the middle of a
-// real usher.db: usher check must run SQLite's full integrity check and
+// real usher.db holding 200 orders (table data that opening does not read): usher check must run SQLite's full integrity check and
 // fail, naming the file, where it used to print OK.
 func TestCheckFindsADamagedFile(t *testing.T) {
 	t.Parallel()
 	s := ushertest.Start(t)
-	for i := range 20 {
+	for i := range 200 {
 		if status, reply := s.Send(ushertest.NewID(), ushertest.Envelope("order.paid", ushertest.Paid(fmt.Sprintf("ord_dmg_%d", i), 1))); status != 202 {
 			t.Fatalf("send: %d %s", status, reply)
 		}

@@ -97,11 +97,12 @@ func TestReplacedStoreIsRefused(t *testing.T) {
 	}
 }
 
-// TestCorruptStoreIsRefused writes 16 KiB of junk into the middle of
-// usher.db: usher must refuse to start, naming the file.
+// TestCorruptStoreIsRefused writes 16 KiB of junk into the middle of a
+// usher.db that holds 200 orders (the middle is then table data, which a
+// start does not read): usher must refuse to start, naming the file.
 func TestCorruptStoreIsRefused(t *testing.T) {
 	t.Parallel()
-	s, dir := stoppedWithOrders(t, 20)
+	s, dir := stoppedWithOrders(t, 200)
 	path := filepath.Join(dir, "usher.db")
 	corrupt(t, path)
 	err := startAgain(t, s)
