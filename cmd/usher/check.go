@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -13,8 +14,9 @@ import (
 	"github.com/usherhq/usher/internal/store/sqlite"
 )
 
-// runCheck verifies the inventory invariants of a store and fails on any
-// violation.
+// runCheck verifies the integrity of an embedded store's SQLite file (the
+// full PRAGMA integrity_check) and the inventory invariants of a store, and
+// fails on any damage or violation.
 func runCheck(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("usher check", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -28,7 +30,16 @@ func runCheck(ctx context.Context, args []string, getenv func(string) string, st
 	if *pgURL != "" {
 		db, err = postgres.Open(ctx, *pgURL)
 	} else {
-		db, err = sqlite.Open(ctx, filepath.Join(*dataDir, "usher.db"))
+		path := filepath.Join(*dataDir, "usher.db")
+		if err := sqlite.IntegrityCheck(ctx, path); err != nil {
+			if !errors.Is(err, sqlite.ErrDamaged) {
+				return err
+			}
+			fmt.Fprintln(stdout, "DAMAGED", err)
+			return sqlite.ErrDamaged
+		}
+		fmt.Fprintf(stdout, "OK: %s passes PRAGMA integrity_check\n", path)
+		db, err = sqlite.Open(ctx, path)
 	}
 	if err != nil {
 		return err

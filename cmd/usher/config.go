@@ -42,7 +42,7 @@ func settings() []setting {
 		{"metrics-addr", "USHER_METRICS_ADDR", "serve /metrics without a token on this address (private network); on --addr it needs metrics:read", str(func(c *server.Config) *string { return &c.MetricsAddr })},
 		{"log-level", "USHER_LOG_LEVEL", "debug, info, warn or error (default info)", str(func(c *server.Config) *string { return &c.LogLevel })},
 		{"log-format", "USHER_LOG_FORMAT", "json or text (default json)", str(func(c *server.Config) *string { return &c.LogFormat })},
-		{"partitions", "USHER_PARTITIONS", "inbound stream partitions (default 8)", func(c *server.Config, v string) error {
+		{"partitions", "USHER_PARTITIONS", "inbound stream partitions (default 2 with the embedded NATS, 8 with an external one)", func(c *server.Config, v string) error {
 			n, err := strconv.Atoi(v)
 			c.Partitions = n
 			return err

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os/signal"
 	"path/filepath"
 	"syscall"
@@ -26,6 +27,10 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return fmt.Errorf("config: %w", err)
 	}
 	log := telemetry.NewLogger(stderr, cfg.Level(), cfg.LogFormat)
+	// Libraries that print through the standard log package (and nats.go's
+	// fallbacks, which usher replaces with handlers) must not break the JSON
+	// log: route the process-wide default logger into usher's.
+	slog.SetDefault(log)
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	app, err := server.Start(ctx, cfg, log)

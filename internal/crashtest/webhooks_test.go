@@ -58,6 +58,7 @@ func newSender(client *http.Client, source string, key webhook.Secret) *sender {
 type reply struct {
 	Status      int
 	ContentType string
+	RetryAfter  string
 	Body        []byte
 	Err         error
 }
@@ -88,5 +89,5 @@ func (s *sender) send(ctx context.Context, baseURL string, ev event) reply {
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-	return reply{Status: resp.StatusCode, ContentType: resp.Header.Get("Content-Type"), Body: body, Err: err}
+	return reply{Status: resp.StatusCode, ContentType: resp.Header.Get("Content-Type"), RetryAfter: resp.Header.Get("Retry-After"), Body: body, Err: err}
 }

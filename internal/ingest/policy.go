@@ -119,6 +119,9 @@ type retryAfterError struct {
 func (e *retryAfterError) Error() string { return e.err.Error() }
 func (e *retryAfterError) Unwrap() error { return e.err }
 
+// RetryAfter returns the advised wait.
+func (e *retryAfterError) RetryAfter() time.Duration { return e.after }
+
 // take spends one token or returns a rate-limit error with Retry-After.
 func take(lim *rate.Limiter, now time.Time) error {
 	if lim == nil {
@@ -135,12 +138,14 @@ func take(lim *rate.Limiter, now time.Time) error {
 	return nil
 }
 
+// retryAfterSeconds finds an advised wait in err's chain: a rate limit, or
+// the queue refusing at once while it cannot store (queue.Enqueue).
 func retryAfterSeconds(err error) (int, bool) {
-	var ra *retryAfterError
+	var ra interface{ RetryAfter() time.Duration }
 	if !errors.As(err, &ra) {
 		return 0, false
 	}
-	return int(math.Max(1, math.Ceil(ra.after.Seconds()))), true
+	return int(math.Max(1, math.Ceil(ra.RetryAfter().Seconds()))), true
 }
 
 // clientAddr returns the address of the client: the peer, or, when the peer

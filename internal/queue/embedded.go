@@ -21,11 +21,19 @@ type EmbeddedConfig struct {
 	// Listen, when non-empty ("127.0.0.1:0"), also opens a client port; by
 	// default the server takes no port and is reached in-process only.
 	Listen string
+	// MinFreeBytes is the free disk space at which a stream store that
+	// failed a write (a full disk) is reopened. Default 16 MiB.
+	MinFreeBytes int64
 }
 
 // StartEmbedded starts a JetStream server inside this process. Its warnings
 // and errors go to log.
 func StartEmbedded(cfg EmbeddedConfig, log *slog.Logger) (*server.Server, error) {
+	return startEmbedded(cfg, log, nil)
+}
+
+// startEmbedded is StartEmbedded telling onWriteError of a stream's failed write.
+func startEmbedded(cfg EmbeddedConfig, log *slog.Logger, onWriteError func(why string)) (*server.Server, error) {
 	opts := &server.Options{
 		ServerName:         "usher-embedded",
 		JetStream:          true,
@@ -49,7 +57,7 @@ func StartEmbedded(cfg EmbeddedConfig, log *slog.Logger) (*server.Server, error)
 	if err != nil {
 		return nil, fmt.Errorf("embedded nats: %w", err)
 	}
-	ns.SetLoggerV2(natsLogger{log}, false, false, false)
+	ns.SetLoggerV2(natsLogger{log: log, onWriteError: onWriteError}, false, false, false)
 	ns.Start()
 	if !ns.ReadyForConnections(15 * time.Second) {
 		ns.Shutdown()

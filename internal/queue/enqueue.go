@@ -19,7 +19,10 @@ import (
 func (q *Queue) Enqueue(ctx context.Context, ev *usher.InboundEvent) error {
 	if st := q.nc.Status(); st != nats.CONNECTED {
 		// Fail fast: a publish now would wait out PublishTimeout for nothing.
-		return usher.WrapError(usher.CodeQueueUnavailable, fmt.Errorf("nats connection %s", st), "the queue is not reachable")
+		return usher.WrapError(usher.CodeQueueUnavailable, &unavailableError{fmt.Errorf("nats connection %s", st)}, "the queue is not reachable")
+	}
+	if err := q.downErr(); err != nil {
+		return err // the last write failed; the prober clears this once a write succeeds
 	}
 	data, err := json.Marshal(ev)
 	if err != nil {
@@ -110,7 +113,9 @@ func (b *batcher) publish(batch []*pubRequest, buf *bytes.Buffer) error {
 	defer cancel()
 	if _, err := b.q.js.Publish(ctx, b.subject, buf.Bytes()); err != nil {
 		b.q.log.Warn("enqueue failed", "partition", b.partition, "events", len(batch), "err", err)
-		return fmt.Errorf("publish to %s: %w", b.subject, err)
+		err = fmt.Errorf("publish to %s: %w", b.subject, err)
+		b.q.markDown(err)
+		return err
 	}
 	if b.q.onBatch != nil {
 		b.q.onBatch(len(batch))

@@ -102,6 +102,9 @@ func (c Config) WithDefaults() Config {
 	if c.URL == "" && c.Embedded.MaxStore == 0 {
 		c.Embedded.MaxStore = 2 * c.MaxBytes
 	}
+	if c.Embedded.MinFreeBytes == 0 {
+		c.Embedded.MinFreeBytes = 16 << 20
+	}
 	return c
 }
 
@@ -134,6 +137,7 @@ type Queue struct {
 	stream   jetstream.Stream
 	batchers []*batcher
 	onBatch  func(events int)
+	health   health
 
 	stopOnce sync.Once
 	stop     chan struct{}
@@ -149,7 +153,8 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, onBatch func(events
 		return nil, err
 	}
 	q := &Queue{cfg: cfg, log: log, stop: make(chan struct{}), onBatch: onBatch}
-	opts := []nats.Option{nats.Name("usher"), nats.MaxReconnects(-1), nats.ReconnectWait(250 * time.Millisecond)}
+	q.health.kick = make(chan struct{}, 1)
+	opts := append(clientLogging(log), nats.Name("usher"), nats.MaxReconnects(-1), nats.ReconnectWait(250*time.Millisecond))
 	url := cfg.URL
 	if url == "" {
 		cfg.fitDisk(log)
@@ -176,6 +181,15 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, onBatch func(events
 		return nil, err
 	}
 	q.warnSync(ctx)
+	if err := q.purgeProbes(ctx); err != nil {
+		q.Close()
+		return nil, err
+	}
+	q.wg.Add(1)
+	go func() {
+		defer q.wg.Done()
+		q.watchWrites()
+	}()
 	if q.emb != nil {
 		q.wg.Add(1)
 		go func() {
@@ -278,11 +292,12 @@ func (q *Queue) shutdownServer() {
 var ErrClosed = errors.New("queue closed")
 
 // Pending returns the number of stream messages (batches) not yet applied
-// and acknowledged by a processor.
+// and acknowledged by a processor; a readiness probe between its write and
+// its deletion is not one.
 func (q *Queue) Pending(ctx context.Context) (uint64, error) {
-	info, err := q.stream.Info(ctx)
+	info, err := q.stream.Info(ctx, jetstream.WithSubjectFilter(q.probeSubject()))
 	if err != nil {
 		return 0, fmt.Errorf("stream info: %w", err)
 	}
-	return info.State.Msgs, nil
+	return info.State.Msgs - min(info.State.Msgs, info.State.Subjects[q.probeSubject()]), nil
 }

@@ -3,7 +3,9 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"time"
@@ -35,8 +37,10 @@ const (
 const CredentialsFile = "demo-credentials.json"
 
 // bootstrap creates a demo source and an all-scopes admin token when the
-// store has no source yet, and writes them to the credentials file. Secrets
-// go to that file only, never to a log.
+// store has no source yet and the credentials file does not exist, and
+// writes them to that file. It never overwrites the file: an existing one
+// means this is not a first start. Secrets go to that file only, never to a
+// log.
 func bootstrap(ctx context.Context, db *store.DB, dataDir string, now func() time.Time) (*Credentials, error) {
 	srcs, err := db.Sources(ctx)
 	if err != nil {
@@ -45,6 +49,36 @@ func bootstrap(ctx context.Context, db *store.DB, dataDir string, now func() tim
 	if len(srcs) > 0 {
 		return nil, nil
 	}
+	path := filepath.Join(dataDir, CredentialsFile)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("write credentials: %w", err)
+	}
+	c, err := createDemo(ctx, db, now)
+	if err == nil {
+		b, _ := json.MarshalIndent(c, "", "  ")
+		if _, err = f.Write(append(b, '\n')); err == nil {
+			err = f.Sync()
+		}
+		if err != nil {
+			err = fmt.Errorf("write credentials %s: %w", path, err)
+		}
+	}
+	if cerr := f.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("write credentials %s: %w", path, cerr)
+	}
+	if err != nil {
+		_ = os.Remove(path)
+		return nil, err
+	}
+	return c, nil
+}
+
+// createDemo makes the demo source, show and admin token.
+func createDemo(ctx context.Context, db *store.DB, now func() time.Time) (*Credentials, error) {
 	view, err := admin.CreateSource(ctx, db, "demo", "standard-webhooks", "", usher.SourcePolicy{}, now())
 	if err != nil {
 		return nil, fmt.Errorf("bootstrap source: %w", err)
@@ -67,10 +101,5 @@ func bootstrap(ctx context.Context, db *store.DB, dataDir string, now func() tim
 	if _, err := db.PutShowSettings(ctx, store.ShowSettings{ShowID: DemoShow, AllowStaticCodes: true}); err != nil {
 		return nil, fmt.Errorf("bootstrap show settings: %w", err)
 	}
-	c := &Credentials{Source: view.Name, Scheme: view.Scheme, Secret: view.Secrets[0].Secret, AdminToken: token}
-	b, _ := json.MarshalIndent(c, "", "  ")
-	if err := os.WriteFile(filepath.Join(dataDir, CredentialsFile), append(b, '\n'), 0o600); err != nil {
-		return nil, fmt.Errorf("write credentials: %w", err)
-	}
-	return c, nil
+	return &Credentials{Source: view.Name, Scheme: view.Scheme, Secret: view.Secrets[0].Secret, AdminToken: token}, nil
 }

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
 	"net"
@@ -75,24 +74,6 @@ func handleHealthz() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write([]byte(`{"status":"ok"}` + "\n"))
-	})
-}
-
-// handleReadyz answers 200 when the queue and the store both answer, 503 otherwise.
-func (a *App) handleReadyz() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
-		defer cancel()
-		if err := a.queue.Ping(ctx); err != nil {
-			problem.Write(w, r, usher.WrapError(usher.CodeQueueUnavailable, err, "the queue is not reachable"))
-			return
-		}
-		if err := a.db.Ping(ctx); err != nil {
-			problem.Write(w, r, usher.WrapError(usher.CodeUnavailable, err, "the store is not reachable"))
-			return
-		}
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write([]byte(`{"status":"ready"}` + "\n"))
 	})
 }
 

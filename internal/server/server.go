@@ -11,7 +11,6 @@ import (
 	"maps"
 	"net"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strconv"
 	"sync"
@@ -19,6 +18,7 @@ import (
 
 	"github.com/usherhq/usher"
 	"github.com/usherhq/usher/internal/admin"
+	"github.com/usherhq/usher/internal/datadir"
 	"github.com/usherhq/usher/internal/ingest"
 	"github.com/usherhq/usher/internal/passes"
 	"github.com/usherhq/usher/internal/processor"
@@ -46,94 +46,154 @@ type App struct {
 	adminRoutes  []admin.Route
 	listener     net.Listener
 	http         *http.Server
-	metricsLn    net.Listener // the token-free /metrics listener, nil without MetricsAddr
-	metricsHTTP  *http.Server
 	served       chan error
 	bg           sync.WaitGroup
 	stopBg       context.CancelFunc
+	lock         *datadir.Lock
+	metricsLn    net.Listener // the token-free /metrics listener, nil without MetricsAddr
+	metricsHTTP  *http.Server
+	progress     *progress
+	storeProbe   storeProbe
+	sealer       *secrets.Keyring // the master keys; the receiver seals personal data with them
 
 	// Bootstrapped is set when this start created the demo credentials.
 	Bootstrapped *Credentials
 }
 
-// Start opens the store and the queue, starts the processor and the
-// background services, and listens on cfg.Addr. It returns once usher is
-// accepting requests; Shutdown stops it.
+// Start takes the data directory's lock, opens the store and the queue,
+// starts the processor and the background services, and listens on
+// cfg.Addr. It returns once usher is accepting requests; Shutdown stops it.
 func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error) {
 	cfg = cfg.WithDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
-	a := &App{cfg: cfg, log: log, metrics: telemetry.NewMetrics(), served: make(chan error, 1)}
+	a := &App{cfg: cfg, log: log, metrics: telemetry.NewMetrics(), served: make(chan error, 1), progress: &progress{}}
 	warnShortRetention(cfg, log)
 	defer func() {
 		if err != nil {
 			a.close()
 		}
 	}()
-	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
-		return nil, fmt.Errorf("data dir: %w", err)
-	}
-	if a.db, err = openStore(ctx, cfg); err != nil {
+	if err := a.openState(ctx); err != nil {
 		return nil, err
 	}
-	sealer, err := openSealer(cfg, log)
+	if err := a.openQueue(ctx); err != nil {
+		return nil, err
+	}
+	if err := a.startProcessing(ctx); err != nil {
+		return nil, err
+	}
+	recv, api, err := a.startComponents(ctx)
 	if err != nil {
 		return nil, err
 	}
-	a.db.SetSealer(sealer)
-	a.db.SetClock(cfg.Clock)
-	if a.queue, err = queue.Open(ctx, queue.Config{
-		URL:        cfg.NATSURL,
-		Namespace:  cfg.NATSNamespace,
-		Embedded:   queue.EmbeddedConfig{DataDir: cfg.DataDir, SyncAlways: !cfg.RelaxedSync},
-		Partitions: cfg.Partitions,
-		MaxBytes:   cfg.QueueMaxBytes,
-		Replicas:   cfg.Replicas,
-		Reconcile:  cfg.ReconcileStream,
-	}, log, func(n int) { a.metrics.EnqueueBatchSize.Observe(float64(n)) }); err != nil {
+	if err := a.listen(recv, api); err != nil {
 		return nil, err
 	}
-	if cfg.Bootstrap {
-		if a.Bootstrapped, err = bootstrap(ctx, a.db, cfg.DataDir, cfg.Clock); err != nil {
-			return nil, err
+	a.startBackground(ctx)
+	log.Info("usher started", "addr", a.Addr(), "metrics_addr", a.MetricsAddr(), "roles", cfg.Roles, "store", a.db.Engine(), "queue", queueKind(cfg), "partitions", cfg.Partitions, "durable_sync", !cfg.RelaxedSync)
+	return a, nil
+}
+
+// openState locks the data directory before anything else opens it, then
+// opens the store, refusing a directory whose store is missing, replaced or
+// damaged.
+func (a *App) openState(ctx context.Context) error {
+	var err error
+	if a.lock, err = datadir.Acquire(a.cfg.DataDir); err != nil {
+		return err
+	}
+	guard := datadir.Guard{Dir: a.cfg.DataDir, Traces: []string{"jetstream", CredentialsFile, instanceFile}}
+	if a.cfg.PostgresURL == "" {
+		guard.StoreFile = sqliteFile
+	}
+	identity, err := guard.BeforeOpen()
+	if err != nil {
+		return err
+	}
+	if a.db, err = openStore(ctx, a.cfg); err != nil {
+		return err
+	}
+	storeID, err := a.db.StoreID(ctx)
+	if err != nil {
+		return err
+	}
+	if err := guard.AfterOpen(identity, storeID); err != nil {
+		return err
+	}
+	if a.sealer, err = openSealer(a.cfg, a.log); err != nil {
+		return err
+	}
+	a.db.SetSealer(a.sealer)
+	a.db.SetClock(a.cfg.Clock)
+	return nil
+}
+
+func (a *App) openQueue(ctx context.Context) error {
+	var err error
+	a.queue, err = queue.Open(ctx, queue.Config{
+		URL:        a.cfg.NATSURL,
+		Namespace:  a.cfg.NATSNamespace,
+		Embedded:   queue.EmbeddedConfig{DataDir: a.cfg.DataDir, SyncAlways: !a.cfg.RelaxedSync},
+		Partitions: a.cfg.Partitions,
+		MaxBytes:   a.cfg.QueueMaxBytes,
+		Replicas:   a.cfg.Replicas,
+		Reconcile:  a.cfg.ReconcileStream,
+	}, a.log, func(n int) { a.metrics.EnqueueBatchSize.Observe(float64(n)) })
+	return err
+}
+
+// startProcessing makes the first-start credentials, loads the ticket code
+// keys and, in the process role, starts the partition consumers.
+func (a *App) startProcessing(ctx context.Context) error {
+	var err error
+	if a.cfg.Bootstrap {
+		if a.Bootstrapped, err = bootstrap(ctx, a.db, a.cfg.DataDir, a.cfg.Clock); err != nil {
+			return err
 		}
 	}
-	if a.codes, err = passes.LoadCodes(ctx, a.db, cfg.Clock); err != nil {
-		return nil, fmt.Errorf("ticket code keys: %w", err)
+	if a.codes, err = passes.LoadCodes(ctx, a.db, a.cfg.Clock); err != nil {
+		return fmt.Errorf("ticket code keys: %w", err)
 	}
-	a.proc = processor.New(a.db, signedCodes{a.codes}, a.metrics, log, cfg.Clock)
-	proc := a.proc
+	a.proc = processor.New(a.db, signedCodes{a.codes}, a.metrics, a.log, a.cfg.Clock)
 	depth := func(p int, pending uint64) {
 		a.metrics.QueueDepth.WithLabelValues(strconv.Itoa(p)).Set(float64(pending))
 	}
-	if cfg.Has(RoleProcess) {
-		if a.consumers, err = a.queue.Consume(ctx, proc.HandleBatch, depth); err != nil {
-			return nil, err
+	if a.cfg.Has(RoleProcess) {
+		if a.consumers, err = a.queue.Consume(ctx, a.progress.track(a.proc.HandleBatch), depth); err != nil {
+			return err
 		}
 	}
-	trusted, err := ingest.ParseTrustedProxies(cfg.TrustedProxies)
+	return nil
+}
+
+// startComponents builds the receiver and the admin API and starts the
+// optional components, collecting their routes.
+func (a *App) startComponents(ctx context.Context) (*ingest.Receiver, *admin.API, error) {
+	trusted, err := ingest.ParseTrustedProxies(a.cfg.TrustedProxies)
 	if err != nil {
-		return nil, fmt.Errorf("trusted proxies: %w", err)
+		return nil, nil, fmt.Errorf("trusted proxies: %w", err)
 	}
-	recv := ingest.NewReceiver(ingest.Config{MaxBodyBytes: cfg.MaxBodyBytes, TrustedProxies: trusted, Receivers: cfg.IngestReceivers}, a.db, a.queue, sealer, a.metrics, log, cfg.Clock)
-	if cfg.AdminToken != "" {
-		if err := admin.RegisterBootstrapToken(ctx, a.db, cfg.AdminToken, cfg.Clock(), log); err != nil {
-			return nil, err
+	recv := ingest.NewReceiver(ingest.Config{MaxBodyBytes: a.cfg.MaxBodyBytes, TrustedProxies: trusted, Receivers: a.cfg.IngestReceivers},
+		a.db, a.queue, a.sealer, a.metrics, a.log, a.cfg.Clock)
+	if a.cfg.AdminToken != "" {
+		if err := admin.RegisterBootstrapToken(ctx, a.db, a.cfg.AdminToken, a.cfg.Clock(), a.log); err != nil {
+			return nil, nil, err
 		}
 	}
-	api := admin.NewAPI(a.db, admin.NewAuthenticator(a.db, cfg.Clock, log), log, cfg.Clock, recv.ForgetSource)
+	api := admin.NewAPI(a.db, admin.NewAuthenticator(a.db, a.cfg.Clock, a.log), a.log, a.cfg.Clock, recv.ForgetSource)
 	a.adminRoutes = api.Routes()
 	for _, build := range componentConstructors() {
 		c, err := build(a)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if c == nil {
 			continue
 		}
 		if err := c.Start(ctx); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		a.components = append(a.components, c)
 		a.adminRoutes = append(a.adminRoutes, c.Routes()...)
@@ -146,6 +206,11 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error
 			maps.Copy(a.publicRoutes, pr.PublicRoutes())
 		}
 	}
+	return recv, api, nil
+}
+
+// listen binds cfg.Addr and serves in a goroutine.
+func (a *App) listen(recv *ingest.Receiver, api *admin.API) error {
 	a.http = &http.Server{
 		Handler:           a.routes(recv, api),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -153,15 +218,18 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error
 		WriteTimeout:      60 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
 	}
-	if a.listener, err = net.Listen("tcp", cfg.Addr); err != nil {
-		return nil, fmt.Errorf("listen: %w", err)
+	var err error
+	if a.listener, err = net.Listen("tcp", a.cfg.Addr); err != nil {
+		return fmt.Errorf("listen: %w", err)
 	}
 	go func() { a.served <- a.http.Serve(a.listener) }()
-	if err := a.serveMetrics(); err != nil {
-		return nil, err
-	}
+	return a.serveMetrics()
+}
+
+// startBackground starts dedupe pruning and, in the process role, hold expiry.
+func (a *App) startBackground(ctx context.Context) {
 	bgCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	a.stopBg = cancel
 	a.bg.Add(1)
@@ -169,15 +237,13 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error
 		defer a.bg.Done()
 		a.pruneDedupe(bgCtx)
 	}()
-	if cfg.Has(RoleProcess) {
+	if a.cfg.Has(RoleProcess) {
 		a.bg.Add(1)
 		go func() {
 			defer a.bg.Done()
 			a.expireHolds(bgCtx)
 		}()
 	}
-	log.Info("usher started", "addr", a.Addr(), "metrics_addr", a.MetricsAddr(), "roles", cfg.Roles, "store", a.db.Engine(), "queue", queueKind(cfg), "partitions", cfg.Partitions, "durable_sync", !cfg.RelaxedSync)
-	return a, nil
 }
 
 // signedCodes mints Ed25519-signed ticket codes that scanners can verify
@@ -220,8 +286,11 @@ func openStore(ctx context.Context, cfg Config) (*store.DB, error) {
 	if cfg.PostgresURL != "" {
 		return postgres.Open(ctx, cfg.PostgresURL)
 	}
-	return sqlite.Open(ctx, filepath.Join(cfg.DataDir, "usher.db"))
+	return sqlite.Open(ctx, filepath.Join(cfg.DataDir, sqliteFile))
 }
+
+// sqliteFile is the SQLite database's name in the data directory.
+const sqliteFile = "usher.db"
 
 func queueKind(cfg Config) string {
 	if cfg.NATSURL != "" {
@@ -293,6 +362,7 @@ func (a *App) close() {
 	if a.db != nil {
 		_ = a.db.Close()
 	}
+	_ = a.lock.Release() // last: nothing may touch the directory after
 }
 
 // expireHolds releases lapsed order.created holds every 15 seconds.
@@ -310,20 +380,6 @@ func (a *App) expireHolds(ctx context.Context) {
 		} else if n > 0 {
 			a.log.Info("holds expired", "orders", n)
 		}
-	}
-}
-
-// shortDedupeRetention is the retention below which usher warns at start:
-// some senders retry for 30 days (Adyen), and a retry that arrives after
-// its dedupe record was pruned is applied again.
-const shortDedupeRetention = 30 * 24 * time.Hour
-
-// warnShortRetention logs a warning when the dedupe retention is shorter
-// than some senders' retry horizon.
-func warnShortRetention(cfg Config, log *slog.Logger) {
-	if cfg.DedupeRetention < shortDedupeRetention {
-		log.Warn("dedupe retention is below 30 days: a sender that retries for longer (Adyen retries for 30 days) can have an event applied twice",
-			"dedupe_retention", cfg.DedupeRetention.String(), "recommended_min", shortDedupeRetention.String())
 	}
 }
 
@@ -350,5 +406,19 @@ func (a *App) pruneDedupe(ctx context.Context) {
 			return
 		case <-t.C:
 		}
+	}
+}
+
+// shortDedupeRetention is the retention below which usher warns at start:
+// some senders retry for 30 days (Adyen), and a retry that arrives after
+// its dedupe record was pruned is applied again.
+const shortDedupeRetention = 30 * 24 * time.Hour
+
+// warnShortRetention logs a warning when the dedupe retention is shorter
+// than some senders' retry horizon.
+func warnShortRetention(cfg Config, log *slog.Logger) {
+	if cfg.DedupeRetention < shortDedupeRetention {
+		log.Warn("dedupe retention is below 30 days: a sender that retries for longer (Adyen retries for 30 days) can have an event applied twice",
+			"dedupe_retention", cfg.DedupeRetention.String(), "recommended_min", shortDedupeRetention.String())
 	}
 }

@@ -23,12 +23,18 @@ import (
 //go:embed migrations/*.sql
 var migrations embed.FS
 
-// Open opens (creating if needed) the database file at path, applies the
-// migrations and returns the store. One connection writes, so writers queue
-// in Go instead of failing with SQLITE_BUSY; a small pool reads.
+// Open opens (creating if needed) the database file at path, checks it with
+// PRAGMA quick_check, applies the migrations and returns the store. A
+// damaged file is refused with ErrDamaged before anything writes to it. One
+// connection writes, so writers queue in Go instead of failing with
+// SQLITE_BUSY; a small pool reads.
 func Open(ctx context.Context, path string) (*store.DB, error) {
 	write, err := open(path, 1, false)
 	if err != nil {
+		return nil, err
+	}
+	if err := check(ctx, write, path, "quick_check"); err != nil {
+		_ = write.Close()
 		return nil, err
 	}
 	sub, err := fs.Sub(migrations, "migrations")

@@ -1,0 +1,152 @@
+package server_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/usherhq/usher/internal/datadir"
+	"github.com/usherhq/usher/internal/server"
+	"github.com/usherhq/usher/internal/store/sqlite"
+	"github.com/usherhq/usher/internal/ushertest"
+)
+
+// startAgain starts usher with s's configuration on a new port and returns
+// the start's error; a usher that starts is stopped at once.
+func startAgain(t *testing.T, s *ushertest.Server) error {
+	t.Helper()
+	cfg := s.Config
+	cfg.Addr = "127.0.0.1:0"
+	app, err := server.Start(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err == nil {
+		_ = app.Shutdown(context.Background())
+	}
+	return err
+}
+
+// stoppedWithOrders runs usher on a fresh directory, applies n orders and
+// stops it, returning the server (for its config) and the directory.
+func stoppedWithOrders(t *testing.T, n int) (*ushertest.Server, string) {
+	t.Helper()
+	s := ushertest.Start(t)
+	for i := range n {
+		mustAccept(t, s, ushertest.NewID(), ushertest.Envelope("order.paid", ushertest.Paid(fmt.Sprintf("ord_dir_%d", i), 1)))
+	}
+	waitProcessed(t, s, n)
+	s.Stop()
+	return s, s.Config.DataDir
+}
+
+// TestMissingStoreIsRefused: a data directory whose usher.db was deleted
+// while usher was stopped is not a first start. usher must refuse to start,
+// say where and how to recover, create no new database and leave the
+// credentials file as it was.
+func TestMissingStoreIsRefused(t *testing.T) {
+	t.Parallel()
+	s, dir := stoppedWithOrders(t, 3)
+	creds, err := os.ReadFile(filepath.Join(dir, server.CredentialsFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"usher.db", "usher.db-wal", "usher.db-shm"} {
+		if err := os.Remove(filepath.Join(dir, name)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			t.Fatal(err)
+		}
+	}
+	err = startAgain(t, s)
+	if !errors.Is(err, datadir.ErrDamaged) {
+		t.Fatalf("start without usher.db: got %v, want a refusal (%v)", err, datadir.ErrDamaged)
+	}
+	for _, want := range []string{dir, "usher.db", "backup", "mv "} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("the refusal does not mention %q: %v", want, err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "usher.db")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a refused start created usher.db (%v)", err)
+	}
+	if after, _ := os.ReadFile(filepath.Join(dir, server.CredentialsFile)); !bytes.Equal(after, creds) {
+		t.Errorf("the credentials file changed:\n%s\nwas\n%s", after, creds)
+	}
+}
+
+// TestReplacedStoreIsRefused: another store's usher.db copied into a data
+// directory is refused: the directory's IDENTITY names a different store.
+func TestReplacedStoreIsRefused(t *testing.T) {
+	t.Parallel()
+	s, dir := stoppedWithOrders(t, 1)
+	_, other := stoppedWithOrders(t, 1)
+	raw, err := os.ReadFile(filepath.Join(other, "usher.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "usher.db"), raw, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	err = startAgain(t, s)
+	if !errors.Is(err, datadir.ErrDamaged) || !strings.Contains(err.Error(), dir) {
+		t.Fatalf("start on another store's usher.db: got %v, want a refusal naming %s", err, dir)
+	}
+}
+
+// TestCorruptStoreIsRefused writes 16 KiB of junk into the middle of a
+// usher.db that holds 200 orders (the middle is then table data, which a
+// start does not read): usher must refuse to start, naming the file.
+func TestCorruptStoreIsRefused(t *testing.T) {
+	t.Parallel()
+	s, dir := stoppedWithOrders(t, 200)
+	path := filepath.Join(dir, "usher.db")
+	corrupt(t, path)
+	err := startAgain(t, s)
+	if !errors.Is(err, sqlite.ErrDamaged) || !strings.Contains(err.Error(), path) {
+		t.Fatalf("start on a corrupted usher.db: got %v, want %v naming %s", err, sqlite.ErrDamaged, path)
+	}
+}
+
+// corrupt overwrites 16 KiB in the middle of the file with junk.
+func corrupt(t *testing.T, path string) {
+	t.Helper()
+	info, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Size() < 64<<10 {
+		t.Fatalf("%s has %d bytes, too few to corrupt its middle", path, info.Size())
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	junk := bytes.Repeat([]byte("usher-junk-"), (16<<10)/11+1)[:16<<10]
+	if _, err := f.WriteAt(junk, info.Size()/2/4096*4096); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestSecondStartOnTheSameDataDirIsRefused: while one usher runs, another
+// on its data directory fails at once, naming the directory and the
+// holder's pid, and the first one keeps working.
+func TestSecondStartOnTheSameDataDirIsRefused(t *testing.T) {
+	t.Parallel()
+	s := ushertest.Start(t)
+	err := startAgain(t, s)
+	if !errors.Is(err, datadir.ErrLocked) {
+		t.Fatalf("second start on %s: got %v, want %v", s.Config.DataDir, err, datadir.ErrLocked)
+	}
+	for _, want := range []string{s.Config.DataDir, "pid " + strconv.Itoa(os.Getpid())} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("the refusal does not mention %q: %v", want, err)
+		}
+	}
+	mustAccept(t, s, ushertest.NewID(), ushertest.Envelope("order.paid", ushertest.Paid("ord_after_second", 1)))
+	waitOrder(t, s, "ord_after_second")
+}
