@@ -56,7 +56,7 @@ func ValidScope(s string) bool {
 		return false // a route scope, never a token's
 	}
 	if v, ok := strings.CutPrefix(s, ScopeScannerPrefix); ok {
-		return v != "" && !strings.ContainsAny(v, " \t")
+		return usher.ValidID(v)
 	}
 	return slices.Contains(KnownScopes(), s)
 }
