@@ -102,8 +102,10 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error
 	depth := func(p int, pending uint64) {
 		a.metrics.QueueDepth.WithLabelValues(strconv.Itoa(p)).Set(float64(pending))
 	}
+	a.metrics.Registry.MustRegister(newPendingCollector(a.queue, log))
 	if cfg.Has(RoleProcess) {
-		if a.consumers, err = a.queue.Consume(ctx, proc.HandleBatch, depth); err != nil {
+		handle := progressHandler(proc.HandleBatch, a.metrics.PartitionProgress, a.queue.Partitions(), cfg.Clock)
+		if a.consumers, err = a.queue.Consume(ctx, handle, depth); err != nil {
 			return nil, err
 		}
 	}

@@ -14,13 +14,13 @@ import (
 func TestRejectedCode(t *testing.T) {
 	t.Parallel()
 	for code, want := range map[string]bool{
-		"22021": true, // character_not_in_repertoire: a NUL byte
-		"22001": true, // string_data_right_truncation
-		"22P02": true, // invalid_text_representation
-		"23505": true, // unique_violation
-		"23514": true, // check_violation
-		"23502": true, // not_null_violation
-		"54000": true, // program_limit_exceeded: index row too big
+		"22021": true,                                  // character_not_in_repertoire: a NUL byte
+		"22001": true,                                  // string_data_right_truncation
+		"22P02": true,                                  // invalid_text_representation
+		"23505": true,                                  // unique_violation
+		"23514": true,                                  // check_violation
+		"23502": true,                                  // not_null_violation
+		"54000": true,                                  // program_limit_exceeded: index row too big
 		"40001": false, "40P01": false, "55P03": false, // conflicts: retried
 		"08006": false, "57P01": false, "53300": false, // connection, shutdown, too many connections
 		"XX000": false, "": false, "22": false,
