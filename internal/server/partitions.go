@@ -34,7 +34,9 @@ func progressHandler(h queue.Handler, progress *prometheus.GaugeVec, partitions 
 // messages of each partition not yet applied, read from the stream at
 // scrape time, so every process reports the same backlog.
 type pendingCollector struct {
-	q    interface{ PartitionPending(context.Context) ([]uint64, error) }
+	q interface {
+		PartitionPending(context.Context) ([]uint64, error)
+	}
 	desc *prometheus.Desc
 	log  *slog.Logger
 }
