@@ -114,6 +114,7 @@ type readOnlyDialect string
 func (d readOnlyDialect) Name() string             { return string(d) }
 func (readOnlyDialect) Retryable(error) bool       { return false }
 func (readOnlyDialect) UniqueViolation(error) bool { return false }
+func (readOnlyDialect) Rejected(error) bool        { return false }
 func (readOnlyDialect) CacheStatements() bool      { return false }
 
 // runAuditLog prints one page of the audit log from a running usher.

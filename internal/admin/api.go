@@ -70,6 +70,10 @@ func (a *API) Guard(scope string, h http.Handler) http.Handler {
 			problem.Write(w, r, err)
 			return
 		}
+		if err := validPathIDs(r); err != nil {
+			problem.Write(w, r, err)
+			return
+		}
 		need := resolveScope(scope, r)
 		allowed := p.Has(need)
 		if scope == ScopeScannerAny {
@@ -81,6 +85,26 @@ func (a *API) Guard(scope string, h http.Handler) http.Handler {
 		}
 		h.ServeHTTP(w, r.WithContext(WithPrincipal(r.Context(), p)))
 	})
+}
+
+// pathIDs are the path wildcards that name an identifier; Guard checks each
+// against usher's identifier grammar before the scope, so that no route sees
+// a malformed id and "scanner:{venue_id}" never resolves to "scanner:*".
+func pathIDs() []string {
+	return []string{"order_id", "show_id", "venue_id", "ticket_id", "ticket_type"}
+}
+
+// validPathIDs returns a CodeInvalid error naming the first path identifier
+// of r that breaks the grammar.
+func validPathIDs(r *http.Request) error {
+	for _, name := range pathIDs() {
+		if v := r.PathValue(name); v != "" {
+			if err := usher.ValidateID(name, v); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // resolveScope fills {wildcards} of a route scope from the request path. The

@@ -4,6 +4,8 @@ import (
 	"context"
 	"slices"
 	"strings"
+
+	"github.com/usherhq/usher"
 )
 
 // Scopes. A token holds a list of them; "*" holds every scope.
@@ -49,7 +51,7 @@ func KnownScopes() []string {
 // id holds no '*' and no white space, so no token scope reads as a wildcard.
 func ValidScope(s string) bool {
 	if v, ok := strings.CutPrefix(s, ScopeScannerPrefix); ok {
-		return v != "" && !strings.ContainsAny(v, "* \t\r\n{}")
+		return usher.ValidID(v)
 	}
 	return slices.Contains(KnownScopes(), s)
 }

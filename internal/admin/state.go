@@ -2,19 +2,9 @@ package admin
 
 import (
 	"net/http"
-	"regexp"
 
 	"github.com/usherhq/usher"
 )
-
-var identifier = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$`)
-
-func validID(kind, v string) error {
-	if !identifier.MatchString(v) {
-		return usher.Errorf(usher.CodeInvalid, "%s %q: use 1-128 of A-Z, a-z, 0-9, _ . : -", kind, v)
-	}
-	return nil
-}
 
 type putInventoryRequest struct {
 	Capacity *int `json:"capacity"`
@@ -23,11 +13,11 @@ type putInventoryRequest struct {
 func (a *API) handlePutInventory() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		show, ticketType := r.PathValue("show_id"), r.PathValue("ticket_type")
-		if err := validID("show_id", show); err != nil {
+		if err := usher.ValidateID("show_id", show); err != nil {
 			a.handleErr(w, r, err)
 			return
 		}
-		if err := validID("ticket_type", ticketType); err != nil {
+		if err := usher.ValidateID("ticket_type", ticketType); err != nil {
 			a.handleErr(w, r, err)
 			return
 		}

@@ -13,6 +13,11 @@ func deadLetterFilter(get func(string) string) (store.DeadLetterFilter, error) {
 		Stage: get("stage"), Source: get("source"), SubscriptionID: get("subscription_id"), Type: get("type"),
 		OrderID: get("order_id"), VenueID: get("venue_id"), Reason: get("reason"), State: get("state"), Cursor: get("cursor"),
 	}
+	switch f.Stage {
+	case "", StageProcessing, StageDelivery:
+	default:
+		return f, usher.Errorf(usher.CodeInvalid, "stage %q: want %s or %s", f.Stage, StageProcessing, StageDelivery)
+	}
 	var err error
 	if f.Since, err = parseTime("since", get("since")); err != nil {
 		return f, err

@@ -25,9 +25,8 @@ const (
 )
 
 var (
-	eventTypePattern  = regexp.MustCompile(`^(\*|[a-z0-9_]+(\.[a-z0-9_]+)*(\.\*)?)$`)
-	identifierPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$`)
-	numericLabel      = regexp.MustCompile(`^([0-9]+|0x[0-9a-f]*)$`)
+	eventTypePattern = regexp.MustCompile(`^(\*|[a-z0-9_]+(\.[a-z0-9_]+)*(\.\*)?)$`)
+	numericLabel     = regexp.MustCompile(`^([0-9]+|0x[0-9a-f]*)$`)
 )
 
 // SubscriptionSpec is a subscription as an operator asks for it.
@@ -112,8 +111,8 @@ func (s *Service) validate(sub store.Subscription) error {
 		return usher.Errorf(usher.CodeInvalid, "venue_ids: at most %d", maxVenueIDs)
 	}
 	for _, v := range sub.VenueIDs {
-		if !identifierPattern.MatchString(v) {
-			return usher.Errorf(usher.CodeInvalid, "venue id %q: use 1-128 of A-Z, a-z, 0-9, _ . : -", v)
+		if err := usher.ValidateID("venue_ids", v); err != nil {
+			return err
 		}
 	}
 	if len(sub.Description) > maxDescriptionLen {

@@ -146,25 +146,29 @@ func (p *Processor) commitLoop() {
 }
 
 // applyJobs runs jobs in one transaction and records their metrics on success.
+// When the store refuses an event's values (store.ErrRejected), the
+// transaction runs again with that event set aside (reason store_rejected)
+// and the rest applied: one poison event never holds up its partition.
 func (p *Processor) applyJobs(ctx context.Context, jobs []*job) error {
 	start := p.now()
+	rejected := map[*usher.InboundEvent]string{}
+	original := originalData(jobs)
 	var results []result
-	err := p.db.InTx(ctx, func(tx *store.Tx) error {
-		results = results[:0]
-		for _, j := range jobs {
-			for i := range j.b.Events {
-				ev := &j.b.Events[i]
-				outcome, err := p.applyOne(ctx, tx, ev, j.b.Delivered)
-				if err != nil {
-					return err
-				}
-				results = append(results, result{ev, outcome})
-			}
+	for {
+		err := p.db.InTx(ctx, func(tx *store.Tx) error {
+			var err error
+			restoreData(original) // an earlier attempt may have vaulted personal data
+			results, err = p.applyAll(ctx, tx, jobs, rejected)
+			return err
+		})
+		if ev, detail, ok := rejectedEvent(err); ok && rejected[ev] == "" {
+			rejected[ev] = detail
+			continue
 		}
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("apply %d batches: %w", len(jobs), err)
+		if err != nil {
+			return fmt.Errorf("apply %d batches: %w", len(jobs), err)
+		}
+		break
 	}
 	done := p.now()
 	p.metrics.ProcessBatch.Observe(done.Sub(start).Seconds())
@@ -175,6 +179,30 @@ func (p *Processor) applyJobs(ctx context.Context, jobs []*job) error {
 		}
 	}
 	return nil
+}
+
+// applyAll applies every event of jobs in tx, setting aside those the store
+// rejected in an earlier attempt. An event's error comes back as an
+// *eventError naming it.
+func (p *Processor) applyAll(ctx context.Context, tx *store.Tx, jobs []*job, rejected map[*usher.InboundEvent]string) ([]result, error) {
+	var results []result
+	for _, j := range jobs {
+		for i := range j.b.Events {
+			ev := &j.b.Events[i]
+			var outcome string
+			var err error
+			if detail, ok := rejected[ev]; ok {
+				outcome, err = p.setAsideRejected(ctx, tx, ev, j.b.Delivered, detail)
+			} else {
+				outcome, err = p.applyOne(ctx, tx, ev, j.b.Delivered)
+			}
+			if err != nil {
+				return nil, &eventError{ev: ev, err: err}
+			}
+			results = append(results, result{ev, outcome})
+		}
+	}
+	return results, nil
 }
 
 // applyOne deduplicates and applies one event inside the batch transaction.

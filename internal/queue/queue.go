@@ -301,3 +301,17 @@ func (q *Queue) Pending(ctx context.Context) (uint64, error) {
 	}
 	return info.State.Msgs - min(info.State.Msgs, info.State.Subjects[q.probeSubject()]), nil
 }
+
+// PartitionPending returns, per partition, the stream messages (batches) not
+// yet applied and acknowledged: the backlog every process sees alike.
+func (q *Queue) PartitionPending(ctx context.Context) ([]uint64, error) {
+	info, err := q.stream.Info(ctx, jetstream.WithSubjectFilter(q.cfg.Namespace+".in.>"))
+	if err != nil {
+		return nil, fmt.Errorf("stream info: %w", err)
+	}
+	pending := make([]uint64, q.cfg.Partitions)
+	for p := range pending {
+		pending[p] = info.State.Subjects[q.subject(p)]
+	}
+	return pending, nil
+}

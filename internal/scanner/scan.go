@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"github.com/usherhq/usher/internal/ticketcode"
 	"net/http"
-	"regexp"
 	"strings"
 	"time"
 
@@ -67,8 +66,6 @@ type ScanResult struct {
 	Nonce           string     `json:"nonce"`
 }
 
-var identifier = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$`)
-
 // maxCodeLen bounds a code; signed codes are longer than today's random ones.
 const maxCodeLen = 1024
 
@@ -88,9 +85,10 @@ func ValidCode(code string) bool {
 }
 
 func validateScan(code, venue, device, nonce string, scannedAt time.Time) error {
+	if err := usher.ValidateID("venue_id", venue); err != nil {
+		return err
+	}
 	switch {
-	case !identifier.MatchString(venue):
-		return usher.Errorf(usher.CodeInvalid, "venue_id %q: use 1-128 of A-Z, a-z, 0-9, _ . : -", venue)
 	case device == "" || len(device) > 128:
 		return usher.Errorf(usher.CodeInvalid, "device_id: 1 to 128 characters")
 	case len(nonce) > 128:

@@ -160,8 +160,10 @@ func (a *App) startProcessing(ctx context.Context) error {
 	depth := func(p int, pending uint64) {
 		a.metrics.QueueDepth.WithLabelValues(strconv.Itoa(p)).Set(float64(pending))
 	}
+	a.metrics.Registry.MustRegister(newPendingCollector(a.queue, a.log))
 	if a.cfg.Has(RoleProcess) {
-		if a.consumers, err = a.queue.Consume(ctx, a.progress.track(a.proc.HandleBatch), depth); err != nil {
+		handle := progressHandler(a.progress.track(a.proc.HandleBatch), a.metrics.PartitionProgress, a.queue.Partitions(), a.cfg.Clock)
+		if a.consumers, err = a.queue.Consume(ctx, handle, depth); err != nil {
 			return err
 		}
 	}

@@ -26,6 +26,10 @@ type Dialect interface {
 	Retryable(err error) bool
 	// UniqueViolation reports whether err is a unique-constraint violation.
 	UniqueViolation(err error) bool
+	// Rejected reports whether err is the engine refusing a value the same
+	// way on every attempt: a constraint, an encoding, a value too long or
+	// too big, a type mismatch. InTx marks such an error with ErrRejected.
+	Rejected(err error) bool
 	// CacheStatements reports whether the store should keep prepared
 	// statements on its writer connection (SQLite re-parses every statement
 	// otherwise; pgx caches statements itself).
@@ -96,7 +100,8 @@ const maxTxAttempts = 8
 // serialization conflict, or ErrConflict from a compare-and-swap, retries the
 // whole of fn with backoff; fn must therefore have no effects outside tx.
 // Errors that remain after the retries are wrapped in usher.ErrTransient when
-// they are conflicts or connection failures.
+// they are conflicts or connection failures, and in ErrRejected when the
+// engine refused a value (retrying would fail the same way).
 func (db *DB) InTx(ctx context.Context, fn func(tx *Tx) error) error {
 	var err error
 	for attempt := 1; attempt <= maxTxAttempts; attempt++ {
@@ -112,11 +117,21 @@ func (db *DB) InTx(ctx context.Context, fn func(tx *Tx) error) error {
 		case <-time.After(backoff):
 		}
 	}
-	if err != nil && db.retryable(err) && !errors.Is(err, usher.ErrTransient) {
+	switch {
+	case err == nil, errors.Is(err, usher.ErrTransient), errors.Is(err, ErrRejected):
+	case db.retryable(err):
 		err = fmt.Errorf("%w: %w", usher.ErrTransient, err)
+	case db.dialect.Rejected(err):
+		err = fmt.Errorf("%w: %w", ErrRejected, err)
 	}
 	return err
 }
+
+// ErrRejected marks an error of a transaction that the engine will refuse
+// the same way on every attempt (see Dialect.Rejected): retrying it cannot
+// help, so the processor sets the event that caused it aside. It wraps
+// usher.ErrPermanent.
+var ErrRejected = fmt.Errorf("store rejected a value: %w", usher.ErrPermanent)
 
 func (db *DB) retryable(err error) bool {
 	return errors.Is(err, ErrConflict) || db.dialect.Retryable(err)

@@ -21,6 +21,9 @@ type Metrics struct {
 	ProcessingLag    *prometheus.HistogramVec // type
 	ProcessBatch     prometheus.Histogram
 	QueueDepth       *prometheus.GaugeVec // partition
+	// PartitionProgress is the unix time at which a partition's consumer in
+	// this process last applied and acknowledged a batch (or started).
+	PartitionProgress *prometheus.GaugeVec // partition
 }
 
 // NewMetrics registers usher's instruments, plus the Go runtime and process
@@ -64,12 +67,17 @@ func NewMetrics() *Metrics {
 			Name: "usher_queue_depth",
 			Help: "Batches waiting in the inbound stream per partition, as last seen by its consumer.",
 		}, []string{"partition"}),
+		PartitionProgress: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "usher_partition_last_progress_timestamp_seconds",
+			Help: "Unix time at which this process last applied a batch of the partition (its consumer's start before the first).",
+		}, []string{"partition"}),
 	}
 	m.Registry.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.InboundRequests, m.IngestAckSeconds, m.KeyVerified, m.EnqueueBatchSize,
 		m.ProcessedEvents, m.ProcessingLag, m.ProcessBatch, m.QueueDepth,
+		m.PartitionProgress,
 	)
 	return m
 }

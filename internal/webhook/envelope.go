@@ -43,6 +43,9 @@ func parseCanonical(body []byte) (usher.Envelope, error) {
 	if !ok {
 		return usher.Envelope{}, usher.Errorf(usher.CodeMalformedEnvelope, "envelope data is not a JSON object")
 	}
+	if err := checkIDs(data, canonicalField); err != nil {
+		return usher.Envelope{}, err
+	}
 	return usher.Envelope{Type: *raw.Type, Timestamp: ts.UTC(), Data: data}, nil
 }
 

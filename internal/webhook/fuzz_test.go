@@ -276,7 +276,9 @@ func FuzzNormalize(f *testing.F) {
 					t.Fatalf("%s Normalize() original = %q, want nil", name, original)
 				}
 			}
-			_ = webhook.OrderIDOf(env)
+			if id := webhook.OrderIDOf(env); id != "" && !usher.ValidID(id) {
+				t.Fatalf("%s Normalize() accepted order id %+q outside the identifier grammar", name, id)
+			}
 		}
 	})
 }

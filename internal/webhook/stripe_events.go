@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/usherhq/usher"
@@ -71,6 +72,11 @@ func (stripeScheme) Normalize(_ Verified, body []byte) (usher.Envelope, []byte, 
 	typ, data, err := mapStripe(ev.Type, obj)
 	if err != nil {
 		return usher.Envelope{}, nil, err
+	}
+	if !strings.HasPrefix(typ, stripeTypePrefix) {
+		if err := checkIDs(data, stripeField); err != nil {
+			return usher.Envelope{}, nil, err
+		}
 	}
 	env := usher.Envelope{Type: typ, Timestamp: created, Data: data}
 	return env, bytes.Clone(body), nil

@@ -70,6 +70,27 @@ func (dialect) Retryable(err error) bool {
 	return false
 }
 
+func (dialect) Rejected(err error) bool {
+	var e *pgconn.PgError
+	return errors.As(err, &e) && RejectedCode(e.Code)
+}
+
+// RejectedCode reports whether a SQLSTATE names an error that repeats on
+// every attempt with the same values: class 22 (data exception: invalid
+// encoding such as a NUL byte, value too long, out of range), class 23
+// (integrity constraint: check, not null, foreign key, unique) and class 54
+// (program limit exceeded: an index row too big).
+func RejectedCode(sqlstate string) bool {
+	if len(sqlstate) != 5 {
+		return false
+	}
+	switch sqlstate[:2] {
+	case "22", "23", "54":
+		return true
+	}
+	return false
+}
+
 func (dialect) UniqueViolation(err error) bool {
 	var e *pgconn.PgError
 	return errors.As(err, &e) && e.Code == "23505"

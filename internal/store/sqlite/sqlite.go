@@ -101,6 +101,23 @@ func (dialect) Retryable(err error) bool {
 	return false
 }
 
+func (dialect) Rejected(err error) bool {
+	var e *sqlite.Error
+	return errors.As(err, &e) && RejectedCode(e.Code())
+}
+
+// RejectedCode reports whether a (primary or extended) SQLite result code
+// names an error that repeats on every attempt with the same values:
+// SQLITE_CONSTRAINT (check, not null, foreign key, unique, a trigger's
+// RAISE), SQLITE_TOOBIG and SQLITE_MISMATCH.
+func RejectedCode(code int) bool {
+	switch code & 0xff {
+	case sqlite3.SQLITE_CONSTRAINT, sqlite3.SQLITE_TOOBIG, sqlite3.SQLITE_MISMATCH:
+		return true
+	}
+	return false
+}
+
 func (dialect) UniqueViolation(err error) bool {
 	var e *sqlite.Error
 	if !errors.As(err, &e) {

@@ -31,6 +31,7 @@ func Run(t *testing.T, open func(t *testing.T) *store.DB) {
 	}{
 		{"Store", storeTests},
 		{"InTx", txTests},
+		{"Rejected", rejectedTests},
 		{"Savepoint", savepointTests},
 		{"Inbound", inboundTests},
 		{"Inventory", inventoryTests},

@@ -103,6 +103,24 @@ var txTests = []subtest{
 	}},
 }
 
+// rejectedTests: a value the engine refuses every time is marked
+// ErrRejected (and usher.ErrPermanent), never transient, and tried once.
+var rejectedTests = []subtest{
+	{"CheckViolationIsPermanent", func(t *testing.T, db *store.DB) {
+		_, err := db.PutCapacity(t.Context(), "show_1", "GA", -1) // CHECK (sold + held <= capacity)
+		if !errors.Is(err, store.ErrRejected) || !errors.Is(err, usher.ErrPermanent) || errors.Is(err, usher.ErrTransient) {
+			t.Fatalf("PutCapacity(-1) = %v, want ErrRejected, permanent, not transient", err)
+		}
+	}},
+	{"OtherErrorsAreNotMarked", func(t *testing.T, db *store.DB) {
+		boom := errors.New("boom")
+		err := db.InTx(t.Context(), func(*store.Tx) error { return boom })
+		if !errors.Is(err, boom) || errors.Is(err, store.ErrRejected) || errors.Is(err, usher.ErrTransient) {
+			t.Fatalf("InTx = %v, want boom unmarked", err)
+		}
+	}},
+}
+
 var savepointTests = []subtest{
 	{"ErrorRollsBackOnlyItsWrites", func(t *testing.T, db *store.DB) {
 		ctx := t.Context()

@@ -1,0 +1,96 @@
+package webhook
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+
+	"github.com/usherhq/usher"
+)
+
+// idFields names the canonical data fields that hold identifiers: each, when
+// present and not empty, must follow usher's identifier grammar
+// (usher.ValidateID). They become keys in the store, partition keys and
+// parts of scopes and URLs.
+var idFields = []string{"order_id", "show_id", "venue_id", "ticket_id", "ticket_type", "payment_intent", "charge"}
+
+// idData is the part of canonical data that checkIDs reads.
+type idData struct {
+	Fields    map[string]json.RawMessage
+	TicketIDs []json.RawMessage `json:"ticket_ids"`
+	Items     []struct {
+		TicketType json.RawMessage `json:"ticket_type"`
+	} `json:"items"`
+}
+
+// checkIDs refuses canonical data whose identifiers break the grammar, with
+// a *usher.Error of code usher.CodeMalformedEnvelope naming the field as
+// name gives it for a canonical field (e.g. "data.order_id",
+// "data.items[2].ticket_type").
+func checkIDs(data json.RawMessage, name func(field string) string) error {
+	var d idData
+	if err := json.Unmarshal(data, &d.Fields); err != nil {
+		return usher.WrapError(usher.CodeMalformedEnvelope, fmt.Errorf("decode data: %w", err), "envelope data is not a JSON object")
+	}
+	for _, field := range idFields {
+		if err := checkID(name(field), d.Fields[field]); err != nil {
+			return err
+		}
+	}
+	if raw, ok := d.Fields["ticket_ids"]; ok {
+		if err := json.Unmarshal(raw, &d.TicketIDs); err != nil {
+			return usher.Errorf(usher.CodeMalformedEnvelope, "%s must be an array of strings", name("ticket_ids"))
+		}
+	}
+	for i, raw := range d.TicketIDs {
+		if err := checkID(name("ticket_ids["+strconv.Itoa(i)+"]"), raw); err != nil {
+			return err
+		}
+	}
+	if raw, ok := d.Fields["items"]; ok {
+		if err := json.Unmarshal(raw, &d.Items); err != nil {
+			return usher.Errorf(usher.CodeMalformedEnvelope, "%s must be an array of objects", name("items"))
+		}
+	}
+	for i, it := range d.Items {
+		if err := checkID(name("items["+strconv.Itoa(i)+"].ticket_type"), it.TicketType); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkID checks one identifier field: absent, null and "" pass (the
+// processor decides whether the event needs it); anything else must be a
+// string that follows the grammar.
+func checkID(field string, raw json.RawMessage) error {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil
+	}
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return usher.Errorf(usher.CodeMalformedEnvelope, "%s must be a string", field)
+	}
+	if s == "" {
+		return nil
+	}
+	if err := usher.ValidateID(field, s); err != nil {
+		return usher.WrapError(usher.CodeMalformedEnvelope, err, usher.ErrorMessage(err))
+	}
+	return nil
+}
+
+// canonicalField names a field of a canonical envelope's data.
+func canonicalField(field string) string { return "data." + field }
+
+// stripeField names the field of a Stripe event that a canonical field was
+// mapped from (see mapStripe).
+func stripeField(field string) string {
+	switch field {
+	case "payment_intent", "charge":
+		return "data.object." + field
+	case "order_id", "show_id", "venue_id":
+		return "data.object.metadata." + field
+	}
+	return "data.object.metadata.items (" + field + ")"
+}
