@@ -201,11 +201,15 @@ func TestEveryAdminRouteNeedsItsScope(t *testing.T) {
 			want  int
 		}{{"", 401}, {"Bearer wrong-token", 401}, {"Bearer " + lacking, other}}
 		if strings.Contains(rt.Pattern, "{venue_id}") {
+			// A venue named "*" is no identifier: refused (400) to every
+			// authenticated caller before any scope is resolved, so
+			// "scanner:{venue_id}" can never become "scanner:*".
 			path = wildcard.ReplaceAllString(strings.ReplaceAll(rt.Pattern, "{venue_id}", "*"), "x1")
+			cases[2].want = 400
 			cases = append(cases, struct {
 				token string
 				want  int
-			}{"Bearer " + scanner.Token, 403})
+			}{"Bearer " + scanner.Token, 400})
 		}
 		for _, tc := range cases {
 			req, _ := http.NewRequest(rt.Method, s.URL()+path, strings.NewReader(`{}`))

@@ -7,8 +7,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -90,7 +88,7 @@ func provePartitionAdvances(t *testing.T, s *ushertest.Server, poison ...usher.I
 			t.Errorf("dead letter %+v: want the store's error and the event's type", dl)
 		}
 	}
-	body := scrape(t, s)
+	body := s.ScrapeMetrics()
 	label := `{partition="` + strconv.Itoa(p) + `"}`
 	if !regexp.MustCompile(`(?m)^usher_partition_pending_messages` + regexp.QuoteMeta(label) + ` 0$`).MatchString(body) {
 		t.Errorf("metrics show a backlog in partition %d:\n%s", p, grep(body, "usher_partition_"))
@@ -100,17 +98,6 @@ func provePartitionAdvances(t *testing.T, s *ushertest.Server, poison ...usher.I
 		t.Errorf("partition %d last progress %v, want after the orders were sent (%d)", p, m, start.Unix())
 	}
 	return delay
-}
-
-func scrape(t *testing.T, s *ushertest.Server) string {
-	t.Helper()
-	resp, err := http.Get(s.URL() + "/metrics")
-	if err != nil {
-		t.Fatalf("scrape: %v", err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return string(b)
 }
 
 func grep(body, prefix string) string {
