@@ -19,6 +19,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/usherhq/usher/internal/events"
+	"github.com/usherhq/usher/internal/events/eventstest"
 	"github.com/usherhq/usher/internal/store"
 	"github.com/usherhq/usher/internal/store/sqlite"
 )
@@ -144,7 +146,7 @@ func (h *harness) emit(typ string, orders ...string) []store.OutboundEvent {
 		out = out[:0]
 		for _, o := range orders {
 			ev := store.OutboundEvent{ID: fmt.Sprintf("evt_%s_%d", o, seq.Add(1)), Type: typ, OrderID: o, VenueID: "venue_1",
-				Data: json.RawMessage(fmt.Sprintf(`{"order_id":%q,"buyer":{"email":"ada@example.com"}}`, o))}
+				Data: h.example(typ, o)}
 			if err := tx.AppendOutbox(context.Background(), ev); err != nil {
 				return err
 			}
@@ -222,11 +224,12 @@ type receiver struct {
 	reqs     []received
 	respond  func(n int, w http.ResponseWriter, r *http.Request)
 	accepted atomic.Int64 // connections
+	t        *testing.T
 }
 
 func newReceiver(t *testing.T, respond func(n int, w http.ResponseWriter, r *http.Request)) *receiver {
 	t.Helper()
-	rc := &receiver{respond: respond}
+	rc := &receiver{respond: respond, t: t}
 	rc.Server = httptest.NewUnstartedServer(http.HandlerFunc(rc.serve))
 	rc.Config.ConnState = func(_ net.Conn, s http.ConnState) {
 		if s == http.StateNew {
@@ -240,6 +243,9 @@ func newReceiver(t *testing.T, respond func(n int, w http.ResponseWriter, r *htt
 
 func (rc *receiver) serve(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
+	if err := eventstest.Check(body); err != nil {
+		rc.t.Errorf("off-contract delivery: %v", err)
+	}
 	rc.mu.Lock()
 	rc.reqs = append(rc.reqs, received{
 		ID: r.Header.Get(headerID), Timestamp: r.Header.Get(headerTimestamp), Signature: r.Header.Get(headerSignature),
@@ -274,4 +280,27 @@ func (rc *receiver) waitCount(t *testing.T, n int) []received {
 // status answers every request with code.
 func status(code int) func(int, http.ResponseWriter, *http.Request) {
 	return func(_ int, w http.ResponseWriter, _ *http.Request) { w.WriteHeader(code) }
+}
+
+// example returns the current example of an outbound type from the
+// catalog, for order o, so that every delivery a test makes is on contract.
+func (h *harness) example(typ, order string) json.RawMessage {
+	h.t.Helper()
+	c, err := events.Load()
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	e, ok := c.Lookup(events.Outbound, typ)
+	if !ok {
+		h.t.Fatalf("%s is not in the catalog", typ)
+	}
+	var data map[string]any
+	if err := json.Unmarshal(e.Versions[len(e.Versions)-1].Examples[0], &data); err != nil {
+		h.t.Fatal(err)
+	}
+	if _, ok := data["order_id"]; ok {
+		data["order_id"] = order
+	}
+	raw, _ := json.Marshal(data)
+	return raw
 }

@@ -20,6 +20,7 @@ import (
 
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
+	"github.com/usherhq/usher/internal/events/eventstest"
 	"github.com/usherhq/usher/internal/server"
 	"github.com/usherhq/usher/internal/store"
 	"github.com/usherhq/usher/internal/ushertest"
@@ -56,6 +57,9 @@ func newDLVReceiver(t *testing.T, respond func(n int, r *http.Request) int) *dlv
 	rc := &dlvReceiver{respond: respond}
 	rc.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
+		if err := eventstest.Check(body); err != nil {
+			t.Errorf("off-contract delivery: %v", err)
+		}
 		rc.mu.Lock()
 		rc.got = append(rc.got, dlvRequest{header: r.Header.Clone(), body: body})
 		n := len(rc.got)

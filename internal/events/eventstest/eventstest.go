@@ -1,0 +1,47 @@
+// Package eventstest checks in tests that what usher delivers is on its
+// published contract: every test receiver of deliveries calls Check, so no
+// code path can emit an off-contract payload unnoticed.
+package eventstest
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"sync"
+
+	"github.com/usherhq/usher/internal/events"
+)
+
+// catalog is compiled once per test binary.
+var catalog = sync.OnceValues(events.Load)
+
+// Body is the envelope of a delivery.
+type Body struct {
+	Type      string          `json:"type"`
+	Version   string          `json:"version"`
+	Timestamp string          `json:"timestamp"`
+	Data      json.RawMessage `json:"data"`
+}
+
+// Check returns an error unless body is a delivery envelope with exactly
+// type, version, timestamp and data, whose data validates against the
+// schema of its type at its version.
+func Check(body []byte) error {
+	c, err := catalog()
+	if err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	var b Body
+	if err := dec.Decode(&b); err != nil {
+		return fmt.Errorf("delivery body %.200s: %w", body, err)
+	}
+	if b.Type == "" || b.Version == "" || b.Timestamp == "" || len(b.Data) == 0 {
+		return fmt.Errorf("delivery body %.200s: want type, version, timestamp and data", body)
+	}
+	if err := c.Validator(events.Outbound).Validate(b.Type, b.Version, b.Data); err != nil {
+		return fmt.Errorf("delivery of %s %s: %w (body %.300s)", b.Type, b.Version, err, body)
+	}
+	return nil
+}
