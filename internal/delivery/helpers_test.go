@@ -3,7 +3,6 @@ package delivery
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -19,7 +18,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/usherhq/usher/internal/events"
 	"github.com/usherhq/usher/internal/events/eventstest"
 	"github.com/usherhq/usher/internal/store"
 	"github.com/usherhq/usher/internal/store/sqlite"
@@ -146,7 +144,7 @@ func (h *harness) emit(typ string, orders ...string) []store.OutboundEvent {
 		out = out[:0]
 		for _, o := range orders {
 			ev := store.OutboundEvent{ID: fmt.Sprintf("evt_%s_%d", o, seq.Add(1)), Type: typ, OrderID: o, VenueID: "venue_1",
-				Data: h.example(typ, o)}
+				Data: eventstest.Example(h.t, typ, map[string]any{"order_id": o})}
 			if err := tx.AppendOutbox(context.Background(), ev); err != nil {
 				return err
 			}
@@ -280,27 +278,4 @@ func (rc *receiver) waitCount(t *testing.T, n int) []received {
 // status answers every request with code.
 func status(code int) func(int, http.ResponseWriter, *http.Request) {
 	return func(_ int, w http.ResponseWriter, _ *http.Request) { w.WriteHeader(code) }
-}
-
-// example returns the current example of an outbound type from the
-// catalog, for order o, so that every delivery a test makes is on contract.
-func (h *harness) example(typ, order string) json.RawMessage {
-	h.t.Helper()
-	c, err := events.Load()
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	e, ok := c.Lookup(events.Outbound, typ)
-	if !ok {
-		h.t.Fatalf("%s is not in the catalog", typ)
-	}
-	var data map[string]any
-	if err := json.Unmarshal(e.Versions[len(e.Versions)-1].Examples[0], &data); err != nil {
-		h.t.Fatal(err)
-	}
-	if _, ok := data["order_id"]; ok {
-		data["order_id"] = order
-	}
-	raw, _ := json.Marshal(data)
-	return raw
 }

@@ -119,6 +119,11 @@ func New(st Store, cfg Config, opts Options) (*Service, error) {
 	if s.metrics, err = newMetrics(opts.Registerer, s); err != nil {
 		return nil, fmt.Errorf("delivery metrics: %w", err)
 	}
+	if opts.Registerer != nil {
+		if err := opts.Registerer.Register(newDeprecatedGauge(s)); err != nil {
+			return nil, fmt.Errorf("delivery metrics: %w", err)
+		}
+	}
 	return s, nil
 }
 

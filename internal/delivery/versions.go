@@ -1,8 +1,12 @@
 package delivery
 
 import (
+	"context"
 	"net/http"
 	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/usherhq/usher"
 	"github.com/usherhq/usher/internal/events"
@@ -67,4 +71,44 @@ func (s *Service) versionHeaders(h http.Header, version string) {
 	}
 	h.Set(headerDeprecation, "@"+strconv.FormatInt(since.Unix(), 10))
 	h.Set(headerSunset, sunset.UTC().Format(http.TimeFormat))
+}
+
+// deprecatedGauge is usher_subscriptions_on_deprecated_version, read from
+// the store when Prometheus scrapes.
+type deprecatedGauge struct {
+	svc  *Service
+	desc *prometheus.Desc
+}
+
+func newDeprecatedGauge(svc *Service) deprecatedGauge {
+	return deprecatedGauge{svc: svc, desc: prometheus.NewDesc("usher_subscriptions_on_deprecated_version",
+		"Subscriptions whose outbound event version is deprecated, by version.", []string{"version"}, nil)}
+}
+
+// Describe implements prometheus.Collector.
+func (g deprecatedGauge) Describe(ch chan<- *prometheus.Desc) { ch <- g.desc }
+
+// Collect implements prometheus.Collector: one sample per deprecated
+// version, 0 when no subscription is on it.
+func (g deprecatedGauge) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	subs, err := g.svc.st.Subscriptions(ctx)
+	if err != nil {
+		return
+	}
+	counts := map[string]int{}
+	for _, v := range g.svc.catalog.Versions(events.Outbound) {
+		if v.State == events.Deprecated {
+			counts[v.Name] = 0
+		}
+	}
+	for _, sub := range subs {
+		if _, ok := counts[g.svc.eventVersion(sub)]; ok {
+			counts[g.svc.eventVersion(sub)]++
+		}
+	}
+	for v, n := range counts {
+		ch <- prometheus.MustNewConstMetric(g.desc, prometheus.GaugeValue, float64(n), v)
+	}
 }

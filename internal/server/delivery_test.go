@@ -131,7 +131,7 @@ func emitEvents(t *testing.T, s *ushertest.Server, typ string, orders ...string)
 		for _, o := range orders {
 			id := "evt_" + ushertest.NewID()
 			ids = append(ids, id)
-			data, _ := json.Marshal(map[string]string{"order_id": o, "venue_id": server.DemoVenue})
+			data := eventstest.Example(t, typ, map[string]any{"order_id": o, "venue_id": server.DemoVenue})
 			if err := tx.AppendOutbox(context.Background(), store.OutboundEvent{ID: id, Type: typ, OrderID: o, VenueID: server.DemoVenue, Data: data}); err != nil {
 				return err
 			}

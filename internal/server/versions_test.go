@@ -3,6 +3,7 @@ package server_test
 import (
 	"encoding/json"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/usherhq/usher/internal/ushertest"
@@ -30,6 +31,9 @@ func TestOldVersionSubscriptionReceivesTheOldShape(t *testing.T) {
 		t.Errorf("subscribe on an unknown version: %d, want 400", status)
 	}
 
+	if m := s.ScrapeMetrics(); !strings.Contains(m, `usher_subscriptions_on_deprecated_version{version="2026-06-01"} 1`) {
+		t.Errorf("metrics lack usher_subscriptions_on_deprecated_version 1 for 2026-06-01")
+	}
 	mustAccept(t, s, ushertest.NewID(), ushertest.Envelope("order.paid", ushertest.Paid("ord_versions", 1)))
 	oldGot, newGot := waitFor(t, oldRC), waitFor(t, newRC)
 

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sync"
+	"testing"
 
 	"github.com/usherhq/usher/internal/events"
 )
@@ -44,4 +45,33 @@ func Check(body []byte) error {
 		return fmt.Errorf("delivery of %s %s: %w (body %.300s)", b.Type, b.Version, err, body)
 	}
 	return nil
+}
+
+// Example returns the current example of the outbound type typ from the
+// catalog with the fields of set that it has replaced, so that a test that
+// writes outbound events directly keeps them on contract.
+func Example(t testing.TB, typ string, set map[string]any) json.RawMessage {
+	t.Helper()
+	c, err := catalog()
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, ok := c.Lookup(events.Outbound, typ)
+	if !ok {
+		t.Fatalf("%s is not an outbound type of the catalog", typ)
+	}
+	var data map[string]any
+	if err := json.Unmarshal(e.Versions[len(e.Versions)-1].Examples[0], &data); err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range set {
+		if _, ok := data[k]; ok {
+			data[k] = v
+		}
+	}
+	raw, err := json.Marshal(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return raw
 }
