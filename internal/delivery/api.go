@@ -46,9 +46,14 @@ type subscriptionView struct {
 	FailingSince   *time.Time `json:"failing_since,omitempty"`
 	Breaker        string     `json:"breaker,omitempty"`
 	Pending        int        `json:"pending"`
-	Version        int64      `json:"version"`
-	CreatedAt      time.Time  `json:"created_at"`
-	UpdatedAt      time.Time  `json:"updated_at"`
+	// EventVersion is the outbound version asked for as "version" in a
+	// create or update; "version" here is the record's revision, as on
+	// every other resource.
+	EventVersion      string    `json:"event_version"`
+	DeprecatedVersion bool      `json:"deprecated_version"`
+	Version           int64     `json:"version"`
+	CreatedAt         time.Time `json:"created_at"`
+	UpdatedAt         time.Time `json:"updated_at"`
 }
 
 func (s *Service) view(sub store.Subscription, pending int) subscriptionView {
@@ -56,6 +61,7 @@ func (s *Service) view(sub store.Subscription, pending int) subscriptionView {
 		ID: sub.ID, URL: sub.URL, EventTypes: sub.EventTypes, VenueIDs: sub.VenueIDs, Description: sub.Description,
 		Signing: sub.Signing, PII: sub.PII, Status: sub.Status, DisabledReason: sub.DisabledReason,
 		Breaker: s.BreakerState(sub.ID), Pending: pending, Version: sub.Version, CreatedAt: sub.CreatedAt, UpdatedAt: sub.UpdatedAt,
+		EventVersion: s.eventVersion(sub), DeprecatedVersion: s.deprecatedVersion(sub),
 	}
 	for _, d := range sub.RetrySchedule {
 		v.RetrySchedule = append(v.RetrySchedule, d.String())

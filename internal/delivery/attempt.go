@@ -48,7 +48,7 @@ type timing struct {
 // attempt posts a delivery once and returns what came back and when.
 func (s *Service) attempt(ctx context.Context, sub store.Subscription, keys []store.SubscriptionKey, d store.Delivery) (result, timing) {
 	t := timing{at: s.now()}
-	body, err := eventBody(d.Type, d.EventTime, d.Data, sub.PII)
+	body, err := s.body(sub, d)
 	if err != nil {
 		t.end = t.at
 		return result{err: fmt.Errorf("%w: %w", errNoEvent, err)}, t
@@ -59,6 +59,7 @@ func (s *Service) attempt(ctx context.Context, sub store.Subscription, keys []st
 		return result{err: err}, t
 	}
 	req.Header = signedHeaders(keys, d.EventID, t.at, body)
+	s.versionHeaders(req.Header, s.eventVersion(sub))
 	start := time.Now()
 	resp, err := s.client.Do(req)
 	if err != nil {
@@ -180,7 +181,7 @@ func (s *Service) record(ctx context.Context, tx *store.Tx, sub store.Subscripti
 		return "", err
 	}
 	if d.Status == store.DeliveryDead {
-		if err := tx.UpsertDeadLetter(ctx, deadLetter(sub, d, reason)); err != nil {
+		if err := tx.UpsertDeadLetter(ctx, s.deadLetter(sub, d, reason)); err != nil {
 			return "", err
 		}
 	}
@@ -262,8 +263,8 @@ func deadLetterID(subscriptionID, eventID string) string {
 	return ticketing.StableID("dlq_", StageDelivery, subscriptionID, eventID)
 }
 
-func deadLetter(sub store.Subscription, d store.Delivery, reason string) store.DeadLetter {
-	payload, err := eventBody(d.Type, d.EventTime, d.Data, sub.PII)
+func (s *Service) deadLetter(sub store.Subscription, d store.Delivery, reason string) store.DeadLetter {
+	payload, err := s.body(sub, d)
 	if err != nil {
 		payload = []byte("null")
 	}

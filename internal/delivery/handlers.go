@@ -18,6 +18,7 @@ type createSubscriptionRequest struct {
 	Signing       string   `json:"signing"`
 	RetrySchedule []string `json:"retry_schedule"`
 	PII           bool     `json:"pii"`
+	Version       string   `json:"version"`
 }
 
 type createdSubscription struct {
@@ -45,7 +46,7 @@ func (s *Service) handleCreateSubscription() http.Handler {
 		}
 		sub, key, text, err := s.CreateSubscription(r.Context(), SubscriptionSpec{
 			URL: req.URL, EventTypes: req.EventTypes, VenueIDs: req.VenueIDs, Description: req.Description,
-			Signing: req.Signing, RetrySchedule: schedule, PII: req.PII,
+			Signing: req.Signing, RetrySchedule: schedule, PII: req.PII, Version: req.Version,
 		})
 		if err != nil {
 			s.fail(w, r, err)
@@ -116,6 +117,7 @@ type patchSubscriptionRequest struct {
 	RetrySchedule *[]string `json:"retry_schedule"`
 	PII           *bool     `json:"pii"`
 	Signing       *string   `json:"signing"`
+	Version       *string   `json:"version"`
 }
 
 func (s *Service) handlePatchSubscription() http.Handler {
@@ -133,7 +135,7 @@ func (s *Service) handlePatchSubscription() http.Handler {
 			s.fail(w, r, err)
 			return
 		}
-		p := SubscriptionPatch{URL: req.URL, EventTypes: req.EventTypes, VenueIDs: req.VenueIDs, Description: req.Description, PII: req.PII}
+		p := SubscriptionPatch{URL: req.URL, EventTypes: req.EventTypes, VenueIDs: req.VenueIDs, Description: req.Description, PII: req.PII, Version: req.Version}
 		if req.RetrySchedule != nil {
 			schedule, err := parseDurations("retry_schedule", *req.RetrySchedule)
 			if err != nil {

@@ -3,7 +3,6 @@ package delivery
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -19,6 +18,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/usherhq/usher/internal/events/eventstest"
 	"github.com/usherhq/usher/internal/store"
 	"github.com/usherhq/usher/internal/store/sqlite"
 )
@@ -144,7 +144,7 @@ func (h *harness) emit(typ string, orders ...string) []store.OutboundEvent {
 		out = out[:0]
 		for _, o := range orders {
 			ev := store.OutboundEvent{ID: fmt.Sprintf("evt_%s_%d", o, seq.Add(1)), Type: typ, OrderID: o, VenueID: "venue_1",
-				Data: json.RawMessage(fmt.Sprintf(`{"order_id":%q,"buyer":{"email":"ada@example.com"}}`, o))}
+				Data: eventstest.Example(h.t, typ, map[string]any{"order_id": o})}
 			if err := tx.AppendOutbox(context.Background(), ev); err != nil {
 				return err
 			}
@@ -222,11 +222,12 @@ type receiver struct {
 	reqs     []received
 	respond  func(n int, w http.ResponseWriter, r *http.Request)
 	accepted atomic.Int64 // connections
+	t        *testing.T
 }
 
 func newReceiver(t *testing.T, respond func(n int, w http.ResponseWriter, r *http.Request)) *receiver {
 	t.Helper()
-	rc := &receiver{respond: respond}
+	rc := &receiver{respond: respond, t: t}
 	rc.Server = httptest.NewUnstartedServer(http.HandlerFunc(rc.serve))
 	rc.Config.ConnState = func(_ net.Conn, s http.ConnState) {
 		if s == http.StateNew {
@@ -240,6 +241,9 @@ func newReceiver(t *testing.T, respond func(n int, w http.ResponseWriter, r *htt
 
 func (rc *receiver) serve(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
+	if err := eventstest.Check(body); err != nil {
+		rc.t.Errorf("off-contract delivery: %v", err)
+	}
 	rc.mu.Lock()
 	rc.reqs = append(rc.reqs, received{
 		ID: r.Header.Get(headerID), Timestamp: r.Header.Get(headerTimestamp), Signature: r.Header.Get(headerSignature),

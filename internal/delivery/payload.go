@@ -18,14 +18,16 @@ var piiFields = map[string]bool{
 // envelope is the body of a delivery.
 type envelope struct {
 	Type      string          `json:"type"`
+	Version   string          `json:"version"`
 	Timestamp string          `json:"timestamp"`
 	Data      json.RawMessage `json:"data"`
 }
 
-// eventBody returns the body of an outbound event: its type, the time it
-// happened and its data, without personal data unless pii. It is the same
-// on every attempt, so a signature never depends on the retry.
-func eventBody(typ string, at time.Time, data json.RawMessage, pii bool) ([]byte, error) {
+// eventBody returns the body of an outbound event: its type, the version
+// its data is in, the time it happened and its data, without personal data
+// unless pii. It is the same on every attempt, so a signature never depends
+// on the retry.
+func eventBody(typ, version string, at time.Time, data json.RawMessage, pii bool) ([]byte, error) {
 	if len(data) == 0 {
 		return nil, fmt.Errorf("event %s has no data", typ)
 	}
@@ -35,7 +37,7 @@ func eventBody(typ string, at time.Time, data json.RawMessage, pii bool) ([]byte
 			return nil, err
 		}
 	}
-	return json.Marshal(envelope{Type: typ, Timestamp: at.UTC().Format(time.RFC3339Nano), Data: data})
+	return json.Marshal(envelope{Type: typ, Version: version, Timestamp: at.UTC().Format(time.RFC3339Nano), Data: data})
 }
 
 // withoutPII removes piiFields from data. Data that names none of them is

@@ -16,6 +16,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/usherhq/usher/internal/delivery/ssrf"
+	"github.com/usherhq/usher/internal/events"
 	"github.com/usherhq/usher/internal/personal"
 	"github.com/usherhq/usher/internal/store"
 )
@@ -46,6 +47,9 @@ type Options struct {
 	// again at once instead of after the lease. Empty: a dead run's leases
 	// run out on their own. It may not contain a dot.
 	Instance string
+	// Catalog is the event catalog whose versions payloads are rendered in;
+	// default events.Load().
+	Catalog *events.Catalog
 }
 
 // Service runs the dispatcher and one lane per subscription, and serves the
@@ -64,6 +68,7 @@ type Service struct {
 	metrics    *metrics
 	limiter    *rate.Limiter
 	disp       *dispatcher
+	catalog    *events.Catalog
 
 	mu      sync.Mutex
 	lanes   map[string]*lane
@@ -104,9 +109,20 @@ func New(st Store, cfg Config, opts Options) (*Service, error) {
 		s.rnd = rand.Float64
 	}
 	s.disp = newDispatcher(st, s.now, cfg)
+	if s.catalog = opts.Catalog; s.catalog == nil {
+		var err error
+		if s.catalog, err = events.Load(); err != nil {
+			return nil, fmt.Errorf("event catalog: %w", err)
+		}
+	}
 	var err error
 	if s.metrics, err = newMetrics(opts.Registerer, s); err != nil {
 		return nil, fmt.Errorf("delivery metrics: %w", err)
+	}
+	if opts.Registerer != nil {
+		if err := opts.Registerer.Register(newDeprecatedGauge(s)); err != nil {
+			return nil, fmt.Errorf("delivery metrics: %w", err)
+		}
 	}
 	return s, nil
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/usherhq/usher"
+	"github.com/usherhq/usher/internal/events"
 	"github.com/usherhq/usher/internal/store"
 	"github.com/usherhq/usher/internal/ticketing"
 )
@@ -38,6 +39,7 @@ type SubscriptionSpec struct {
 	Signing       string          // SigningHMAC (default) or SigningEd25519
 	RetrySchedule []time.Duration // nil: the global schedule
 	PII           bool
+	Version       string // the outbound event version; "" the current one
 }
 
 // SubscriptionPatch changes the fields it sets; nil fields stay as they
@@ -49,6 +51,7 @@ type SubscriptionPatch struct {
 	Description   *string
 	RetrySchedule *[]time.Duration
 	PII           *bool
+	Version       *string
 }
 
 // CreateSubscription validates spec and stores an active subscription with
@@ -58,9 +61,13 @@ func (s *Service) CreateSubscription(ctx context.Context, spec SubscriptionSpec)
 	if spec.Signing == "" {
 		spec.Signing = SigningHMAC
 	}
+	if spec.Version == "" {
+		spec.Version = s.catalog.CurrentVersion(events.Outbound)
+	}
 	sub := store.Subscription{
 		URL: spec.URL, EventTypes: spec.EventTypes, VenueIDs: spec.VenueIDs, Description: spec.Description,
 		Signing: spec.Signing, RetrySchedule: spec.RetrySchedule, PII: spec.PII, Status: store.SubscriptionActive,
+		EventVersion: spec.Version,
 	}
 	if err := s.validate(sub); err != nil {
 		return store.Subscription{}, store.SubscriptionKey{}, "", err
@@ -82,7 +89,7 @@ func (s *Service) CreateSubscription(ctx context.Context, spec SubscriptionSpec)
 		}
 		return audit(ctx, tx, ActionSubscriptionCreated, "subscription", sub.ID, map[string]any{
 			"url": withoutQuery(sub.URL), "event_types": sub.EventTypes, "venue_ids": sub.VenueIDs,
-			"signing": sub.Signing, "pii": sub.PII, "key_id": key.ID,
+			"signing": sub.Signing, "pii": sub.PII, "key_id": key.ID, "version": sub.EventVersion,
 		})
 	})
 	if err != nil {
@@ -120,6 +127,9 @@ func (s *Service) validate(sub store.Subscription) error {
 	}
 	if sub.Signing != SigningHMAC && sub.Signing != SigningEd25519 {
 		return usher.Errorf(usher.CodeInvalid, "signing %q: want %s or %s", sub.Signing, SigningHMAC, SigningEd25519)
+	}
+	if err := s.checkEventVersion(sub.EventVersion); err != nil {
+		return err
 	}
 	if sub.RetrySchedule != nil {
 		if err := validateSchedule(sub.RetrySchedule); err != nil {
@@ -263,6 +273,9 @@ func (s *Service) UpdateSubscription(ctx context.Context, id string, p Subscript
 		}
 		if p.PII != nil {
 			set("pii", func() { sub.PII = *p.PII })
+		}
+		if p.Version != nil {
+			set("version", func() { sub.EventVersion = *p.Version })
 		}
 		return map[string]any{"fields": fields}, s.validate(*sub)
 	})

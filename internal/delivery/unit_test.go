@@ -138,20 +138,20 @@ func TestEventBodyWithoutPII(t *testing.T) {
 	t.Parallel()
 	at := time.Date(2025, 1, 2, 15, 4, 5, 0, time.UTC)
 	data := json.RawMessage(`{"order_id":"ord_1","amount":12.50,"buyer":{"email":"ada@example.com"},"tickets":[{"id":"t1","holder_name":"Ada"}]}`)
-	got, err := eventBody("order.confirmed", at, data, false)
+	got, err := eventBody("order.confirmed", "2026-12-01", at, data, false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := `{"type":"order.confirmed","timestamp":"2025-01-02T15:04:05Z","data":{"amount":12.50,"order_id":"ord_1","tickets":[{"id":"t1"}]}}`
+	want := `{"type":"order.confirmed","version":"2026-12-01","timestamp":"2025-01-02T15:04:05Z","data":{"amount":12.50,"order_id":"ord_1","tickets":[{"id":"t1"}]}}`
 	if string(got) != want {
 		t.Errorf("without pii:\n got %s\nwant %s", got, want)
 	}
-	with, _ := eventBody("order.confirmed", at, data, true)
+	with, _ := eventBody("order.confirmed", "2026-12-01", at, data, true)
 	if !strings.Contains(string(with), `"buyer":{"email":"ada@example.com"}`) {
 		t.Errorf("with pii: %s", with)
 	}
 	clean := json.RawMessage(`{"ticket_id":"t1"}`)
-	if b, _ := eventBody("ticket.issued", at, clean, false); !strings.Contains(string(b), `"data":{"ticket_id":"t1"}`) {
+	if b, _ := eventBody("ticket.issued", "2026-12-01", at, clean, false); !strings.Contains(string(b), `"data":{"ticket_id":"t1"}`) {
 		t.Errorf("data without personal fields changed: %s", b)
 	}
 }

@@ -42,6 +42,10 @@ type Config struct {
 	// a balancer; each admits 1/Receivers of a source's rate and burst, so
 	// the deployment as a whole keeps the configured rate. Default 1.
 	Receivers int
+	// Schemas, when set, refuses canonical data that does not validate
+	// against its type's schema (400 schema_violation) before it is
+	// enqueued. Default nil: no schema check.
+	Schemas Schemas
 }
 
 // WithDefaults returns the config with every unset field at its default.
@@ -149,6 +153,9 @@ func (rc *Receiver) receive(r *http.Request, name string, now time.Time) (*usher
 	}
 	env, original, err := src.scheme.Normalize(v, body)
 	if err != nil {
+		return nil, err
+	}
+	if err := rc.validate(env); err != nil {
 		return nil, err
 	}
 	sum := sha256.Sum256(body)

@@ -20,6 +20,7 @@ import (
 
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
+	"github.com/usherhq/usher/internal/events/eventstest"
 	"github.com/usherhq/usher/internal/server"
 	"github.com/usherhq/usher/internal/store"
 	"github.com/usherhq/usher/internal/ushertest"
@@ -56,6 +57,9 @@ func newDLVReceiver(t *testing.T, respond func(n int, r *http.Request) int) *dlv
 	rc := &dlvReceiver{respond: respond}
 	rc.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
+		if err := eventstest.Check(body); err != nil {
+			t.Errorf("off-contract delivery: %v", err)
+		}
 		rc.mu.Lock()
 		rc.got = append(rc.got, dlvRequest{header: r.Header.Clone(), body: body})
 		n := len(rc.got)
@@ -127,7 +131,7 @@ func emitEvents(t *testing.T, s *ushertest.Server, typ string, orders ...string)
 		for _, o := range orders {
 			id := "evt_" + ushertest.NewID()
 			ids = append(ids, id)
-			data, _ := json.Marshal(map[string]string{"order_id": o, "venue_id": server.DemoVenue})
+			data := eventstest.Example(t, typ, map[string]any{"order_id": o, "venue_id": server.DemoVenue})
 			if err := tx.AppendOutbox(context.Background(), store.OutboundEvent{ID: id, Type: typ, OrderID: o, VenueID: server.DemoVenue, Data: data}); err != nil {
 				return err
 			}

@@ -12,12 +12,8 @@ import (
 // emits, their versions, schemas and examples. Any valid token may read it.
 type eventsComponent struct{ catalog *events.Catalog }
 
-func newEventsComponent(*App) (component, error) {
-	c, err := events.Load()
-	if err != nil {
-		return nil, err
-	}
-	return eventsComponent{catalog: c}, nil
+func newEventsComponent(a *App) (component, error) {
+	return eventsComponent{catalog: a.catalog}, nil
 }
 
 // Start does nothing: the catalog has no background work.

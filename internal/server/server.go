@@ -19,6 +19,7 @@ import (
 	"github.com/usherhq/usher"
 	"github.com/usherhq/usher/internal/admin"
 	"github.com/usherhq/usher/internal/datadir"
+	"github.com/usherhq/usher/internal/events"
 	"github.com/usherhq/usher/internal/ingest"
 	"github.com/usherhq/usher/internal/passes"
 	"github.com/usherhq/usher/internal/processor"
@@ -55,6 +56,7 @@ type App struct {
 	progress     *progress
 	storeProbe   storeProbe
 	sealer       *secrets.Keyring // the master keys; the receiver seals personal data with them
+	catalog      *events.Catalog  // the event contracts, compiled once
 
 	// Bootstrapped is set when this start created the demo credentials.
 	Bootstrapped *Credentials
@@ -177,7 +179,11 @@ func (a *App) startComponents(ctx context.Context) (*ingest.Receiver, *admin.API
 	if err != nil {
 		return nil, nil, fmt.Errorf("trusted proxies: %w", err)
 	}
-	recv := ingest.NewReceiver(ingest.Config{MaxBodyBytes: a.cfg.MaxBodyBytes, TrustedProxies: trusted, Receivers: a.cfg.IngestReceivers},
+	if a.catalog, err = events.Load(); err != nil {
+		return nil, nil, fmt.Errorf("event catalog: %w", err)
+	}
+	recv := ingest.NewReceiver(ingest.Config{MaxBodyBytes: a.cfg.MaxBodyBytes, TrustedProxies: trusted, Receivers: a.cfg.IngestReceivers,
+		Schemas: a.catalog.InboundValidator()},
 		a.db, a.queue, a.sealer, a.metrics, a.log, a.cfg.Clock)
 	if a.cfg.AdminToken != "" {
 		if err := admin.RegisterBootstrapToken(ctx, a.db, a.cfg.AdminToken, a.cfg.Clock(), a.log); err != nil {

@@ -37,6 +37,9 @@ type Subscription struct {
 	// FailingSince is when the current run of failed attempts began; zero
 	// while the endpoint is healthy.
 	FailingSince time.Time
+	// EventVersion is the dated outbound version its payloads are rendered
+	// in (internal/events).
+	EventVersion string
 	Version      int64
 	CreatedAt    time.Time
 	UpdatedAt    time.Time
@@ -156,14 +159,14 @@ func boolInt(b bool) int64 {
 }
 
 const subscriptionColumns = `SELECT id, url, event_types, venue_ids, description, signing, retry_schedule, pii,
-	status, disabled_reason, failing_since, version, created_at, updated_at FROM subscriptions`
+	status, disabled_reason, failing_since, version, created_at, updated_at, event_version FROM subscriptions`
 
 func scanSubscription(row scanner) (Subscription, error) {
 	var s Subscription
 	var types, venues, schedule string
 	var pii, failing, created, updated int64
 	err := row.Scan(&s.ID, &s.URL, &types, &venues, &s.Description, &s.Signing, &schedule, &pii,
-		&s.Status, &s.DisabledReason, &failing, &s.Version, &created, &updated)
+		&s.Status, &s.DisabledReason, &failing, &s.Version, &created, &updated, &s.EventVersion)
 	if err != nil {
 		return Subscription{}, err
 	}
@@ -183,10 +186,11 @@ func (db *DB) CreateSubscription(ctx context.Context, s Subscription, key Subscr
 // An id already taken is a usher.CodeConflict error.
 func (tx *Tx) InsertSubscription(ctx context.Context, s Subscription, key SubscriptionKey) error {
 	_, err := tx.exec(ctx, `INSERT INTO subscriptions (id, url, event_types, venue_ids, description, signing,
-		retry_schedule, pii, status, disabled_reason, failing_since, version, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 1, $12, $12)`,
+		retry_schedule, pii, status, disabled_reason, failing_since, version, created_at, updated_at, event_version)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 1, $12, $12, $13)`,
 		s.ID, s.URL, encodeStrings(s.EventTypes), encodeStrings(s.VenueIDs), s.Description, s.Signing,
-		encodeSchedule(s.RetrySchedule), boolInt(s.PII), s.Status, s.DisabledReason, micros(s.FailingSince), micros(s.CreatedAt))
+		encodeSchedule(s.RetrySchedule), boolInt(s.PII), s.Status, s.DisabledReason, micros(s.FailingSince), micros(s.CreatedAt),
+		eventVersionOrDefault(s.EventVersion))
 	if err != nil {
 		if tx.db.dialect.UniqueViolation(err) {
 			return usher.Errorf(usher.CodeConflict, "subscription %q already exists", s.ID)
@@ -245,10 +249,11 @@ func (tx *Tx) Subscription(ctx context.Context, id string) (Subscription, bool, 
 // and sets the update time; failing_since is left to the lanes.
 func (tx *Tx) UpdateSubscription(ctx context.Context, s Subscription) error {
 	res, err := tx.exec(ctx, `UPDATE subscriptions SET url = $1, event_types = $2, venue_ids = $3, description = $4,
-		signing = $5, retry_schedule = $6, pii = $7, status = $8, disabled_reason = $9, version = version + 1, updated_at = $10
+		signing = $5, retry_schedule = $6, pii = $7, status = $8, disabled_reason = $9, version = version + 1, updated_at = $10,
+		event_version = $13
 		WHERE id = $11 AND version = $12`,
 		s.URL, encodeStrings(s.EventTypes), encodeStrings(s.VenueIDs), s.Description, s.Signing, encodeSchedule(s.RetrySchedule),
-		boolInt(s.PII), s.Status, s.DisabledReason, micros(tx.db.now()), s.ID, s.Version)
+		boolInt(s.PII), s.Status, s.DisabledReason, micros(tx.db.now()), s.ID, s.Version, eventVersionOrDefault(s.EventVersion))
 	if err != nil {
 		return fmt.Errorf("update subscription: %w", err)
 	}
@@ -965,4 +970,17 @@ func decodeDLCursor(c string) (int64, string, error) {
 		}
 	}
 	return 0, "", usher.Errorf(usher.CodeInvalid, "cursor %q is not one this API returned", c)
+}
+
+// defaultEventVersion is the column's default (migration 00012): the shape
+// every subscription received before versions existed.
+const defaultEventVersion = "2026-12-01"
+
+// eventVersionOrDefault keeps a subscription written without a version on
+// the column's default.
+func eventVersionOrDefault(v string) string {
+	if v == "" {
+		return defaultEventVersion
+	}
+	return v
 }

@@ -20,7 +20,7 @@ func testSubscription(id string) store.Subscription {
 	return store.Subscription{
 		ID: id, URL: "https://example.com/hooks/" + id, EventTypes: []string{"ticket.issued", "order.*"},
 		VenueIDs: []string{"venue_1"}, Description: "wallet passes", Signing: "hmac",
-		RetrySchedule: []time.Duration{5 * time.Second, 5 * time.Minute}, PII: true,
+		RetrySchedule: []time.Duration{5 * time.Second, 5 * time.Minute}, PII: true, EventVersion: "2026-06-01",
 		Status: store.SubscriptionActive, Version: 1, CreatedAt: now, UpdatedAt: now,
 	}
 }
