@@ -59,6 +59,7 @@ func (s *Service) attempt(ctx context.Context, sub store.Subscription, keys []st
 		return result{err: err}, t
 	}
 	req.Header = signedHeaders(keys, d.EventID, t.at, body)
+	s.injectTrace(ctx, req.Header)
 	start := time.Now()
 	resp, err := s.client.Do(req)
 	if err != nil {

@@ -18,6 +18,7 @@ import (
 	"github.com/usherhq/usher/internal/delivery/ssrf"
 	"github.com/usherhq/usher/internal/personal"
 	"github.com/usherhq/usher/internal/store"
+	"github.com/usherhq/usher/internal/telemetry"
 )
 
 // Options are a Service's collaborators besides its store and config.
@@ -46,6 +47,8 @@ type Options struct {
 	// again at once instead of after the lease. Empty: a dead run's leases
 	// run out on their own. It may not contain a dot.
 	Instance string
+	// Tracing, when on, traces every attempt and sends its traceparent.
+	Tracing *telemetry.Tracing
 }
 
 // Service runs the dispatcher and one lane per subscription, and serves the
@@ -64,6 +67,7 @@ type Service struct {
 	metrics    *metrics
 	limiter    *rate.Limiter
 	disp       *dispatcher
+	tracing    *telemetry.Tracing
 
 	mu      sync.Mutex
 	lanes   map[string]*lane
@@ -87,7 +91,7 @@ func New(st Store, cfg Config, opts Options) (*Service, error) {
 	}
 	s := &Service{
 		st: st, cfg: cfg, policy: ssrf.Policy{AllowPrivate: cfg.AllowPrivate},
-		log: opts.Logger, now: opts.Now, client: opts.Client, rnd: opts.Rand, processing: opts.Processing, sealer: opts.Sealer, instance: opts.Instance,
+		log: opts.Logger, now: opts.Now, client: opts.Client, rnd: opts.Rand, processing: opts.Processing, sealer: opts.Sealer, instance: opts.Instance, tracing: opts.Tracing,
 		limiter: rate.NewLimiter(rate.Limit(cfg.ReplayRate), max(1, int(cfg.ReplayRate))),
 		lanes:   map[string]*lane{}, wake: make(chan struct{}, 1),
 	}

@@ -42,6 +42,8 @@ type Config struct {
 	// a balancer; each admits 1/Receivers of a source's rate and burst, so
 	// the deployment as a whole keeps the configured rate. Default 1.
 	Receivers int
+	// Tracing, when on, traces every webhook (nil: off).
+	Tracing *telemetry.Tracing
 }
 
 // WithDefaults returns the config with every unset field at its default.
@@ -98,7 +100,9 @@ type Accepted struct {
 func (rc *Receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := rc.now()
 	name := r.PathValue("source")
+	r, span := rc.startReceive(r, name)
 	ev, err := rc.receive(r, name, start)
+	defer endReceive(span, err)
 	if err != nil {
 		rc.reject(w, r, name, err)
 		return
@@ -162,7 +166,7 @@ func (rc *Receiver) receive(r *http.Request, name string, now time.Time) (*usher
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), rc.cfg.EnqueueTimeout)
 	defer cancel()
-	if err := rc.queue.Enqueue(ctx, ev); err != nil {
+	if err := rc.enqueue(ctx, ev); err != nil {
 		return nil, err
 	}
 	return ev, nil

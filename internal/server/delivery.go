@@ -41,6 +41,7 @@ func buildDelivery(a *App, getenv func(string) string) (component, error) {
 		Registerer: a.Metrics().Registry,
 		Processing: processor.Replayer{Queue: a.Queue()},
 		Sealer:     a.Store().Sealer(),
+		Tracing:    a.cfg.Tracing,
 	})
 	if err != nil {
 		return nil, err

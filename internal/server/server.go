@@ -156,7 +156,7 @@ func (a *App) startProcessing(ctx context.Context) error {
 	if a.codes, err = passes.LoadCodes(ctx, a.db, a.cfg.Clock); err != nil {
 		return fmt.Errorf("ticket code keys: %w", err)
 	}
-	a.proc = processor.New(a.db, signedCodes{a.codes}, a.metrics, a.log, a.cfg.Clock)
+	a.proc = processor.New(a.db, signedCodes{a.codes}, a.metrics, a.log, a.cfg.Clock, processor.WithTracing(a.cfg.Tracing))
 	depth := func(p int, pending uint64) {
 		a.metrics.QueueDepth.WithLabelValues(strconv.Itoa(p)).Set(float64(pending))
 	}
@@ -177,7 +177,7 @@ func (a *App) startComponents(ctx context.Context) (*ingest.Receiver, *admin.API
 	if err != nil {
 		return nil, nil, fmt.Errorf("trusted proxies: %w", err)
 	}
-	recv := ingest.NewReceiver(ingest.Config{MaxBodyBytes: a.cfg.MaxBodyBytes, TrustedProxies: trusted, Receivers: a.cfg.IngestReceivers},
+	recv := ingest.NewReceiver(ingest.Config{MaxBodyBytes: a.cfg.MaxBodyBytes, TrustedProxies: trusted, Receivers: a.cfg.IngestReceivers, Tracing: a.cfg.Tracing},
 		a.db, a.queue, a.sealer, a.metrics, a.log, a.cfg.Clock)
 	if a.cfg.AdminToken != "" {
 		if err := admin.RegisterBootstrapToken(ctx, a.db, a.cfg.AdminToken, a.cfg.Clock(), a.log); err != nil {
