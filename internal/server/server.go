@@ -160,7 +160,7 @@ func (a *App) startProcessing(ctx context.Context) error {
 	depth := func(p int, pending uint64) {
 		a.metrics.QueueDepth.WithLabelValues(strconv.Itoa(p)).Set(float64(pending))
 	}
-	a.metrics.Registry.MustRegister(newPendingCollector(a.queue, a.log))
+	a.metrics.Registry.MustRegister(newPendingCollector(a.queue, a.log), newCapacityCollector(a.queue, a.db, a.cfg.DataDir, a.log))
 	if a.cfg.Has(RoleProcess) {
 		handle := progressHandler(a.progress.track(a.proc.HandleBatch), a.metrics.PartitionProgress, a.queue.Partitions(), a.cfg.Clock)
 		if a.consumers, err = a.queue.Consume(ctx, handle, depth); err != nil {
