@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-		"github.com/usherhq/usher/internal/ushertest"
+	"github.com/usherhq/usher/internal/ushertest"
 )
 
 var metricName = regexp.MustCompile(`\busher_[a-z0-9_]+`)
@@ -33,7 +33,9 @@ func usedMetricNames(t *testing.T) map[string][]string {
 		}
 		text := string(raw)
 		if strings.HasSuffix(f, ".json") {
-			var d struct{ Panels []struct{ Targets []struct{ Expr string } } }
+			var d struct {
+				Panels []struct{ Targets []struct{ Expr string } }
+			}
 			if err := json.Unmarshal(raw, &d); err != nil {
 				t.Fatalf("%s: %v", f, err)
 			}
