@@ -33,6 +33,11 @@ type InboundEvent struct {
 	// Replay marks an operator's replay of a set-aside event: the processor
 	// applies it again instead of treating it as a duplicate.
 	Replay bool `json:"replay,omitempty"`
+	// TraceParent is the W3C traceparent of the event's receive span: the
+	// event's trace travels with it through the queue (per event, as group
+	// commit packs several events into one stream write) and survives a
+	// restart or a redelivery. Empty when tracing is off.
+	TraceParent string `json:"traceparent,omitempty"`
 }
 
 // Canonical inbound event types.

@@ -9,6 +9,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"syscall"
+	"time"
 
 	"github.com/usherhq/usher/internal/server"
 	"github.com/usherhq/usher/internal/telemetry"
@@ -33,6 +34,10 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	slog.SetDefault(log)
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	if cfg.Tracing, err = telemetry.NewTracing(ctx, getenv, version); err != nil {
+		return fmt.Errorf("tracing: %w", err)
+	}
+	defer flushTraces(cfg.Tracing, log)
 	app, err := server.Start(ctx, cfg, log)
 	if err != nil {
 		return err
@@ -58,4 +63,13 @@ func printBanner(w io.Writer, app *server.App, cfg server.Config) {
 	}
 	fmt.Fprintf(w, "Send a signed order.paid webhook:\n  go run ./cmd/usher send --url %s --data-dir %s order.paid\n", app.URL(), cfg.DataDir)
 	fmt.Fprintf(w, "Then read the order it names:\n  curl -H \"Authorization: Bearer $(sed -n 's/.*\"admin_token\": \"\\(.*\\)\".*/\\1/p' %s)\" %s/v1/orders/ORDER_ID\n", creds, app.URL())
+}
+
+// flushTraces exports the spans still buffered when usher stops.
+func flushTraces(t *telemetry.Tracing, log *slog.Logger) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := t.Shutdown(ctx); err != nil {
+		log.Warn("flush traces", "err", err)
+	}
 }

@@ -60,6 +60,7 @@ func (s *Service) attempt(ctx context.Context, sub store.Subscription, keys []st
 	}
 	req.Header = signedHeaders(keys, d.EventID, t.at, body)
 	s.versionHeaders(req.Header, s.eventVersion(sub))
+	s.injectTrace(ctx, req.Header)
 	start := time.Now()
 	resp, err := s.client.Do(req)
 	if err != nil {

@@ -212,7 +212,7 @@ func (l *lane) deliver(ctx context.Context, sub store.Subscription, keys []store
 		l.svc.release(d)
 		return
 	}
-	r, t := l.svc.attempt(ctx, sub, keys, d)
+	r, t := l.svc.tracedAttempt(ctx, sub, keys, d)
 	if r.err != nil && ctx.Err() != nil {
 		done(errAborted)
 		l.svc.release(d)

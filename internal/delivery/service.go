@@ -19,6 +19,7 @@ import (
 	"github.com/usherhq/usher/internal/events"
 	"github.com/usherhq/usher/internal/personal"
 	"github.com/usherhq/usher/internal/store"
+	"github.com/usherhq/usher/internal/telemetry"
 )
 
 // Options are a Service's collaborators besides its store and config.
@@ -50,6 +51,8 @@ type Options struct {
 	// Catalog is the event catalog whose versions payloads are rendered in;
 	// default events.Load().
 	Catalog *events.Catalog
+	// Tracing, when on, traces every attempt and sends its traceparent.
+	Tracing *telemetry.Tracing
 }
 
 // Service runs the dispatcher and one lane per subscription, and serves the
@@ -69,6 +72,7 @@ type Service struct {
 	limiter    *rate.Limiter
 	disp       *dispatcher
 	catalog    *events.Catalog
+	tracing    *telemetry.Tracing
 
 	mu      sync.Mutex
 	lanes   map[string]*lane
@@ -92,7 +96,7 @@ func New(st Store, cfg Config, opts Options) (*Service, error) {
 	}
 	s := &Service{
 		st: st, cfg: cfg, policy: ssrf.Policy{AllowPrivate: cfg.AllowPrivate},
-		log: opts.Logger, now: opts.Now, client: opts.Client, rnd: opts.Rand, processing: opts.Processing, sealer: opts.Sealer, instance: opts.Instance,
+		log: opts.Logger, now: opts.Now, client: opts.Client, rnd: opts.Rand, processing: opts.Processing, sealer: opts.Sealer, instance: opts.Instance, tracing: opts.Tracing,
 		limiter: rate.NewLimiter(rate.Limit(cfg.ReplayRate), max(1, int(cfg.ReplayRate))),
 		lanes:   map[string]*lane{}, wake: make(chan struct{}, 1),
 	}

@@ -46,6 +46,8 @@ type Config struct {
 	// against its type's schema (400 schema_violation) before it is
 	// enqueued. Default nil: no schema check.
 	Schemas Schemas
+	// Tracing, when on, traces every webhook (nil: off).
+	Tracing *telemetry.Tracing
 }
 
 // WithDefaults returns the config with every unset field at its default.
@@ -102,7 +104,9 @@ type Accepted struct {
 func (rc *Receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := rc.now()
 	name := r.PathValue("source")
+	r, span := rc.startReceive(r, name)
 	ev, err := rc.receive(r, name, start)
+	defer endReceive(span, err)
 	if err != nil {
 		rc.reject(w, r, name, err)
 		return
@@ -169,7 +173,7 @@ func (rc *Receiver) receive(r *http.Request, name string, now time.Time) (*usher
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), rc.cfg.EnqueueTimeout)
 	defer cancel()
-	if err := rc.queue.Enqueue(ctx, ev); err != nil {
+	if err := rc.enqueue(ctx, ev); err != nil {
 		return nil, err
 	}
 	return ev, nil

@@ -9,6 +9,7 @@ import (
 
 	"github.com/usherhq/usher"
 	"github.com/usherhq/usher/internal/store"
+	"github.com/usherhq/usher/internal/telemetry"
 	"github.com/usherhq/usher/internal/ticketing"
 )
 
@@ -588,6 +589,7 @@ func (p *Processor) emit(ctx context.Context, tx *store.Tx, ev *usher.InboundEve
 	parts := append([]string{ev.Source, ev.ID, outType}, entity...)
 	return tx.AppendOutbox(ctx, store.OutboundEvent{
 		ID: ticketing.StableID("evt_", parts...), Type: outType, OrderID: orderID, VenueID: venueID, Data: raw,
+		TraceParent: telemetry.TraceParent(ctx),
 	})
 }
 

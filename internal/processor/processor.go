@@ -13,6 +13,8 @@ import (
 	"log/slog"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/usherhq/usher"
 	"github.com/usherhq/usher/internal/queue"
 	"github.com/usherhq/usher/internal/store"
@@ -29,6 +31,7 @@ type Processor struct {
 	log     *slog.Logger
 	now     func() time.Time
 	codes   CodeIssuer
+	tracing *telemetry.Tracing
 
 	jobs chan *job
 	stop chan struct{}
@@ -55,9 +58,12 @@ type RandomCodes struct{}
 func (RandomCodes) IssueCode(usher.Ticket) (string, error) { return ticketing.NewTicketCode() }
 
 // New returns a Processor and starts its committer; Close stops it.
-func New(db *store.DB, codes CodeIssuer, metrics *telemetry.Metrics, log *slog.Logger, now func() time.Time) *Processor {
+func New(db *store.DB, codes CodeIssuer, metrics *telemetry.Metrics, log *slog.Logger, now func() time.Time, opts ...Option) *Processor {
 	p := &Processor{db: db, codes: codes, metrics: metrics, log: log, now: now,
 		jobs: make(chan *job, 1024), stop: make(chan struct{}), done: make(chan struct{})}
+	for _, o := range opts {
+		o(p)
+	}
 	go p.commitLoop()
 	return p
 }
@@ -149,8 +155,10 @@ func (p *Processor) commitLoop() {
 // When the store refuses an event's values (store.ErrRejected), the
 // transaction runs again with that event set aside (reason store_rejected)
 // and the rest applied: one poison event never holds up its partition.
-func (p *Processor) applyJobs(ctx context.Context, jobs []*job) error {
+func (p *Processor) applyJobs(ctx context.Context, jobs []*job) (err error) {
 	start := p.now()
+	ctx, span := p.startTx(ctx, jobs)
+	defer func() { endSpan(span, err) }()
 	rejected := map[*usher.InboundEvent]string{}
 	original := originalData(jobs)
 	var results []result
@@ -158,7 +166,7 @@ func (p *Processor) applyJobs(ctx context.Context, jobs []*job) error {
 		err := p.db.InTx(ctx, func(tx *store.Tx) error {
 			var err error
 			restoreData(original) // an earlier attempt may have vaulted personal data
-			results, err = p.applyAll(ctx, tx, jobs, rejected)
+			results, err = p.applyAll(ctx, tx, jobs, rejected, span)
 			return err
 		})
 		if ev, detail, ok := rejectedEvent(err); ok && rejected[ev] == "" {
@@ -178,24 +186,27 @@ func (p *Processor) applyJobs(ctx context.Context, jobs []*job) error {
 			p.metrics.ProcessingLag.WithLabelValues(r.ev.Type).Observe(done.Sub(r.ev.ReceivedAt).Seconds())
 		}
 	}
+	p.published(ctx, results, done)
 	return nil
 }
 
 // applyAll applies every event of jobs in tx, setting aside those the store
 // rejected in an earlier attempt. An event's error comes back as an
 // *eventError naming it.
-func (p *Processor) applyAll(ctx context.Context, tx *store.Tx, jobs []*job, rejected map[*usher.InboundEvent]string) ([]result, error) {
+func (p *Processor) applyAll(ctx context.Context, tx *store.Tx, jobs []*job, rejected map[*usher.InboundEvent]string, txSpan trace.Span) ([]result, error) {
 	var results []result
 	for _, j := range jobs {
 		for i := range j.b.Events {
 			ev := &j.b.Events[i]
 			var outcome string
 			var err error
+			ectx, span := p.startApply(ctx, txSpan, ev, j.b.Delivered)
 			if detail, ok := rejected[ev]; ok {
-				outcome, err = p.setAsideRejected(ctx, tx, ev, j.b.Delivered, detail)
+				outcome, err = p.setAsideRejected(ectx, tx, ev, j.b.Delivered, detail)
 			} else {
-				outcome, err = p.applyOne(ctx, tx, ev, j.b.Delivered)
+				outcome, err = p.applyOne(ectx, tx, ev, j.b.Delivered)
 			}
+			endApply(span, outcome, err)
 			if err != nil {
 				return nil, &eventError{ev: ev, err: err}
 			}
@@ -254,7 +265,7 @@ func (p *Processor) applyOne(ctx context.Context, tx *store.Tx, ev *usher.Inboun
 		if err := tx.InsertDeadLetter(ctx, p.deadLetter(ev, sa.reason, delivered, sa.detail)); err != nil {
 			return "", err
 		}
-		p.log.Warn("event set aside", "source", ev.Source, "event_id", ev.ID, "type", ev.Type, "order_id", ev.OrderID, "reason", sa.reason, "detail", sa.detail)
+		p.log.WarnContext(ctx, "event set aside", "source", ev.Source, "event_id", ev.ID, "type", ev.Type, "order_id", ev.OrderID, "reason", sa.reason, "detail", sa.detail)
 	case applyErr != nil:
 		return "", applyErr
 	}

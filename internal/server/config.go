@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"slices"
 	"time"
+
+	"github.com/usherhq/usher/internal/telemetry"
 )
 
 // Config is everything `usher serve` can be told, from flags, USHER_*
@@ -78,6 +80,10 @@ type Config struct {
 	TrustedProxies []string `yaml:"trusted_proxies"`
 	// Clock replaces time.Now, for tests.
 	Clock func() time.Time `yaml:"-"`
+	// Tracing traces every event from receipt to delivery; nil is off.
+	// `usher serve` builds it from the OTEL_* environment variables
+	// (telemetry.NewTracing); tests pass an in-memory recorder.
+	Tracing *telemetry.Tracing `yaml:"-"`
 	// Roles this process plays: "ingest" (the receiver), "process" (the
 	// partition consumers). Default both. At scale, processes can split them.
 	Roles []string `yaml:"roles"`

@@ -42,6 +42,7 @@ func buildDelivery(a *App, getenv func(string) string) (component, error) {
 		Processing: processor.Replayer{Queue: a.Queue()},
 		Sealer:     a.Store().Sealer(),
 		Catalog:    a.catalog,
+		Tracing:    a.cfg.Tracing,
 	})
 	if err != nil {
 		return nil, err

@@ -158,11 +158,11 @@ func (a *App) startProcessing(ctx context.Context) error {
 	if a.codes, err = passes.LoadCodes(ctx, a.db, a.cfg.Clock); err != nil {
 		return fmt.Errorf("ticket code keys: %w", err)
 	}
-	a.proc = processor.New(a.db, signedCodes{a.codes}, a.metrics, a.log, a.cfg.Clock)
+	a.proc = processor.New(a.db, signedCodes{a.codes}, a.metrics, a.log, a.cfg.Clock, processor.WithTracing(a.cfg.Tracing))
 	depth := func(p int, pending uint64) {
 		a.metrics.QueueDepth.WithLabelValues(strconv.Itoa(p)).Set(float64(pending))
 	}
-	a.metrics.Registry.MustRegister(newPendingCollector(a.queue, a.log))
+	a.metrics.Registry.MustRegister(newPendingCollector(a.queue, a.log), newCapacityCollector(a.queue, a.db, a.cfg.DataDir, a.log))
 	if a.cfg.Has(RoleProcess) {
 		handle := progressHandler(a.progress.track(a.proc.HandleBatch), a.metrics.PartitionProgress, a.queue.Partitions(), a.cfg.Clock)
 		if a.consumers, err = a.queue.Consume(ctx, handle, depth); err != nil {
@@ -183,7 +183,7 @@ func (a *App) startComponents(ctx context.Context) (*ingest.Receiver, *admin.API
 		return nil, nil, fmt.Errorf("event catalog: %w", err)
 	}
 	recv := ingest.NewReceiver(ingest.Config{MaxBodyBytes: a.cfg.MaxBodyBytes, TrustedProxies: trusted, Receivers: a.cfg.IngestReceivers,
-		Schemas: a.catalog.InboundValidator()},
+		Schemas: a.catalog.InboundValidator(), Tracing: a.cfg.Tracing},
 		a.db, a.queue, a.sealer, a.metrics, a.log, a.cfg.Clock)
 	if a.cfg.AdminToken != "" {
 		if err := admin.RegisterBootstrapToken(ctx, a.db, a.cfg.AdminToken, a.cfg.Clock(), a.log); err != nil {

@@ -90,6 +90,9 @@ type Delivery struct {
 	// Data and EventTime are the outbound event's, filled by ClaimDeliveries.
 	Data      json.RawMessage
 	EventTime time.Time
+	// TraceParent is the outbound event's trace context, filled by
+	// ClaimDeliveries: an attempt continues the trace that caused it.
+	TraceParent string
 }
 
 // DeliveryAttempt is the record of one HTTP attempt.
@@ -501,7 +504,7 @@ func (db *DB) ClaimDeliveries(ctx context.Context, subscriptionID string, now, l
 		if n, err := res.RowsAffected(); err != nil || n == 0 {
 			return err
 		}
-		rows, err := tx.QueryContext(ctx, `SELECT `+deliveryColumns+`, COALESCE(o.data, ''), COALESCE(o.created_at, 0)
+		rows, err := tx.QueryContext(ctx, `SELECT `+deliveryColumns+`, COALESCE(o.data, ''), COALESCE(o.created_at, 0), COALESCE(o.traceparent, '')
 			FROM deliveries d LEFT JOIN outbox o ON o.id = d.event_id
 			WHERE d.subscription_id = $1 AND d.lease_token = $2 ORDER BY d.event_seq`, subscriptionID, token)
 		if err != nil {
@@ -511,11 +514,12 @@ func (db *DB) ClaimDeliveries(ctx context.Context, subscriptionID string, now, l
 		for rows.Next() {
 			var data string
 			var created int64
-			d, err := scanDelivery(rows, &data, &created)
+			var traceparent string
+			d, err := scanDelivery(rows, &data, &created, &traceparent)
 			if err != nil {
 				return fmt.Errorf("scan delivery: %w", err)
 			}
-			d.Data, d.EventTime = json.RawMessage(data), fromMicros(created)
+			d.Data, d.EventTime, d.TraceParent = json.RawMessage(data), fromMicros(created), traceparent
 			out = append(out, d)
 		}
 		return rows.Err()

@@ -22,12 +22,16 @@ type OutboundEvent struct {
 	VenueID   string          `json:"venue_id"`
 	Data      json.RawMessage `json:"data"`
 	CreatedAt time.Time       `json:"created_at"`
+	// TraceParent is the W3C trace context of the span that wrote the
+	// event; its delivery attempts continue that trace. Written, and read
+	// back by ClaimDeliveries only.
+	TraceParent string `json:"-"`
 }
 
 // AppendOutbox records an outbound event.
 func (tx *Tx) AppendOutbox(ctx context.Context, ev OutboundEvent) error {
-	_, err := tx.exec(ctx, `INSERT INTO outbox (id, type, order_id, venue_id, data, created_at) VALUES ($1, $2, $3, $4, $5, $6)`,
-		ev.ID, ev.Type, ev.OrderID, ev.VenueID, string(ev.Data), micros(tx.db.now()))
+	_, err := tx.exec(ctx, `INSERT INTO outbox (id, type, order_id, venue_id, data, created_at, traceparent) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		ev.ID, ev.Type, ev.OrderID, ev.VenueID, string(ev.Data), micros(tx.db.now()), ev.TraceParent)
 	if err != nil {
 		return fmt.Errorf("append outbox: %w", err)
 	}

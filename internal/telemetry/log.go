@@ -16,13 +16,14 @@ var sensitiveKeys = []string{"secret", "token", "authorization", "password", "si
 var piiKeys = []string{"email", "name", "buyer", "phone"}
 
 // NewLogger returns a JSON (or text) slog.Logger that redacts sensitive and
-// personal attributes by key, whatever the caller passes.
+// personal attributes by key, whatever the caller passes. A record logged
+// with a context holding a span carries its trace_id and span_id.
 func NewLogger(w io.Writer, level slog.Level, format string) *slog.Logger {
 	opts := &slog.HandlerOptions{Level: level, ReplaceAttr: redact}
 	if format == "text" {
-		return slog.New(slog.NewTextHandler(w, opts))
+		return slog.New(traceHandler{slog.NewTextHandler(w, opts)})
 	}
-	return slog.New(slog.NewJSONHandler(w, opts))
+	return slog.New(traceHandler{slog.NewJSONHandler(w, opts)})
 }
 
 func redact(_ []string, a slog.Attr) slog.Attr {

@@ -24,7 +24,15 @@ type Metrics struct {
 	// PartitionProgress is the unix time at which a partition's consumer in
 	// this process last applied and acknowledged a batch (or started).
 	PartitionProgress *prometheus.GaugeVec // partition
+	// PaidToFeed is the time from the acceptance (the 202) of an order.paid
+	// to the commit that makes its tickets readable in the venue's feed:
+	// the freshness SLO's measure.
+	PaidToFeed *prometheus.HistogramVec // venue
 }
+
+// FreshnessBuckets resolve the 30 s freshness objective: fine below a
+// second, and a bound at 30 s exactly.
+var FreshnessBuckets = []float64{0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 15, 20, 25, 30, 45, 60, 120, 300}
 
 // NewMetrics registers usher's instruments, plus the Go runtime and process
 // collectors, on a fresh registry.
@@ -71,13 +79,18 @@ func NewMetrics() *Metrics {
 			Name: "usher_partition_last_progress_timestamp_seconds",
 			Help: "Unix time at which this process last applied a batch of the partition (its consumer's start before the first).",
 		}, []string{"partition"}),
+		PaidToFeed: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "usher_paid_to_feed_seconds",
+			Help:    "Time from the acceptance of an order.paid to the commit that makes its tickets readable in the venue feed.",
+			Buckets: FreshnessBuckets,
+		}, []string{"venue"}),
 	}
 	m.Registry.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.InboundRequests, m.IngestAckSeconds, m.KeyVerified, m.EnqueueBatchSize,
 		m.ProcessedEvents, m.ProcessingLag, m.ProcessBatch, m.QueueDepth,
-		m.PartitionProgress,
+		m.PartitionProgress, m.PaidToFeed,
 	)
 	return m
 }
