@@ -24,6 +24,9 @@ type Metrics struct {
 	// PartitionProgress is the unix time at which a partition's consumer in
 	// this process last applied and acknowledged a batch (or started).
 	PartitionProgress *prometheus.GaugeVec // partition
+	// HTTPErrors counts the problem responses of every route by error code
+	// (problem.Reporter).
+	HTTPErrors *prometheus.CounterVec // code
 }
 
 // NewMetrics registers usher's instruments, plus the Go runtime and process
@@ -31,6 +34,10 @@ type Metrics struct {
 func NewMetrics() *Metrics {
 	m := &Metrics{
 		Registry: prometheus.NewRegistry(),
+		HTTPErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "usher_http_errors_total",
+			Help: "HTTP problem responses by error code, over every route.",
+		}, []string{"code"}),
 		InboundRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "usher_inbound_requests_total",
 			Help: "Inbound webhook requests by source and outcome (accepted, or the rejection code).",
@@ -77,7 +84,7 @@ func NewMetrics() *Metrics {
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.InboundRequests, m.IngestAckSeconds, m.KeyVerified, m.EnqueueBatchSize,
 		m.ProcessedEvents, m.ProcessingLag, m.ProcessBatch, m.QueueDepth,
-		m.PartitionProgress,
+		m.PartitionProgress, m.HTTPErrors,
 	)
 	return m
 }

@@ -6,8 +6,6 @@ package ushertest
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -15,7 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/usherhq/usher/internal/admin"
+	"github.com/usherhq/usher"
+	"github.com/usherhq/usher/internal/auth"
 	"github.com/usherhq/usher/internal/server"
 	"github.com/usherhq/usher/internal/telemetry"
 	"github.com/usherhq/usher/internal/webhook"
@@ -139,11 +138,7 @@ func Paid(orderID string, quantity int) map[string]any {
 }
 
 // NewID returns a random event id.
-func NewID() string {
-	var b [8]byte
-	_, _ = rand.Read(b[:])
-	return "msg_" + hex.EncodeToString(b[:])
-}
+func NewID() string { return usher.NewID("msg_") }
 
 // SignedRequest builds a webhook request to the demo source, signed now.
 func (s *Server) SignedRequest(eventID string, body []byte) *http.Request {
@@ -234,7 +229,7 @@ func (s *Server) ScrapeMetrics() string {
 // AdminTokenID returns the stored id of the bootstrap token AdminToken.
 func (s *Server) AdminTokenID() string {
 	s.t.Helper()
-	t, found, err := s.Store().TokenByHash(context.Background(), admin.HashToken(AdminToken))
+	t, found, err := s.Store().TokenByHash(context.Background(), auth.HashToken(AdminToken))
 	if err != nil || !found {
 		s.t.Fatalf("bootstrap token not stored: %v", err)
 	}
