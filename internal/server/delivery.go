@@ -17,23 +17,13 @@ import (
 )
 
 // newDeliveryComponent builds the outbound delivery lanes and their admin
-// API. Its settings come from the USHER_DELIVERY_* variables and
-// USHER_ALLOW_PRIVATE_DESTINATIONS (see delivery.ConfigFromEnv) until they
-// join Config.
+// API, configured by Config.Delivery.
 func newDeliveryComponent(a *App) (component, error) {
-	return buildDelivery(a, os.Getenv)
-}
-
-func buildDelivery(a *App, getenv func(string) string) (component, error) {
-	cfg, err := delivery.ConfigFromEnv(getenv)
-	if err != nil {
-		return nil, fmt.Errorf("delivery config: %w", err)
-	}
 	instance, err := instanceID(a.cfg.DataDir)
 	if err != nil {
 		return nil, err
 	}
-	svc, err := delivery.New(a.Store(), cfg, delivery.Options{
+	svc, err := delivery.New(a.Store(), a.cfg.Delivery, delivery.Options{
 		Instance:   instance,
 		Logger:     a.Logger().With("component", "delivery"),
 		Now:        a.cfg.Clock,

@@ -10,7 +10,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -24,15 +23,6 @@ import (
 	"github.com/usherhq/usher/internal/store"
 	"github.com/usherhq/usher/internal/ushertest"
 )
-
-// The delivery component reads its settings from the environment until they
-// join server.Config (see internal/server/delivery.go): every usher this
-// test binary starts may deliver to receivers on 127.0.0.1, and looks at its
-// outbox often.
-func init() {
-	os.Setenv("USHER_ALLOW_PRIVATE_DESTINATIONS", "true")
-	os.Setenv("USHER_DELIVERY_POLL_INTERVAL", "50ms")
-}
 
 const dlvWait = time.Minute
 

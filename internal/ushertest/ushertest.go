@@ -15,6 +15,7 @@ import (
 
 	"github.com/usherhq/usher"
 	"github.com/usherhq/usher/internal/auth"
+	"github.com/usherhq/usher/internal/delivery"
 	"github.com/usherhq/usher/internal/server"
 	"github.com/usherhq/usher/internal/telemetry"
 	"github.com/usherhq/usher/internal/webhook"
@@ -65,6 +66,8 @@ func start(t testing.TB, logs io.Writer, opts []Option) *Server {
 		AdminToken: AdminToken,
 		Bootstrap:  true,
 		Partitions: 4,
+		// Test receivers listen on 127.0.0.1, and tests wait for deliveries.
+		Delivery: delivery.Config{AllowPrivate: true, PollInterval: 50 * time.Millisecond},
 	}
 	for _, o := range opts {
 		o(&cfg)
