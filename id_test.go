@@ -80,3 +80,20 @@ func FuzzValidateID(f *testing.F) {
 		}
 	})
 }
+
+// TestNewIDIsFreshAndValid: ids keep their prefix, follow the grammar and
+// do not repeat.
+func TestNewIDIsFreshAndValid(t *testing.T) {
+	t.Parallel()
+	seen := map[string]bool{}
+	for range 1000 {
+		id := usher.NewID("tok_")
+		if !strings.HasPrefix(id, "tok_") || len(id) != len("tok_")+24 || !usher.ValidID(id) {
+			t.Fatalf("NewID(tok_) = %q: want tok_ and 24 hex digits", id)
+		}
+		if seen[id] {
+			t.Fatalf("NewID repeated %q", id)
+		}
+		seen[id] = true
+	}
+}

@@ -16,6 +16,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/usherhq/usher"
 	"github.com/usherhq/usher/internal/loadgen"
 	"github.com/usherhq/usher/internal/server"
 	"github.com/usherhq/usher/internal/telemetry"
@@ -79,7 +80,7 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 			return err
 		}
 		defer os.RemoveAll(dir)
-		*adminToken = "bench-" + randomHex(16)
+		*adminToken = usher.NewID("bench-")
 		app, err := server.Start(ctx, server.Config{Addr: "127.0.0.1:0", DataDir: dir, Bootstrap: true, AdminToken: *adminToken, RelaxedSync: *relaxed, Partitions: *partitions}, log)
 		if err != nil {
 			return err
@@ -98,7 +99,7 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 	if secret, err = webhook.DecodeSecret(creds.Secret); err != nil {
 		return fmt.Errorf("credentials secret: %w", err)
 	}
-	show := "bench-" + randomHex(4)
+	show := usher.NewID("bench-")
 	if err := putCapacity(ctx, *url, *adminToken, show, 10_000_000); err != nil {
 		return err
 	}

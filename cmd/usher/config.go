@@ -11,6 +11,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/usherhq/usher/internal/delivery"
 	"github.com/usherhq/usher/internal/server"
 )
 
@@ -32,7 +33,7 @@ func settings() []setting {
 			return err
 		}
 	}
-	return []setting{
+	return append([]setting{
 		{"addr", "USHER_ADDR", "HTTP listen address (default 127.0.0.1:8080)", str(func(c *server.Config) *string { return &c.Addr })},
 		{"data-dir", "USHER_DATA_DIR", "data directory for SQLite and the embedded JetStream (default ./usher-data)", str(func(c *server.Config) *string { return &c.DataDir })},
 		{"nats-url", "USHER_NATS_URL", "external NATS server; empty runs one embedded", str(func(c *server.Config) *string { return &c.NATSURL })},
@@ -89,6 +90,44 @@ func settings() []setting {
 			c.DedupeRetention = d
 			return err
 		}},
+	}, componentSettings()...)
+}
+
+// componentSettings are the settings of the delivery lanes and the pass
+// service, kept in Config.Delivery and Config.PassesConfig.
+func componentSettings() []setting {
+	dur := func(f func(*server.Config) *time.Duration) func(*server.Config, string) error {
+		return func(c *server.Config, v string) (err error) { *f(c), err = time.ParseDuration(v); return err }
+	}
+	integer := func(f func(*server.Config) *int) func(*server.Config, string) error {
+		return func(c *server.Config, v string) (err error) { *f(c), err = strconv.Atoi(v); return err }
+	}
+	return []setting{
+		{"delivery-retry-schedule", "USHER_DELIVERY_RETRY_SCHEDULE", "delays before each delivery retry, e.g. 5s,5m,30m,2h (default 5s,5m,30m,2h,5h,10h,10h)", func(c *server.Config, v string) (err error) {
+			c.Delivery.RetrySchedule, err = delivery.ParseSchedule(v)
+			return err
+		}},
+		{"delivery-connect-timeout", "USHER_DELIVERY_CONNECT_TIMEOUT", "bound of a delivery connection (default 5s)", dur(func(c *server.Config) *time.Duration { return &c.Delivery.ConnectTimeout })},
+		{"delivery-timeout", "USHER_DELIVERY_TIMEOUT", "bound of a whole delivery attempt (default 15s)", dur(func(c *server.Config) *time.Duration { return &c.Delivery.Timeout })},
+		{"delivery-concurrency", "USHER_DELIVERY_CONCURRENCY", "attempts one subscription's lane makes at once (default 8)", integer(func(c *server.Config) *int { return &c.Delivery.Concurrency })},
+		{"delivery-poll-interval", "USHER_DELIVERY_POLL_INTERVAL", "how often the outbox is read when nothing wakes the lanes (default 500ms)", dur(func(c *server.Config) *time.Duration { return &c.Delivery.PollInterval })},
+		{"delivery-breaker-failures", "USHER_DELIVERY_BREAKER_FAILURES", "failed attempts in a row that open a lane's breaker (default 5)", integer(func(c *server.Config) *int { return &c.Delivery.BreakerFailures })},
+		{"delivery-breaker-timeout", "USHER_DELIVERY_BREAKER_TIMEOUT", "how long an open breaker waits before a probe (default 60s)", dur(func(c *server.Config) *time.Duration { return &c.Delivery.BreakerTimeout })},
+		{"delivery-replay-rate", "USHER_DELIVERY_REPLAY_RATE", "replayed deliveries re-queued per second (default 500)", func(c *server.Config, v string) (err error) {
+			c.Delivery.ReplayRate, err = strconv.ParseFloat(v, 64)
+			return err
+		}},
+		{"delivery-retention", "USHER_DELIVERY_RETENTION", "how long finished deliveries and attempts are kept (default 720h)", dur(func(c *server.Config) *time.Duration { return &c.Delivery.Retention })},
+		{"allow-private-destinations", "USHER_ALLOW_PRIVATE_DESTINATIONS", "true: deliver to loopback, private and link-local addresses (never cloud metadata)", func(c *server.Config, v string) (err error) {
+			c.Delivery.AllowPrivate, err = strconv.ParseBool(v)
+			return err
+		}},
+		{"public-url", "USHER_PUBLIC_URL", "base of pass URLs, e.g. https://tickets.example.com (default: the request's scheme and host)", func(c *server.Config, v string) error {
+			c.PublicURL = v
+			return nil
+		}},
+		{"pass-ttl", "USHER_PASS_TTL", "default lifetime of a pass URL (default 15m)", dur(func(c *server.Config) *time.Duration { return &c.PassTTL })},
+		{"pass-max-ttl", "USHER_PASS_MAX_TTL", "longest lifetime a pass URL may ask for (default 24h)", dur(func(c *server.Config) *time.Duration { return &c.PassMaxTTL })},
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 
+	"github.com/usherhq/usher"
 	"github.com/usherhq/usher/internal/drill"
 	"github.com/usherhq/usher/internal/server"
 	"github.com/usherhq/usher/internal/telemetry"
@@ -56,7 +57,7 @@ func runDrill(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	defer os.RemoveAll(dir)
-	token := "drill-" + randomHex(16)
+	token := usher.NewID("drill-")
 	log := telemetry.NewLogger(stderr, slog.LevelWarn, "text")
 	app, err := server.Start(ctx, server.Config{Addr: "127.0.0.1:0", DataDir: dir, Bootstrap: true, AdminToken: token, RelaxedSync: *relaxed}, log)
 	if err != nil {

@@ -3,8 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -102,7 +100,7 @@ func (o *sendOptions) body(arg string) ([]byte, error) {
 		return os.ReadFile(arg)
 	}
 	if o.orderID == "" {
-		o.orderID = "ord_" + randomHex(6)
+		o.orderID = usher.NewID("ord_")
 	}
 	var data map[string]any
 	switch arg {
@@ -133,7 +131,7 @@ func (o *sendOptions) send(ctx context.Context, body []byte) (int, []byte, error
 		}
 	}
 	if o.eventID == "" {
-		o.eventID = "msg_" + randomHex(8)
+		o.eventID = usher.NewID("msg_")
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, o.url+"/webhooks/"+o.source, bytes.NewReader(body))
 	if err != nil {
@@ -157,10 +155,4 @@ func envOr(getenv func(string) string, key, def string) string {
 		return v
 	}
 	return def
-}
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
 }

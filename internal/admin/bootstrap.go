@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/usherhq/usher"
+	"github.com/usherhq/usher/internal/auth"
 	"github.com/usherhq/usher/internal/store"
 )
 
@@ -19,7 +20,7 @@ const SystemActor = "system"
 
 // BootstrapStore is what RegisterBootstrapToken needs.
 type BootstrapStore interface {
-	TokenStore
+	TokenWriter
 	AppendAudit(ctx context.Context, e store.AuditEntry) error
 }
 
@@ -31,7 +32,7 @@ type BootstrapStore interface {
 // `usher serve` keeps its own scopes instead of becoming an every-scope
 // token; both are logged as warnings.
 func RegisterBootstrapToken(ctx context.Context, st BootstrapStore, secret string, now time.Time, log *slog.Logger) error {
-	t, found, err := st.TokenByHash(ctx, HashToken(secret))
+	t, found, err := st.TokenByHash(ctx, auth.HashToken(secret))
 	if err != nil {
 		return fmt.Errorf("bootstrap token: %w", err)
 	}
@@ -39,7 +40,7 @@ func RegisterBootstrapToken(ctx context.Context, st BootstrapStore, secret strin
 		explainBootstrap(t, now, log)
 		return nil
 	}
-	spec := store.Token{Scopes: []string{ScopeAll}, Description: BootstrapDescription, CreatedAt: now.UTC()}
+	spec := store.Token{Scopes: []string{auth.ScopeAll}, Description: BootstrapDescription, CreatedAt: now.UTC()}
 	t, err = storeToken(ctx, st, spec, secret)
 	if usher.ErrorCode(err) == usher.CodeConflict {
 		return nil // another process registered the same secret just now
@@ -63,7 +64,7 @@ func explainBootstrap(t store.Token, now time.Time, log *slog.Logger) {
 		log.Warn("--admin-token (USHER_ADMIN_TOKEN) names a revoked token: it stays revoked; unset the variable", "token_id", t.ID, "revoked_at", t.RevokedAt)
 	case !t.Live(now):
 		log.Warn("--admin-token (USHER_ADMIN_TOKEN) names an expired token; unset the variable", "token_id", t.ID, "expired_at", t.ExpiresAt)
-	case !slices.Equal(t.Scopes, []string{ScopeAll}):
+	case !slices.Equal(t.Scopes, []string{auth.ScopeAll}):
 		log.Warn("--admin-token (USHER_ADMIN_TOKEN) is an existing token with fewer scopes: it keeps them and is not a bootstrap token",
 			"token_id", t.ID, "scopes", t.Scopes)
 	default:

@@ -2,15 +2,14 @@ package admin
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/hex"
-	"fmt"
 	"net/http"
 	"net/netip"
 	"regexp"
 	"time"
 
 	"github.com/usherhq/usher"
+	"github.com/usherhq/usher/internal/problem"
 	"github.com/usherhq/usher/internal/store"
 	"github.com/usherhq/usher/internal/webhook"
 )
@@ -44,16 +43,16 @@ func (a *API) handleCreateSource() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var req createSourceRequest
 		if err := decode(r, &req); err != nil {
-			a.handleErr(w, r, err)
+			problem.Fail(w, r, err)
 			return
 		}
 		if err := validatePolicy(req.SourcePolicy); err != nil {
-			a.handleErr(w, r, err)
+			problem.Fail(w, r, err)
 			return
 		}
 		view, err := CreateSource(r.Context(), a.store, req.Name, req.Scheme, req.Secret, req.SourcePolicy, a.now())
 		if err != nil {
-			a.handleErr(w, r, err)
+			problem.Fail(w, r, err)
 			return
 		}
 		a.log.Info("source created", "source", view.Name, "scheme", view.Scheme, "secret_id", view.Secrets[0].ID)
@@ -81,10 +80,7 @@ func CreateSource(ctx context.Context, st SourceCreator, name, scheme, secret st
 	if err != nil {
 		return SourceView{}, err
 	}
-	id, err := randomID("key_")
-	if err != nil {
-		return SourceView{}, err
-	}
+	id := usher.NewID("key_")
 	src := usher.Source{Name: name, Scheme: scheme, SourcePolicy: pol, CreatedAt: now.UTC()}
 	sec := store.SourceSecret{ID: id, Source: name, Secret: key, State: store.SecretActive, CreatedAt: now.UTC()}
 	if err := st.CreateSource(ctx, src, []store.SourceSecret{sec}); err != nil {
@@ -124,19 +120,11 @@ func secretFor(scheme, given string) (key []byte, shown string, err error) {
 	return key, webhook.EncodeSecret(key), nil
 }
 
-func randomID(prefix string) (string, error) {
-	var b [8]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		return "", fmt.Errorf("random id: %w", err)
-	}
-	return prefix + hex.EncodeToString(b[:]), nil
-}
-
 func (a *API) handleListSources() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		srcs, err := a.store.Sources(r.Context())
 		if err != nil {
-			a.handleErr(w, r, err)
+			problem.Fail(w, r, err)
 			return
 		}
 		respond(w, http.StatusOK, map[string]any{"sources": srcs})
@@ -150,7 +138,7 @@ func (a *API) handleGetSource() http.Handler {
 			if usher.ErrorCode(err) == usher.CodeUnknownSource {
 				err = usher.Errorf(usher.CodeNotFound, "no source named %q", r.PathValue("name"))
 			}
-			a.handleErr(w, r, err)
+			problem.Fail(w, r, err)
 			return
 		}
 		view := SourceView{Source: src, Secrets: []SecretView{}}
@@ -192,15 +180,15 @@ func (a *API) handleUpdateSource() http.Handler {
 		name := r.PathValue("name")
 		var p usher.SourcePolicy
 		if err := decode(r, &p); err != nil {
-			a.handleErr(w, r, err)
+			problem.Fail(w, r, err)
 			return
 		}
 		if err := validatePolicy(p); err != nil {
-			a.handleErr(w, r, err)
+			problem.Fail(w, r, err)
 			return
 		}
 		if err := a.store.UpdateSourcePolicy(r.Context(), name, p); err != nil {
-			a.handleErr(w, r, err)
+			problem.Fail(w, r, err)
 			return
 		}
 		a.sourceChanged(name)
@@ -223,14 +211,14 @@ func (a *API) handleRotateSecret() http.Handler {
 		name := r.PathValue("name")
 		var req rotateRequest
 		if err := decode(r, &req); err != nil {
-			a.handleErr(w, r, err)
+			problem.Fail(w, r, err)
 			return
 		}
 		grace := 24 * time.Hour
 		if req.Grace != "" {
 			var err error
 			if grace, err = time.ParseDuration(req.Grace); err != nil || grace < 0 || grace > maxGrace {
-				a.handleErr(w, r, usher.Errorf(usher.CodeInvalid, "grace %q: a duration from 0s to 168h", req.Grace))
+				problem.Fail(w, r, usher.Errorf(usher.CodeInvalid, "grace %q: a duration from 0s to 168h", req.Grace))
 				return
 			}
 		}
@@ -239,23 +227,19 @@ func (a *API) handleRotateSecret() http.Handler {
 			if usher.ErrorCode(err) == usher.CodeUnknownSource {
 				err = usher.Errorf(usher.CodeNotFound, "no source named %q", name)
 			}
-			a.handleErr(w, r, err)
+			problem.Fail(w, r, err)
 			return
 		}
 		key, shown, err := secretFor(src.Scheme, req.Secret)
 		if err != nil {
-			a.handleErr(w, r, err)
+			problem.Fail(w, r, err)
 			return
 		}
-		id, err := randomID("key_")
-		if err != nil {
-			a.handleErr(w, r, err)
-			return
-		}
+		id := usher.NewID("key_")
 		now := a.now().UTC()
 		next := store.SourceSecret{ID: id, Secret: key, CreatedAt: now}
 		if err := a.store.RotateSourceSecret(r.Context(), name, next, now.Add(grace)); err != nil {
-			a.handleErr(w, r, err)
+			problem.Fail(w, r, err)
 			return
 		}
 		a.sourceChanged(name)

@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/usherhq/usher"
+	"github.com/usherhq/usher/internal/problem"
 )
 
 type putInventoryRequest struct {
@@ -14,25 +15,25 @@ func (a *API) handlePutInventory() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		show, ticketType := r.PathValue("show_id"), r.PathValue("ticket_type")
 		if err := usher.ValidateID("show_id", show); err != nil {
-			a.handleErr(w, r, err)
+			problem.Fail(w, r, err)
 			return
 		}
 		if err := usher.ValidateID("ticket_type", ticketType); err != nil {
-			a.handleErr(w, r, err)
+			problem.Fail(w, r, err)
 			return
 		}
 		var req putInventoryRequest
 		if err := decode(r, &req); err != nil {
-			a.handleErr(w, r, err)
+			problem.Fail(w, r, err)
 			return
 		}
 		if req.Capacity == nil || *req.Capacity < 0 || *req.Capacity > 10_000_000 {
-			a.handleErr(w, r, usher.Errorf(usher.CodeInvalid, "capacity must be a number from 0 to 10000000"))
+			problem.Fail(w, r, usher.Errorf(usher.CodeInvalid, "capacity must be a number from 0 to 10000000"))
 			return
 		}
 		inv, err := a.store.PutCapacity(r.Context(), show, ticketType, *req.Capacity)
 		if err != nil {
-			a.handleErr(w, r, err)
+			problem.Fail(w, r, err)
 			return
 		}
 		a.log.Info("capacity set", "show_id", show, "ticket_type", ticketType, "capacity", *req.Capacity)
@@ -46,7 +47,7 @@ func (a *API) handleGetInventory() http.Handler {
 		show := r.PathValue("show_id")
 		inv, err := a.store.ShowInventory(r.Context(), show)
 		if err != nil {
-			a.handleErr(w, r, err)
+			problem.Fail(w, r, err)
 			return
 		}
 		if inv == nil {
@@ -60,7 +61,7 @@ func (a *API) handleGetOrder() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		o, err := a.store.OrderWithTickets(r.Context(), r.PathValue("order_id"))
 		if err != nil {
-			a.handleErr(w, r, err)
+			problem.Fail(w, r, err)
 			return
 		}
 		respond(w, http.StatusOK, o)
@@ -71,7 +72,7 @@ func (a *API) handleGetTicket() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		t, err := a.store.Ticket(r.Context(), r.PathValue("ticket_id"))
 		if err != nil {
-			a.handleErr(w, r, err)
+			problem.Fail(w, r, err)
 			return
 		}
 		respond(w, http.StatusOK, t)

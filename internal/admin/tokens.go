@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/usherhq/usher"
+	"github.com/usherhq/usher/internal/auth"
+	"github.com/usherhq/usher/internal/problem"
 	"github.com/usherhq/usher/internal/store"
 )
 
@@ -81,7 +83,7 @@ func (req createTokenRequest) expiry(now time.Time) (time.Time, error) {
 // mayManage refuses a caller that does not hold every scope of scopes: a
 // token grants and revokes only what it holds itself ("*" only from "*").
 func mayManage(r *http.Request, verb string, scopes []string) error {
-	p, _ := PrincipalFrom(r.Context())
+	p, _ := auth.PrincipalFrom(r.Context())
 	if s, ok := p.MayGrant(scopes); !ok {
 		return usher.Errorf(usher.CodeForbidden, "a token may only %s scopes it holds itself; this token lacks %q", verb, s)
 	}
@@ -92,7 +94,7 @@ func (a *API) handleCreateToken() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var req createTokenRequest
 		if err := decode(r, &req); err != nil {
-			a.handleErr(w, r, err)
+			problem.Fail(w, r, err)
 			return
 		}
 		now := a.now().UTC()
@@ -101,12 +103,12 @@ func (a *API) handleCreateToken() http.Handler {
 			err = mayManage(r, "grant", req.Scopes)
 		}
 		if err != nil {
-			a.handleErr(w, r, err)
+			problem.Fail(w, r, err)
 			return
 		}
 		t, secret, err := IssueToken(r.Context(), a.store, store.Token{Scopes: req.Scopes, Description: req.Description, CreatedAt: now, ExpiresAt: expires})
 		if err != nil {
-			a.handleErr(w, r, err)
+			problem.Fail(w, r, err)
 			return
 		}
 		a.log.Info("token created", "token_id", t.ID, "scopes", t.Scopes)
@@ -122,7 +124,7 @@ func (a *API) handleListTokens() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		list, err := a.store.Tokens(r.Context())
 		if err != nil {
-			a.handleErr(w, r, err)
+			problem.Fail(w, r, err)
 			return
 		}
 		now := a.now()
@@ -142,13 +144,13 @@ func (a *API) handleRevokeToken() http.Handler {
 			err = mayManage(r, "revoke", t.Scopes)
 		}
 		if err != nil {
-			a.handleErr(w, r, err)
+			problem.Fail(w, r, err)
 			return
 		}
 		now := a.now().UTC()
 		wasRevoked := !t.RevokedAt.IsZero()
 		if t, err = a.store.RevokeToken(r.Context(), id, now); err != nil {
-			a.handleErr(w, r, err)
+			problem.Fail(w, r, err)
 			return
 		}
 		if !wasRevoked {

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/usherhq/usher"
-	"github.com/usherhq/usher/internal/admin"
+	"github.com/usherhq/usher/internal/auth"
 	"github.com/usherhq/usher/internal/httpjson"
 	"github.com/usherhq/usher/internal/problem"
 	"github.com/usherhq/usher/internal/store"
@@ -24,9 +24,9 @@ type API struct {
 func NewAPI(st Store, log *slog.Logger) *API { return &API{store: st, log: log} }
 
 // Routes lists the audit routes with their scopes.
-func (a *API) Routes() []admin.Route {
-	return []admin.Route{
-		{Method: http.MethodGet, Pattern: "/v1/audit", Scope: admin.ScopeAuditRead, Handler: a.handleList()},
+func (a *API) Routes() []auth.Route {
+	return []auth.Route{
+		{Method: http.MethodGet, Pattern: "/v1/audit", Scope: auth.ScopeAuditRead, Handler: a.handleList()},
 	}
 }
 
@@ -42,12 +42,12 @@ func (a *API) handleList() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		f, err := parseFilter(r)
 		if err != nil {
-			a.fail(w, r, err)
+			problem.Fail(w, r, err)
 			return
 		}
 		recs, err := a.store.AuditLog(r.Context(), f)
 		if err != nil {
-			a.fail(w, r, err)
+			problem.Fail(w, r, err)
 			return
 		}
 		page := Page{Records: recs}
@@ -60,14 +60,6 @@ func (a *API) handleList() http.Handler {
 
 // respond writes v as JSON with the status.
 func respond(w http.ResponseWriter, status int, v any) { httpjson.Respond(w, status, v) }
-
-// fail writes err as a problem and logs internal failures once.
-func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
-	if problem.Status(usher.ErrorCode(err)) >= 500 {
-		a.log.Error("audit request failed", "method", r.Method, "path", r.URL.Path, "err", err)
-	}
-	problem.Write(w, r, err)
-}
 
 // parseFilter reads the query of GET /v1/audit; the limit is always set.
 func parseFilter(r *http.Request) (store.AuditFilter, error) {

@@ -7,7 +7,6 @@ import (
 
 	"github.com/usherhq/usher"
 	"github.com/usherhq/usher/internal/httpjson"
-	"github.com/usherhq/usher/internal/problem"
 	"github.com/usherhq/usher/internal/store"
 )
 
@@ -22,14 +21,6 @@ func decode(r *http.Request, v any, optional bool) error {
 
 // respond writes v as JSON with the status.
 func respond(w http.ResponseWriter, status int, v any) { httpjson.Respond(w, status, v) }
-
-// fail writes err as a problem and logs internal failures once.
-func (s *Service) fail(w http.ResponseWriter, r *http.Request, err error) {
-	if code := usher.ErrorCode(err); problem.Status(code) >= 500 && code != usher.CodeNotImplemented {
-		s.log.Error("delivery admin request failed", "method", r.Method, "path", r.URL.Path, "err", err)
-	}
-	problem.Write(w, r, err)
-}
 
 // subscriptionView is a subscription as the API shows it.
 type subscriptionView struct {

@@ -23,7 +23,7 @@ import (
 // program's tests check the guard).
 func (h *harness) api() http.Handler {
 	mux := http.NewServeMux()
-	for _, rt := range h.svc.Routes(DLQListPath) {
+	for _, rt := range h.svc.Routes() {
 		mux.Handle(rt.Method+" "+rt.Pattern, rt.Handler)
 	}
 	return mux

@@ -3,7 +3,7 @@ package delivery
 import (
 	"context"
 
-	"github.com/usherhq/usher/internal/admin"
+	"github.com/usherhq/usher/internal/auth"
 	"github.com/usherhq/usher/internal/store"
 )
 
@@ -26,7 +26,7 @@ const lanesActor = "delivery"
 // actor names who asks: the admin token of the request in ctx, as the
 // admin API names it.
 func actor(ctx context.Context) string {
-	if p, ok := admin.PrincipalFrom(ctx); ok {
+	if p, ok := auth.PrincipalFrom(ctx); ok {
 		return "token:" + p.TokenID
 	}
 	return "admin:unknown"

@@ -3,7 +3,6 @@ package delivery
 import (
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -21,56 +20,59 @@ const (
 	maxRetryDelay  = 7 * 24 * time.Hour
 )
 
-// Config configures the delivery lanes. Each field says its default.
+// Config configures the delivery lanes. Each field says its default and,
+// when an operator may set it, its environment variable; `usher serve` reads
+// it into server.Config.Delivery from flags, environment and the YAML key
+// delivery (README.md, Configuration). Fields tagged yaml:"-" are for tests.
 type Config struct {
 	// RetrySchedule is the delay before each retry after a failed attempt;
 	// a subscription may have its own. Default DefaultRetrySchedule.
 	// Environment: USHER_DELIVERY_RETRY_SCHEDULE, e.g. "5s,5m,30m,2h".
-	RetrySchedule []time.Duration
+	RetrySchedule []time.Duration `yaml:"retry_schedule"`
 	// Jitter spreads each retry delay by up to ± this fraction. Default 0.2;
 	// a negative value turns it off.
-	Jitter float64
+	Jitter float64 `yaml:"-"`
 	// ConnectTimeout bounds a connection. Default 5s.
 	// Environment: USHER_DELIVERY_CONNECT_TIMEOUT.
-	ConnectTimeout time.Duration
+	ConnectTimeout time.Duration `yaml:"connect_timeout"`
 	// Timeout bounds a whole attempt: connect, TLS, request and response.
 	// Default 15s. Environment: USHER_DELIVERY_TIMEOUT.
-	Timeout time.Duration
+	Timeout time.Duration `yaml:"timeout"`
 	// Concurrency is how many attempts one lane makes at once, each for a
 	// different order. Default 8. Environment: USHER_DELIVERY_CONCURRENCY.
-	Concurrency int
+	Concurrency int `yaml:"concurrency"`
 	// PollInterval is how often the outbox and the due deliveries are
 	// looked at when nothing wakes the lanes sooner. Default 500ms.
 	// Environment: USHER_DELIVERY_POLL_INTERVAL.
-	PollInterval time.Duration
+	PollInterval time.Duration `yaml:"poll_interval"`
 	// BatchSize is how many outbox events one dispatcher pass reads.
 	// Default 500.
-	BatchSize int
+	BatchSize int `yaml:"-"`
 	// AllowPrivate lets deliveries reach loopback, private and link-local
 	// addresses (never cloud metadata). Default false.
 	// Environment: USHER_ALLOW_PRIVATE_DESTINATIONS=true.
-	AllowPrivate bool
+	AllowPrivate bool `yaml:"allow_private_destinations"`
 	// BreakerFailures is how many failed attempts in a row open a lane's
 	// circuit breaker. Default 5. Environment: USHER_DELIVERY_BREAKER_FAILURES.
-	BreakerFailures int
+	BreakerFailures int `yaml:"breaker_failures"`
 	// BreakerTimeout is how long an open breaker waits before it lets one
 	// probe through. Default 60s. Environment: USHER_DELIVERY_BREAKER_TIMEOUT.
-	BreakerTimeout time.Duration
+	BreakerTimeout time.Duration `yaml:"breaker_timeout"`
 	// ReplayRate bounds replays, in deliveries re-queued per second across
 	// all replay requests. Default 500. Environment: USHER_DELIVERY_REPLAY_RATE.
-	ReplayRate float64
+	ReplayRate float64 `yaml:"replay_rate"`
 	// GapTimeout is how long the dispatcher waits for an outbox sequence
 	// number it skipped to appear (a transaction still committing on
 	// PostgreSQL) before it gives up on it. Default 2m.
-	GapTimeout time.Duration
+	GapTimeout time.Duration `yaml:"-"`
 	// Retention is how long delivered and dead deliveries and attempts are
 	// kept. Default 720h (30 days). Environment: USHER_DELIVERY_RETENTION.
-	Retention time.Duration
+	Retention time.Duration `yaml:"retention"`
 	// Lease is how long a claim holds a delivery unless renewed; a lane
 	// renews it every third of it while the attempt runs, so an attempt may
 	// take longer. A process that dies holds its deliveries this long (one
 	// that restarts releases them at once). Default 15s.
-	Lease time.Duration
+	Lease time.Duration `yaml:"-"`
 }
 
 // WithDefaults returns the config with every unset field at its default.
@@ -173,59 +175,4 @@ func validateSchedule(s []time.Duration) error {
 		}
 	}
 	return nil
-}
-
-// ConfigFromEnv reads the USHER_DELIVERY_* variables and
-// USHER_ALLOW_PRIVATE_DESTINATIONS through getenv; unset ones keep their
-// defaults.
-func ConfigFromEnv(getenv func(string) string) (Config, error) {
-	var c Config
-	var errs []error
-	setDur := func(key string, dst *time.Duration) {
-		if v := getenv(key); v != "" {
-			d, err := time.ParseDuration(v)
-			if err != nil {
-				errs = append(errs, fmt.Errorf("%s=%q: %w", key, v, err))
-			}
-			*dst = d
-		}
-	}
-	setInt := func(key string, dst *int) {
-		if v := getenv(key); v != "" {
-			n, err := strconv.Atoi(v)
-			if err != nil {
-				errs = append(errs, fmt.Errorf("%s=%q: %w", key, v, err))
-			}
-			*dst = n
-		}
-	}
-	if v := getenv("USHER_DELIVERY_RETRY_SCHEDULE"); v != "" {
-		s, err := ParseSchedule(v)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("USHER_DELIVERY_RETRY_SCHEDULE: %w", err))
-		}
-		c.RetrySchedule = s
-	}
-	setDur("USHER_DELIVERY_CONNECT_TIMEOUT", &c.ConnectTimeout)
-	setDur("USHER_DELIVERY_TIMEOUT", &c.Timeout)
-	setDur("USHER_DELIVERY_POLL_INTERVAL", &c.PollInterval)
-	setDur("USHER_DELIVERY_BREAKER_TIMEOUT", &c.BreakerTimeout)
-	setDur("USHER_DELIVERY_RETENTION", &c.Retention)
-	setInt("USHER_DELIVERY_CONCURRENCY", &c.Concurrency)
-	setInt("USHER_DELIVERY_BREAKER_FAILURES", &c.BreakerFailures)
-	if v := getenv("USHER_DELIVERY_REPLAY_RATE"); v != "" {
-		r, err := strconv.ParseFloat(v, 64)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("USHER_DELIVERY_REPLAY_RATE=%q: %w", v, err))
-		}
-		c.ReplayRate = r
-	}
-	if v := getenv("USHER_ALLOW_PRIVATE_DESTINATIONS"); v != "" {
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("USHER_ALLOW_PRIVATE_DESTINATIONS=%q: %w", v, err))
-		}
-		c.AllowPrivate = b
-	}
-	return c, errors.Join(errs...)
 }

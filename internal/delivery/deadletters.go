@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/usherhq/usher"
+	"github.com/usherhq/usher/internal/problem"
 	"github.com/usherhq/usher/internal/store"
 )
 
@@ -30,16 +31,16 @@ func (s *Service) handleListDeadLetters() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		f, err := deadLetterFilter(r.URL.Query().Get)
 		if err != nil {
-			s.fail(w, r, err)
+			problem.Fail(w, r, err)
 			return
 		}
 		if f.Limit, err = queryLimit(r, 50, 500); err != nil {
-			s.fail(w, r, err)
+			problem.Fail(w, r, err)
 			return
 		}
 		dls, next, err := s.st.SearchDeadLetters(r.Context(), f)
 		if err != nil {
-			s.fail(w, r, err)
+			problem.Fail(w, r, err)
 			return
 		}
 		redactPayloads(dls)
@@ -60,18 +61,18 @@ func (s *Service) handleGetDeadLetter() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		dl, err := s.st.DeadLetterByID(r.Context(), r.PathValue("id"))
 		if err != nil {
-			s.fail(w, r, err)
+			problem.Fail(w, r, err)
 			return
 		}
 		if err := s.revealPersonal(r.Context(), &dl); err != nil {
-			s.fail(w, r, err)
+			problem.Fail(w, r, err)
 			return
 		}
 		out := deadLetterDetail{DeadLetterRecord: dl, DeliveryAttempts: []store.DeliveryAttempt{}}
 		if dl.Stage == StageDelivery {
 			attempts, err := s.st.DeliveryAttempts(r.Context(), store.AttemptFilter{SubscriptionID: dl.SubscriptionID, EventID: dl.EventID, Limit: 1000})
 			if err != nil {
-				s.fail(w, r, err)
+				problem.Fail(w, r, err)
 				return
 			}
 			for i := len(attempts) - 1; i >= 0; i-- { // oldest first
@@ -86,7 +87,7 @@ func (s *Service) handleReplayDeadLetter() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		dl, err := s.ReplayDeadLetter(r.Context(), r.PathValue("id"))
 		if err != nil {
-			s.fail(w, r, err)
+			problem.Fail(w, r, err)
 			return
 		}
 		s.log.Info("dead letter replayed", "dead_letter_id", dl.ID, "stage", dl.Stage, "event_id", dl.EventID)
@@ -113,7 +114,7 @@ func (s *Service) handleBulkReplay() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var req bulkReplayRequest
 		if err := decode(r, &req, false); err != nil {
-			s.fail(w, r, err)
+			problem.Fail(w, r, err)
 			return
 		}
 		fields := map[string]string{
@@ -122,21 +123,21 @@ func (s *Service) handleBulkReplay() http.Handler {
 		}
 		f, err := deadLetterFilter(func(k string) string { return fields[k] })
 		if err != nil {
-			s.fail(w, r, err)
+			problem.Fail(w, r, err)
 			return
 		}
 		if f == (store.DeadLetterFilter{Cursor: req.Cursor}) && !req.All {
-			s.fail(w, r, usher.Errorf(usher.CodeInvalid, "name a filter (stage, subscription_id, type, venue_id, reason, since, …) or set \"all\": true"))
+			problem.Fail(w, r, usher.Errorf(usher.CodeInvalid, "name a filter (stage, subscription_id, type, venue_id, reason, since, …) or set \"all\": true"))
 			return
 		}
 		if req.Limit < 0 || req.Limit > maxReplayLimit {
-			s.fail(w, r, usher.Errorf(usher.CodeInvalid, "limit %d: want 1 to %d", req.Limit, maxReplayLimit))
+			problem.Fail(w, r, usher.Errorf(usher.CodeInvalid, "limit %d: want 1 to %d", req.Limit, maxReplayLimit))
 			return
 		}
 		f.Limit = req.Limit
 		res, err := s.ReplayDeadLetters(r.Context(), f)
 		if err != nil {
-			s.fail(w, r, err)
+			problem.Fail(w, r, err)
 			return
 		}
 		s.log.Info("dead letters replayed", "matched", res.Matched, "replayed", res.Replayed, "skipped", res.Skipped)

@@ -5,7 +5,7 @@ import (
 	"encoding/json"
 
 	"github.com/usherhq/usher"
-	"github.com/usherhq/usher/internal/admin"
+	"github.com/usherhq/usher/internal/auth"
 	"github.com/usherhq/usher/internal/personal"
 	"github.com/usherhq/usher/internal/store"
 )
@@ -62,8 +62,8 @@ func personalView(payload json.RawMessage, blob *personal.Blob) (json.RawMessage
 // when no master key opens it, the data stays redacted.
 func (s *Service) revealPersonal(ctx context.Context, dl *store.DeadLetterRecord) error {
 	var ev sealedEvent
-	p, _ := admin.PrincipalFrom(ctx)
-	if json.Unmarshal(dl.Payload, &ev) != nil || len(ev.Sealed) == 0 || s.sealer == nil || !p.Has(admin.ScopePIIRead) {
+	p, _ := auth.PrincipalFrom(ctx)
+	if json.Unmarshal(dl.Payload, &ev) != nil || len(ev.Sealed) == 0 || s.sealer == nil || !p.Has(auth.ScopePIIRead) {
 		dl.Payload, _ = personalView(dl.Payload, nil)
 		return nil
 	}

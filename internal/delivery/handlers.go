@@ -6,7 +6,8 @@ import (
 	"time"
 
 	"github.com/usherhq/usher"
-	"github.com/usherhq/usher/internal/admin"
+	"github.com/usherhq/usher/internal/auth"
+	"github.com/usherhq/usher/internal/problem"
 	"github.com/usherhq/usher/internal/store"
 )
 
@@ -32,16 +33,16 @@ func (s *Service) handleCreateSubscription() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var req createSubscriptionRequest
 		if err := decode(r, &req, false); err != nil {
-			s.fail(w, r, err)
+			problem.Fail(w, r, err)
 			return
 		}
 		if err := mayShare(r, req.PII); err != nil {
-			s.fail(w, r, err)
+			problem.Fail(w, r, err)
 			return
 		}
 		schedule, err := parseDurations("retry_schedule", req.RetrySchedule)
 		if err != nil {
-			s.fail(w, r, err)
+			problem.Fail(w, r, err)
 			return
 		}
 		sub, key, text, err := s.CreateSubscription(r.Context(), SubscriptionSpec{
@@ -49,7 +50,7 @@ func (s *Service) handleCreateSubscription() http.Handler {
 			Signing: req.Signing, RetrySchedule: schedule, PII: req.PII, Version: req.Version,
 		})
 		if err != nil {
-			s.fail(w, r, err)
+			problem.Fail(w, r, err)
 			return
 		}
 		s.log.Info("subscription created", "subscription_id", sub.ID, "event_types", sub.EventTypes, "signing", sub.Signing)
@@ -68,12 +69,12 @@ func (s *Service) handleListSubscriptions() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		subs, err := s.Subscriptions(r.Context())
 		if err != nil {
-			s.fail(w, r, err)
+			problem.Fail(w, r, err)
 			return
 		}
 		pending, err := s.Pending(r.Context())
 		if err != nil {
-			s.fail(w, r, err)
+			problem.Fail(w, r, err)
 			return
 		}
 		out := make([]subscriptionView, 0, len(subs))
@@ -88,12 +89,12 @@ func (s *Service) handleGetSubscription() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		sub, err := s.Subscription(r.Context(), r.PathValue("id"))
 		if err != nil {
-			s.fail(w, r, err)
+			problem.Fail(w, r, err)
 			return
 		}
 		pending, err := s.Pending(r.Context())
 		if err != nil {
-			s.fail(w, r, err)
+			problem.Fail(w, r, err)
 			return
 		}
 		respond(w, http.StatusOK, s.view(sub, pending[sub.ID]))
@@ -103,8 +104,8 @@ func (s *Service) handleGetSubscription() http.Handler {
 // mayShare refuses a subscription with personal data to a caller without
 // the pii:read scope: its deliveries would hand that data out.
 func mayShare(r *http.Request, pii bool) error {
-	if p, ok := admin.PrincipalFrom(r.Context()); ok && pii && !p.Has(admin.ScopePIIRead) {
-		return usher.Errorf(usher.CodeForbidden, "a subscription with pii needs a token holding %q", admin.ScopePIIRead)
+	if p, ok := auth.PrincipalFrom(r.Context()); ok && pii && !p.Has(auth.ScopePIIRead) {
+		return usher.Errorf(usher.CodeForbidden, "a subscription with pii needs a token holding %q", auth.ScopePIIRead)
 	}
 	return nil
 }
@@ -124,29 +125,29 @@ func (s *Service) handlePatchSubscription() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var req patchSubscriptionRequest
 		if err := decode(r, &req, false); err != nil {
-			s.fail(w, r, err)
+			problem.Fail(w, r, err)
 			return
 		}
 		if req.Signing != nil {
-			s.fail(w, r, usher.Errorf(usher.CodeInvalid, "signing cannot change; create a new subscription"))
+			problem.Fail(w, r, usher.Errorf(usher.CodeInvalid, "signing cannot change; create a new subscription"))
 			return
 		}
 		if err := mayShare(r, req.PII != nil && *req.PII); err != nil {
-			s.fail(w, r, err)
+			problem.Fail(w, r, err)
 			return
 		}
 		p := SubscriptionPatch{URL: req.URL, EventTypes: req.EventTypes, VenueIDs: req.VenueIDs, Description: req.Description, PII: req.PII, Version: req.Version}
 		if req.RetrySchedule != nil {
 			schedule, err := parseDurations("retry_schedule", *req.RetrySchedule)
 			if err != nil {
-				s.fail(w, r, err)
+				problem.Fail(w, r, err)
 				return
 			}
 			p.RetrySchedule = &schedule
 		}
 		sub, err := s.UpdateSubscription(r.Context(), r.PathValue("id"), p)
 		if err != nil {
-			s.fail(w, r, err)
+			problem.Fail(w, r, err)
 			return
 		}
 		s.log.Info("subscription updated", "subscription_id", sub.ID, "version", sub.Version)
@@ -158,7 +159,7 @@ func (s *Service) handleDeleteSubscription() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := r.PathValue("id")
 		if err := s.DeleteSubscription(r.Context(), id); err != nil {
-			s.fail(w, r, err)
+			problem.Fail(w, r, err)
 			return
 		}
 		s.log.Info("subscription deleted", "subscription_id", id)
@@ -174,7 +175,7 @@ func (s *Service) handlePause(resume bool) http.Handler {
 		}
 		sub, err := change(r.Context(), r.PathValue("id"))
 		if err != nil {
-			s.fail(w, r, err)
+			problem.Fail(w, r, err)
 			return
 		}
 		s.log.Info("subscription "+sub.Status, "subscription_id", sub.ID)
@@ -190,20 +191,20 @@ func (s *Service) handleRotate() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var req rotateRequest
 		if err := decode(r, &req, true); err != nil {
-			s.fail(w, r, err)
+			problem.Fail(w, r, err)
 			return
 		}
 		grace := defaultGrace
 		if req.Grace != nil {
 			var err error
 			if grace, err = time.ParseDuration(*req.Grace); err != nil {
-				s.fail(w, r, usher.Errorf(usher.CodeInvalid, "grace %q is not a duration such as 24h", *req.Grace))
+				problem.Fail(w, r, usher.Errorf(usher.CodeInvalid, "grace %q is not a duration such as 24h", *req.Grace))
 				return
 			}
 		}
 		key, text, until, err := s.RotateSecret(r.Context(), r.PathValue("id"), grace)
 		if err != nil {
-			s.fail(w, r, err)
+			problem.Fail(w, r, err)
 			return
 		}
 		s.log.Info("subscription secret rotated", "subscription_id", key.SubscriptionID, "key_id", key.ID, "grace", grace.String())
@@ -221,7 +222,7 @@ func (s *Service) handlePublicKeys() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		sub, keys, err := s.PublicKeys(r.Context(), r.PathValue("id"))
 		if err != nil {
-			s.fail(w, r, err)
+			problem.Fail(w, r, err)
 			return
 		}
 		out := make([]keyView, 0, len(keys))
@@ -236,19 +237,19 @@ func (s *Service) handleAttempts() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		limit, err := queryLimit(r, 50, 500)
 		if err != nil {
-			s.fail(w, r, err)
+			problem.Fail(w, r, err)
 			return
 		}
 		f := store.AttemptFilter{SubscriptionID: r.PathValue("id"), EventID: r.URL.Query().Get("event_id"), Limit: limit + 1}
 		if c := r.URL.Query().Get("cursor"); c != "" {
 			if f.Before, err = strconv.ParseInt(c, 10, 64); err != nil || f.Before <= 0 {
-				s.fail(w, r, usher.Errorf(usher.CodeInvalid, "cursor %q is not one this API returned", c))
+				problem.Fail(w, r, usher.Errorf(usher.CodeInvalid, "cursor %q is not one this API returned", c))
 				return
 			}
 		}
 		attempts, err := s.Attempts(r.Context(), f)
 		if err != nil {
-			s.fail(w, r, err)
+			problem.Fail(w, r, err)
 			return
 		}
 		out := map[string]any{"attempts": attempts}
@@ -271,31 +272,31 @@ func (s *Service) handleReplaySubscription() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var req replaySubscriptionRequest
 		if err := decode(r, &req, false); err != nil {
-			s.fail(w, r, err)
+			problem.Fail(w, r, err)
 			return
 		}
 		if req.Since == "" {
-			s.fail(w, r, usher.Errorf(usher.CodeInvalid, "since is required"))
+			problem.Fail(w, r, usher.Errorf(usher.CodeInvalid, "since is required"))
 			return
 		}
 		since, err := parseTime("since", req.Since)
 		if err != nil {
-			s.fail(w, r, err)
+			problem.Fail(w, r, err)
 			return
 		}
 		until, err := parseTime("until", req.Until)
 		if err != nil {
-			s.fail(w, r, err)
+			problem.Fail(w, r, err)
 			return
 		}
 		if req.Limit < 0 || req.Limit > maxReplayLimit {
-			s.fail(w, r, usher.Errorf(usher.CodeInvalid, "limit %d: want 1 to %d", req.Limit, maxReplayLimit))
+			problem.Fail(w, r, usher.Errorf(usher.CodeInvalid, "limit %d: want 1 to %d", req.Limit, maxReplayLimit))
 			return
 		}
 		id := r.PathValue("id")
 		res, err := s.ReplaySubscription(r.Context(), id, since, until, req.Cursor, req.Limit)
 		if err != nil {
-			s.fail(w, r, err)
+			problem.Fail(w, r, err)
 			return
 		}
 		s.log.Info("subscription replayed", "subscription_id", id, "since", since, "replayed", res.Replayed)

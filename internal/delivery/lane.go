@@ -2,14 +2,13 @@ package delivery
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"sync"
 	"time"
 
 	"github.com/sony/gobreaker/v2"
 
+	"github.com/usherhq/usher"
 	"github.com/usherhq/usher/internal/store"
 )
 
@@ -226,8 +225,4 @@ func (l *lane) deliver(ctx context.Context, sub store.Subscription, keys []store
 	l.svc.settle(sub, d, r, t)
 }
 
-func newToken() string {
-	var b [12]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
-}
+func newToken() string { return usher.NewID("") }

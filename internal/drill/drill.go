@@ -16,8 +16,6 @@ package drill
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -410,7 +408,7 @@ func (r *run) send(ctx context.Context, typ string, data any) error {
 	if err != nil {
 		return err
 	}
-	id := "drill_" + randomHex(12)
+	id := usher.NewID("drill_")
 	scheme, _ := webhook.Lookup(webhook.SchemeStandardWebhooks)
 	for attempt := 0; ; attempt++ {
 		req, err := http.NewRequestWithContext(ctx, http.MethodPost, r.target.URL+"/webhooks/"+r.target.Source, bytes.NewReader(body))
@@ -625,10 +623,4 @@ func (r *run) admin(ctx context.Context, method, path string, body, out any) err
 		return json.Unmarshal(raw, out)
 	}
 	return nil
-}
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
 }

@@ -7,11 +7,12 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"github.com/usherhq/usher/internal/scanner"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/usherhq/usher/internal/scanner"
 
 	"github.com/usherhq/usher"
 	"github.com/usherhq/usher/internal/store"

@@ -42,7 +42,7 @@ func (s *Service) handleRotateKey() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		k, err := s.codes.Rotate(r.Context())
 		if err != nil {
-			s.fail(w, r, err)
+			problem.Fail(w, r, err)
 			return
 		}
 		s.log.Info("ticket signing key rotated", "key_id", k.KeyID)
@@ -71,7 +71,7 @@ func (s *Service) handleDisplayCode() http.Handler {
 			err = usher.Errorf(CodeTicketRevoked, "ticket %s is revoked", t.TicketID)
 		}
 		if err != nil {
-			s.fail(w, r, err)
+			problem.Fail(w, r, err)
 			return
 		}
 		code, validUntil := s.codes.DisplayCode(t, s.cfg.Now())
@@ -83,7 +83,7 @@ func (s *Service) handleCreatePass() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ttl, err := s.passTTL(r.URL.Query().Get("ttl"))
 		if err != nil {
-			s.fail(w, r, err)
+			problem.Fail(w, r, err)
 			return
 		}
 		t, err := s.db.Ticket(r.Context(), r.PathValue("ticket_id"))
@@ -91,12 +91,12 @@ func (s *Service) handleCreatePass() http.Handler {
 			err = usher.Errorf(CodeTicketRevoked, "ticket %s is revoked", t.TicketID)
 		}
 		if err != nil {
-			s.fail(w, r, err)
+			problem.Fail(w, r, err)
 			return
 		}
 		token, p, err := newPassToken(s.codes.passKey, t.TicketID, s.cfg.Now().Add(ttl))
 		if err != nil {
-			s.fail(w, r, err)
+			problem.Fail(w, r, err)
 			return
 		}
 		respond(w, http.StatusCreated, map[string]any{
@@ -141,11 +141,11 @@ func (s *Service) handleRevokePass() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := r.PathValue("token_id")
 		if !validTokenID(id) {
-			s.fail(w, r, usher.Errorf(usher.CodeInvalid, "%q is not a pass token id (pas_ and 24 hex digits)", id))
+			problem.Fail(w, r, usher.Errorf(usher.CodeInvalid, "%q is not a pass token id (pas_ and 24 hex digits)", id))
 			return
 		}
 		if err := s.db.RevokePass(r.Context(), id, s.cfg.Now()); err != nil {
-			s.fail(w, r, err)
+			problem.Fail(w, r, err)
 			return
 		}
 		s.log.Info("pass revoked", "token_id", id)
@@ -157,7 +157,7 @@ func (s *Service) handleGetShowSettings() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		settings, err := s.db.ShowSettings(r.Context(), r.PathValue("show_id"))
 		if err != nil {
-			s.fail(w, r, err)
+			problem.Fail(w, r, err)
 			return
 		}
 		respond(w, http.StatusOK, settings)
@@ -171,16 +171,16 @@ func (s *Service) handlePutShowSettings() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var req request
 		if err := decode(r, &req); err != nil {
-			s.fail(w, r, err)
+			problem.Fail(w, r, err)
 			return
 		}
 		if req.AllowStaticCodes == nil {
-			s.fail(w, r, usher.Errorf(usher.CodeInvalid, "allow_static_codes is required"))
+			problem.Fail(w, r, usher.Errorf(usher.CodeInvalid, "allow_static_codes is required"))
 			return
 		}
 		settings, err := s.db.PutShowSettings(r.Context(), store.ShowSettings{ShowID: r.PathValue("show_id"), AllowStaticCodes: *req.AllowStaticCodes})
 		if err != nil {
-			s.fail(w, r, err)
+			problem.Fail(w, r, err)
 			return
 		}
 		respond(w, http.StatusOK, settings)
@@ -218,12 +218,12 @@ func (s *Service) handlePass() http.Handler {
 		w.Header().Set("Vary", "Accept")
 		png, err := wantsPNG(r)
 		if err != nil {
-			s.fail(w, r, err)
+			problem.Fail(w, r, err)
 			return
 		}
 		p, err := s.openPass(r)
 		if err != nil {
-			s.fail(w, r, err)
+			problem.Fail(w, r, err)
 			return
 		}
 		if !png {
@@ -232,12 +232,12 @@ func (s *Service) handlePass() http.Handler {
 		}
 		q, err := qrcode.New(p.GateCode, qrcode.Medium)
 		if err != nil {
-			s.fail(w, r, err)
+			problem.Fail(w, r, err)
 			return
 		}
 		img, err := q.PNG(-qrModulePixels)
 		if err != nil {
-			s.fail(w, r, err)
+			problem.Fail(w, r, err)
 			return
 		}
 		w.Header().Set("Content-Type", "image/png")
@@ -319,22 +319,6 @@ func wantsPNG(r *http.Request) (bool, error) {
 		}
 	}
 	return pngQ > 0 && pngQ > jsonQ, nil
-}
-
-// fail writes err as a problem and logs internal failures once.
-func (s *Service) fail(w http.ResponseWriter, r *http.Request, err error) {
-	if problem.Status(usher.ErrorCode(err)) >= 500 {
-		s.log.Error("passes request failed", "method", r.Method, "path", redactPath(r.URL.Path), "err", err)
-	}
-	problem.Write(w, r, err)
-}
-
-// redactPath keeps a pass token, a credential, out of the log.
-func redactPath(p string) string {
-	if rest, ok := strings.CutPrefix(p, "/passes/"); ok && rest != "" {
-		return "/passes/REDACTED"
-	}
-	return p
 }
 
 // maxBody bounds request bodies.

@@ -15,6 +15,7 @@ import (
 
 	"github.com/usherhq/usher"
 	"github.com/usherhq/usher/internal/admin"
+	"github.com/usherhq/usher/internal/auth"
 	"github.com/usherhq/usher/internal/passes"
 	"github.com/usherhq/usher/internal/problem"
 	"github.com/usherhq/usher/internal/secrets"
@@ -82,10 +83,10 @@ func setup(t *testing.T) *env {
 	if err := admin.RegisterBootstrapToken(ctx, db, adminToken, clk.Now(), log); err != nil {
 		t.Fatalf("RegisterBootstrapToken: %v", err)
 	}
-	api := admin.NewAPI(db, admin.NewAuthenticator(db, clk.Now, log), log, clk.Now, nil)
+	authn := auth.NewAuthenticator(db, clk.Now, log)
 	mux := http.NewServeMux()
 	for _, rt := range svc.Routes() {
-		mux.Handle(rt.Method+" "+rt.Pattern, api.Guard(rt.Scope, rt.Handler))
+		mux.Handle(rt.Method+" "+rt.Pattern, authn.Guard(rt.Scope, rt.Handler))
 	}
 	for pattern, h := range svc.PublicRoutes() {
 		mux.Handle(pattern, h)

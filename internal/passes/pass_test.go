@@ -225,15 +225,6 @@ func TestPublicURLConfig(t *testing.T) {
 			t.Errorf("New with PublicURL %q succeeded", bad)
 		}
 	}
-	cfg, err := passes.ConfigFromEnv(func(k string) string {
-		return map[string]string{"USHER_PUBLIC_URL": "https://tickets.example.com/", "USHER_PASS_TTL": "5m", "USHER_PASS_MAX_TTL": "1h"}[k]
-	})
-	if err != nil || cfg.PublicURL != "https://tickets.example.com/" || cfg.PassTTL != 5*time.Minute || cfg.MaxPassTTL != time.Hour {
-		t.Fatalf("ConfigFromEnv = %+v, %v", cfg, err)
-	}
-	if _, err := passes.ConfigFromEnv(func(k string) string { return map[string]string{"USHER_PASS_TTL": "soon"}[k] }); err == nil {
-		t.Fatal("ConfigFromEnv with USHER_PASS_TTL=soon succeeded")
-	}
 	if _, err := passes.New(passes.Config{PassTTL: 2 * time.Hour, MaxPassTTL: time.Hour}, nil, nil); err == nil {
 		t.Fatal("New with PassTTL above MaxPassTTL succeeded")
 	}

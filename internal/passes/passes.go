@@ -44,22 +44,6 @@ type Config struct {
 	Now func() time.Time
 }
 
-// ConfigFromEnv reads USHER_PUBLIC_URL, USHER_PASS_TTL and
-// USHER_PASS_MAX_TTL (Go durations) until they join the server's Config.
-func ConfigFromEnv(getenv func(string) string) (Config, error) {
-	cfg := Config{PublicURL: getenv("USHER_PUBLIC_URL")}
-	for name, dst := range map[string]*time.Duration{"USHER_PASS_TTL": &cfg.PassTTL, "USHER_PASS_MAX_TTL": &cfg.MaxPassTTL} {
-		if v := getenv(name); v != "" {
-			d, err := time.ParseDuration(v)
-			if err != nil {
-				return Config{}, fmt.Errorf("%s: %w", name, err)
-			}
-			*dst = d
-		}
-	}
-	return cfg, nil
-}
-
 // WithDefaults returns the config with every unset field at its default.
 func (c Config) WithDefaults() Config {
 	if c.PassTTL == 0 {

@@ -3,20 +3,20 @@ package passes
 import (
 	"net/http"
 
-	"github.com/usherhq/usher/internal/admin"
+	"github.com/usherhq/usher/internal/auth"
 )
 
 // Routes lists the admin routes with the scope each needs.
-func (s *Service) Routes() []admin.Route {
-	return []admin.Route{
-		{Method: http.MethodGet, Pattern: "/v1/ticket-keys", Scope: admin.ScopeScannerAny, Handler: s.handleListKeys()},
-		{Method: http.MethodPost, Pattern: "/v1/ticket-keys:rotate", Scope: admin.ScopeTicketsWrite, Handler: s.handleRotateKey()},
-		{Method: http.MethodGet, Pattern: "/v1/venues/{venue_id}/display-key", Scope: admin.ScopeScannerPrefix + "{venue_id}", Handler: s.handleVenueDisplayKey()},
-		{Method: http.MethodGet, Pattern: "/v1/tickets/{ticket_id}/display-code", Scope: admin.ScopeOrdersRead, Handler: s.handleDisplayCode()},
-		{Method: http.MethodPost, Pattern: "/v1/tickets/{ticket_id}/pass-url", Scope: admin.ScopeOrdersRead, Handler: s.handleCreatePass()},
-		{Method: http.MethodDelete, Pattern: "/v1/passes/{token_id}", Scope: admin.ScopeTicketsWrite, Handler: s.handleRevokePass()},
-		{Method: http.MethodGet, Pattern: "/v1/shows/{show_id}/settings", Scope: admin.ScopeInventoryRead, Handler: s.handleGetShowSettings()},
-		{Method: http.MethodPut, Pattern: "/v1/shows/{show_id}/settings", Scope: admin.ScopeInventoryWrite, Handler: s.handlePutShowSettings()},
+func (s *Service) Routes() []auth.Route {
+	return []auth.Route{
+		{Method: http.MethodGet, Pattern: "/v1/ticket-keys", Scope: auth.ScopeScannerAny, Handler: s.handleListKeys()},
+		{Method: http.MethodPost, Pattern: "/v1/ticket-keys:rotate", Scope: auth.ScopeTicketsWrite, Handler: s.handleRotateKey()},
+		{Method: http.MethodGet, Pattern: "/v1/venues/{venue_id}/display-key", Scope: auth.ScopeScannerPrefix + "{venue_id}", Handler: s.handleVenueDisplayKey()},
+		{Method: http.MethodGet, Pattern: "/v1/tickets/{ticket_id}/display-code", Scope: auth.ScopeOrdersRead, Handler: s.handleDisplayCode()},
+		{Method: http.MethodPost, Pattern: "/v1/tickets/{ticket_id}/pass-url", Scope: auth.ScopeOrdersRead, Handler: s.handleCreatePass()},
+		{Method: http.MethodDelete, Pattern: "/v1/passes/{token_id}", Scope: auth.ScopeTicketsWrite, Handler: s.handleRevokePass()},
+		{Method: http.MethodGet, Pattern: "/v1/shows/{show_id}/settings", Scope: auth.ScopeInventoryRead, Handler: s.handleGetShowSettings()},
+		{Method: http.MethodPut, Pattern: "/v1/shows/{show_id}/settings", Scope: auth.ScopeInventoryWrite, Handler: s.handlePutShowSettings()},
 	}
 }
 

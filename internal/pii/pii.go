@@ -11,15 +11,11 @@ import (
 	"time"
 
 	"github.com/usherhq/usher"
-	"github.com/usherhq/usher/internal/admin"
+	"github.com/usherhq/usher/internal/auth"
 	"github.com/usherhq/usher/internal/httpjson"
 	"github.com/usherhq/usher/internal/problem"
 	"github.com/usherhq/usher/internal/store"
 )
-
-// ScopeErase is the scope of erasing personal data (admin.ScopePIIErase
-// once the admin package lists it).
-const ScopeErase = "pii:erase"
 
 // Audit actions of this package.
 const (
@@ -44,10 +40,10 @@ type API struct {
 func NewAPI(st Store, log *slog.Logger) *API { return &API{store: st, log: log} }
 
 // Routes lists the vault routes with their scopes.
-func (a *API) Routes() []admin.Route {
-	return []admin.Route{
-		{Method: http.MethodGet, Pattern: "/v1/orders/{order_id}/buyer", Scope: admin.ScopePIIRead, Handler: a.handleGet()},
-		{Method: http.MethodDelete, Pattern: "/v1/orders/{order_id}/buyer", Scope: ScopeErase, Handler: a.handleErase()},
+func (a *API) Routes() []auth.Route {
+	return []auth.Route{
+		{Method: http.MethodGet, Pattern: "/v1/orders/{order_id}/buyer", Scope: auth.ScopePIIRead, Handler: a.handleGet()},
+		{Method: http.MethodDelete, Pattern: "/v1/orders/{order_id}/buyer", Scope: auth.ScopePIIErase, Handler: a.handleErase()},
 	}
 }
 
@@ -77,12 +73,12 @@ func (a *API) handleGet() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		actor, err := actor(r)
 		if err != nil {
-			a.fail(w, r, err)
+			problem.Fail(w, r, err)
 			return
 		}
 		rec, err := a.store.BuyerRecord(r.Context(), r.PathValue("order_id"))
 		if err != nil {
-			a.fail(w, r, err)
+			problem.Fail(w, r, err)
 			return
 		}
 		err = a.store.AppendAudit(r.Context(), store.AuditEntry{
@@ -90,7 +86,7 @@ func (a *API) handleGet() http.Handler {
 			Detail: map[string]any{"fields": []string{"email", "name"}, "erased": rec.Erased()},
 		})
 		if err != nil {
-			a.fail(w, r, usher.WrapError(usher.CodeUnavailable, err, "the read could not be audited, so nothing is shown"))
+			problem.Fail(w, r, usher.WrapError(usher.CodeUnavailable, err, "the read could not be audited, so nothing is shown"))
 			return
 		}
 		respond(w, http.StatusOK, view(rec))
@@ -103,7 +99,7 @@ func (a *API) handleErase() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		actor, err := actor(r)
 		if err != nil {
-			a.fail(w, r, err)
+			problem.Fail(w, r, err)
 			return
 		}
 		orderID := r.PathValue("order_id")
@@ -119,7 +115,7 @@ func (a *API) handleErase() http.Handler {
 			})
 		})
 		if err != nil {
-			a.fail(w, r, err)
+			problem.Fail(w, r, err)
 			return
 		}
 		a.log.Info("buyer erased", "order_id", orderID, "actor", actor)
@@ -129,7 +125,7 @@ func (a *API) handleErase() http.Handler {
 
 // actor names the caller on the audit log: its admin token id.
 func actor(r *http.Request) (string, error) {
-	p, ok := admin.PrincipalFrom(r.Context())
+	p, ok := auth.PrincipalFrom(r.Context())
 	if !ok || p.TokenID == "" {
 		// Every route here is guarded; a caller without a principal is a wiring bug.
 		return "", usher.Errorf(usher.CodeInternal, "no authenticated caller")
@@ -139,11 +135,3 @@ func actor(r *http.Request) (string, error) {
 
 // respond writes v as JSON with the status; personal data is never cached.
 func respond(w http.ResponseWriter, status int, v any) { httpjson.Respond(w, status, v) }
-
-// fail writes err as a problem and logs internal failures once.
-func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
-	if problem.Status(usher.ErrorCode(err)) >= 500 {
-		a.log.Error("pii request failed", "method", r.Method, "path", r.URL.Path, "err", err)
-	}
-	problem.Write(w, r, err)
-}

@@ -14,7 +14,7 @@ import (
 	"testing"
 
 	"github.com/usherhq/usher"
-	"github.com/usherhq/usher/internal/admin"
+	"github.com/usherhq/usher/internal/auth"
 	"github.com/usherhq/usher/internal/pii"
 	"github.com/usherhq/usher/internal/secrets"
 	"github.com/usherhq/usher/internal/store"
@@ -57,7 +57,7 @@ func call(t *testing.T, st pii.Store, method, orderID, tokenID string) (int, str
 		}
 		req := httptest.NewRequest(method, "/v1/orders/"+orderID+"/buyer", nil)
 		req.SetPathValue("order_id", orderID)
-		req = req.WithContext(admin.WithPrincipal(req.Context(), admin.Principal{TokenID: tokenID}))
+		req = req.WithContext(auth.WithPrincipal(req.Context(), auth.Principal{TokenID: tokenID}))
 		w := httptest.NewRecorder()
 		rt.Handler.ServeHTTP(w, req)
 		return w.Code, w.Body.String()

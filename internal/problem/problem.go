@@ -106,10 +106,12 @@ func From(r *http.Request, err error) Details {
 	return d
 }
 
-// Write sends err as an application/problem+json response. Internal errors
-// reveal nothing but a generic detail; the caller logs the cause.
+// Write sends err as an application/problem+json response and counts it by
+// code (see Reporter). Internal errors reveal nothing but a generic detail;
+// handlers call Fail, which also logs the cause once.
 func Write(w http.ResponseWriter, r *http.Request, err error) {
 	d := From(r, err)
+	count(r, usher.Code(d.Code))
 	w.Header().Set("Content-Type", ContentType)
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(d.Status)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/usherhq/usher"
+	"github.com/usherhq/usher/internal/problem"
 	"github.com/usherhq/usher/internal/store"
 	"github.com/usherhq/usher/internal/ticketing"
 )
@@ -65,12 +66,12 @@ func (s *Service) handleBatch() http.Handler {
 		accepted := s.cfg.Now()
 		scans, err := s.decodeBatch(r)
 		if err != nil {
-			s.fail(w, r, err)
+			problem.Fail(w, r, err)
 			return
 		}
 		results, err := s.reconcile(r.Context(), scans, accepted)
 		if err != nil {
-			s.fail(w, r, err)
+			problem.Fail(w, r, err)
 			return
 		}
 		respond(w, http.StatusOK, BatchResponse{Results: results})

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/usherhq/usher"
+	"github.com/usherhq/usher/internal/problem"
 	"github.com/usherhq/usher/internal/store"
 	"github.com/usherhq/usher/internal/ticketing"
 )
@@ -193,7 +194,7 @@ func (s *Service) handleFeed() http.Handler {
 		venue := r.PathValue("venue_id")
 		req, err := s.parseFeedRequest(r)
 		if err != nil {
-			s.fail(w, r, err)
+			problem.Fail(w, r, err)
 			return
 		}
 		if wantsStream(r) {
@@ -202,7 +203,7 @@ func (s *Service) handleFeed() http.Handler {
 		}
 		p, served, err := s.page(r.Context(), venue, req.cursor, req.limit, req.snapshot)
 		if err != nil {
-			s.fail(w, r, err)
+			problem.Fail(w, r, err)
 			return
 		}
 		respond(w, http.StatusOK, p)

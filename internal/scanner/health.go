@@ -3,6 +3,8 @@ package scanner
 import (
 	"net/http"
 	"time"
+
+	"github.com/usherhq/usher/internal/problem"
 )
 
 // Health is the answer of GET /v1/venues/{venue_id}/health.
@@ -29,7 +31,7 @@ func (s *Service) handleHealth() http.Handler {
 		venue := r.PathValue("venue_id")
 		st, err := s.db.FeedState(r.Context(), venue)
 		if err != nil {
-			s.fail(w, r, err)
+			problem.Fail(w, r, err)
 			return
 		}
 		now := s.cfg.Now()

@@ -4,9 +4,8 @@ import (
 	"net/http"
 
 	"github.com/usherhq/usher"
-	"github.com/usherhq/usher/internal/admin"
+	"github.com/usherhq/usher/internal/auth"
 	"github.com/usherhq/usher/internal/httpjson"
-	"github.com/usherhq/usher/internal/problem"
 )
 
 // Body limits: one scan is small; an offline upload carries up to MaxBatch.
@@ -23,20 +22,12 @@ func decode(r *http.Request, limit int64, v any) error {
 
 func respond(w http.ResponseWriter, status int, v any) { httpjson.Respond(w, status, v) }
 
-// fail writes err as a problem and logs internal failures once.
-func (s *Service) fail(w http.ResponseWriter, r *http.Request, err error) {
-	if problem.Status(usher.ErrorCode(err)) >= 500 {
-		s.log.Error("scanner request failed", "method", r.Method, "path", r.URL.Path, "err", err)
-	}
-	problem.Write(w, r, err)
-}
-
 // mayScanAt checks that the caller holds the scanner scope of a venue named
 // in a request body (the route admitted any scanner scope).
 func mayScanAt(r *http.Request, venue string) error {
-	p, ok := admin.PrincipalFrom(r.Context())
-	if !ok || !p.Has(admin.ScopeScannerPrefix+venue) {
-		return usher.Errorf(usher.CodeForbidden, "this token lacks the scope %q", admin.ScopeScannerPrefix+venue)
+	p, ok := auth.PrincipalFrom(r.Context())
+	if !ok || !p.Has(auth.ScopeScannerPrefix+venue) {
+		return usher.Errorf(usher.CodeForbidden, "this token lacks the scope %q", auth.ScopeScannerPrefix+venue)
 	}
 	return nil
 }

@@ -2,15 +2,15 @@ package scanner
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/usherhq/usher/internal/ticketcode"
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/usherhq/usher/internal/problem"
+	"github.com/usherhq/usher/internal/ticketcode"
 
 	"github.com/usherhq/usher"
 	"github.com/usherhq/usher/internal/store"
@@ -170,15 +170,15 @@ func (s *Service) handleScan() http.Handler {
 		accepted := s.cfg.Now()
 		var req ScanRequest
 		if err := decode(r, maxScanBody, &req); err != nil {
-			s.fail(w, r, err)
+			problem.Fail(w, r, err)
 			return
 		}
 		if err := validateScan(req.Code, req.VenueID, req.DeviceID, req.Nonce, req.ScannedAt); err != nil {
-			s.fail(w, r, err)
+			problem.Fail(w, r, err)
 			return
 		}
 		if err := mayScanAt(r, req.VenueID); err != nil {
-			s.fail(w, r, err)
+			problem.Fail(w, r, err)
 			return
 		}
 		if req.Nonce == "" {
@@ -187,7 +187,7 @@ func (s *Service) handleScan() http.Handler {
 		req.ScannedAt = req.ScannedAt.Truncate(time.Microsecond) // as stored
 		res, recorded, err := s.scanOnline(r.Context(), req, accepted)
 		if err != nil {
-			s.fail(w, r, err)
+			problem.Fail(w, r, err)
 			return
 		}
 		if recorded {
@@ -200,11 +200,7 @@ func (s *Service) handleScan() http.Handler {
 	})
 }
 
-func serverNonce() string {
-	var b [12]byte
-	_, _ = rand.Read(b[:])
-	return "srv_" + hex.EncodeToString(b[:])
-}
+func serverNonce() string { return usher.NewID("srv_") }
 
 // scanOnline decides a scan in one transaction: the decision and the scan
 // record, and for an admission the ticket's compare-and-swap to admitted, the

@@ -12,16 +12,17 @@ package scanner
 import (
 	"context"
 	"errors"
-	"github.com/usherhq/usher"
-	"github.com/usherhq/usher/internal/ticketcode"
 	"log/slog"
 	"net/http"
 	"sync"
 	"time"
 
+	"github.com/usherhq/usher"
+	"github.com/usherhq/usher/internal/auth"
+	"github.com/usherhq/usher/internal/ticketcode"
+
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/usherhq/usher/internal/admin"
 	"github.com/usherhq/usher/internal/store"
 )
 
@@ -183,13 +184,13 @@ func (s *Service) Stop() {
 
 // Routes lists the scanner routes with their scopes. A venue in the path
 // is checked by the route's scope; a venue in the body by the handler.
-func (s *Service) Routes() []admin.Route {
-	venueScope := admin.ScopeScannerPrefix + "{venue_id}"
-	return []admin.Route{
+func (s *Service) Routes() []auth.Route {
+	venueScope := auth.ScopeScannerPrefix + "{venue_id}"
+	return []auth.Route{
 		{Method: http.MethodGet, Pattern: "/v1/venues/{venue_id}/feed", Scope: venueScope, Handler: s.handleFeed()},
 		{Method: http.MethodGet, Pattern: "/v1/venues/{venue_id}/health", Scope: venueScope, Handler: s.handleHealth()},
-		{Method: http.MethodPost, Pattern: "/v1/scans", Scope: admin.ScopeScannerAny, Handler: s.handleScan()},
-		{Method: http.MethodPost, Pattern: "/v1/scans/batch", Scope: admin.ScopeScannerAny, Handler: s.handleBatch()},
+		{Method: http.MethodPost, Pattern: "/v1/scans", Scope: auth.ScopeScannerAny, Handler: s.handleScan()},
+		{Method: http.MethodPost, Pattern: "/v1/scans/batch", Scope: auth.ScopeScannerAny, Handler: s.handleBatch()},
 	}
 }
 

@@ -3,8 +3,8 @@ package server
 import (
 	"context"
 
-	"github.com/usherhq/usher/internal/admin"
 	"github.com/usherhq/usher/internal/audit"
+	"github.com/usherhq/usher/internal/auth"
 	"github.com/usherhq/usher/internal/pii"
 )
 
@@ -17,10 +17,10 @@ func newAuditComponent(a *App) (component, error) {
 	return auditComponent(routes), nil
 }
 
-type auditComponent []admin.Route
+type auditComponent []auth.Route
 
 func (auditComponent) Start(context.Context) error { return nil }
 
 func (auditComponent) Stop() {}
 
-func (c auditComponent) Routes() []admin.Route { return c }
+func (c auditComponent) Routes() []auth.Route { return c }

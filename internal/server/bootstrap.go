@@ -12,6 +12,7 @@ import (
 
 	"github.com/usherhq/usher"
 	"github.com/usherhq/usher/internal/admin"
+	"github.com/usherhq/usher/internal/auth"
 	"github.com/usherhq/usher/internal/store"
 )
 
@@ -83,7 +84,7 @@ func createDemo(ctx context.Context, db *store.DB, now func() time.Time) (*Crede
 	if err != nil {
 		return nil, fmt.Errorf("bootstrap source: %w", err)
 	}
-	tok, token, err := admin.IssueToken(ctx, db, store.Token{Scopes: []string{admin.ScopeAll}, Description: "first-start admin token (" + CredentialsFile + ")", CreatedAt: now().UTC()})
+	tok, token, err := admin.IssueToken(ctx, db, store.Token{Scopes: []string{auth.ScopeAll}, Description: "first-start admin token (" + CredentialsFile + ")", CreatedAt: now().UTC()})
 	if err != nil {
 		return nil, fmt.Errorf("bootstrap token: %w", err)
 	}

@@ -3,7 +3,7 @@ package server
 import (
 	"context"
 
-	"github.com/usherhq/usher/internal/admin"
+	"github.com/usherhq/usher/internal/auth"
 )
 
 // component is an optional part of usher with background work and admin
@@ -15,7 +15,7 @@ type component interface {
 	// Stop ends the background work and waits for it.
 	Stop()
 	// Routes lists the component's routes with their scopes.
-	Routes() []admin.Route
+	Routes() []auth.Route
 }
 
 // componentConstructors lists the components in start order. A constructor

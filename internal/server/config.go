@@ -7,6 +7,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/usherhq/usher/internal/delivery"
+	"github.com/usherhq/usher/internal/passes"
 	"github.com/usherhq/usher/internal/telemetry"
 )
 
@@ -93,6 +95,23 @@ type Config struct {
 	LogFormat string `yaml:"log_format"`
 	// ShutdownTimeout bounds the graceful drain on SIGTERM. Default 30s.
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+	// Delivery configures the outbound delivery lanes (USHER_DELIVERY_*,
+	// USHER_ALLOW_PRIVATE_DESTINATIONS; YAML key delivery). Unset fields
+	// keep the defaults of delivery.Config.
+	Delivery delivery.Config `yaml:"delivery"`
+	// PublicURL is the base of pass URLs (USHER_PUBLIC_URL). Default: the
+	// scheme and host of the request that makes the pass.
+	PublicURL string `yaml:"public_url"`
+	// PassTTL is a pass URL's default lifetime (USHER_PASS_TTL). Default 15m.
+	PassTTL time.Duration `yaml:"pass_ttl"`
+	// PassMaxTTL is the longest lifetime a pass URL may ask for
+	// (USHER_PASS_MAX_TTL). Default 24h.
+	PassMaxTTL time.Duration `yaml:"pass_max_ttl"`
+}
+
+// PassesConfig returns the settings of the pass service.
+func (c Config) PassesConfig() passes.Config {
+	return passes.Config{PublicURL: c.PublicURL, PassTTL: c.PassTTL, MaxPassTTL: c.PassMaxTTL, Now: c.Clock}
 }
 
 // WithDefaults returns the config with every unset field at its default.
@@ -168,6 +187,12 @@ func (c Config) Validate() error {
 	}
 	if c.LogFormat != "json" && c.LogFormat != "text" {
 		errs = append(errs, fmt.Errorf("log format %q: want json or text", c.LogFormat))
+	}
+	if err := c.Delivery.WithDefaults().Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("delivery: %w", err))
+	}
+	if err := c.PassesConfig().WithDefaults().Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("passes: %w", err))
 	}
 	return errors.Join(errs...)
 }

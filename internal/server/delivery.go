@@ -8,33 +8,22 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"net/http"
 	"os"
 	"path/filepath"
 
-	"github.com/usherhq/usher/internal/admin"
+	"github.com/usherhq/usher/internal/auth"
 	"github.com/usherhq/usher/internal/delivery"
 	"github.com/usherhq/usher/internal/processor"
 )
 
 // newDeliveryComponent builds the outbound delivery lanes and their admin
-// API. Its settings come from the USHER_DELIVERY_* variables and
-// USHER_ALLOW_PRIVATE_DESTINATIONS (see delivery.ConfigFromEnv) until they
-// join Config.
+// API, configured by Config.Delivery.
 func newDeliveryComponent(a *App) (component, error) {
-	return buildDelivery(a, os.Getenv)
-}
-
-func buildDelivery(a *App, getenv func(string) string) (component, error) {
-	cfg, err := delivery.ConfigFromEnv(getenv)
-	if err != nil {
-		return nil, fmt.Errorf("delivery config: %w", err)
-	}
 	instance, err := instanceID(a.cfg.DataDir)
 	if err != nil {
 		return nil, err
 	}
-	svc, err := delivery.New(a.Store(), cfg, delivery.Options{
+	svc, err := delivery.New(a.Store(), a.cfg.Delivery, delivery.Options{
 		Instance:   instance,
 		Logger:     a.Logger().With("component", "delivery"),
 		Now:        a.cfg.Clock,
@@ -47,16 +36,9 @@ func buildDelivery(a *App, getenv func(string) string) (component, error) {
 	if err != nil {
 		return nil, err
 	}
-	// The admin API still serves a basic GET /v1/dlq; a second pattern
-	// would make the mux panic, so the full search waits at
-	// /v1/dead-letters until that route is removed.
-	list := delivery.DLQListPath
-	if hasRoute(a.adminRoutes, http.MethodGet, list) {
-		list = "/v1/dead-letters"
-	}
 	// Lanes run where events are processed; every process serves the API,
 	// and its replays are picked up by the lanes through the store.
-	return &deliveryComponent{svc: svc, lanes: a.cfg.Has(RoleProcess), routes: svc.Routes(list)}, nil
+	return &deliveryComponent{svc: svc, lanes: a.cfg.Has(RoleProcess), routes: svc.Routes()}, nil
 }
 
 // instanceFile holds the id of the process that owns the data directory.
@@ -87,21 +69,12 @@ func instanceID(dataDir string) (string, error) {
 	return id, nil
 }
 
-func hasRoute(routes []admin.Route, method, pattern string) bool {
-	for _, rt := range routes {
-		if rt.Method == method && rt.Pattern == pattern {
-			return true
-		}
-	}
-	return false
-}
-
 // deliveryComponent runs the delivery lanes (in processes with the process
 // role) and serves their admin routes.
 type deliveryComponent struct {
 	svc    *delivery.Service
 	lanes  bool
-	routes []admin.Route
+	routes []auth.Route
 }
 
 // Start starts the lanes, unless this process does not process events.
@@ -116,4 +89,4 @@ func (c *deliveryComponent) Start(ctx context.Context) error {
 func (c *deliveryComponent) Stop() { c.svc.Stop() }
 
 // Routes lists the subscription, dead-letter and replay routes.
-func (c *deliveryComponent) Routes() []admin.Route { return c.routes }
+func (c *deliveryComponent) Routes() []auth.Route { return c.routes }

@@ -10,7 +10,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -25,15 +24,6 @@ import (
 	"github.com/usherhq/usher/internal/store"
 	"github.com/usherhq/usher/internal/ushertest"
 )
-
-// The delivery component reads its settings from the environment until they
-// join server.Config (see internal/server/delivery.go): every usher this
-// test binary starts may deliver to receivers on 127.0.0.1, and looks at its
-// outbox often.
-func init() {
-	os.Setenv("USHER_ALLOW_PRIVATE_DESTINATIONS", "true")
-	os.Setenv("USHER_DELIVERY_POLL_INTERVAL", "50ms")
-}
 
 const dlvWait = time.Minute
 
@@ -142,17 +132,6 @@ func emitEvents(t *testing.T, s *ushertest.Server, typ string, orders ...string)
 		t.Fatalf("append outbox: %v", err)
 	}
 	return ids
-}
-
-// dlqList is where this build serves the dead-letter search: /v1/dlq, or
-// /v1/dead-letters while the admin API still has its basic GET /v1/dlq.
-func dlqList(s *ushertest.Server) string {
-	for _, rt := range s.AdminRoutes() {
-		if rt.Pattern == "/v1/dead-letters" {
-			return rt.Pattern
-		}
-	}
-	return "/v1/dlq"
 }
 
 func TestDeliveryEndToEndSignedAndFiltered(t *testing.T) {
@@ -279,7 +258,7 @@ func TestDeliveryDeadLettersAndReplays(t *testing.T) {
 		DeadLetters []store.DeadLetterRecord `json:"dead_letters"`
 		NextCursor  string                   `json:"next_cursor"`
 	}
-	list := dlqList(s) + "?stage=delivery&reason=rejected&subscription_id=" + sub.ID
+	list := "/v1/dlq?stage=delivery&reason=rejected&subscription_id=" + sub.ID
 	var p page
 	ushertest.Eventually(t, dlvWait, "3 dead letters", func() bool {
 		p = page{}
@@ -374,7 +353,7 @@ func TestDeliveryRoutesCheckScopes(t *testing.T) {
 	if status := s.Admin(http.MethodPost, "/v1/dlq/replay", tok.Token, map[string]any{"all": true}, nil); status != http.StatusForbidden {
 		t.Errorf("bulk replay with dlq:read: %d, want 403", status)
 	}
-	if status := s.Admin(http.MethodGet, dlqList(s), tok.Token, nil, nil); status != http.StatusOK {
+	if status := s.Admin(http.MethodGet, "/v1/dlq", tok.Token, nil, nil); status != http.StatusOK {
 		t.Errorf("list dead letters with dlq:read: %d, want 200", status)
 	}
 	req, _ := http.NewRequest(http.MethodGet, s.URL()+"/v1/subscriptions", nil)

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/usherhq/usher/internal/admin"
+	"github.com/usherhq/usher/internal/auth"
 	"github.com/usherhq/usher/internal/problem"
 	"github.com/usherhq/usher/internal/ushertest"
 	"github.com/usherhq/usher/internal/webhook"
@@ -175,25 +175,25 @@ func TestEveryAdminRouteNeedsItsScope(t *testing.T) {
 	if status := s.Admin(http.MethodPost, "/v1/tokens", "", map[string]any{"scopes": []string{"scanner:venue-a"}}, &scanner); status != 201 {
 		t.Fatalf("create scanner token: %d", status)
 	}
-	metricsOnly := []admin.Route{{Method: http.MethodGet, Pattern: "/metrics", Scope: admin.ScopeMetricsRead}}
+	metricsOnly := []auth.Route{{Method: http.MethodGet, Pattern: "/metrics", Scope: auth.ScopeMetricsRead}}
 	routes := s.AdminRoutes()
 	if len(routes) == 0 {
 		t.Fatal("no admin routes")
 	}
 	for _, rt := range append(routes, metricsOnly...) {
-		if rt.Scope == "" || (!admin.ValidScope(rt.Scope) && rt.Scope != admin.ScopeScannerAny && rt.Scope != admin.ScopeAnyToken && !strings.HasPrefix(rt.Scope, admin.ScopeScannerPrefix+"{")) {
+		if rt.Scope == "" || (!auth.ValidScope(rt.Scope) && rt.Scope != auth.ScopeScannerAny && rt.Scope != auth.ScopeAnyToken && !strings.HasPrefix(rt.Scope, auth.ScopeScannerPrefix+"{")) {
 			t.Errorf("%s %s has scope %q", rt.Method, rt.Pattern, rt.Scope)
 		}
 		path := wildcard.ReplaceAllString(rt.Pattern, "x1")
 		lacking := created.Token
 		other := 403
-		if rt.Scope == admin.ScopeAnyToken { // any valid token reads it: the route answers, not 403
+		if rt.Scope == auth.ScopeAnyToken { // any valid token reads it: the route answers, not 403
 			other = 404
 			if !strings.Contains(rt.Pattern, "{") {
 				other = 200
 			}
 		}
-		if rt.Scope == admin.ScopeMetricsRead {
+		if rt.Scope == auth.ScopeMetricsRead {
 			lacking = scanner.Token
 		}
 		cases := []struct {

@@ -4,7 +4,7 @@ import (
 	"context"
 	"net/http"
 
-	"github.com/usherhq/usher/internal/admin"
+	"github.com/usherhq/usher/internal/auth"
 	"github.com/usherhq/usher/internal/events"
 )
 
@@ -23,9 +23,9 @@ func (eventsComponent) Start(context.Context) error { return nil }
 func (eventsComponent) Stop() {}
 
 // Routes lists the catalog's routes.
-func (e eventsComponent) Routes() []admin.Route {
-	return []admin.Route{
-		{Method: http.MethodGet, Pattern: "/v1/event-types", Scope: admin.ScopeAnyToken, Handler: e.catalog.HandleList()},
-		{Method: http.MethodGet, Pattern: "/v1/event-types/{type}", Scope: admin.ScopeAnyToken, Handler: e.catalog.HandleGet()},
+func (e eventsComponent) Routes() []auth.Route {
+	return []auth.Route{
+		{Method: http.MethodGet, Pattern: "/v1/event-types", Scope: auth.ScopeAnyToken, Handler: e.catalog.HandleList()},
+		{Method: http.MethodGet, Pattern: "/v1/event-types/{type}", Scope: auth.ScopeAnyToken, Handler: e.catalog.HandleGet()},
 	}
 }

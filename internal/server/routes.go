@@ -10,31 +10,38 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/usherhq/usher"
-	"github.com/usherhq/usher/internal/admin"
+	"github.com/usherhq/usher/internal/auth"
 	"github.com/usherhq/usher/internal/ingest"
 	"github.com/usherhq/usher/internal/problem"
 )
 
-// routes lists every HTTP route of usher. Admin routes carry their scope in
-// admin.Routes; /metrics needs metrics:read here (it names sources) and is
+// routes lists every HTTP route of usher. API routes carry their scope
+// (auth.Route) and are guarded by authn; /metrics needs metrics:read here (it names sources) and is
 // served without a token only on Config.MetricsAddr; the others are public
 // by design: the receiver authenticates each webhook by its signature, and
-// health reveals no data.
-func (a *App) routes(recv *ingest.Receiver, api *admin.API) http.Handler {
+// health reveals no data. Every problem response is counted by code and
+// every internal error logged once (problem.Reporter).
+func (a *App) routes(recv *ingest.Receiver, authn *auth.Authenticator) http.Handler {
 	mux := http.NewServeMux()
 	if a.cfg.Has(RoleIngest) {
 		mux.Handle("/webhooks/{source}", recv)
 	}
 	mux.Handle("GET /healthz", handleHealthz())
 	mux.Handle("GET /readyz", a.handleReadyz())
-	mux.Handle("GET /metrics", api.Guard(admin.ScopeMetricsRead, a.metricsHandler()))
+	mux.Handle("GET /metrics", authn.Guard(auth.ScopeMetricsRead, a.metricsHandler()))
 	for pattern, h := range a.publicRoutes { // capabilities in the URL, e.g. pass links
 		mux.Handle(pattern, h)
 	}
 	for _, rt := range a.adminRoutes {
-		mux.Handle(rt.Method+" "+rt.Pattern, api.Guard(rt.Scope, rt.Handler))
+		mux.Handle(rt.Method+" "+rt.Pattern, authn.Guard(rt.Scope, rt.Handler))
 	}
-	return problemsForUnmatched(mux)
+	return a.reporter().Handler(problemsForUnmatched(mux))
+}
+
+// reporter logs internal errors to the process log and counts problems in
+// usher_http_errors_total.
+func (a *App) reporter() problem.Reporter {
+	return problem.Reporter{Log: a.log, Errors: a.metrics.HTTPErrors}
 }
 
 // metricsHandler serves the Prometheus exposition of the process's metrics.
@@ -55,7 +62,7 @@ func (a *App) serveMetrics() error {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", a.metricsHandler())
 	a.metricsLn = ln
-	a.metricsHTTP = &http.Server{Handler: problemsForUnmatched(mux), ReadHeaderTimeout: 10 * time.Second, WriteTimeout: 60 * time.Second,
+	a.metricsHTTP = &http.Server{Handler: a.reporter().Handler(problemsForUnmatched(mux)), ReadHeaderTimeout: 10 * time.Second, WriteTimeout: 60 * time.Second,
 		ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelWarn)}
 	go func() { _ = a.metricsHTTP.Serve(ln) }()
 	return nil

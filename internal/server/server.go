@@ -18,6 +18,7 @@ import (
 
 	"github.com/usherhq/usher"
 	"github.com/usherhq/usher/internal/admin"
+	"github.com/usherhq/usher/internal/auth"
 	"github.com/usherhq/usher/internal/datadir"
 	"github.com/usherhq/usher/internal/events"
 	"github.com/usherhq/usher/internal/ingest"
@@ -44,7 +45,7 @@ type App struct {
 	codes        *passes.Codes
 	components   []component
 	publicRoutes map[string]http.Handler
-	adminRoutes  []admin.Route
+	adminRoutes  []auth.Route
 	listener     net.Listener
 	http         *http.Server
 	served       chan error
@@ -86,11 +87,11 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *App, err error
 	if err := a.startProcessing(ctx); err != nil {
 		return nil, err
 	}
-	recv, api, err := a.startComponents(ctx)
+	recv, authn, err := a.startComponents(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if err := a.listen(recv, api); err != nil {
+	if err := a.listen(recv, authn); err != nil {
 		return nil, err
 	}
 	a.startBackground(ctx)
@@ -174,7 +175,7 @@ func (a *App) startProcessing(ctx context.Context) error {
 
 // startComponents builds the receiver and the admin API and starts the
 // optional components, collecting their routes.
-func (a *App) startComponents(ctx context.Context) (*ingest.Receiver, *admin.API, error) {
+func (a *App) startComponents(ctx context.Context) (*ingest.Receiver, *auth.Authenticator, error) {
 	trusted, err := ingest.ParseTrustedProxies(a.cfg.TrustedProxies)
 	if err != nil {
 		return nil, nil, fmt.Errorf("trusted proxies: %w", err)
@@ -190,8 +191,7 @@ func (a *App) startComponents(ctx context.Context) (*ingest.Receiver, *admin.API
 			return nil, nil, err
 		}
 	}
-	api := admin.NewAPI(a.db, admin.NewAuthenticator(a.db, a.cfg.Clock, a.log), a.log, a.cfg.Clock, recv.ForgetSource)
-	a.adminRoutes = api.Routes()
+	a.adminRoutes = admin.NewAPI(a.db, a.log, a.cfg.Clock, recv.ForgetSource).Routes()
 	for _, build := range componentConstructors() {
 		c, err := build(a)
 		if err != nil {
@@ -214,13 +214,13 @@ func (a *App) startComponents(ctx context.Context) (*ingest.Receiver, *admin.API
 			maps.Copy(a.publicRoutes, pr.PublicRoutes())
 		}
 	}
-	return recv, api, nil
+	return recv, auth.NewAuthenticator(a.db, a.cfg.Clock, a.log), nil
 }
 
 // listen binds cfg.Addr and serves in a goroutine.
-func (a *App) listen(recv *ingest.Receiver, api *admin.API) error {
+func (a *App) listen(recv *ingest.Receiver, authn *auth.Authenticator) error {
 	a.http = &http.Server{
-		Handler:           a.routes(recv, api),
+		Handler:           a.routes(recv, authn),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
@@ -314,7 +314,7 @@ func (a *App) Addr() string { return a.listener.Addr().String() }
 func (a *App) URL() string { return "http://" + a.Addr() }
 
 // AdminRoutes lists every admin route with its scope.
-func (a *App) AdminRoutes() []admin.Route { return a.adminRoutes }
+func (a *App) AdminRoutes() []auth.Route { return a.adminRoutes }
 
 // Metrics returns the process's metrics.
 func (a *App) Metrics() *telemetry.Metrics { return a.metrics }

@@ -28,6 +28,9 @@ type Metrics struct {
 	// to the commit that makes its tickets readable in the venue's feed:
 	// the freshness SLO's measure.
 	PaidToFeed *prometheus.HistogramVec // venue
+	// HTTPErrors counts the problem responses of every route by error code
+	// (problem.Reporter).
+	HTTPErrors *prometheus.CounterVec // code
 }
 
 // FreshnessBuckets resolve the 30 s freshness objective: fine below a
@@ -39,6 +42,10 @@ var FreshnessBuckets = []float64{0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 15, 20, 25, 
 func NewMetrics() *Metrics {
 	m := &Metrics{
 		Registry: prometheus.NewRegistry(),
+		HTTPErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "usher_http_errors_total",
+			Help: "HTTP problem responses by error code, over every route.",
+		}, []string{"code"}),
 		InboundRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "usher_inbound_requests_total",
 			Help: "Inbound webhook requests by source and outcome (accepted, or the rejection code).",
@@ -90,7 +97,7 @@ func NewMetrics() *Metrics {
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.InboundRequests, m.IngestAckSeconds, m.KeyVerified, m.EnqueueBatchSize,
 		m.ProcessedEvents, m.ProcessingLag, m.ProcessBatch, m.QueueDepth,
-		m.PartitionProgress, m.PaidToFeed,
+		m.PartitionProgress, m.PaidToFeed, m.HTTPErrors,
 	)
 	return m
 }

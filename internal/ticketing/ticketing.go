@@ -73,13 +73,7 @@ func NewTicketCode() (string, error) {
 }
 
 // NewID returns a random identifier with the given prefix ("tkt_…").
-func NewID(prefix string) (string, error) {
-	var b [12]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		return "", fmt.Errorf("new id: %w", err)
-	}
-	return prefix + hex.EncodeToString(b[:]), nil
-}
+func NewID(prefix string) (string, error) { return usher.NewID(prefix), nil }
 
 // CodeHash is what scanner feeds carry instead of the code itself.
 func CodeHash(code string) string {

@@ -6,8 +6,6 @@ package ushertest
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -15,7 +13,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/usherhq/usher/internal/admin"
+	"github.com/usherhq/usher"
+	"github.com/usherhq/usher/internal/auth"
+	"github.com/usherhq/usher/internal/delivery"
 	"github.com/usherhq/usher/internal/server"
 	"github.com/usherhq/usher/internal/telemetry"
 	"github.com/usherhq/usher/internal/webhook"
@@ -66,6 +66,8 @@ func start(t testing.TB, logs io.Writer, opts []Option) *Server {
 		AdminToken: AdminToken,
 		Bootstrap:  true,
 		Partitions: 4,
+		// Test receivers listen on 127.0.0.1, and tests wait for deliveries.
+		Delivery: delivery.Config{AllowPrivate: true, PollInterval: 50 * time.Millisecond},
 	}
 	for _, o := range opts {
 		o(&cfg)
@@ -139,11 +141,7 @@ func Paid(orderID string, quantity int) map[string]any {
 }
 
 // NewID returns a random event id.
-func NewID() string {
-	var b [8]byte
-	_, _ = rand.Read(b[:])
-	return "msg_" + hex.EncodeToString(b[:])
-}
+func NewID() string { return usher.NewID("msg_") }
 
 // SignedRequest builds a webhook request to the demo source, signed now.
 func (s *Server) SignedRequest(eventID string, body []byte) *http.Request {
@@ -234,7 +232,7 @@ func (s *Server) ScrapeMetrics() string {
 // AdminTokenID returns the stored id of the bootstrap token AdminToken.
 func (s *Server) AdminTokenID() string {
 	s.t.Helper()
-	t, found, err := s.Store().TokenByHash(context.Background(), admin.HashToken(AdminToken))
+	t, found, err := s.Store().TokenByHash(context.Background(), auth.HashToken(AdminToken))
 	if err != nil || !found {
 		s.t.Fatalf("bootstrap token not stored: %v", err)
 	}

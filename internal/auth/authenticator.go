@@ -1,12 +1,9 @@
-package admin
+package auth
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/hex"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -20,21 +17,20 @@ import (
 // constant use costs one store write per interval, not one per request.
 const TouchInterval = time.Minute
 
-// TokenStore finds tokens by the hash of their secret and keeps them.
+// TokenStore finds tokens by the hash of their secret and stamps their
+// last use. It is the only place auth names the stored token record.
 type TokenStore interface {
 	// TokenByHash returns revoked and expired tokens too; found is false
 	// when no token has the hash.
 	TokenByHash(ctx context.Context, hash string) (store.Token, bool, error)
-	// CreateToken returns a usher.CodeConflict error for a hash or id taken.
-	CreateToken(ctx context.Context, t store.Token) error
 	// TouchToken sets the last-used time unless it is after since.
 	TouchToken(ctx context.Context, id string, at, since time.Time) error
 }
 
 // Authenticator checks bearer tokens against the store on every request, so
 // that a revocation by any process is refused at the next request. Only
-// hashes are kept; the bootstrap token (RegisterBootstrapToken) is a stored
-// token like any other.
+// hashes are kept; the bootstrap token (admin.RegisterBootstrapToken) is a
+// stored token like any other.
 type Authenticator struct {
 	tokens TokenStore
 	now    func() time.Time
@@ -79,38 +75,4 @@ func (a *Authenticator) Authenticate(r *http.Request) (Principal, error) {
 		}
 	}
 	return Principal{TokenID: t.ID, Scopes: t.Scopes}, nil
-}
-
-// IssueToken stores a new token with the scopes, description, creation and
-// expiry times of spec and returns it with its secret, which is shown once
-// and stored only as a hash.
-func IssueToken(ctx context.Context, tokens TokenStore, spec store.Token) (store.Token, string, error) {
-	if len(spec.Scopes) == 0 {
-		return store.Token{}, "", usher.Errorf(usher.CodeInvalid, "a token needs at least one scope")
-	}
-	for _, s := range spec.Scopes {
-		if !ValidScope(s) {
-			return store.Token{}, "", usher.Errorf(usher.CodeInvalid, "unknown scope %q", s)
-		}
-	}
-	var raw [32]byte
-	if _, err := rand.Read(raw[:]); err != nil {
-		return store.Token{}, "", fmt.Errorf("token: %w", err)
-	}
-	secret := "usher_" + base64.RawURLEncoding.EncodeToString(raw[:])
-	t, err := storeToken(ctx, tokens, spec, secret)
-	return t, secret, err
-}
-
-// storeToken stores spec under a new id and the hash of secret.
-func storeToken(ctx context.Context, tokens TokenStore, spec store.Token, secret string) (store.Token, error) {
-	var id [8]byte
-	if _, err := rand.Read(id[:]); err != nil {
-		return store.Token{}, fmt.Errorf("token id: %w", err)
-	}
-	spec.ID, spec.Hash = "tok_"+hex.EncodeToString(id[:]), HashToken(secret)
-	if err := tokens.CreateToken(ctx, spec); err != nil {
-		return store.Token{}, err
-	}
-	return spec, nil
 }

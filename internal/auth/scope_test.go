@@ -1,20 +1,20 @@
-package admin_test
+package auth_test
 
 import (
 	"testing"
 
-	"github.com/usherhq/usher/internal/admin"
+	"github.com/usherhq/usher/internal/auth"
 )
 
 // TestScopesCompareLiterally: a path-derived scope is never a pattern; only
 // "*" holds every scope, and no token scope reads as a wildcard.
 func TestScopesCompareLiterally(t *testing.T) {
 	t.Parallel()
-	scanner := admin.Principal{TokenID: "tok_s", Scopes: []string{"scanner:venue-a"}}
-	all := admin.Principal{TokenID: "tok_a", Scopes: []string{"*"}}
-	writer := admin.Principal{TokenID: "tok_w", Scopes: []string{"tokens:write"}}
+	scanner := auth.Principal{TokenID: "tok_s", Scopes: []string{"scanner:venue-a"}}
+	all := auth.Principal{TokenID: "tok_a", Scopes: []string{"*"}}
+	writer := auth.Principal{TokenID: "tok_w", Scopes: []string{"tokens:write"}}
 	for _, tc := range []struct {
-		p     admin.Principal
+		p     auth.Principal
 		scope string
 		want  bool
 	}{
@@ -32,12 +32,12 @@ func TestScopesCompareLiterally(t *testing.T) {
 		}
 	}
 	for _, s := range []string{"scanner:*", "scanner:venue*", "scanner:", "scanner:{venue_id}", "scanner:a b"} {
-		if admin.ValidScope(s) {
+		if auth.ValidScope(s) {
 			t.Errorf("ValidScope(%q) = true, want false", s)
 		}
 	}
 	for _, s := range []string{"scanner:venue-a", "metrics:read", "tokens:read", "*"} {
-		if !admin.ValidScope(s) {
+		if !auth.ValidScope(s) {
 			t.Errorf("ValidScope(%q) = false, want true", s)
 		}
 	}
@@ -46,14 +46,14 @@ func TestScopesCompareLiterally(t *testing.T) {
 // TestMayGrantOnlyHeldScopes: "*" is granted only by "*".
 func TestMayGrantOnlyHeldScopes(t *testing.T) {
 	t.Parallel()
-	writer := admin.Principal{Scopes: []string{"tokens:write", "scanner:venue-a"}}
+	writer := auth.Principal{Scopes: []string{"tokens:write", "scanner:venue-a"}}
 	if s, ok := writer.MayGrant([]string{"scanner:venue-a", "*"}); ok || s != "*" {
 		t.Errorf("MayGrant(*) by a tokens:write token = %q, %v; want refused at *", s, ok)
 	}
 	if _, ok := writer.MayGrant([]string{"tokens:write", "scanner:venue-a"}); !ok {
 		t.Error("MayGrant of held scopes refused")
 	}
-	if _, ok := (admin.Principal{Scopes: []string{"*"}}).MayGrant([]string{"*", "pii:read"}); !ok {
+	if _, ok := (auth.Principal{Scopes: []string{"*"}}).MayGrant([]string{"*", "pii:read"}); !ok {
 		t.Error("a * token may not grant *")
 	}
 }

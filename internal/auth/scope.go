@@ -1,4 +1,10 @@
-package admin
+// Package auth is usher's access control: the scopes a token holds, the
+// authenticated caller (Principal), the Route type every API lists its
+// routes in, the Guard that admits a request to a route, and the
+// Authenticator that checks bearer tokens against the store. Every package
+// serving routes (admin, delivery, scanner, passes, pii, audit, events)
+// depends on auth, never on another API package.
+package auth
 
 import (
 	"context"
