@@ -90,6 +90,20 @@ var incidentTests = []subtest{
 			t.Fatalf("IncidentTags = %+v, %v; want 4", tags, err)
 		}
 	}},
+	{"DeadLetterErrorText", func(t *testing.T, db *store.DB) {
+		ctx := t.Context()
+		a, b := dlqEntry("dl_x", "delivery", "sub_a", "ticket.issued", "rejected"), dlqEntry("dl_y", "delivery", "sub_a", "ticket.issued", "rejected")
+		b.LastError, b.FirstError = "dial tcp: connection refused 100%_", "dial tcp"
+		for _, d := range []store.DeadLetter{a, b} {
+			mustTx(t, db, func(tx *store.Tx) error { return tx.UpsertDeadLetter(ctx, d) })
+		}
+		for q, want := range map[string]int{"HTTP 503": 1, "Connection REFUSED": 1, "100%_": 1, "0%x": 0, "http 500": 1, "dial": 1, "": 2} {
+			got, _, err := db.SearchDeadLetters(ctx, store.DeadLetterFilter{Error: q, Limit: 10})
+			if err != nil || len(got) != want {
+				t.Errorf("SearchDeadLetters(error %q) = %d, %v; want %d", q, len(got), err, want)
+			}
+		}
+	}},
 	{"Refs", func(t *testing.T, db *store.DB) {
 		ctx := t.Context()
 		for i, o := range []string{"ord_1", "ord_2"} {
