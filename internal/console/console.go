@@ -161,7 +161,7 @@ func (c *Console) Handler() http.Handler {
 func (c *Console) pageRoutes(mux *http.ServeMux) {
 	for _, rt := range []struct {
 		pattern, scope string
-		h               handler
+		h              handler
 	}{
 		{"GET /console/{$}", admin.ScopeAnyToken, c.overview},
 		{"GET /console/dead-letters", admin.ScopeDLQRead, c.deadLetters},

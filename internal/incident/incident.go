@@ -111,7 +111,9 @@ func (s *Service) Create(ctx context.Context, title, description string) (store.
 }
 
 // Get returns one incident or a usher.CodeNotFound error.
-func (s *Service) Get(ctx context.Context, id string) (store.Incident, error) { return s.st.Incident(ctx, id) }
+func (s *Service) Get(ctx context.Context, id string) (store.Incident, error) {
+	return s.st.Incident(ctx, id)
+}
 
 // List lists incidents, newest first; status "" lists every state.
 func (s *Service) List(ctx context.Context, status string, limit int) ([]store.Incident, error) {
