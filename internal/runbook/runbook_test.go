@@ -130,6 +130,8 @@ func endpoint(t *testing.T) (*httptest.Server, *atomic.Int64) {
 		switch {
 		case r.URL.Path == "/deploy-fix":
 			fixed.Store(true)
+		case !fixed.Load() && strings.HasPrefix(r.URL.Path, "/gone"):
+			w.WriteHeader(http.StatusGone)
 		case !fixed.Load():
 			w.WriteHeader(http.StatusBadRequest)
 		default:
