@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"gopkg.in/yaml.v3"
+
 	"github.com/usherhq/usher/internal/runbook"
 )
 
@@ -196,3 +198,75 @@ func runFile(t *testing.T, repo, bin, path string) {
 	t.Logf("%s: %d blocks run, %d shown only", filepath.Base(path), ran, len(blocks)-ran)
 }
 
+// TestAlertRulesHaveRunbooks: every alert rule in deploy/prometheus names
+// a runbook that exists and mentions the alert by name; promtool, when
+// installed (always in CI), checks the rules.
+func TestAlertRulesHaveRunbooks(t *testing.T) {
+	t.Parallel()
+	repo := root(t)
+	files, _ := filepath.Glob(filepath.Join(repo, "deploy", "prometheus", "*.yml"))
+	rules := 0
+	for _, f := range files {
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var doc struct {
+			Groups []struct {
+				Rules []struct {
+					Alert       string            `yaml:"alert"`
+					Annotations map[string]string `yaml:"annotations"`
+				} `yaml:"rules"`
+			} `yaml:"groups"`
+		}
+		if err := yaml.Unmarshal(raw, &doc); err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		for _, g := range doc.Groups {
+			for _, r := range g.Rules {
+				if r.Alert == "" {
+					continue // a recording rule
+				}
+				rules++
+				checkRunbook(t, repo, r.Alert, r.Annotations["runbook"])
+			}
+		}
+		if len(doc.Groups) > 0 {
+			promtool(t, f)
+		}
+	}
+	if rules == 0 {
+		t.Fatal("no alert rule found in deploy/prometheus")
+	}
+}
+
+func checkRunbook(t *testing.T, repo, alert, path string) {
+	t.Helper()
+	if !strings.HasPrefix(path, "docs/runbooks/") {
+		t.Errorf("alert %s: runbook annotation %q, want docs/runbooks/…", alert, path)
+		return
+	}
+	body, err := os.ReadFile(filepath.Join(repo, path))
+	if err != nil {
+		t.Errorf("alert %s: runbook %s: %v", alert, path, err)
+		return
+	}
+	if !strings.Contains(string(body), alert) {
+		t.Errorf("alert %s: its runbook %s does not name it", alert, path)
+	}
+}
+
+func promtool(t *testing.T, file string) {
+	t.Helper()
+	bin, err := exec.LookPath("promtool")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("promtool is required in CI: %v", err)
+		}
+		t.Logf("promtool not installed: %s not checked", file)
+		return
+	}
+	if out, err := exec.Command(bin, "check", "rules", file).CombinedOutput(); err != nil {
+		t.Errorf("promtool check rules %s: %v\n%s", file, err, out)
+	}
+}
