@@ -202,6 +202,16 @@ func TestConsoleInABrowser(t *testing.T) {
 	signIn(t, ctx, base, ushertest.AdminToken)
 	shoot(t, ctx, dir, "overview")
 
+	// A replay posted without the session's CSRF token is refused, even
+	// from a session that may replay.
+	dls, _, _ := s.Store().SearchDeadLetters(context.Background(), store.DeadLetterFilter{Limit: 1})
+	if st := forgeReplay(t, ctx, dls[0].ID, "return="); st != http.StatusForbidden {
+		t.Fatalf("replay without the CSRF token by an admin session: %d, want 403", st)
+	}
+	if dl, _ := s.Store().DeadLetterByID(context.Background(), dls[0].ID); dl.Replays != 0 {
+		t.Fatalf("the forged replay replayed %s", dl.ID)
+	}
+
 	// Find the first event's dead letter by filter and replay it with one
 	// click; the receiver now accepts and gets it.
 	rc.setAccept(true)
@@ -315,6 +325,18 @@ func journey(t *testing.T, ctx context.Context, base, eventID, dir string) {
 	shoot(t, ctx, dir, "journey")
 }
 
+// forgeReplay posts a replay of a dead letter from the page's own origin,
+// as a script injected into it would, and returns the status.
+func forgeReplay(t *testing.T, ctx context.Context, id, body string) int {
+	t.Helper()
+	js := fmt.Sprintf(`fetch("/console/dead-letters/%s/replay", {method: "POST", headers: {"Content-Type": "application/x-www-form-urlencoded"}, body: %q}).then(r => r.status)`, id, body)
+	var status int
+	if err := chromedp.Run(ctx, chromedp.Evaluate(js, &status, func(p *runtime.EvaluateParams) *runtime.EvaluateParams { return p.WithAwaitPromise(true) })); err != nil {
+		t.Fatalf("forge: %v", err)
+	}
+	return status
+}
+
 // TestConsoleReadOnlyTokenAndForgedReplay: a token without dlq:replay sees
 // no replay control, and the server refuses a replay without the session's
 // CSRF token, or from a read-only session even with it.
@@ -344,14 +366,7 @@ func TestConsoleReadOnlyTokenAndForgedReplay(t *testing.T) {
 	// Forged requests from the page's own origin: without the CSRF token,
 	// and with the read-only session's token.
 	dls, _, _ := s.Store().SearchDeadLetters(context.Background(), store.DeadLetterFilter{Limit: 1})
-	forge := func(body string) int {
-		js := fmt.Sprintf(`fetch("/console/dead-letters/%s/replay", {method: "POST", headers: {"Content-Type": "application/x-www-form-urlencoded"}, body: %q}).then(r => r.status)`, dls[0].ID, body)
-		var status int
-		if err := chromedp.Run(ctx, chromedp.Evaluate(js, &status, func(p *runtime.EvaluateParams) *runtime.EvaluateParams { return p.WithAwaitPromise(true) })); err != nil {
-			t.Fatalf("forge: %v", err)
-		}
-		return status
-	}
+	forge := func(body string) int { return forgeReplay(t, ctx, dls[0].ID, body) }
 	if st := forge("return="); st != http.StatusForbidden {
 		t.Errorf("replay without the CSRF token: %d, want 403", st)
 	}
