@@ -237,8 +237,33 @@ func TestConsoleInABrowser(t *testing.T) {
 	}
 	ushertest.Eventually(t, wait, "the replayed event at the receiver", func() bool { return rc.delivered(events[0]) })
 
-	// Bulk replay by filter: a dry count first, then a confirmation.
-	err = chromedp.Run(ctx,
+	bulkReplay(t, ctx, base, subID, dir)
+	ushertest.Eventually(t, wait, "the bulk-replayed event at the receiver", func() bool { return rc.delivered(events[1]) })
+
+	laneActions(t, ctx, s, subID, dir)
+	journey(t, ctx, base, events[0], dir)
+	for _, p := range []string{"venues", "sources", "audit", "incidents"} {
+		if err := chromedp.Run(ctx, chromedp.Navigate(base+"/console/"+p), chromedp.WaitVisible("main", chromedp.ByQuery)); err != nil {
+			t.Fatalf("%s: %v", p, err)
+		}
+		shoot(t, ctx, dir, p)
+	}
+	if v := text(t, ctx, "body"); !strings.Contains(v, "Incidents") {
+		t.Fatalf("incidents page: %q", v)
+	}
+	if err := chromedp.Run(ctx, chromedp.Navigate(base+"/console/audit")); err != nil {
+		t.Fatal(err)
+	}
+	if v := text(t, ctx, "#verify"); !strings.HasPrefix(v, "Chain verified") {
+		t.Fatalf("audit verify: %q", v)
+	}
+}
+
+// bulkReplay replays by filter: a dry count first, then a confirmation,
+// then the progress until done.
+func bulkReplay(t *testing.T, ctx context.Context, base, subID, dir string) {
+	t.Helper()
+	err := chromedp.Run(ctx,
 		chromedp.Navigate(base+"/console/dead-letters?subscription_id="+subID),
 		chromedp.Click("#bulk-replay", chromedp.ByID),
 		chromedp.WaitVisible("#dry-count", chromedp.ByID),
@@ -259,25 +284,7 @@ func TestConsoleInABrowser(t *testing.T) {
 		return strings.HasPrefix(p, "done: 1 matched, 1 replayed")
 	})
 	shoot(t, ctx, dir, "bulk-progress")
-	ushertest.Eventually(t, wait, "the bulk-replayed event at the receiver", func() bool { return rc.delivered(events[1]) })
 
-	laneActions(t, ctx, s, subID, dir)
-	journey(t, ctx, base, events[0], dir)
-	for _, p := range []string{"venues", "sources", "audit", "incidents"} {
-		if err := chromedp.Run(ctx, chromedp.Navigate(base+"/console/"+p), chromedp.WaitVisible("main", chromedp.ByQuery)); err != nil {
-			t.Fatalf("%s: %v", p, err)
-		}
-		shoot(t, ctx, dir, p)
-	}
-	if v := text(t, ctx, "body"); !strings.Contains(v, "Incidents") {
-		t.Fatalf("incidents page: %q", v)
-	}
-	if err := chromedp.Run(ctx, chromedp.Navigate(base+"/console/audit")); err != nil {
-		t.Fatal(err)
-	}
-	if v := text(t, ctx, "#verify"); !strings.HasPrefix(v, "Chain verified") {
-		t.Fatalf("audit verify: %q", v)
-	}
 }
 
 func laneActions(t *testing.T, ctx context.Context, s *ushertest.Server, subID, dir string) {

@@ -74,8 +74,14 @@ func TestIncidentTagReplayClose(t *testing.T) {
 	if st := s.Admin(http.MethodGet, "/v1/incidents/"+in.ID, "", nil, &detail); st != 200 || len(detail.Items) != 2 {
 		t.Fatalf("GET incident: %d %+v", st, detail)
 	}
+	checkTimeline(t, detail.Timeline)
+}
+
+// checkTimeline: the audit records of the incident, in order, by whom.
+func checkTimeline(t *testing.T, timeline []store.AuditRecord) {
+	t.Helper()
 	var actions []string
-	for _, r := range detail.Timeline {
+	for _, r := range timeline {
 		actions = append(actions, r.Action+" by "+r.Actor)
 	}
 	want := []string{"incident.created by token:bootstrap", "incident.tagged by token:bootstrap", "incident.tagged by token:bootstrap",
