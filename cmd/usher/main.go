@@ -33,6 +33,7 @@ Usage:
   usher source rotate NAME       add a new secret; the old one verifies for --grace
   usher dlq list|show ID|replay [ID]   search and replay dead letters
   usher replay --subscription ID --since T  re-deliver a subscription's events
+  usher incident open|list|show|tag|replay|close  incidents: tag what failed, replay it, close
   usher audit verify|log         verify the hash-chained audit trail, or list it
   usher pii erase --order ID     erase a buyer's personal data (history stays)
   usher drill venue-outage       game-day drill: a venue offline, reconciled
@@ -66,6 +67,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runDLQ(ctx, rest, getenv, stdout, stderr)
 	case "replay":
 		return runReplay(ctx, rest, getenv, stdout, stderr)
+	case "incident":
+		return runIncident(ctx, rest, getenv, stdout, stderr)
 	case "audit":
 		return runAudit(ctx, rest, getenv, stdout, stderr)
 	case "pii":

@@ -27,5 +27,6 @@ func componentConstructors() []func(a *App) (component, error) {
 		newPassesComponent,
 		newAuditComponent,
 		newEventsComponent,
+		newConsoleComponent,
 	}
 }

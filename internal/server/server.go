@@ -56,8 +56,9 @@ type App struct {
 	metricsHTTP  *http.Server
 	progress     *progress
 	storeProbe   storeProbe
-	sealer       *secrets.Keyring // the master keys; the receiver seals personal data with them
-	catalog      *events.Catalog  // the event contracts, compiled once
+	authn        *auth.Authenticator // every surface's bearer tokens: the API guard and the console
+	sealer       *secrets.Keyring    // the master keys; the receiver seals personal data with them
+	catalog      *events.Catalog     // the event contracts, compiled once
 
 	// Bootstrapped is set when this start created the demo credentials.
 	Bootstrapped *Credentials
@@ -192,6 +193,7 @@ func (a *App) startComponents(ctx context.Context) (*ingest.Receiver, *auth.Auth
 		}
 	}
 	a.adminRoutes = admin.NewAPI(a.db, a.log, a.cfg.Clock, recv.ForgetSource).Routes()
+	a.authn = auth.NewAuthenticator(a.db, a.cfg.Clock, a.log)
 	for _, build := range componentConstructors() {
 		c, err := build(a)
 		if err != nil {
@@ -214,7 +216,7 @@ func (a *App) startComponents(ctx context.Context) (*ingest.Receiver, *auth.Auth
 			maps.Copy(a.publicRoutes, pr.PublicRoutes())
 		}
 	}
-	return recv, auth.NewAuthenticator(a.db, a.cfg.Clock, a.log), nil
+	return recv, a.authn, nil
 }
 
 // listen binds cfg.Addr and serves in a goroutine.

@@ -71,6 +71,10 @@ type AuditHead struct {
 type AuditFilter struct {
 	OrderID string
 	Actor   string
+	// EntityType and EntityID, when set, keep the records of one entity,
+	// such as an incident's timeline.
+	EntityType string
+	EntityID   string
 	// Since keeps records at or after this time.
 	Since time.Time
 	// After keeps records with a greater seq: the paging cursor.
@@ -165,6 +169,10 @@ func (db *DB) AuditLog(ctx context.Context, f AuditFilter) ([]AuditRecord, error
 	}
 	if f.Actor != "" {
 		where("actor =", f.Actor)
+	}
+	if f.EntityType != "" {
+		where("entity_type =", f.EntityType)
+		where("entity_id =", f.EntityID)
 	}
 	if !f.Since.IsZero() {
 		where("at >=", micros(f.Since))

@@ -845,11 +845,14 @@ type DeadLetterFilter struct {
 	OrderID        string
 	VenueID        string
 	Reason         string
-	Since          time.Time // created at or after
-	Until          time.Time // created before
-	State          string    // DeadLettersOpen (default), DeadLettersReplayed or DeadLettersAll
-	Cursor         string    // from a previous page
-	Limit          int
+	// Error, when set, keeps the dead letters whose first or last error
+	// contains it, ignoring case.
+	Error  string
+	Since  time.Time // created at or after
+	Until  time.Time // created before
+	State  string    // DeadLettersOpen (default), DeadLettersReplayed or DeadLettersAll
+	Cursor string    // from a previous page
+	Limit  int
 }
 
 // SearchDeadLetters lists the dead letters that match f, newest first, and
@@ -895,6 +898,10 @@ func deadLetterWhere(f DeadLetterFilter) ([]string, []any, error) {
 		if c.v != "" {
 			add(c.col+" = ?", c.v)
 		}
+	}
+	if f.Error != "" {
+		esc := strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace(strings.ToLower(f.Error))
+		add(`(LOWER(last_error) LIKE ? ESCAPE '\' OR LOWER(first_error) LIKE ? ESCAPE '\')`, "%"+esc+"%")
 	}
 	if !f.Since.IsZero() {
 		add("created_at >= ?", micros(f.Since))

@@ -49,6 +49,7 @@ func Run(t *testing.T, open func(t *testing.T) *store.DB) {
 		{"Audit", auditTests},
 		{"Buyers", buyerTests},
 		{"Reseal", resealTests},
+		{"Incidents", incidentTests},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {

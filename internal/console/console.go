@@ -1,0 +1,203 @@
+// Package console is usher's operator console: server-rendered HTML pages
+// at /console/ that answer an operator's questions (what is failing, what
+// is stuck, what happened to this order) and carry the few actions that fix
+// things (replay, pause, resume, incidents). Assets are embedded; nothing
+// is loaded from elsewhere. Sign-in takes an admin token; every page and
+// action checks the token's scopes exactly as the API does.
+package console
+
+import (
+	"context"
+	"embed"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/usherhq/usher"
+	"github.com/usherhq/usher/internal/auth"
+	"github.com/usherhq/usher/internal/delivery"
+	"github.com/usherhq/usher/internal/incident"
+	"github.com/usherhq/usher/internal/store"
+)
+
+// Prefix is where the console is served.
+const Prefix = "/console/"
+
+//go:embed assets
+var assets embed.FS
+
+// Authenticator checks a bearer token: auth.Authenticator.
+type Authenticator interface {
+	Authenticate(r *http.Request) (auth.Principal, error)
+}
+
+// Store is what the console reads; *store.DB implements it.
+type Store interface {
+	SearchDeadLetters(ctx context.Context, f store.DeadLetterFilter) ([]store.DeadLetterRecord, string, error)
+	DeadLetterByID(ctx context.Context, id string) (store.DeadLetterRecord, error)
+	OpenDeadLetters(ctx context.Context) (map[string]int, error)
+	InboundRecords(ctx context.Context, orderID string) ([]store.InboundRecord, error)
+	InboundByEvent(ctx context.Context, eventID string) ([]store.InboundRecord, error)
+	OutboxByOrder(ctx context.Context, orderID string, limit int) ([]store.OutboundEvent, error)
+	OutboxEvent(ctx context.Context, id string) (store.OutboundEvent, error)
+	DeliveriesOfEvent(ctx context.Context, eventID string) ([]store.Delivery, error)
+	DeliveryAttempts(ctx context.Context, f store.AttemptFilter) ([]store.DeliveryAttempt, error)
+	OrderWithTickets(ctx context.Context, orderID string) (usher.Order, error)
+	ScansOfTicket(ctx context.Context, ticketID string) ([]store.Scan, error)
+	Venues(ctx context.Context) ([]string, error)
+	FeedState(ctx context.Context, venueID string) (store.FeedState, error)
+	Devices(ctx context.Context, venueID string) ([]store.DeviceActivity, error)
+	ScanConflicts(ctx context.Context, venueID string, limit int) ([]store.Scan, error)
+	Sources(ctx context.Context) ([]usher.Source, error)
+	Source(ctx context.Context, name string) (usher.Source, []store.SourceSecret, error)
+	KeyUsage(ctx context.Context, source string, since time.Time) ([]store.KeyUse, error)
+	AuditLog(ctx context.Context, f store.AuditFilter) ([]store.AuditRecord, error)
+	AuditHead(ctx context.Context) (store.AuditHead, error)
+}
+
+// Lanes is the delivery service as the console uses it.
+type Lanes interface {
+	Subscriptions(ctx context.Context) ([]store.Subscription, error)
+	Pending(ctx context.Context) (map[string]int, error)
+	BreakerState(id string) string
+	PauseSubscription(ctx context.Context, id string) (store.Subscription, error)
+	ResumeSubscription(ctx context.Context, id string) (store.Subscription, error)
+	ReplaySubscription(ctx context.Context, id string, since, until time.Time, cursor string, limit int) (delivery.ReplayResult, error)
+	ReplayDeadLetter(ctx context.Context, id string) (store.DeadLetterRecord, error)
+	ReplayDeadLetters(ctx context.Context, f store.DeadLetterFilter) (delivery.ReplayResult, error)
+	Attempts(ctx context.Context, f store.AttemptFilter) ([]store.DeliveryAttempt, error)
+}
+
+// Incidents is the incident service as the console uses it.
+type Incidents interface {
+	Create(ctx context.Context, title, description string) (store.Incident, error)
+	List(ctx context.Context, status string, limit int) ([]store.Incident, error)
+	Detail(ctx context.Context, id string) (incident.Detail, error)
+	Tag(ctx context.Context, id string, req incident.TagRequest) (incident.TagResult, error)
+	Replay(ctx context.Context, id string) (incident.ReplayResult, error)
+	Close(ctx context.Context, id, summary string) (store.Incident, error)
+}
+
+// Deps are what the console is built from. Lanes and Incidents may be nil
+// when delivery is off in this process; their pages then say so.
+type Deps struct {
+	Auth      Authenticator
+	Store     Store
+	Lanes     Lanes
+	Incidents Incidents
+	// Gatherer gives the process's metrics to the overview.
+	Gatherer prometheus.Gatherer
+	Log      *slog.Logger
+	Now      func() time.Time
+	// SessionTTL bounds a sign-in; 8 hours when 0.
+	SessionTTL time.Duration
+}
+
+// Console serves the operator console.
+type Console struct {
+	d        Deps
+	sessions *sessions
+	pages    *pages
+	jobs     *jobs
+	rates    *rates
+	life     context.Context // ends at Stop
+	stop     context.CancelFunc
+	wg       sync.WaitGroup
+}
+
+// New returns the console; Start begins its background work.
+func New(d Deps) (*Console, error) {
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.SessionTTL == 0 {
+		d.SessionTTL = 8 * time.Hour
+	}
+	p, err := parsePages()
+	if err != nil {
+		return nil, err
+	}
+	return &Console{d: d, life: context.Background(), sessions: newSessions(d.Now, d.SessionTTL), pages: p, jobs: newJobs(), rates: &rates{}}, nil
+}
+
+// Start samples the metrics for the overview's rates until Stop.
+func (c *Console) Start(ctx context.Context) error {
+	ctx, c.stop = context.WithCancel(context.WithoutCancel(ctx))
+	c.life = ctx
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		c.sample(ctx)
+	}()
+	return nil
+}
+
+// Stop ends the sampling and any bulk replay still running, and waits.
+func (c *Console) Stop() {
+	if c.stop != nil {
+		c.stop()
+	}
+	c.wg.Wait()
+}
+
+// Handler serves every console route under Prefix.
+func (c *Console) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /console/static/", http.StripPrefix("/console/", http.FileServerFS(mustSub("assets"))))
+	mux.HandleFunc("GET /console/login", c.loginPage)
+	mux.HandleFunc("POST /console/login", c.login)
+	mux.Handle("POST /console/logout", c.authed(c.logout))
+	c.pageRoutes(mux)
+	mux.HandleFunc("/console/", func(w http.ResponseWriter, r *http.Request) {
+		c.fail(w, r, usher.Errorf(usher.CodeNotFound, "no console page %s", r.URL.Path))
+	})
+	return securityHeaders(mux)
+}
+
+// pageRoutes lists the pages and actions with the scope each needs.
+func (c *Console) pageRoutes(mux *http.ServeMux) {
+	for _, rt := range []struct {
+		pattern, scope string
+		h              handler
+	}{
+		{"GET /console/{$}", auth.ScopeAnyToken, c.overview},
+		{"GET /console/dead-letters", auth.ScopeDLQRead, c.deadLetters},
+		{"POST /console/dead-letters/{id}/replay", auth.ScopeDLQReplay, c.replayOne},
+		{"POST /console/dead-letters/replay", auth.ScopeDLQReplay, c.bulkReplay},
+		{"GET /console/replays/{job}", auth.ScopeDLQRead, c.replayProgress},
+		{"GET /console/lanes", auth.ScopeSubsRead, c.lanes},
+		{"POST /console/lanes/{id}/pause", auth.ScopeSubsWrite, c.pauseLane(false)},
+		{"POST /console/lanes/{id}/resume", auth.ScopeSubsWrite, c.pauseLane(true)},
+		{"POST /console/lanes/{id}/replay", auth.ScopeDLQReplay, c.replayLane},
+		{"GET /console/venues", auth.ScopeAnyToken, c.venues},
+		{"GET /console/journey", auth.ScopeOrdersRead, c.journey},
+		{"GET /console/sources", auth.ScopeSourcesRead, c.sources},
+		{"GET /console/audit", auth.ScopeAuditRead, c.audit},
+		{"GET /console/incidents", incident.ScopeRead, c.incidents},
+		{"POST /console/incidents", incident.ScopeWrite, c.createIncident},
+		{"GET /console/incidents/{id}", incident.ScopeRead, c.incident},
+		{"POST /console/incidents/{id}/tag", incident.ScopeWrite, c.tagIncident},
+		{"POST /console/incidents/{id}/replay", incident.ScopeWrite, c.replayIncident},
+		{"POST /console/incidents/{id}/close", incident.ScopeWrite, c.closeIncident},
+	} {
+		mux.Handle(rt.pattern, c.authed(c.scoped(rt.scope, rt.h)))
+	}
+}
+
+// securityHeaders sets the Content-Security-Policy and its companions on
+// every console response: no inline script, nothing from elsewhere, no
+// framing.
+func securityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "same-origin")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Cache-Control", "no-store")
+		next.ServeHTTP(w, r)
+	})
+}

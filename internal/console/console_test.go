@@ -1,0 +1,124 @@
+package console_test
+
+import (
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/usherhq/usher"
+	"github.com/usherhq/usher/internal/auth"
+	"github.com/usherhq/usher/internal/console"
+	"github.com/usherhq/usher/internal/ushertest"
+)
+
+// revocable accepts one token until it is revoked.
+type revocable struct{ revoked atomic.Bool }
+
+func (a *revocable) Authenticate(r *http.Request) (auth.Principal, error) {
+	if r.Header.Get("Authorization") != "Bearer good" || a.revoked.Load() {
+		return auth.Principal{}, usher.Errorf(usher.CodeUnauthorized, "unknown token")
+	}
+	return auth.Principal{TokenID: "tok_good", Scopes: []string{auth.ScopeDLQRead}}, nil
+}
+
+func consoleServer(t *testing.T) (*httptest.Server, *revocable, *http.Client) {
+	t.Helper()
+	s := ushertest.Start(t)
+	auth := &revocable{}
+	con, err := console.New(console.Deps{Auth: auth, Store: s.Store(), Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle(console.Prefix, con.Handler())
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	return srv, auth, c
+}
+
+func login(t *testing.T, srv *httptest.Server, c *http.Client, token string) *http.Response {
+	t.Helper()
+	resp, err := c.PostForm(srv.URL+"/console/login", url.Values{"token": {token}, "next": {"/console/dead-letters"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp
+}
+
+// TestConsoleSessionEndsWhenTheTokenIsRevoked: the session cookie is
+// HttpOnly and SameSite=Strict and holds no token; a token revoked after
+// sign-in loses the session at its next request.
+func TestConsoleSessionEndsWhenTheTokenIsRevoked(t *testing.T) {
+	t.Parallel()
+	srv, auth, c := consoleServer(t)
+	if resp := login(t, srv, c, "bad"); resp.StatusCode != http.StatusSeeOther || !strings.Contains(resp.Header.Get("Location"), "error=1") {
+		t.Fatalf("a bad token: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	resp := login(t, srv, c, "good")
+	ck := resp.Header.Get("Set-Cookie")
+	if resp.Header.Get("Location") != "/console/dead-letters" || !strings.Contains(ck, "HttpOnly") || !strings.Contains(ck, "SameSite=Strict") || strings.Contains(ck, "good") {
+		t.Fatalf("sign-in: %s, cookie %q", resp.Header.Get("Location"), ck)
+	}
+	page, err := c.Get(srv.URL + "/console/dead-letters")
+	if err != nil || page.StatusCode != http.StatusOK {
+		t.Fatalf("page after sign-in: %v %v", err, page.Status)
+	}
+	page.Body.Close()
+	csp := page.Header.Get("Content-Security-Policy")
+	for _, want := range []string{"default-src 'self'", "script-src 'self'", "frame-ancestors 'none'", "form-action 'self'"} {
+		if !strings.Contains(csp, want) {
+			t.Errorf("CSP %q lacks %q", csp, want)
+		}
+	}
+	auth.revoked.Store(true)
+	page, err = c.Get(srv.URL + "/console/dead-letters")
+	if err != nil || page.StatusCode != http.StatusSeeOther || !strings.HasPrefix(page.Header.Get("Location"), "/console/login") {
+		t.Fatalf("page after revocation: %v %v %s, want a redirect to sign-in", err, page.Status, page.Header.Get("Location"))
+	}
+	page.Body.Close()
+}
+
+// TestConsoleRefusesCrossSiteAndForeignRedirects: a post from another
+// origin is refused before anything happens, and sign-in never redirects
+// outside the console.
+func TestConsoleRefusesCrossSiteAndForeignRedirects(t *testing.T) {
+	t.Parallel()
+	srv, _, c := consoleServer(t)
+	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/console/login", strings.NewReader("token=good"))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", "https://evil.example")
+	resp, err := c.Do(req)
+	if err != nil || resp.StatusCode != http.StatusForbidden || resp.Header.Get("Content-Type") != "application/problem+json" {
+		t.Fatalf("cross-origin sign-in: %v %v %s", err, resp.Status, resp.Header.Get("Content-Type"))
+	}
+	resp.Body.Close()
+	for _, next := range []string{"https://evil.example/", "//evil.example/console/", "/v1/dlq"} {
+		resp, _ := c.PostForm(srv.URL+"/console/login", url.Values{"token": {"good"}, "next": {next}})
+		resp.Body.Close()
+		if loc := resp.Header.Get("Location"); loc != "/console/" {
+			t.Errorf("next %q: redirected to %q, want /console/", next, loc)
+		}
+	}
+	if resp := mustGet(t, c, srv.URL+"/console/lanes"); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("lanes with dlq:read only: %d, want 403", resp.StatusCode)
+	}
+}
+
+func mustGet(t *testing.T, c *http.Client, u string) *http.Response {
+	t.Helper()
+	resp, err := c.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp
+}

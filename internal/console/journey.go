@@ -1,0 +1,132 @@
+package console
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/usherhq/usher"
+	"github.com/usherhq/usher/internal/store"
+)
+
+// outboundStep is an outbound event with its deliveries.
+type outboundStep struct {
+	Event      store.OutboundEvent
+	Deliveries []deliveryStep
+}
+
+// deliveryStep is one subscription's delivery with every attempt.
+type deliveryStep struct {
+	Delivery store.Delivery
+	Attempts []store.DeliveryAttempt
+}
+
+// ticketStep is a ticket with its scans: feed entry and gate.
+type ticketStep struct {
+	Ticket usher.Ticket
+	Scans  []store.Scan
+}
+
+// journeyPage follows an event id or an order id through usher.
+type journeyPage struct {
+	Query       string
+	OrderID     string
+	Inbound     []store.InboundRecord
+	Outbound    []outboundStep
+	Tickets     []ticketStep
+	DeadLetters []store.DeadLetterRecord
+	Found       bool
+}
+
+func (c *Console) journey(w http.ResponseWriter, r *http.Request, v *view) {
+	q := strings.TrimSpace(r.URL.Query().Get("q"))
+	page := journeyPage{Query: q}
+	if q != "" {
+		if err := c.follow(r, &page); err != nil {
+			c.fail(w, r, err)
+			return
+		}
+	}
+	c.render(w, r, "journey", v, page)
+}
+
+// follow fills the journey: the inbound events (by id, else by order), the
+// order's outbound events with each delivery attempt, its tickets' scans
+// and its dead letters.
+func (c *Console) follow(r *http.Request, p *journeyPage) error {
+	ctx := r.Context()
+	st := c.d.Store
+	in, err := st.InboundByEvent(ctx, p.Query)
+	if err != nil {
+		return err
+	}
+	p.OrderID = p.Query
+	if len(in) > 0 {
+		p.OrderID = in[0].OrderID
+	} else if ev, err := st.OutboxEvent(ctx, p.Query); err == nil {
+		p.OrderID = ev.OrderID
+	}
+	if p.OrderID != "" {
+		if in, err = st.InboundRecords(ctx, p.OrderID); err != nil {
+			return err
+		}
+	}
+	p.Inbound = in
+	if err := c.followOutbound(r, p); err != nil {
+		return err
+	}
+	if p.OrderID != "" {
+		if p.DeadLetters, _, err = st.SearchDeadLetters(ctx, store.DeadLetterFilter{OrderID: p.OrderID, State: store.DeadLettersAll, Limit: 100}); err != nil {
+			return err
+		}
+		if err := c.followTickets(r, p); err != nil {
+			return err
+		}
+	}
+	p.Found = len(p.Inbound)+len(p.Outbound)+len(p.DeadLetters)+len(p.Tickets) > 0
+	return nil
+}
+
+func (c *Console) followOutbound(r *http.Request, p *journeyPage) error {
+	ctx := r.Context()
+	if p.OrderID == "" {
+		return nil
+	}
+	evs, err := c.d.Store.OutboxByOrder(ctx, p.OrderID, 200)
+	if err != nil {
+		return err
+	}
+	for _, ev := range evs {
+		step := outboundStep{Event: ev}
+		ds, err := c.d.Store.DeliveriesOfEvent(ctx, ev.ID)
+		if err != nil {
+			return err
+		}
+		for _, d := range ds {
+			as, err := c.d.Store.DeliveryAttempts(ctx, store.AttemptFilter{SubscriptionID: d.SubscriptionID, EventID: ev.ID, Limit: 100})
+			if err != nil {
+				return err
+			}
+			step.Deliveries = append(step.Deliveries, deliveryStep{Delivery: d, Attempts: as})
+		}
+		p.Outbound = append(p.Outbound, step)
+	}
+	return nil
+}
+
+func (c *Console) followTickets(r *http.Request, p *journeyPage) error {
+	o, err := c.d.Store.OrderWithTickets(r.Context(), p.OrderID)
+	if usher.ErrorCode(err) == usher.CodeNotFound {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	for _, t := range o.Tickets {
+		scans, err := c.d.Store.ScansOfTicket(r.Context(), t.TicketID)
+		if err != nil {
+			return err
+		}
+		p.Tickets = append(p.Tickets, ticketStep{Ticket: t, Scans: scans})
+	}
+	return nil
+}
