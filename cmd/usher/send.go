@@ -131,7 +131,7 @@ func (o *sendOptions) send(ctx context.Context, body []byte) (int, []byte, error
 	}
 	header, err := webhook.SignWithText(scheme, o.eventID, time.Now(), body, o.secret)
 	if err != nil {
-		return 0, nil, fmt.Errorf("secret: %w", err)
+		return 0, nil, err // "secret: …", as the scheme words it
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, o.url+"/webhooks/"+o.source, bytes.NewReader(body))
 	if err != nil {
