@@ -6,11 +6,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"path/filepath"
 
 	"github.com/usherhq/usher/internal/invariant"
-	"github.com/usherhq/usher/internal/store"
-	"github.com/usherhq/usher/internal/store/postgres"
+	"github.com/usherhq/usher/internal/store/engine"
 	"github.com/usherhq/usher/internal/store/sqlite"
 )
 
@@ -25,22 +23,18 @@ func runCheck(ctx context.Context, args []string, getenv func(string) string, st
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	var db *store.DB
-	var err error
-	if *pgURL != "" {
-		db, err = postgres.Open(ctx, *pgURL)
-	} else {
-		path := filepath.Join(*dataDir, "usher.db")
-		if err := sqlite.IntegrityCheck(ctx, path); err != nil {
+	eng, addr := engine.Select(*pgURL, *dataDir)
+	if eng.Integrity != nil {
+		if err := eng.Integrity(ctx, addr); err != nil {
 			if !errors.Is(err, sqlite.ErrDamaged) {
 				return err
 			}
 			fmt.Fprintln(stdout, "DAMAGED", err)
 			return sqlite.ErrDamaged
 		}
-		fmt.Fprintf(stdout, "OK: %s passes PRAGMA integrity_check\n", path)
-		db, err = sqlite.Open(ctx, path)
+		fmt.Fprintf(stdout, "OK: %s passes PRAGMA integrity_check\n", addr)
 	}
+	db, err := eng.Open(ctx, addr)
 	if err != nil {
 		return err
 	}

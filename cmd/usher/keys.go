@@ -12,8 +12,7 @@ import (
 
 	"github.com/usherhq/usher/internal/secrets"
 	"github.com/usherhq/usher/internal/store"
-	"github.com/usherhq/usher/internal/store/postgres"
-	"github.com/usherhq/usher/internal/store/sqlite"
+	"github.com/usherhq/usher/internal/store/engine"
 )
 
 // maxResealPasses bounds the passes of one rotate-master run: a pass after
@@ -148,10 +147,7 @@ func readKeys(path string) ([][]byte, error) {
 }
 
 func openKeysStore(ctx context.Context, pgURL, dataDir string) (*store.DB, error) {
-	if pgURL != "" {
-		return postgres.Open(ctx, pgURL)
-	}
-	return sqlite.Open(ctx, filepath.Join(dataDir, "usher.db"))
+	return engine.Open(ctx, pgURL, dataDir)
 }
 
 func sortedKeys(m map[string]int) []string {

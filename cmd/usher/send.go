@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/usherhq/usher"
@@ -37,7 +38,7 @@ func runSend(ctx context.Context, args []string, getenv func(string) string, std
 	fs.StringVar(&o.dataDir, "data-dir", envOr(getenv, "USHER_DATA_DIR", "usher-data"), "read the source and secret from the first-start credentials here")
 	fs.StringVar(&o.source, "source", "", "source name (default: from the credentials file)")
 	fs.StringVar(&o.secret, "secret", getenv("USHER_SOURCE_SECRET"), "signing secret whsec_… (env USHER_SOURCE_SECRET; default: from the credentials file)")
-	fs.StringVar(&o.scheme, "scheme", "standard-webhooks", "signature scheme")
+	fs.StringVar(&o.scheme, "scheme", webhook.SchemeStandardWebhooks, schemeHelp())
 	fs.StringVar(&o.eventID, "id", "", "event id (default: random; reuse one to send a duplicate)")
 	fs.StringVar(&o.orderID, "order", "", "order id of the sample (default: random)")
 	fs.StringVar(&o.show, "show", server.DemoShow, "show id of the sample")
@@ -123,21 +124,18 @@ func (o *sendOptions) send(ctx context.Context, body []byte) (int, []byte, error
 	if !ok {
 		return 0, nil, fmt.Errorf("unknown scheme %q", o.scheme)
 	}
-	key := []byte(o.secret)
-	if o.scheme == "standard-webhooks" {
-		var err error
-		if key, err = webhook.DecodeSecret(o.secret); err != nil {
-			return 0, nil, fmt.Errorf("secret: %w", err)
-		}
-	}
 	if o.eventID == "" {
 		o.eventID = usher.NewID("msg_")
+	}
+	header, err := webhook.SignWithText(scheme, o.eventID, time.Now(), body, o.secret)
+	if err != nil {
+		return 0, nil, err // "secret: …", as the scheme words it
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, o.url+"/webhooks/"+o.source, bytes.NewReader(body))
 	if err != nil {
 		return 0, nil, err
 	}
-	for k, v := range scheme.Sign(o.eventID, time.Now(), body, webhook.Secret{ID: "cli", Key: key}) {
+	for k, v := range header {
 		req.Header[k] = v
 	}
 	req.Header.Set("Content-Type", "application/json")
@@ -148,6 +146,11 @@ func (o *sendOptions) send(ctx context.Context, body []byte) (int, []byte, error
 	defer resp.Body.Close()
 	reply, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	return resp.StatusCode, reply, err
+}
+
+// schemeHelp is the help text of a --scheme flag: the registered schemes.
+func schemeHelp() string {
+	return "signature scheme: " + strings.Join(webhook.Names(), ", ")
 }
 
 func envOr(getenv func(string) string, key, def string) string {

@@ -6,11 +6,13 @@ import (
 	"flag"
 	"io"
 	"net/http"
+
+	"github.com/usherhq/usher/internal/webhook"
 )
 
 // runSource manages sources through a running usher's API.
 func runSource(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	usage := errors.New("usage: usher source create NAME [--scheme standard-webhooks|stripe] | usher source rotate NAME [--grace 24h]")
+	usage := errors.New("usage: usher source create NAME [--scheme SCHEME] | usher source rotate NAME [--grace 24h]")
 	if len(args) < 2 {
 		return usage
 	}
@@ -23,7 +25,7 @@ func runSource(ctx context.Context, args []string, getenv func(string) string, s
 	var err error
 	switch verb {
 	case "create":
-		scheme := fs.String("scheme", "standard-webhooks", "signature scheme")
+		scheme := fs.String("scheme", webhook.SchemeStandardWebhooks, schemeHelp())
 		secret := fs.String("secret", "", "use this signing secret instead of a generated one")
 		if err := fs.Parse(args[2:]); err != nil {
 			return err

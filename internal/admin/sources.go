@@ -2,7 +2,6 @@ package admin
 
 import (
 	"context"
-	"encoding/hex"
 	"net/http"
 	"net/netip"
 	"regexp"
@@ -73,9 +72,6 @@ func CreateSource(ctx context.Context, st SourceCreator, name, scheme, secret st
 	if !sourceName.MatchString(name) {
 		return SourceView{}, usher.Errorf(usher.CodeInvalid, "source name %q: use 1-63 of a-z, 0-9, _ and -, starting with a letter or digit", name)
 	}
-	if _, ok := webhook.Lookup(scheme); !ok {
-		return SourceView{}, usher.Errorf(usher.CodeInvalid, "unknown scheme %q; known: %v", scheme, webhook.Names())
-	}
 	key, shown, err := secretFor(scheme, secret)
 	if err != nil {
 		return SourceView{}, err
@@ -89,35 +85,15 @@ func CreateSource(ctx context.Context, st SourceCreator, name, scheme, secret st
 	return SourceView{Source: src, Secrets: []SecretView{{ID: id, Secret: shown, State: sec.State, CreatedAt: sec.CreatedAt}}}, nil
 }
 
-// secretFor returns the HMAC key of a new secret and its text form. For
-// Standard Webhooks the text is whsec_<base64 of the key>; Stripe HMACs with
-// the whole whsec_… string.
+// secretFor returns the HMAC key of a new secret of the scheme named scheme
+// and its text form, as the scheme defines them (webhook.Scheme.ParseSecret,
+// NewSecret).
 func secretFor(scheme, given string) (key []byte, shown string, err error) {
-	if scheme == "stripe" {
-		if given == "" {
-			raw, err := webhook.GenerateSecret()
-			if err != nil {
-				return nil, "", err
-			}
-			given = "whsec_" + hex.EncodeToString(raw)
-		}
-		if len(given) < 16 {
-			return nil, "", usher.Errorf(usher.CodeInvalid, "a stripe signing secret is at least 16 characters")
-		}
-		return []byte(given), given, nil
+	s, ok := webhook.Lookup(scheme)
+	if !ok {
+		return nil, "", usher.Errorf(usher.CodeInvalid, "unknown scheme %q; known: %v", scheme, webhook.Names())
 	}
-	if given != "" {
-		key, err := webhook.DecodeSecret(given)
-		if err != nil {
-			return nil, "", usher.Errorf(usher.CodeInvalid, "secret: %v", err)
-		}
-		return key, given, nil
-	}
-	key, err = webhook.GenerateSecret()
-	if err != nil {
-		return nil, "", err
-	}
-	return key, webhook.EncodeSecret(key), nil
+	return webhook.SourceSecret(s, given)
 }
 
 func (a *API) handleListSources() http.Handler {

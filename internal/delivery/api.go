@@ -74,8 +74,8 @@ type keyView struct {
 
 func viewKey(k store.SubscriptionKey) keyView {
 	v := keyView{KeyID: k.ID, Algorithm: k.Algorithm, CreatedAt: k.CreatedAt}
-	if k.Algorithm == SigningEd25519 {
-		v.PublicKey = encodePublicKey(k.PublicKey)
+	if s, ok := LookupSigner(k.Algorithm); ok {
+		v.PublicKey = s.PublishedKey(k.PublicKey)
 	}
 	if !k.ExpiresAt.IsZero() {
 		v.ExpiresAt = &k.ExpiresAt

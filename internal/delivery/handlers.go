@@ -55,7 +55,7 @@ func (s *Service) handleCreateSubscription() http.Handler {
 		}
 		s.log.Info("subscription created", "subscription_id", sub.ID, "event_types", sub.EventTypes, "signing", sub.Signing)
 		out := createdSubscription{subscriptionView: s.view(sub, 0), KeyID: key.ID}
-		if sub.Signing == SigningEd25519 {
+		if keyKindOf(sub.Signing) == KeyPublicKey {
 			out.PublicKey = text
 		} else {
 			out.Secret = text
@@ -209,11 +209,7 @@ func (s *Service) handleRotate() http.Handler {
 		}
 		s.log.Info("subscription secret rotated", "subscription_id", key.SubscriptionID, "key_id", key.ID, "grace", grace.String())
 		out := map[string]any{"key_id": key.ID, "algorithm": key.Algorithm, "previous_keys_expire_at": until}
-		if key.Algorithm == SigningEd25519 {
-			out["public_key"] = text
-		} else {
-			out["secret"] = text
-		}
+		out[string(keyKindOf(key.Algorithm))] = text
 		respond(w, http.StatusOK, out)
 	})
 }

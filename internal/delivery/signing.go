@@ -1,28 +1,17 @@
 package delivery
 
 import (
-	"crypto/ed25519"
-	"crypto/rand"
 	"encoding/base64"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/usherhq/usher/internal/store"
 	"github.com/usherhq/usher/internal/ticketing"
-	"github.com/usherhq/usher/internal/webhook"
 )
-
-// Signing algorithms of a subscription.
-const (
-	SigningHMAC    = "hmac"    // Standard Webhooks v1: HMAC-SHA256 with a shared secret
-	SigningEd25519 = "ed25519" // Standard Webhooks v1a: Ed25519, public keys published
-)
-
-// publicKeyPrefix starts a Standard Webhooks Ed25519 public key.
-const publicKeyPrefix = "whpk_"
 
 // Standard Webhooks headers.
 const (
@@ -31,34 +20,96 @@ const (
 	headerSignature = "webhook-signature"
 )
 
+// KeyKind is what a subscriber is given of a new signing key, named as the
+// API's field that carries it.
+type KeyKind string
+
+// Key kinds.
+const (
+	KeySecret    KeyKind = "secret"     // a shared secret, shown once
+	KeyPublicKey KeyKind = "public_key" // a public key, also published
+)
+
+// Signer is one outbound signing algorithm of a subscription. A signer owns
+// everything about itself: its name in a subscription's "signing", the
+// version of its webhook-signature entries, its keys and its signatures.
+// Adding one is one file implementing Signer plus one line in signers.
+type Signer interface {
+	// Name returns the algorithm's name as a subscription's signing field
+	// spells it, e.g. "hmac".
+	Name() string
+	// Version returns the webhook-signature entry version, e.g. "v1".
+	Version() string
+	// KeyKind returns what the subscriber is given of a new key.
+	KeyKind() KeyKind
+	// NewKey makes a key: the secret usher signs with, the public key
+	// (nil for a symmetric signer) and the text the subscriber is given.
+	NewKey() (secret, public []byte, shown string, err error)
+	// Sign returns the raw signature of content.
+	Sign(secret, content []byte) []byte
+	// Verify reports whether sig is a signature of content by the key, as
+	// a subscriber checks it: with the secret for a symmetric signer, with
+	// the public key for an asymmetric one.
+	Verify(secret, public, content, sig []byte) bool
+	// PublishedKey returns the text of a public key for the key listing,
+	// or "" for a symmetric signer.
+	PublishedKey(public []byte) string
+}
+
+// signers lists the registered signers: one line per signer.
+func signers() []Signer {
+	return []Signer{
+		hmacSigner{},
+		ed25519Signer{},
+	}
+}
+
+// LookupSigner returns the signer registered under name.
+func LookupSigner(name string) (Signer, bool) {
+	for _, s := range signers() {
+		if s.Name() == name {
+			return s, true
+		}
+	}
+	return nil, false
+}
+
+// SignerNames returns the names of all signers, sorted.
+func SignerNames() []string {
+	var names []string
+	for _, s := range signers() {
+		names = append(names, s.Name())
+	}
+	slices.Sort(names)
+	return names
+}
+
+// keyKindOf returns the key kind of the signer named algorithm; KeySecret
+// for an unknown one, which never shows a public key.
+func keyKindOf(algorithm string) KeyKind {
+	if s, ok := LookupSigner(algorithm); ok {
+		return s.KeyKind()
+	}
+	return KeySecret
+}
+
 // newKey makes a signing key and returns it with the text the subscriber
-// is given: the secret "whsec_…" for HMAC, the public key "whpk_…" for
-// Ed25519.
+// is given (Signer.NewKey).
 func newKey(algorithm string, now time.Time) (store.SubscriptionKey, string, error) {
+	s, ok := LookupSigner(algorithm)
+	if !ok {
+		return store.SubscriptionKey{}, "", fmt.Errorf("unknown signing algorithm %q", algorithm)
+	}
 	id, err := ticketing.NewID("key_")
 	if err != nil {
 		return store.SubscriptionKey{}, "", err
 	}
 	k := store.SubscriptionKey{ID: id, Algorithm: algorithm, CreatedAt: now}
-	switch algorithm {
-	case SigningHMAC:
-		if k.Secret, err = webhook.GenerateSecret(); err != nil {
-			return store.SubscriptionKey{}, "", err
-		}
-		return k, webhook.EncodeSecret(k.Secret), nil
-	case SigningEd25519:
-		pub, priv, err := ed25519.GenerateKey(rand.Reader)
-		if err != nil {
-			return store.SubscriptionKey{}, "", fmt.Errorf("generate ed25519 key: %w", err)
-		}
-		k.Secret, k.PublicKey = priv.Seed(), pub
-		return k, encodePublicKey(pub), nil
+	var shown string
+	if k.Secret, k.PublicKey, shown, err = s.NewKey(); err != nil {
+		return store.SubscriptionKey{}, "", err
 	}
-	return store.SubscriptionKey{}, "", fmt.Errorf("unknown signing algorithm %q", algorithm)
-}
-
-func encodePublicKey(pub []byte) string {
-	return publicKeyPrefix + base64.StdEncoding.EncodeToString(pub)
+	return k, shown, nil
 }
 
 // live reports whether a key still signs at now: a current key, or a
@@ -72,17 +123,14 @@ func live(k store.SubscriptionKey, now time.Time) bool {
 // the receiver finds one made with the secret it knows.
 func signatures(keys []store.SubscriptionKey, id string, ts time.Time, body []byte) string {
 	var entries []string
+	content := signedContent(id, ts, body)
 	for _, current := range []bool{true, false} {
 		for _, k := range keys {
 			if k.ExpiresAt.IsZero() != current || !live(k, ts) {
 				continue
 			}
-			switch k.Algorithm {
-			case SigningHMAC:
-				entries = append(entries, webhook.SignatureV1(k.Secret, id, ts.Unix(), body))
-			case SigningEd25519:
-				priv := ed25519.NewKeyFromSeed(k.Secret)
-				entries = append(entries, "v1a,"+base64.StdEncoding.EncodeToString(ed25519.Sign(priv, signedContent(id, ts, body))))
+			if s, ok := LookupSigner(k.Algorithm); ok {
+				entries = append(entries, s.Version()+","+base64.StdEncoding.EncodeToString(s.Sign(k.Secret, content)))
 			}
 		}
 	}

@@ -125,8 +125,8 @@ func (s *Service) validate(sub store.Subscription) error {
 	if len(sub.Description) > maxDescriptionLen {
 		return usher.Errorf(usher.CodeInvalid, "description: at most %d bytes", maxDescriptionLen)
 	}
-	if sub.Signing != SigningHMAC && sub.Signing != SigningEd25519 {
-		return usher.Errorf(usher.CodeInvalid, "signing %q: want %s or %s", sub.Signing, SigningHMAC, SigningEd25519)
+	if _, ok := LookupSigner(sub.Signing); !ok {
+		return usher.Errorf(usher.CodeInvalid, "signing %q: want one of %s", sub.Signing, strings.Join(SignerNames(), ", "))
 	}
 	if err := s.checkEventVersion(sub.EventVersion); err != nil {
 		return err
@@ -361,7 +361,7 @@ func (s *Service) PublicKeys(ctx context.Context, id string) (store.Subscription
 	}
 	now := s.now()
 	keys = slices.DeleteFunc(keys, func(k store.SubscriptionKey) bool {
-		return k.Algorithm != SigningEd25519 || !live(k, now)
+		return keyKindOf(k.Algorithm) != KeyPublicKey || !live(k, now)
 	})
 	return sub, keys, nil
 }

@@ -152,7 +152,7 @@ func (rc *Receiver) receive(r *http.Request, name string, now time.Time) (*usher
 	if err != nil {
 		return nil, err
 	}
-	if err := usher.ValidateEventID(eventIDField(src.scheme.Name()), v.EventID); err != nil {
+	if err := usher.ValidateEventID(src.scheme.EventIDField(), v.EventID); err != nil {
 		return nil, err
 	}
 	env, original, err := src.scheme.Normalize(v, body)
@@ -177,14 +177,6 @@ func (rc *Receiver) receive(r *http.Request, name string, now time.Time) (*usher
 		return nil, err
 	}
 	return ev, nil
-}
-
-// eventIDField names where a scheme carries the event id, for an error.
-func eventIDField(scheme string) string {
-	if scheme == webhook.SchemeStripe {
-		return "id"
-	}
-	return "webhook-id"
 }
 
 func (rc *Receiver) reject(w http.ResponseWriter, r *http.Request, name string, err error) {

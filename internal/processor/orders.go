@@ -27,9 +27,6 @@ type orderData struct {
 	PaymentIntent string `json:"payment_intent"`
 }
 
-// defaultHold is the hold of an order.created that names no expiry.
-const defaultHold = 15 * time.Minute
-
 // orderState is an order as a handler reads and writes it.
 type orderState struct {
 	order   usher.Order
@@ -158,17 +155,14 @@ func (p *Processor) applyCreated(ctx context.Context, tx *store.Tx, ev *usher.In
 		return "already_known", nil
 	}
 	st.fill(d, demand)
-	if st.order.PaidAt.IsZero() && st.order.UnpaidReason == "" && !st.order.RefundAll && st.order.Chargebacks == 0 {
+	if ticketing.ShouldHold(st.order.OrderFacts) {
 		held, err := p.reserve(ctx, tx, st.order.ShowID, demand, false)
 		if err != nil {
 			return "", err
 		}
 		if held {
 			st.order.HeldItems = demand
-			st.order.HoldExpiresAt = d.HoldExpiresAt
-			if st.order.HoldExpiresAt.IsZero() {
-				st.order.HoldExpiresAt = ev.ReceivedAt.Add(defaultHold)
-			}
+			st.order.HoldExpiresAt = ticketing.HoldExpiry(d.HoldExpiresAt, ev.ReceivedAt)
 		}
 	}
 	return "", p.save(ctx, tx, ev, st)
@@ -190,13 +184,7 @@ func (p *Processor) applyPaid(ctx context.Context, tx *store.Tx, ev *usher.Inbou
 	st.fill(d, demand)
 	o := &st.order
 	o.PaidAt = eventTime(ev)
-	revokedBy := ""
-	switch {
-	case o.RefundAll:
-		revokedBy = usher.RevokedByRefund
-	case o.Chargebacks > 0:
-		revokedBy = usher.RevokedByChargeback
-	}
+	revokedBy := ticketing.PaidRevocation(o.OrderFacts)
 	hadHold := st.holdActive()
 	if err := p.releaseHold(ctx, tx, st, revokedBy == "" && hadHold); err != nil {
 		return "", err
@@ -272,10 +260,7 @@ func (p *Processor) reserve(ctx context.Context, tx *store.Tx, showID string, de
 		return false, nil
 	}
 	for _, it := range demand {
-		sold, held := it.Quantity, 0
-		if !sale {
-			sold, held = 0, it.Quantity
-		}
+		sold, held := ticketing.Reservation(it, sale)
 		if err := tx.SwapInventory(ctx, inv[it.TicketType], sold, held); err != nil {
 			return false, err
 		}
@@ -305,10 +290,6 @@ func (p *Processor) releaseHold(ctx context.Context, tx *store.Tx, st *orderStat
 	return nil
 }
 
-// unpaidRank orders the reasons an unpaid order gives up, so that the result
-// does not depend on arrival order: the highest wins.
-var unpaidRank = map[string]int{string(usher.OrderPaymentFailed): 1, string(usher.OrderExpired): 2, string(usher.OrderCanceled): 3}
-
 // applyUnpaid handles order.canceled, order.expired and
 // order.payment_failed: before a payment they release the hold; after one
 // they change nothing (the provider's payment wins).
@@ -323,9 +304,7 @@ func (p *Processor) applyUnpaid(ctx context.Context, tx *store.Tx, ev *usher.Inb
 	if err := p.releaseHold(ctx, tx, st, false); err != nil {
 		return "", err
 	}
-	if unpaidRank[string(reason)] > unpaidRank[st.order.UnpaidReason] {
-		st.order.UnpaidReason = string(reason)
-	}
+	st.order.UnpaidReason = ticketing.UnpaidReason(st.order.UnpaidReason, reason)
 	return "", p.save(ctx, tx, ev, st)
 }
 
@@ -405,98 +384,6 @@ func (p *Processor) applyChargebackReversed(ctx context.Context, tx *store.Tx, e
 	return "", p.save(ctx, tx, ev, st)
 }
 
-// errNoSeat is returned when a reinstated ticket finds its seat sold.
-var errNoSeat = errors.New("no seat to reinstate")
-
-// transition applies a ticket event: state machine, seat, code, feed and
-// outbound event, in the transaction.
-func (p *Processor) transition(ctx context.Context, tx *store.Tx, ev *usher.InboundEvent, t usher.Ticket, e ticketing.TicketEvent) (usher.Ticket, error) {
-	next, err := ticketing.NextTicket(t, e)
-	if err != nil {
-		return t, nil // not applicable to this ticket's state (e.g. refunding a refunded ticket)
-	}
-	if seat := seatDelta(t, next); seat != 0 {
-		inv, found, err := tx.Inventory(ctx, t.ShowID, t.TicketType)
-		if err != nil {
-			return t, err
-		}
-		if found {
-			if seat > 0 && inv.Capacity-inv.Sold-inv.Held < seat {
-				return t, errNoSeat
-			}
-			if err := tx.SwapSold(ctx, inv, seat); err != nil {
-				return t, err
-			}
-		}
-	}
-	if next.Generation != t.Generation {
-		if next.Code, err = p.codes.IssueCode(next); err != nil {
-			return t, err
-		}
-		if e == ticketing.Transfer {
-			next.HolderChangedAt = eventTime(ev)
-		}
-	}
-	if err := tx.UpdateTicket(ctx, next, t.Status, t.Generation); err != nil {
-		return t, err
-	}
-	return next, p.ticketChanged(ctx, tx, ev, next, ticketOutbound[e])
-}
-
-var ticketOutbound = map[ticketing.TicketEvent]string{
-	ticketing.Refund: usher.TypeTicketRevoked, ticketing.Dispute: usher.TypeTicketRevoked,
-	ticketing.Reinstate: usher.TypeTicketReinstated, ticketing.Transfer: usher.TypeTicketTransferred, ticketing.Admit: usher.TypeTicketAdmitted,
-}
-
-// seatDelta is +1 when a ticket takes a seat back, -1 when it gives one up.
-func seatDelta(from, to usher.Ticket) int {
-	switch before, after := ticketing.HoldsSeat(from), ticketing.HoldsSeat(to); {
-	case !before && after:
-		return 1
-	case before && !after:
-		return -1
-	}
-	return 0
-}
-
-// transferData is the data of ticket.transferred.
-type transferData struct {
-	TicketID string      `json:"ticket_id"`
-	OrderID  string      `json:"order_id"`
-	To       usher.Buyer `json:"to"`
-}
-
-// applyTransferred moves a valid ticket to a new holder with a new code; the
-// old code stops working. Of two transfers the later (provider time) wins.
-func (p *Processor) applyTransferred(ctx context.Context, tx *store.Tx, ev *usher.InboundEvent) (string, error) {
-	var d transferData
-	if err := json.Unmarshal(ev.Data, &d); err != nil || d.TicketID == "" {
-		return "", setAside("invalid_data", "%s needs ticket_id", ev.Type)
-	}
-	tickets, err := tx.TicketsOfOrder(ctx, d.OrderID)
-	if err != nil {
-		return "", err
-	}
-	var t usher.Ticket
-	var ok bool
-	for _, tk := range tickets {
-		if tk.TicketID == d.TicketID {
-			t, ok = tk, true
-		}
-	}
-	if !ok {
-		return "", setAside("unknown_ticket", "ticket %s is not part of order %s", d.TicketID, d.OrderID)
-	}
-	if !t.HolderChangedAt.IsZero() && !eventTime(ev).After(t.HolderChangedAt) {
-		return "stale", nil
-	}
-	if t.Status != usher.TicketValid {
-		return "not_transferable", nil
-	}
-	_, err = p.transition(ctx, tx, ev, t, ticketing.Transfer)
-	return "", err
-}
-
 // adjustData is the data of inventory.adjusted.
 type adjustData struct {
 	ShowID     string `json:"show_id"`
@@ -543,42 +430,6 @@ func eventTime(ev *usher.InboundEvent) time.Time {
 	return ev.Timestamp
 }
 
-func (p *Processor) mint(ctx context.Context, tx *store.Tx, ev *usher.InboundEvent, o usher.Order, ticketType, revokedBy string) (usher.Ticket, error) {
-	id, err := ticketing.NewID("tkt_")
-	if err != nil {
-		return usher.Ticket{}, err
-	}
-	t := usher.Ticket{TicketID: id, OrderID: o.OrderID, ShowID: o.ShowID, VenueID: o.VenueID, TicketType: ticketType,
-		Status: usher.TicketValid, Generation: 1}
-	if t.Code, err = p.codes.IssueCode(t); err != nil {
-		return t, err
-	}
-	out := usher.TypeTicketIssued
-	if revokedBy != "" {
-		t.Status, t.RevokedBy, out = usher.TicketRevoked, revokedBy, usher.TypeTicketRevoked
-	}
-	if err := tx.InsertTicket(ctx, t); err != nil {
-		return t, err
-	}
-	return t, p.ticketChanged(ctx, tx, ev, t, out)
-}
-
-// ticketChanged records a ticket's new state in its venue's feed and as an
-// outbound event.
-func (p *Processor) ticketChanged(ctx context.Context, tx *store.Tx, ev *usher.InboundEvent, t usher.Ticket, outType string) error {
-	_, err := tx.AppendTicketChange(ctx, store.TicketChange{
-		VenueID: t.VenueID, TicketID: t.TicketID, ShowID: t.ShowID, Status: string(t.Status),
-		CodeHash: ticketing.CodeHash(t.Code), AcceptedAt: ev.ReceivedAt,
-	})
-	if err != nil {
-		return err
-	}
-	return p.emit(ctx, tx, ev, outType, t.OrderID, t.VenueID, map[string]any{
-		"ticket_id": t.TicketID, "order_id": t.OrderID, "show_id": t.ShowID, "venue_id": t.VenueID,
-		"ticket_type": t.TicketType, "status": t.Status, "generation": t.Generation, "revoked_by": t.RevokedBy,
-	}, t.TicketID, fmt.Sprint(t.Generation), string(t.Status))
-}
-
 // emit appends an outbound event whose id is derived from the inbound event,
 // the outbound type and the entity, so it is stable across re-runs.
 func (p *Processor) emit(ctx context.Context, tx *store.Tx, ev *usher.InboundEvent, outType, orderID, venueID string, data any, entity ...string) error {
@@ -591,15 +442,6 @@ func (p *Processor) emit(ctx context.Context, tx *store.Tx, ev *usher.InboundEve
 		ID: ticketing.StableID("evt_", parts...), Type: outType, OrderID: orderID, VenueID: venueID, Data: raw,
 		TraceParent: telemetry.TraceParent(ctx),
 	})
-}
-
-func hasTicket(ts []usher.Ticket, id string) bool {
-	for _, t := range ts {
-		if t.TicketID == id {
-			return true
-		}
-	}
-	return false
 }
 
 func venueOf(ev *usher.InboundEvent) string {

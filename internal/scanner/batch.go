@@ -310,7 +310,7 @@ func (s *Service) reconcileAdmission(ctx context.Context, tx *store.Tx, t usher.
 func markEntered(ctx context.Context, tx *store.Tx, t usher.Ticket) error {
 	switch {
 	case t.Status == usher.TicketValid:
-		return tx.SwapTicketStatus(ctx, t.TicketID, usher.TicketValid, usher.TicketAdmitted)
+		return admitTicket(ctx, tx, t)
 	case t.Status == usher.TicketRevoked && !t.UsedBeforeRevocation:
 		marked := t
 		marked.UsedBeforeRevocation = true

@@ -156,6 +156,17 @@ func judge(ctx context.Context, tx *store.Tx, codes CodeVerifier, code, venue, s
 	return v, nil
 }
 
+// admitTicket applies the ticket state machine's Admit transition
+// (ticketing.NextTicket) and swaps the stored status from the ticket's to
+// the next one, so a concurrent admission makes one of them conflict.
+func admitTicket(ctx context.Context, tx *store.Tx, t usher.Ticket) error {
+	next, err := ticketing.NextTicket(t, ticketing.Admit)
+	if err != nil {
+		return fmt.Errorf("admit ticket %s: %w", t.TicketID, err)
+	}
+	return tx.SwapTicketStatus(ctx, t.TicketID, t.Status, next.Status)
+}
+
 // visibleTicket hides the ticket id of another venue's ticket from this
 // venue's scanner.
 func visibleTicket(result, ticketID string) string {
@@ -251,7 +262,7 @@ func (s *Service) scanOnline(ctx context.Context, req ScanRequest, accepted time
 			res.FirstAdmittedAt, err = firstAdmittedFor(ctx, tx, v.result, v.ticket.TicketID)
 			return err
 		}
-		if err := tx.SwapTicketStatus(ctx, v.ticket.TicketID, usher.TicketValid, usher.TicketAdmitted); err != nil {
+		if err := admitTicket(ctx, tx, v.ticket); err != nil {
 			return err
 		}
 		id, err := tx.InsertScan(ctx, scan)

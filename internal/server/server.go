@@ -27,8 +27,7 @@ import (
 	"github.com/usherhq/usher/internal/queue"
 	"github.com/usherhq/usher/internal/secrets"
 	"github.com/usherhq/usher/internal/store"
-	"github.com/usherhq/usher/internal/store/postgres"
-	"github.com/usherhq/usher/internal/store/sqlite"
+	"github.com/usherhq/usher/internal/store/engine"
 	"github.com/usherhq/usher/internal/telemetry"
 	"github.com/usherhq/usher/internal/ticketcode"
 )
@@ -110,7 +109,7 @@ func (a *App) openState(ctx context.Context) error {
 	}
 	guard := datadir.Guard{Dir: a.cfg.DataDir, Traces: []string{"jetstream", CredentialsFile, instanceFile}}
 	if a.cfg.PostgresURL == "" {
-		guard.StoreFile = sqliteFile
+		guard.StoreFile = engine.SQLiteFile
 	}
 	identity, err := guard.BeforeOpen()
 	if err != nil {
@@ -293,14 +292,8 @@ func openSealer(cfg Config, log *slog.Logger) (*secrets.Keyring, error) {
 }
 
 func openStore(ctx context.Context, cfg Config) (*store.DB, error) {
-	if cfg.PostgresURL != "" {
-		return postgres.Open(ctx, cfg.PostgresURL)
-	}
-	return sqlite.Open(ctx, filepath.Join(cfg.DataDir, sqliteFile))
+	return engine.Open(ctx, cfg.PostgresURL, cfg.DataDir)
 }
-
-// sqliteFile is the SQLite database's name in the data directory.
-const sqliteFile = "usher.db"
 
 func queueKind(cfg Config) string {
 	if cfg.NATSURL != "" {

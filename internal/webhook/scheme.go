@@ -22,10 +22,10 @@ const DefaultTolerance = 5 * time.Minute
 
 // Secret is one signing key of a source.
 //
-// For a Standard Webhooks source Key is the decoded key (see DecodeSecret).
-// For a Stripe source Key is the bytes of the whole "whsec_…" string as the
-// Stripe dashboard shows it, because Stripe uses that string itself as the
-// HMAC key.
+// Key is what the scheme's ParseSecret returns for the secret's text: for a
+// Standard Webhooks source the decoded key (see DecodeSecret), for a Stripe
+// source the bytes of the whole "whsec_…" string as the Stripe dashboard
+// shows it, because Stripe uses that string itself as the HMAC key.
 type Secret struct {
 	ID  string
 	Key []byte
@@ -38,13 +38,20 @@ type Verified struct {
 	SecretID  string    // ID of the Secret that verified
 }
 
-// Scheme is one provider's signing scheme: adding a provider touches its own
-// files, their tests and one line of the registry below.
+// Scheme is one provider's signing scheme. A scheme owns everything about
+// itself: its name, verification, mapping onto the canonical envelope, its
+// secret format and generation, and signing for senders. Adding a provider
+// is one file implementing Scheme plus one line in builtin below; the API
+// (admin), the receiver (ingest) and the CLI (usher send, usher source) only
+// go through this interface.
 type Scheme interface {
 	// Name returns the scheme's name, e.g. "standard-webhooks" or "stripe".
 	Name() string
 	// DefaultTolerance returns the scheme's default timestamp tolerance.
 	DefaultTolerance() time.Duration
+	// EventIDField names where the scheme carries the provider event id
+	// (a header or a body field), for error messages.
+	EventIDField() string
 	// Verify authenticates header and body with any of secrets (all are
 	// tried, compared in constant time), then checks that the signed
 	// timestamp lies within tolerance of now (DefaultTolerance when
@@ -62,30 +69,76 @@ type Scheme interface {
 	// Sign returns the headers a sender attaches to body (the signature
 	// headers only: the caller sets Content-Type).
 	Sign(eventID string, ts time.Time, body []byte, secret Secret) http.Header
+	// ParseSecret returns the HMAC key of a secret in the scheme's text form
+	// (what an operator pastes or the API shows once). Errors are
+	// *usher.Error with code usher.CodeInvalid.
+	ParseSecret(text string) (key []byte, err error)
+	// NewSecret returns a new random secret in the scheme's text form, read
+	// from crypto/rand.
+	NewSecret() (text string, err error)
 }
 
-// schemes returns the registry, built anew on each call so that nobody can
-// change it.
-func schemes() map[string]Scheme {
-	return map[string]Scheme{
-		SchemeStandardWebhooks: standardScheme{},
-		SchemeStripe:           stripeScheme{},
+// builtin lists the registered schemes: one line per scheme.
+func builtin() []Scheme {
+	return []Scheme{
+		standardScheme{},
+		stripeScheme{},
 	}
 }
 
 // Lookup returns the scheme registered under name.
 func Lookup(name string) (Scheme, bool) {
-	s, ok := schemes()[name]
-	return s, ok
+	return lookupIn(builtin(), name)
 }
 
 // Names returns the names of all schemes, sorted.
 func Names() []string {
-	m := schemes()
-	names := make([]string, 0, len(m))
-	for name := range m {
-		names = append(names, name)
+	return namesOf(builtin())
+}
+
+// lookupIn returns the scheme of list named name.
+func lookupIn(list []Scheme, name string) (Scheme, bool) {
+	for _, s := range list {
+		if s.Name() == name {
+			return s, true
+		}
+	}
+	return nil, false
+}
+
+// namesOf returns the sorted names of list.
+func namesOf(list []Scheme) []string {
+	names := make([]string, 0, len(list))
+	for _, s := range list {
+		names = append(names, s.Name())
 	}
 	slices.Sort(names)
 	return names
+}
+
+// SourceSecret returns the key and text form of a new source secret of s:
+// given, checked with s.ParseSecret, when not empty, else a new one from
+// s.NewSecret. The text is what the API shows once.
+func SourceSecret(s Scheme, given string) (key []byte, text string, err error) {
+	text = given
+	if text == "" {
+		if text, err = s.NewSecret(); err != nil {
+			return nil, "", err
+		}
+	}
+	if key, err = s.ParseSecret(text); err != nil {
+		return nil, "", err
+	}
+	return key, text, nil
+}
+
+// SignWithText returns the signature headers of body as s sends it, signed
+// with the secret in its text form: what `usher send` and other senders
+// attach to a request.
+func SignWithText(s Scheme, eventID string, ts time.Time, body []byte, secretText string) (http.Header, error) {
+	key, err := s.ParseSecret(secretText)
+	if err != nil {
+		return nil, err
+	}
+	return s.Sign(eventID, ts, body, Secret{ID: "sender", Key: key}), nil
 }

@@ -32,6 +32,27 @@ func (standardScheme) Name() string { return SchemeStandardWebhooks }
 // DefaultTolerance returns five minutes.
 func (standardScheme) DefaultTolerance() time.Duration { return DefaultTolerance }
 
+// EventIDField returns "webhook-id", the header carrying the event id.
+func (standardScheme) EventIDField() string { return "webhook-id" }
+
+// ParseSecret decodes a "whsec_<base64>" secret (see DecodeSecret).
+func (standardScheme) ParseSecret(text string) ([]byte, error) {
+	key, err := DecodeSecret(text)
+	if err != nil {
+		return nil, usher.Errorf(usher.CodeInvalid, "secret: %v", err)
+	}
+	return key, nil
+}
+
+// NewSecret returns "whsec_" and the base64 of 32 random bytes.
+func (standardScheme) NewSecret() (string, error) {
+	key, err := GenerateSecret()
+	if err != nil {
+		return "", err
+	}
+	return EncodeSecret(key), nil
+}
+
 // Verify accepts the request when any v1 entry of webhook-signature matches
 // any secret; entries of other versions (v1a, future ones) are ignored.
 func (standardScheme) Verify(header http.Header, body []byte, secrets []Secret, now time.Time, tolerance time.Duration) (Verified, error) {

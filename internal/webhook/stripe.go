@@ -27,6 +27,30 @@ func (stripeScheme) Name() string { return SchemeStripe }
 // DefaultTolerance returns five minutes, as Stripe's libraries use.
 func (stripeScheme) DefaultTolerance() time.Duration { return DefaultTolerance }
 
+// EventIDField returns "id", the body field carrying the event id.
+func (stripeScheme) EventIDField() string { return "id" }
+
+// minStripeSecretLen is the shortest Stripe signing secret accepted.
+const minStripeSecretLen = 16
+
+// ParseSecret returns the bytes of the whole secret, which Stripe uses
+// itself as the HMAC key; it must be at least 16 characters.
+func (stripeScheme) ParseSecret(text string) ([]byte, error) {
+	if len(text) < minStripeSecretLen {
+		return nil, usher.Errorf(usher.CodeInvalid, "a stripe signing secret is at least %d characters", minStripeSecretLen)
+	}
+	return []byte(text), nil
+}
+
+// NewSecret returns "whsec_" and the hex of 32 random bytes.
+func (stripeScheme) NewSecret() (string, error) {
+	raw, err := GenerateSecret()
+	if err != nil {
+		return "", err
+	}
+	return secretPrefix + hex.EncodeToString(raw), nil
+}
+
 // Verify accepts the request when any v1 signature of Stripe-Signature
 // matches any secret; v0 and unknown entries are ignored. The event id is the
 // body's "id".

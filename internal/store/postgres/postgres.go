@@ -5,7 +5,6 @@ package postgres
 import (
 	"context"
 	"database/sql"
-	"embed"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -16,10 +15,19 @@ import (
 	"github.com/pressly/goose/v3/lock"
 
 	"github.com/usherhq/usher/internal/store"
+	"github.com/usherhq/usher/internal/store/migrations"
 )
 
-//go:embed migrations/*.sql
-var migrations embed.FS
+// Migrations returns the shared schema source (internal/store/migrations)
+// expanded for PostgreSQL.
+func Migrations() (fs.FS, error) {
+	return migrations.Expand(migrations.Dialect{
+		"bytes":     "BYTEA",
+		"bigint":    "BIGINT",
+		"autoinc":   "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
+		"random_id": "md5(random()::text || clock_timestamp()::text)",
+	})
+}
 
 // Open connects to the database at url (postgres://…), applies the
 // migrations and returns the store.
@@ -34,9 +42,10 @@ func Open(ctx context.Context, url string) (*store.DB, error) {
 		_ = db.Close()
 		return nil, fmt.Errorf("connect postgres: %w", err)
 	}
-	sub, err := fs.Sub(migrations, "migrations")
+	sub, err := Migrations()
 	if err != nil {
-		return nil, fmt.Errorf("migrations: %w", err)
+		_ = db.Close()
+		return nil, err
 	}
 	// Several usher processes may start at once: an advisory lock makes one
 	// of them migrate while the others wait.

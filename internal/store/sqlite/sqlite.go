@@ -6,7 +6,6 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"embed"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -18,10 +17,19 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/usherhq/usher/internal/store"
+	"github.com/usherhq/usher/internal/store/migrations"
 )
 
-//go:embed migrations/*.sql
-var migrations embed.FS
+// Migrations returns the shared schema source (internal/store/migrations)
+// expanded for SQLite.
+func Migrations() (fs.FS, error) {
+	return migrations.Expand(migrations.Dialect{
+		"bytes":     "BLOB",
+		"bigint":    "INTEGER",
+		"autoinc":   "INTEGER PRIMARY KEY AUTOINCREMENT",
+		"random_id": "lower(hex(randomblob(16)))",
+	})
+}
 
 // Open opens (creating if needed) the database file at path, checks it with
 // PRAGMA quick_check, applies the migrations and returns the store. A
@@ -37,9 +45,10 @@ func Open(ctx context.Context, path string) (*store.DB, error) {
 		_ = write.Close()
 		return nil, err
 	}
-	sub, err := fs.Sub(migrations, "migrations")
+	sub, err := Migrations()
 	if err != nil {
-		return nil, fmt.Errorf("migrations: %w", err)
+		_ = write.Close()
+		return nil, err
 	}
 	if err := store.Migrate(ctx, write, goose.DialectSQLite3, sub); err != nil {
 		_ = write.Close()

@@ -8,7 +8,7 @@ CREATE TABLE sources (
 CREATE TABLE source_secrets (
     id          TEXT PRIMARY KEY,
     source      TEXT NOT NULL REFERENCES sources(name) ON DELETE CASCADE,
-    secret      BLOB NOT NULL,
+    secret      {{bytes}} NOT NULL,
     state       TEXT NOT NULL,
     not_after   BIGINT,
     created_at  BIGINT NOT NULL
@@ -84,7 +84,7 @@ CREATE INDEX tickets_order ON tickets(order_id);
 -- Outbound events, written in the transaction that caused them; the delivery
 -- lanes read from here.
 CREATE TABLE outbox (
-    seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+    seq         {{autoinc}},
     id          TEXT NOT NULL UNIQUE,
     type        TEXT NOT NULL,
     order_id    TEXT NOT NULL,

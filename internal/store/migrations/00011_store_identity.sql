@@ -8,7 +8,7 @@ CREATE TABLE store_identity (
     store_id  TEXT NOT NULL,
     probed_at BIGINT NOT NULL DEFAULT 0
 );
-INSERT INTO store_identity (singleton, store_id) VALUES (1, md5(random()::text || clock_timestamp()::text));
+INSERT INTO store_identity (singleton, store_id) VALUES (1, {{random_id}});
 
 -- +goose Down
 DROP TABLE store_identity;

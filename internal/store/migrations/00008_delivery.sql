@@ -26,8 +26,8 @@ CREATE TABLE subscription_keys (
     id              TEXT PRIMARY KEY,
     subscription_id TEXT NOT NULL REFERENCES subscriptions(id) ON DELETE CASCADE,
     algorithm       TEXT NOT NULL,
-    secret          BYTEA NOT NULL,
-    public_key      BYTEA NOT NULL,
+    secret          {{bytes}} NOT NULL,
+    public_key      {{bytes}} NOT NULL,
     expires_at      BIGINT NOT NULL DEFAULT 0,
     created_at      BIGINT NOT NULL
 );
@@ -39,7 +39,7 @@ CREATE INDEX subscription_keys_subscription ON subscription_keys(subscription_id
 -- order id (the event id for events of no order): a lane delivers the
 -- deliveries of one order_key one at a time, in event_seq order.
 CREATE TABLE deliveries (
-    id              BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    id              {{autoinc}},
     subscription_id TEXT NOT NULL,
     event_id        TEXT NOT NULL,
     event_seq       BIGINT NOT NULL,
@@ -67,7 +67,7 @@ CREATE INDEX deliveries_updated ON deliveries(updated_at);
 
 -- Every attempt of every delivery, for the API and the dead-letter view.
 CREATE TABLE delivery_attempts (
-    id              BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    id              {{autoinc}},
     delivery_id     BIGINT NOT NULL,
     subscription_id TEXT NOT NULL,
     event_id        TEXT NOT NULL,

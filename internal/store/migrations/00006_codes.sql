@@ -4,9 +4,9 @@
 -- key is served to scanners. One key is active and signs; retired keys only
 -- verify, and are kept so that no issued code stops working at a rotation.
 CREATE TABLE ticket_signing_keys (
-    id          BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    private_key BYTEA NOT NULL,
-    public_key  BYTEA NOT NULL,
+    id          {{autoinc}},
+    private_key {{bytes}} NOT NULL,
+    public_key  {{bytes}} NOT NULL,
     state       TEXT NOT NULL CHECK (state IN ('active', 'retired')),
     created_at  BIGINT NOT NULL
 );
@@ -19,7 +19,7 @@ CREATE UNIQUE INDEX ticket_signing_keys_one_active ON ticket_signing_keys(state)
 -- comes first; every process then reads the same value.
 CREATE TABLE code_secrets (
     name        TEXT PRIMARY KEY,
-    secret      BYTEA NOT NULL,
+    secret      {{bytes}} NOT NULL,
     created_at  BIGINT NOT NULL
 );
 

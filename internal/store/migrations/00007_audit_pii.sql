@@ -4,7 +4,7 @@
 -- a sequence, so it has no gaps: a rolled-back append leaves no hole that
 -- could hide a deleted record. detail is the JSON text exactly as hashed.
 CREATE TABLE audit_log (
-    seq         BIGINT PRIMARY KEY,
+    seq         {{bigint}} PRIMARY KEY,
     at          BIGINT NOT NULL,
     actor       TEXT NOT NULL,
     action      TEXT NOT NULL,
@@ -24,7 +24,7 @@ CREATE INDEX audit_log_at ON audit_log(at);
 -- forks; verification compares it with the last record, so a truncated
 -- tail is detected too.
 CREATE TABLE audit_head (
-    id   BIGINT PRIMARY KEY CHECK (id = 1),
+    id   {{bigint}} PRIMARY KEY CHECK (id = 1),
     seq  BIGINT NOT NULL,
     hash TEXT NOT NULL
 );
@@ -37,8 +37,8 @@ INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, '00000000000000000000000000
 CREATE TABLE buyers (
     token        TEXT PRIMARY KEY,
     order_id     TEXT NOT NULL UNIQUE,
-    email_sealed BYTEA,
-    name_sealed  BYTEA,
+    email_sealed {{bytes}},
+    name_sealed  {{bytes}},
     created_at   BIGINT NOT NULL,
     erased_at    BIGINT NOT NULL DEFAULT 0
 );

@@ -2,7 +2,7 @@
 -- Every scan made at a gate, online (decided here) or offline (decided by the
 -- device and uploaded later). The nonce makes a scan idempotent per venue.
 CREATE TABLE scans (
-    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    id          {{autoinc}},
     venue_id    TEXT NOT NULL,
     nonce       TEXT NOT NULL,
     device_id   TEXT NOT NULL,
