@@ -3,10 +3,7 @@ package main
 import (
 	"context"
 	"database/sql"
-	"errors"
-	"flag"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -15,54 +12,54 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver
 	_ "modernc.org/sqlite"             // the "sqlite" database/sql driver
 
+	"github.com/spf13/cobra"
+
 	"github.com/usherhq/usher/internal/audit"
 	"github.com/usherhq/usher/internal/store"
 )
 
-const auditUsage = `usage:
-  usher audit verify [--data-dir DIR | --postgres-url URL]   check the whole hash chain (reads the store directly)
-  usher audit log [--order ID] [--actor A] [--since T] [--after SEQ] [--limit N]   list records through the admin API`
-
-// runAudit checks or lists the audit trail.
-func runAudit(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
-		return errors.New(auditUsage)
-	}
-	switch args[0] {
-	case "verify":
-		return runAuditVerify(ctx, args[1:], getenv, stdout, stderr)
-	case "log":
-		return runAuditLog(ctx, args[1:], getenv, stdout, stderr)
-	default:
-		return errors.New(auditUsage)
-	}
+// newAuditCmd checks or lists the audit trail.
+func newAuditCmd(e *env) *cobra.Command {
+	return group("audit", "Verify the hash-chained audit trail, or list it", newAuditVerifyCmd(e), newAuditLogCmd(e))
 }
 
-// runAuditVerify walks the chain in the store itself, not through a running
-// usher: it works on a stopped one and on a copy of its data. It prints the
-// report and fails when the chain is broken.
-func runAuditVerify(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("usher audit verify", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	dataDir := fs.String("data-dir", envOr(getenv, "USHER_DATA_DIR", "usher-data"), "data directory holding usher.db (env USHER_DATA_DIR)")
-	pgURL := fs.String("postgres-url", getenv("USHER_POSTGRES_URL"), "PostgreSQL URL; when set, the SQLite file is not read (env USHER_POSTGRES_URL)")
-	if err := fs.Parse(args); err != nil {
-		return err
+// newAuditVerifyCmd walks the chain in the store itself, not through a
+// running usher: it works on a stopped one and on a copy of its data. It
+// prints the report and fails when the chain is broken.
+func newAuditVerifyCmd(e *env) *cobra.Command {
+	var dataDir, pgURL string
+	cmd := &cobra.Command{
+		Use:     "verify [--data-dir DIR | --postgres-url URL]",
+		Short:   "Check the whole hash chain (reads the store directly, read-only)",
+		Example: "  usher audit verify --data-dir /var/lib/usher\n  usher audit verify --postgres-url postgres://usher@db/usher",
+		Args:    noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			db, err := openReadOnly(ctx, dataDir, pgURL)
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			rep, err := audit.Verify(ctx, db)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(e.stdout, rep)
+			if !rep.OK() {
+				return fmt.Errorf("audit log broken at record %d", rep.BadSeq)
+			}
+			return nil
+		},
 	}
-	db, err := openReadOnly(ctx, *dataDir, *pgURL)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	rep, err := audit.Verify(ctx, db)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintln(stdout, rep)
-	if !rep.OK() {
-		return fmt.Errorf("audit log broken at record %d", rep.BadSeq)
-	}
-	return nil
+	bindStoreFlags(cmd, e.getenv, &dataDir, &pgURL)
+	return cmd
+}
+
+// bindStoreFlags adds --data-dir and --postgres-url, the store a command
+// opens directly.
+func bindStoreFlags(cmd *cobra.Command, getenv func(string) string, dataDir, pgURL *string) {
+	cmd.Flags().StringVar(dataDir, "data-dir", envOr(getenv, "USHER_DATA_DIR", "usher-data"), "data directory holding usher.db (env USHER_DATA_DIR)")
+	cmd.Flags().StringVar(pgURL, "postgres-url", getenv("USHER_POSTGRES_URL"), "PostgreSQL URL; when set, the SQLite file is not read (env USHER_POSTGRES_URL)")
 }
 
 // openReadOnly opens the store without migrating it, on connections that
@@ -91,6 +88,7 @@ func openReadOnly(ctx context.Context, dataDir, pgURL string) (*store.DB, error)
 			return nil, fmt.Errorf("no usher database in %s: %w", dataDir, err)
 		}
 		q := url.Values{}
+		q.Set("mode", "ro") // never creates the file, never writes it
 		q.Add("_pragma", "query_only(ON)")
 		q.Add("_pragma", "busy_timeout(10000)")
 		dsn := (&url.URL{Scheme: "file", Path: filepath.ToSlash(path), RawQuery: q.Encode()}).String()
@@ -104,7 +102,41 @@ func openReadOnly(ctx context.Context, dataDir, pgURL string) (*store.DB, error)
 		_ = db.Close()
 		return nil, fmt.Errorf("connect %s: %w", engine, err)
 	}
+	if err := requireUsherSchema(ctx, db, engine); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
 	return store.New(db, db, readOnlyDialect(engine)), nil
+}
+
+// usherTables are tables every usher store has since its first migration;
+// a store without them is empty or someone else's.
+var usherTables = []string{"sources", "inventory", "orders", "tickets", "audit_log"}
+
+// requireUsherSchema fails, naming what is missing, unless db holds usher's
+// tables (in the search_path's first schema on PostgreSQL).
+func requireUsherSchema(ctx context.Context, db *sql.DB, engine string) error {
+	query := `SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?`
+	if engine == "postgres" {
+		query = `SELECT count(*) FROM pg_catalog.pg_tables WHERE schemaname = current_schema() AND tablename = $1`
+	}
+	var missing []string
+	for _, t := range usherTables {
+		var n int
+		if err := db.QueryRowContext(ctx, query, t).Scan(&n); err != nil {
+			return fmt.Errorf("read %s schema: %w", engine, err)
+		}
+		if n == 0 {
+			missing = append(missing, t)
+		}
+	}
+	if len(missing) == len(usherTables) {
+		return fmt.Errorf("not a usher store: the %s database has none of usher's tables (empty, or not migrated: start `usher serve` on it once)", engine)
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("not a complete usher store: the %s database lacks tables %v", engine, missing)
+	}
+	return nil
 }
 
 // readOnlyDialect is the dialect of a store opened only to read: no write
@@ -117,11 +149,31 @@ func (readOnlyDialect) UniqueViolation(error) bool { return false }
 func (readOnlyDialect) Rejected(error) bool        { return false }
 func (readOnlyDialect) CacheStatements() bool      { return false }
 
-// runAuditLog prints one page of the audit log from a running usher.
-func runAuditLog(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("usher audit log", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+// newAuditLogCmd prints one page of the audit log from a running usher.
+func newAuditLogCmd(e *env) *cobra.Command {
+	var c adminClient
 	q := url.Values{}
+	cmd := &cobra.Command{
+		Use:     "log [--order ID] [--actor A] [--since T] [--after SEQ] [--limit N]",
+		Short:   "List audit records through the admin API",
+		Example: "  usher audit log --order ord_1a2b3c\n  usher audit log --since 2025-01-01T00:00:00Z --output json",
+		Args:    noArgs,
+	}
+	out := outputFlag(cmd)
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		if err := checkOutput(*out); err != nil {
+			return err
+		}
+		path := "/v1/audit"
+		if len(q) > 0 {
+			path += "?" + q.Encode()
+		}
+		reply, err := c.do(cmd.Context(), http.MethodGet, path, nil, http.StatusOK)
+		if err != nil {
+			return err
+		}
+		return render(e.stdout, *out, readView{list: "records", columns: []string{"seq", "at", "actor", "action", "entity_type", "entity_id", "order_id"}, next: "next_after"}, reply)
+	}
 	for _, f := range []struct{ flag, param, usage string }{
 		{"order", "order_id", "only records of this order"},
 		{"actor", "actor", "only records of this actor (an admin token id, a source)"},
@@ -129,21 +181,8 @@ func runAuditLog(ctx context.Context, args []string, getenv func(string) string,
 		{"after", "after", "only records after this seq (the next_after of the previous page)"},
 		{"limit", "limit", "records per page (default 100, at most 1000)"},
 	} {
-		fs.Func(f.flag, f.usage, func(v string) error { q.Set(f.param, v); return nil })
+		cmd.Flags().Func(f.flag, f.usage, func(v string) error { q.Set(f.param, v); return nil })
 	}
-	var c adminClient
-	c.bind(fs, getenv)
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	path := "/v1/audit"
-	if len(q) > 0 {
-		path += "?" + q.Encode()
-	}
-	reply, err := c.do(ctx, http.MethodGet, path, nil, http.StatusOK)
-	if err != nil {
-		return err
-	}
-	_, err = stdout.Write(reply)
-	return err
+	c.bind(cmd.Flags(), e.getenv)
+	return cmd
 }

@@ -1,10 +1,8 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
-	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -16,15 +14,6 @@ import (
 	"github.com/usherhq/usher/internal/store/postgres"
 	"github.com/usherhq/usher/internal/ushertest"
 )
-
-// runCommand runs one subcommand's function as run() would (these call the
-// functions directly, so that they hold before main.go dispatches to them).
-func runCommand(t *testing.T, cmd func(context.Context, []string, func(string) string, io.Writer, io.Writer) error, args ...string) (string, error) {
-	t.Helper()
-	var out, errOut bytes.Buffer
-	err := cmd(context.Background(), args, func(string) string { return "" }, &out, &errOut)
-	return out.String() + errOut.String(), err
-}
 
 func appendAudit(t *testing.T, db *store.DB, n int) {
 	t.Helper()
@@ -49,7 +38,7 @@ func TestAuditVerifyCatchesATamperedRecord(t *testing.T) {
 	t.Parallel()
 	s := ushertest.Start(t)
 	appendAudit(t, s.Store(), 5)
-	out, err := runCommand(t, runAudit, "verify", "--data-dir", s.Config.DataDir)
+	out, err := runCLI(t, "audit", "verify", "--data-dir", s.Config.DataDir)
 	if err != nil || !strings.HasPrefix(out, "OK: ") {
 		t.Fatalf("audit verify of a sound log: %v\n%s", err, out)
 	}
@@ -65,7 +54,7 @@ func TestAuditVerifyCatchesATamperedRecord(t *testing.T) {
 	if _, err := raw.Exec(`UPDATE audit_log SET detail = '{"capacity":100000}' WHERE seq = $1`, bad); err != nil {
 		t.Fatalf("tamper: %v", err)
 	}
-	out, err = runCommand(t, runAudit, "verify", "--data-dir", s.Config.DataDir)
+	out, err = runCLI(t, "audit", "verify", "--data-dir", s.Config.DataDir)
 	if err == nil || !strings.Contains(out, "BROKEN at record "+itoa(bad)+":") || !strings.Contains(err.Error(), "record "+itoa(bad)) {
 		t.Fatalf("audit verify after tampering with record %d: err %v\n%s", bad, err, out)
 	}
@@ -73,7 +62,7 @@ func TestAuditVerifyCatchesATamperedRecord(t *testing.T) {
 	// A stopped usher is checked the same way, and the check writes nothing.
 	s.Stop()
 	wantReadOnly(t, s.Config.DataDir, "")
-	if out, err := runCommand(t, runAudit, "verify", "--data-dir", s.Config.DataDir); err == nil || !strings.Contains(out, "BROKEN at record "+itoa(bad)) {
+	if out, err := runCLI(t, "audit", "verify", "--data-dir", s.Config.DataDir); err == nil || !strings.Contains(out, "BROKEN at record "+itoa(bad)) {
 		t.Fatalf("audit verify of a stopped usher: err %v\n%s", err, out)
 	}
 }
@@ -87,7 +76,7 @@ func TestAuditVerifyOnPostgres(t *testing.T) {
 	}
 	defer db.Close()
 	appendAudit(t, db, 4)
-	if out, err := runCommand(t, runAudit, "verify", "--postgres-url", url); err != nil || !strings.HasPrefix(out, "OK: 4 audit records") {
+	if out, err := runCLI(t, "audit", "verify", "--postgres-url", url); err != nil || !strings.HasPrefix(out, "OK: 4 audit records") {
 		t.Fatalf("audit verify: %v\n%s", err, out)
 	}
 	wantReadOnly(t, "", url)
@@ -99,7 +88,7 @@ func TestAuditVerifyOnPostgres(t *testing.T) {
 	if _, err := raw.Exec(`DELETE FROM audit_log WHERE seq = 2`); err != nil {
 		t.Fatalf("tamper: %v", err)
 	}
-	out, err := runCommand(t, runAudit, "verify", "--postgres-url", url)
+	out, err := runCLI(t, "audit", "verify", "--postgres-url", url)
 	if err == nil || !strings.Contains(out, "BROKEN at record 2: missing") {
 		t.Fatalf("audit verify after a deletion: err %v\n%s", err, out)
 	}
@@ -121,13 +110,13 @@ func wantReadOnly(t *testing.T, dataDir, pgURL string) {
 func TestAuditVerifyNeedsAUsherDatabase(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	if out, err := runCommand(t, runAudit, "verify", "--data-dir", dir); err == nil || !strings.Contains(err.Error(), "no usher database") {
+	if out, err := runCLI(t, "audit", "verify", "--data-dir", dir); err == nil || !strings.Contains(err.Error(), "no usher database") {
 		t.Fatalf("audit verify of an empty directory: %v\n%s", err, out)
 	}
 	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
 		t.Fatalf("audit verify created %v in the directory it checked", entries)
 	}
-	if _, err := runCommand(t, runAudit, "frobnicate"); err == nil {
+	if _, err := runCLI(t, "audit", "frobnicate"); err == nil {
 		t.Fatal("an unknown audit subcommand succeeded")
 	}
 }
@@ -146,18 +135,18 @@ func TestAuditLogAndPIIEraseAgainstARunningUsher(t *testing.T) {
 	if err != nil {
 		t.Fatalf("PutBuyer: %v", err)
 	}
-	out, err := runCommand(t, runPII, append([]string{"erase", "--order", "ord_cli_pii"}, conn...)...)
+	out, err := runCLI(t, append([]string{"pii", "erase", "--order", "ord_cli_pii"}, conn...)...)
 	if err != nil || !strings.Contains(out, `"erased_at"`) || strings.Contains(out, "@") {
 		t.Fatalf("pii erase: %v\n%s", err, out)
 	}
-	out, err = runCommand(t, runAudit, append([]string{"log", "--order", "ord_cli_pii"}, conn...)...)
-	if err != nil || !strings.Contains(out, `"action":"pii.erased"`) || !strings.Contains(out, `"actor":"`+s.AdminTokenID()+`"`) {
+	out, err = runCLI(t, append([]string{"audit", "log", "--output", "json", "--order", "ord_cli_pii"}, conn...)...)
+	if err != nil || !strings.Contains(out, `"action": "pii.erased"`) || !strings.Contains(out, `"actor": "`+s.AdminTokenID()+`"`) {
 		t.Fatalf("audit log --order: %v\n%s", err, out)
 	}
-	if _, err := runCommand(t, runPII, append([]string{"erase", "--order", "ord_unknown"}, conn...)...); err == nil || !strings.Contains(err.Error(), "404") {
+	if _, err := runCLI(t, append([]string{"pii", "erase", "--order", "ord_unknown"}, conn...)...); err == nil || !strings.Contains(err.Error(), "404") {
 		t.Fatalf("pii erase of an unknown order: %v, want a 404", err)
 	}
-	if _, err := runCommand(t, runPII, "erase"); err == nil {
+	if _, err := runCLI(t, "pii", "erase"); err == nil {
 		t.Fatal("pii erase without --order succeeded")
 	}
 }

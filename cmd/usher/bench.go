@@ -4,19 +4,19 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"math"
 	"net/http"
 	"os"
-	"path/filepath"
 	"runtime/pprof"
 	"text/tabwriter"
 	"time"
 
+	"github.com/spf13/cobra"
 	"github.com/usherhq/usher"
+
 	"github.com/usherhq/usher/internal/loadgen"
 	"github.com/usherhq/usher/internal/server"
 	"github.com/usherhq/usher/internal/telemetry"
@@ -40,29 +40,60 @@ type benchReport struct {
 	DurableSync      bool            `json:"durable_sync"`
 }
 
-func runBench(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("usher bench", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	url := fs.String("url", getenv("USHER_URL"), "usher to load (default: start one in this process on a temporary data dir)")
-	dataDir := fs.String("data-dir", envOr(getenv, "USHER_DATA_DIR", "usher-data"), "credentials of the usher at --url")
-	adminToken := fs.String("admin-token", getenv("USHER_ADMIN_TOKEN"), "admin token (default: from the credentials file)")
-	rate := fs.Int("rate", 0, "peak requests per second; 0 = as fast as the server takes them")
-	ramp := fs.Duration("ramp", 0, "ramp from a tenth of --rate to --rate over this long")
-	peak := fs.Duration("peak", 10*time.Second, "hold the peak rate this long")
-	workers := fs.Int("workers", 64, "concurrent senders")
-	dup := fs.Float64("duplicates", 0.1, "share of requests that resend an earlier event")
-	refunds := fs.Float64("refunds", 0.05, "share of refunds of earlier orders")
-	chargebacks := fs.Float64("chargebacks", 0.02, "share of chargebacks of earlier orders")
-	baseline := fs.Bool("baseline", true, "also load a bare net/http 202 handler, the machine's ceiling, in the same run")
-	relaxed := fs.Bool("relaxed-sync", false, "in-process usher only: do not fsync before acknowledging")
-	partitions := fs.Int("partitions", 0, "in-process usher only: partitions of the inbound stream (default: usher's default)")
-	asJSON := fs.Bool("json", false, "print the report as JSON")
-	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of this process (with an in-process usher: server and load) to this file")
-	if err := fs.Parse(args); err != nil {
-		return err
+// benchOptions are the flags of usher bench.
+type benchOptions struct {
+	url         string
+	dataDir     string
+	adminToken  string
+	rate        int
+	ramp        time.Duration
+	peak        time.Duration
+	workers     int
+	dup         float64
+	refunds     float64
+	chargebacks float64
+	baseline    bool
+	relaxed     bool
+	partitions  int
+	asJSON      bool
+	cpuProfile  string
+}
+
+func newBenchCmd(e *env) *cobra.Command {
+	var o benchOptions
+	cmd := &cobra.Command{
+		Use:     "bench",
+		Short:   "Load test a usher (or one started in-process) beside a bare net/http ceiling",
+		Example: "  usher bench --peak 10s --workers 64\n  usher bench --url http://127.0.0.1:8080 --rate 2000 --json",
+		Args:    noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return o.run(cmd.Context(), e.stdout, e.stderr)
+		},
 	}
-	if *cpuProfile != "" {
-		f, err := os.Create(*cpuProfile)
+	fs := cmd.Flags()
+	getenv := e.getenv
+	fs.StringVar(&o.url, "url", getenv("USHER_URL"), "usher to load (default: start one in this process on a temporary data dir)")
+	fs.StringVar(&o.dataDir, "data-dir", envOr(getenv, "USHER_DATA_DIR", "usher-data"), "credentials of the usher at --url")
+	fs.StringVar(&o.adminToken, "admin-token", getenv("USHER_ADMIN_TOKEN"), "admin token (default: from the credentials file)")
+	fs.IntVar(&o.rate, "rate", 0, "peak requests per second; 0 = as fast as the server takes them")
+	fs.DurationVar(&o.ramp, "ramp", 0, "ramp from a tenth of --rate to --rate over this long")
+	fs.DurationVar(&o.peak, "peak", 10*time.Second, "hold the peak rate this long")
+	fs.IntVar(&o.workers, "workers", 64, "concurrent senders")
+	fs.Float64Var(&o.dup, "duplicates", 0.1, "share of requests that resend an earlier event")
+	fs.Float64Var(&o.refunds, "refunds", 0.05, "share of refunds of earlier orders")
+	fs.Float64Var(&o.chargebacks, "chargebacks", 0.02, "share of chargebacks of earlier orders")
+	fs.BoolVar(&o.baseline, "baseline", true, "also load a bare net/http 202 handler, the machine's ceiling, in the same run")
+	fs.BoolVar(&o.relaxed, "relaxed-sync", false, "in-process usher only: do not fsync before acknowledging")
+	fs.IntVar(&o.partitions, "partitions", 0, "in-process usher only: partitions of the inbound stream (default: usher's default)")
+	fs.BoolVar(&o.asJSON, "json", false, "print the report as JSON")
+	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of this process (with an in-process usher: server and load) to this file")
+	return cmd
+}
+
+// run loads the target and prints the report.
+func (o *benchOptions) run(ctx context.Context, stdout, stderr io.Writer) error {
+	if o.cpuProfile != "" {
+		f, err := os.Create(o.cpuProfile)
 		if err != nil {
 			return err
 		}
@@ -74,45 +105,45 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	log := telemetry.NewLogger(stderr, slog.LevelWarn, "text")
 	source, secret := "", []byte(nil)
-	if *url == "" {
+	if o.url == "" {
 		dir, err := os.MkdirTemp("", "usher-bench-")
 		if err != nil {
 			return err
 		}
 		defer os.RemoveAll(dir)
-		*adminToken = usher.NewID("bench-")
-		app, err := server.Start(ctx, server.Config{Addr: "127.0.0.1:0", DataDir: dir, Bootstrap: true, AdminToken: *adminToken, RelaxedSync: *relaxed, Partitions: *partitions}, log)
+		o.adminToken = usher.NewID("bench-")
+		app, err := server.Start(ctx, server.Config{Addr: "127.0.0.1:0", DataDir: dir, Bootstrap: true, AdminToken: o.adminToken, RelaxedSync: o.relaxed, Partitions: o.partitions}, log)
 		if err != nil {
 			return err
 		}
 		defer func() { _ = app.Shutdown(context.Background()) }()
-		*url, *dataDir = app.URL(), dir
+		o.url, o.dataDir = app.URL(), dir
 	}
-	creds, err := readCredentials(*dataDir)
+	creds, err := readCredentials(o.dataDir)
 	if err != nil {
 		return err
 	}
-	if *adminToken == "" {
-		*adminToken = creds.AdminToken
+	if o.adminToken == "" {
+		o.adminToken = creds.AdminToken
 	}
 	source = creds.Source
 	if secret, err = webhook.DecodeSecret(creds.Secret); err != nil {
 		return fmt.Errorf("credentials secret: %w", err)
 	}
 	show := usher.NewID("bench-")
-	if err := putCapacity(ctx, *url, *adminToken, show, 10_000_000); err != nil {
+	if err := putCapacity(ctx, o.url, o.adminToken, show, 10_000_000); err != nil {
 		return err
 	}
 	cfg := loadgen.Config{
-		URL: *url, Source: source, Secret: secret, Show: show, Venue: "bench-venue", TicketType: "GA",
-		Rate: *rate, Ramp: *ramp, Peak: *peak, Workers: *workers,
-		DuplicateRatio: *dup, RefundRatio: *refunds, ChargebackRatio: *chargebacks,
+		URL: o.url, Source: source, Secret: secret, Show: show, Venue: "bench-venue", TicketType: "GA",
+		Rate: o.rate, Ramp: o.ramp, Peak: o.peak, Workers: o.workers,
+		DuplicateRatio: o.dup, RefundRatio: o.refunds, ChargebackRatio: o.chargebacks,
 		Progress: func(p loadgen.Progress) {
 			fmt.Fprintf(stderr, "\r%5.1fs sent %d accepted %d errors %d   ", p.Elapsed.Seconds(), p.Sent, p.Accepted, p.Errors)
 		},
 	}
 	var rep benchReport
-	if *baseline {
+	if o.baseline {
 		base, stop, err := loadgen.StartBaseline()
 		if err != nil {
 			return err
@@ -128,7 +159,7 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 		b.Target = "bare net/http 202"
 		rep.Baseline = &b
 	}
-	before, err := loadgen.Scrape(ctx, *url, *adminToken)
+	before, err := loadgen.Scrape(ctx, o.url, o.adminToken)
 	if err != nil {
 		return err
 	}
@@ -140,7 +171,7 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	rep.Usher = res
 	loadEnd := time.Now()
-	after, err := waitDrained(ctx, *url, *adminToken, before, float64(res.Accepted))
+	after, err := waitDrained(ctx, o.url, o.adminToken, before, float64(res.Accepted))
 	if err != nil {
 		return err
 	}
@@ -149,8 +180,8 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 	if rep.Baseline != nil && rep.Baseline.AcceptedPerS > 0 {
 		rep.RatioToBaseline = res.AcceptedPerS / rep.Baseline.AcceptedPerS
 	}
-	rep.DurableSync = !*relaxed
-	if *asJSON {
+	rep.DurableSync = !o.relaxed
+	if o.asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
 		return enc.Encode(rep)
@@ -211,18 +242,6 @@ func nanOr(v float64) float64 {
 		return 0
 	}
 	return v
-}
-
-func readCredentials(dataDir string) (server.Credentials, error) {
-	var c server.Credentials
-	raw, err := os.ReadFile(filepath.Join(dataDir, server.CredentialsFile))
-	if err != nil {
-		return c, fmt.Errorf("credentials: %w", err)
-	}
-	if err := json.Unmarshal(raw, &c); err != nil {
-		return c, fmt.Errorf("credentials file: %w", err)
-	}
-	return c, nil
 }
 
 func putCapacity(ctx context.Context, url, token, show string, capacity int) error {

@@ -2,13 +2,13 @@ package main
 
 import (
 	"bytes"
-	"flag"
 	"fmt"
 	"os"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/spf13/pflag"
 	"gopkg.in/yaml.v3"
 
 	"github.com/usherhq/usher/internal/delivery"
@@ -131,9 +131,22 @@ func componentSettings() []setting {
 	}
 }
 
-// loadConfig reads the serve configuration from a YAML file (--config or
-// USHER_CONFIG), then the environment, then flags.
-func loadConfig(fs *flag.FlagSet, args []string, getenv func(string) string) (server.Config, error) {
+// loadConfig binds the configuration flags to fs, parses args and loads
+// the configuration (see bindConfig).
+func loadConfig(fs *pflag.FlagSet, args []string, getenv func(string) string) (server.Config, error) {
+	load := bindConfig(fs, getenv)
+	if err := fs.Parse(args); err != nil {
+		return server.Config{}, err
+	}
+	return load()
+}
+
+// bindConfig adds --config and one flag per setting to fs; once fs is
+// parsed, the function it returns reads the YAML file (--config or
+// USHER_CONFIG), then the environment, then the flags. A setting that
+// parses as a boolean is a boolean flag: --relaxed-sync alone means true
+// and never swallows the next argument.
+func bindConfig(fs *pflag.FlagSet, getenv func(string) string) func() (server.Config, error) {
 	configPath := fs.String("config", getenv("USHER_CONFIG"), "YAML config file (env USHER_CONFIG)")
 	flagValues := map[string]string{}
 	for _, s := range settings() {
@@ -141,20 +154,31 @@ func loadConfig(fs *flag.FlagSet, args []string, getenv func(string) string) (se
 			flagValues[s.flag] = v
 			return nil
 		})
+		if isBoolSetting(s) {
+			fs.Lookup(s.flag).NoOptDefVal = "true"
+		}
 	}
-	if err := fs.Parse(args); err != nil {
-		return server.Config{}, err
-	}
+	return func() (server.Config, error) { return readConfig(*configPath, flagValues, getenv) }
+}
+
+// isBoolSetting tells a boolean setting by what it accepts: true and false,
+// and nothing else.
+func isBoolSetting(s setting) bool {
+	var c server.Config
+	return s.set(&c, "true") == nil && s.set(&c, "false") == nil && s.set(&c, "maybe") != nil
+}
+
+func readConfig(configPath string, flagValues map[string]string, getenv func(string) string) (server.Config, error) {
 	var cfg server.Config
-	if *configPath != "" {
-		raw, err := os.ReadFile(*configPath)
+	if configPath != "" {
+		raw, err := os.ReadFile(configPath)
 		if err != nil {
 			return server.Config{}, fmt.Errorf("config file: %w", err)
 		}
 		dec := yaml.NewDecoder(bytes.NewReader(raw))
 		dec.KnownFields(true)
 		if err := dec.Decode(&cfg); err != nil {
-			return server.Config{}, fmt.Errorf("config file %s: %w", *configPath, err)
+			return server.Config{}, fmt.Errorf("config file %s: %w", configPath, err)
 		}
 	}
 	for _, s := range settings() {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"flag"
 	"io"
 	"os"
 	"path/filepath"
@@ -10,13 +9,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/spf13/pflag"
 	"github.com/usherhq/usher/internal/server"
 )
 
 // load runs loadConfig on a fresh flag set with env as the environment.
 func load(t *testing.T, args []string, env map[string]string) (server.Config, error) {
 	t.Helper()
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs := pflag.NewFlagSet("serve", pflag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	return loadConfig(fs, args, func(k string) string { return env[k] })
 }

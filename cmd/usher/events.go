@@ -1,44 +1,62 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 
+	"github.com/spf13/cobra"
+
 	"github.com/usherhq/usher/internal/events"
 )
 
-const eventsUsage = `usage:
-  usher events export DIR                                  write every event schema to DIR/<direction>/<type>/<version>.json
-  usher events validate --type T [--version V] [--direction outbound|inbound] FILE...
-                                                           check payloads against the published schema: a delivery body
-                                                           ({"type","version","data",…}) or the data alone; exit 1 on any failure`
-
-// runEvents exports the event catalog's schemas or validates payloads
+// newEventsCmd exports the event catalog's schemas or validates payloads
 // against them: a consumer runs it in its own CI.
-func runEvents(_ context.Context, args []string, _ func(string) string, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
-		fmt.Fprintln(stderr, eventsUsage)
-		return errors.New("events: no subcommand")
+func newEventsCmd(e *env) *cobra.Command {
+	export := &cobra.Command{
+		Use:     "export DIR",
+		Short:   "Write every event schema to DIR/<direction>/<type>/<version>.json",
+		Example: "  usher events export ./schemas",
+		Args:    exactArgs("DIR"),
+		RunE: func(_ *cobra.Command, args []string) error {
+			return exportSchemas(args[0], e.stdout)
+		},
 	}
-	switch args[0] {
-	case "export":
-		if len(args) != 2 {
-			fmt.Fprintln(stderr, eventsUsage)
-			return errors.New("events export: want one directory")
-		}
-		return exportSchemas(args[1], stdout)
-	case "validate":
-		return validateFiles(args[1:], stdout, stderr)
+	return group("events", "Event schemas: export them, check payloads against them", export, newEventsValidateCmd(e))
+}
+
+func newEventsValidateCmd(e *env) *cobra.Command {
+	var typ, version, dir string
+	cmd := &cobra.Command{
+		Use:   "validate --type T [--version V] [--direction outbound|inbound] FILE...",
+		Short: "Check payloads against the published schema; fails on any mismatch",
+		Long: "Checks each FILE against the schema of --type: a delivery body ({\"type\",\"version\",\"data\",…})\n" +
+			"is checked by its data, anything else as the data itself. Exit 1 on any failure.",
+		Example: "  usher events validate --type ticket.issued delivery.json\n  usher events validate --type order.paid --direction inbound payload.json",
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return usagef("%s: name at least one FILE", cmd.CommandPath())
+			}
+			if typ == "" {
+				return usagef("%s: --type is required", cmd.CommandPath())
+			}
+			if dir != string(events.Outbound) && dir != string(events.Inbound) {
+				return usagef("--direction %q: want outbound or inbound", dir)
+			}
+			return nil
+		},
+		RunE: func(_ *cobra.Command, args []string) error {
+			return validateFiles(typ, version, events.Direction(dir), args, e.stdout)
+		},
 	}
-	fmt.Fprintln(stderr, eventsUsage)
-	return fmt.Errorf("events: unknown subcommand %q", args[0])
+	cmd.Flags().StringVar(&typ, "type", "", "event type, e.g. ticket.issued (required)")
+	cmd.Flags().StringVar(&version, "version", "", "version (default: a body's version field, else the current version)")
+	cmd.Flags().StringVar(&dir, "direction", string(events.Outbound), "outbound (what usher delivers) or inbound (what usher accepts)")
+	return cmd
 }
 
 func exportSchemas(dir string, stdout io.Writer) error {
@@ -65,27 +83,15 @@ func exportSchemas(dir string, stdout io.Writer) error {
 	return nil
 }
 
-func validateFiles(args []string, stdout, stderr io.Writer) error {
-	fl := flag.NewFlagSet("usher events validate", flag.ContinueOnError)
-	fl.SetOutput(stderr)
-	typ := fl.String("type", "", "event type, e.g. ticket.issued (required)")
-	version := fl.String("version", "", "version (default: a body's version field, else the current version)")
-	dir := fl.String("direction", string(events.Outbound), "outbound (what usher delivers) or inbound (what usher accepts)")
-	if err := fl.Parse(args); err != nil {
-		return err
-	}
-	if *typ == "" || fl.NArg() == 0 || (*dir != string(events.Outbound) && *dir != string(events.Inbound)) {
-		fmt.Fprintln(stderr, eventsUsage)
-		return errors.New("events validate: need --type, a direction of inbound or outbound and at least one file")
-	}
+func validateFiles(typ, version string, dir events.Direction, files []string, stdout io.Writer) error {
 	c, err := events.Load()
 	if err != nil {
 		return err
 	}
-	v := c.Validator(events.Direction(*dir))
+	v := c.Validator(dir)
 	failed := 0
-	for _, path := range fl.Args() {
-		if err := validateFile(v, *typ, *version, path); err != nil {
+	for _, path := range files {
+		if err := validateFile(v, typ, version, path); err != nil {
 			failed++
 			fmt.Fprintf(stdout, "FAIL %s: %v\n", path, err)
 			continue
@@ -93,7 +99,7 @@ func validateFiles(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "ok   %s\n", path)
 	}
 	if failed > 0 {
-		return fmt.Errorf("events validate: %d of %d files do not match %s", failed, fl.NArg(), *typ)
+		return fmt.Errorf("events validate: %d of %d files do not match %s", failed, len(files), typ)
 	}
 	return nil
 }

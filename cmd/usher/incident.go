@@ -1,118 +1,157 @@
 package main
 
 import (
-	"context"
-	"errors"
-	"flag"
-	"io"
 	"net/http"
 	"net/url"
-	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
-const incidentUsage = `usage:
-  usher incident open --title T [--description D]
-  usher incident list [--status open|closed]
-  usher incident show ID
-  usher incident tag ID --kind dead_letter|delivery|inbound (--id REF ... | filter flags)
-      filter flags: --stage --source --subscription --type --order --venue --reason --error
-                    --state --status --outcome --since RFC3339 --until RFC3339 --limit N
-  usher incident replay ID
-  usher incident close ID --summary S`
+// newIncidentCmd opens, tags, replays and closes incidents through a running
+// usher (docs/runbooks/incidents.md).
+func newIncidentCmd(e *env) *cobra.Command {
+	return group("incident", "Name an incident, tag what it touched, replay it, close it",
+		newIncidentOpenCmd(e), newIncidentListCmd(e), newIncidentShowCmd(e),
+		newIncidentTagCmd(e), newIncidentReplayCmd(e), newIncidentCloseCmd(e))
+}
 
-// refs collects repeated --id flags.
-type refs []string
+// incidentCall is one incident command: its use line, help, example and
+// the request it makes once its flags are parsed.
+type incidentCall struct {
+	use, short, example string
+	args                cobra.PositionalArgs
+	flags               func(fs *pflag.FlagSet)
+	request             func(args []string) (method, path string, body any, want int, err error)
+}
 
-func (r *refs) String() string     { return strings.Join(*r, ",") }
-func (r *refs) Set(v string) error { *r = append(*r, v); return nil }
-
-// runIncident opens, tags, replays and closes incidents through a running
-// usher.
-func runIncident(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
-		return errors.New(incidentUsage)
-	}
-	verb, rest := args[0], args[1:]
-	id := ""
-	if len(rest) > 0 && !strings.HasPrefix(rest[0], "-") {
-		id, rest = rest[0], rest[1:]
-	}
-	fs := flag.NewFlagSet("usher incident "+verb, flag.ContinueOnError)
-	fs.SetOutput(stderr)
+func (ic incidentCall) command(e *env) *cobra.Command {
 	var c adminClient
-	c.bind(fs, getenv)
-	out := printReply(stdout)
-	path := "/v1/incidents/" + url.PathEscape(id)
-	switch {
-	case verb == "open":
-		title := fs.String("title", "", "what is wrong (required)")
-		desc := fs.String("description", "", "more about it")
-		if err := fs.Parse(rest); err != nil {
-			return err
-		}
-		return out(c.do(ctx, http.MethodPost, "/v1/incidents", map[string]string{"title": *title, "description": *desc}, http.StatusCreated))
-	case verb == "list":
-		status := fs.String("status", "", "open or closed (default both)")
-		if err := fs.Parse(rest); err != nil {
-			return err
-		}
-		return out(c.do(ctx, http.MethodGet, "/v1/incidents?"+url.Values{"status": {*status}}.Encode(), nil, http.StatusOK))
-	case verb == "show" && id != "":
-		if err := fs.Parse(rest); err != nil {
-			return err
-		}
-		return out(c.do(ctx, http.MethodGet, path, nil, http.StatusOK))
-	case verb == "tag" && id != "":
-		body, err := tagBody(fs, rest)
+	cmd := &cobra.Command{Use: ic.use, Short: ic.short, Example: ic.example, Args: ic.args}
+	c.bind(cmd.Flags(), e.getenv)
+	if ic.flags != nil {
+		ic.flags(cmd.Flags())
+	}
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		method, path, body, want, err := ic.request(args)
 		if err != nil {
 			return err
 		}
-		return out(c.do(ctx, http.MethodPost, path+"/tags", body, http.StatusOK))
-	case verb == "replay" && id != "":
-		if err := fs.Parse(rest); err != nil {
+		reply, err := c.do(cmd.Context(), method, path, body, want)
+		if err != nil {
 			return err
 		}
-		return out(c.do(ctx, http.MethodPost, path+"/replay", nil, http.StatusOK))
-	case verb == "close" && id != "":
-		summary := fs.String("summary", "", "what happened and what was done")
-		if err := fs.Parse(rest); err != nil {
-			return err
-		}
-		return out(c.do(ctx, http.MethodPost, path+"/close", map[string]string{"summary": *summary}, http.StatusOK))
+		return printJSON(e.stdout, reply)
 	}
-	return errors.New(incidentUsage)
+	return cmd
 }
 
-// tagBody reads the flags of incident tag into the API's request.
-func tagBody(fs *flag.FlagSet, args []string) (map[string]any, error) {
-	kind := fs.String("kind", "dead_letter", "dead_letter, delivery or inbound")
-	var ids refs
-	fs.Var(&ids, "id", "a ref to tag (repeatable): dead letter id, subscription_id/event_id, source/event_id")
-	names := map[string]string{"stage": "stage", "source": "source", "subscription": "subscription_id", "type": "type",
+func incidentPath(id, suffix string) string { return "/v1/incidents/" + url.PathEscape(id) + suffix }
+
+func newIncidentOpenCmd(e *env) *cobra.Command {
+	var title, desc string
+	return incidentCall{
+		use: "open --title T", short: "Open an incident", args: noArgs,
+		example: `  usher incident open --title "Wallet passes failing" --description "Apple pass lane 5xx since 20:10"`,
+		flags: func(fs *pflag.FlagSet) {
+			fs.StringVar(&title, "title", "", "what is wrong (required)")
+			fs.StringVar(&desc, "description", "", "more about it")
+		},
+		request: func([]string) (string, string, any, int, error) {
+			if title == "" {
+				return "", "", nil, 0, usagef("incident open needs --title")
+			}
+			return http.MethodPost, "/v1/incidents", map[string]string{"title": title, "description": desc}, http.StatusCreated, nil
+		},
+	}.command(e)
+}
+
+func newIncidentListCmd(e *env) *cobra.Command {
+	var status string
+	return incidentCall{
+		use: "list", short: "List incidents", args: noArgs,
+		example: "  usher incident list --status open",
+		flags:   func(fs *pflag.FlagSet) { fs.StringVar(&status, "status", "", "open or closed (default both)") },
+		request: func([]string) (string, string, any, int, error) {
+			return http.MethodGet, "/v1/incidents?" + url.Values{"status": {status}}.Encode(), nil, http.StatusOK, nil
+		},
+	}.command(e)
+}
+
+func newIncidentShowCmd(e *env) *cobra.Command {
+	return incidentCall{
+		use: "show ID", short: "Show an incident with its tags and timeline", args: exactArgs("ID"),
+		example: "  usher incident show inc_0123",
+		request: func(args []string) (string, string, any, int, error) {
+			return http.MethodGet, incidentPath(args[0], ""), nil, http.StatusOK, nil
+		},
+	}.command(e)
+}
+
+func newIncidentReplayCmd(e *env) *cobra.Command {
+	return incidentCall{
+		use: "replay ID", short: "Replay everything tagged on an incident", args: exactArgs("ID"),
+		example: "  usher incident replay inc_0123",
+		request: func(args []string) (string, string, any, int, error) {
+			return http.MethodPost, incidentPath(args[0], "/replay"), nil, http.StatusOK, nil
+		},
+	}.command(e)
+}
+
+func newIncidentCloseCmd(e *env) *cobra.Command {
+	var summary string
+	return incidentCall{
+		use: "close ID --summary S", short: "Close an incident with a summary", args: exactArgs("ID"),
+		example: `  usher incident close inc_0123 --summary "Receiver fixed at 20:40; 312 deliveries replayed"`,
+		flags:   func(fs *pflag.FlagSet) { fs.StringVar(&summary, "summary", "", "what happened and what was done") },
+		request: func(args []string) (string, string, any, int, error) {
+			return http.MethodPost, incidentPath(args[0], "/close"), map[string]string{"summary": summary}, http.StatusOK, nil
+		},
+	}.command(e)
+}
+
+// tagFilters returns the filter flags of incident tag under their API names.
+func tagFilters() map[string]string {
+	return map[string]string{"stage": "stage", "source": "source", "subscription": "subscription_id", "type": "type",
 		"order": "order_id", "venue": "venue_id", "reason": "reason", "error": "error", "state": "state",
 		"status": "status", "outcome": "outcome", "since": "since", "until": "until"}
+}
+
+func newIncidentTagCmd(e *env) *cobra.Command {
+	var kind string
+	var ids []string
+	var limit int
 	vals := map[string]*string{}
-	for flagName, field := range names {
-		vals[field] = fs.String(flagName, "", "filter: "+field)
-	}
-	limit := fs.Int("limit", 0, "at most this many (default and maximum 10000)")
-	if err := fs.Parse(args); err != nil {
-		return nil, err
-	}
-	body := map[string]any{"kind": *kind}
-	if len(ids) > 0 {
-		body["ids"] = []string(ids)
-		return body, nil
-	}
-	filter := map[string]any{}
-	for field, v := range vals {
-		if *v != "" {
-			filter[field] = *v
-		}
-	}
-	if *limit > 0 {
-		filter["limit"] = *limit
-	}
-	body["filter"] = filter
-	return body, nil
+	return incidentCall{
+		use: "tag ID --kind KIND (--id REF ... | filters)", short: "Tag dead letters, deliveries or inbound events by id or filter",
+		args: exactArgs("ID"),
+		example: "  usher incident tag inc_0123 --kind dead_letter --subscription sub_1 --since 2026-12-01T20:00:00Z\n" +
+			"  usher incident tag inc_0123 --kind inbound --id demo/msg_1 --id demo/msg_2",
+		flags: func(fs *pflag.FlagSet) {
+			fs.StringVar(&kind, "kind", "dead_letter", "dead_letter, delivery or inbound")
+			fs.StringArrayVar(&ids, "id", nil, "a ref to tag (repeatable): dead letter id, subscription_id/event_id, source/event_id")
+			fs.IntVar(&limit, "limit", 0, "at most this many (default and maximum 10000)")
+			for flagName, field := range tagFilters() {
+				vals[field] = fs.String(flagName, "", "filter: "+field)
+			}
+		},
+		request: func(args []string) (string, string, any, int, error) {
+			body := map[string]any{"kind": kind}
+			if len(ids) > 0 {
+				body["ids"] = ids
+			} else {
+				filter := map[string]any{}
+				for field, v := range vals {
+					if *v != "" {
+						filter[field] = *v
+					}
+				}
+				if limit > 0 {
+					filter["limit"] = limit
+				}
+				body["filter"] = filter
+			}
+			return http.MethodPost, incidentPath(args[0], "/tags"), body, http.StatusOK, nil
+		},
+	}.command(e)
 }

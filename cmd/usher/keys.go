@@ -3,12 +3,13 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"slices"
+
+	"github.com/spf13/cobra"
 
 	"github.com/usherhq/usher/internal/secrets"
 	"github.com/usherhq/usher/internal/store"
@@ -20,23 +21,43 @@ import (
 // before they read the new key file.
 const maxResealPasses = 5
 
-// runKeys runs `usher keys rotate-master`.
-func runKeys(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] != "rotate-master" {
-		fmt.Fprintln(stderr, "usage: usher keys rotate-master [--data-dir DIR|--postgres-url URL] [--master-key-file FILE] [--finish]")
-		return errors.New("keys: unknown or missing subcommand")
+// newKeysCmd groups the master-key commands.
+func newKeysCmd(e *env) *cobra.Command {
+	return group("keys", "Manage the master key that seals secrets at rest", newKeysRotateCmd(e))
+}
+
+// keysOptions are the flags of usher keys rotate-master.
+type keysOptions struct {
+	dataDir, pgURL, keyFile string
+	batch, limit            int
+	finish                  bool
+}
+
+func newKeysRotateCmd(e *env) *cobra.Command {
+	var o keysOptions
+	cmd := &cobra.Command{
+		Use:     "rotate-master",
+		Short:   "Re-seal everything under a new master key, online",
+		Long:    "Adds a new current key to the key file, re-seals every sealed value under it\n(run again to resume), and with --finish drops the retiring keys. See docs/keys.md.",
+		Example: "  usher keys rotate-master --data-dir /var/lib/usher\n  usher keys rotate-master --finish",
+		Args:    noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return o.run(cmd.Context(), e.getenv, e.stdout)
+		},
 	}
-	fs := flag.NewFlagSet("usher keys rotate-master", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	dataDir := fs.String("data-dir", envOr(getenv, "USHER_DATA_DIR", "usher-data"), "data directory of an embedded usher")
-	pgURL := fs.String("postgres-url", getenv("USHER_POSTGRES_URL"), "PostgreSQL URL instead of the data directory")
-	keyFile := fs.String("master-key-file", getenv("USHER_MASTER_KEY_FILE"), "master key file (default DATA_DIR/master.key)")
-	batch := fs.Int("batch", 100, "values resealed per transaction")
-	limit := fs.Int("limit", 0, "stop after resealing this many values (0: all); run again to resume")
-	finish := fs.Bool("finish", false, "once every value is under the new key, drop the retiring keys from the key file")
-	if err := fs.Parse(args[1:]); err != nil {
-		return err
-	}
+	fs, getenv := cmd.Flags(), e.getenv
+	fs.StringVar(&o.dataDir, "data-dir", envOr(getenv, "USHER_DATA_DIR", "usher-data"), "data directory of an embedded usher (env USHER_DATA_DIR)")
+	fs.StringVar(&o.pgURL, "postgres-url", getenv("USHER_POSTGRES_URL"), "PostgreSQL URL instead of the data directory (env USHER_POSTGRES_URL)")
+	fs.StringVar(&o.keyFile, "master-key-file", getenv("USHER_MASTER_KEY_FILE"), "master key file (default DATA_DIR/master.key)")
+	fs.IntVar(&o.batch, "batch", 100, "values resealed per transaction")
+	fs.IntVar(&o.limit, "limit", 0, "stop after resealing this many values (0: all); run again to resume")
+	fs.BoolVar(&o.finish, "finish", false, "once every value is under the new key, drop the retiring keys from the key file")
+	return cmd
+}
+
+// run rotates (or resumes or finishes rotating) the master key.
+func (o *keysOptions) run(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
+	dataDir, pgURL, keyFile, batch, limit, finish := &o.dataDir, &o.pgURL, &o.keyFile, &o.batch, &o.limit, &o.finish
 	if *keyFile == "" {
 		if getenv("USHER_MASTER_KEY") != "" {
 			return errors.New("keys: USHER_MASTER_KEY is set: rotate with a key file, or see docs/keys.md to rotate keys given in the environment")

@@ -75,7 +75,7 @@ func cli(s *ushertest.Server, args ...string) []string {
 func TestDLQAndReplayCommands(t *testing.T) {
 	t.Parallel()
 	s, accept, got, sub, _ := opsSetup(t, 3)
-	out, err := runCommand(t, runDLQ, cli(s, "list", "--subscription", sub, "--order", "ord_cli_a")...)
+	out, err := runCLI(t, cli(s, "dlq", "list", "--subscription", sub, "--order", "ord_cli_a", "-o", "json")...)
 	var page struct {
 		DeadLetters []store.DeadLetterRecord `json:"dead_letters"`
 	}
@@ -83,21 +83,21 @@ func TestDLQAndReplayCommands(t *testing.T) {
 		t.Fatalf("dlq list --order: %v\n%s", err, out)
 	}
 	one := page.DeadLetters[0].ID
-	if out, err := runCommand(t, runDLQ, cli(s, "show", one)...); err != nil || !strings.Contains(out, `"status_code":400`) {
+	if out, err := runCLI(t, cli(s, "dlq", "show", one)...); err != nil || !strings.Contains(out, `"status_code":400`) {
 		t.Fatalf("dlq show: %v\n%s", err, out)
 	}
 	accept.Store(true)
-	if out, err := runCommand(t, runDLQ, cli(s, "replay", one)...); err != nil || !strings.Contains(out, `"replays":1`) {
+	if out, err := runCLI(t, cli(s, "dlq", "replay", one)...); err != nil || !strings.Contains(out, `"replays":1`) {
 		t.Fatalf("dlq replay ID: %v\n%s", err, out)
 	}
-	if out, err := runCommand(t, runDLQ, cli(s, "replay", "--subscription", sub)...); err != nil || !strings.Contains(out, `"replayed":2`) {
+	if out, err := runCLI(t, cli(s, "dlq", "replay", "--subscription", sub)...); err != nil || !strings.Contains(out, `"replayed":2`) {
 		t.Fatalf("dlq replay --subscription: %v\n%s", err, out)
 	}
 	ushertest.Eventually(t, time.Minute, "3 deliveries after the replays", func() bool { return got.Load() == 3 })
-	if _, err := runCommand(t, runDLQ, cli(s, "replay")...); err == nil {
+	if _, err := runCLI(t, cli(s, "dlq", "replay")...); err == nil {
 		t.Errorf("dlq replay without a filter nor --all succeeded")
 	}
-	if out, err := runCommand(t, runReplay, cli(s, "--subscription", sub, "--since", "1h")...); err != nil || !strings.Contains(out, `"replayed":3`) {
+	if out, err := runCLI(t, cli(s, "replay", "--subscription", sub, "--since", "1h")...); err != nil || !strings.Contains(out, `"replayed":3`) {
 		t.Fatalf("replay --since 1h: %v\n%s", err, out)
 	}
 	ushertest.Eventually(t, time.Minute, "3 more deliveries", func() bool { return got.Load() == 6 })
@@ -107,30 +107,30 @@ func TestDLQAndReplayCommands(t *testing.T) {
 func TestIncidentCommand(t *testing.T) {
 	t.Parallel()
 	s, accept, got, sub, ids := opsSetup(t, 2)
-	out, err := runCommand(t, runIncident, cli(s, "open", "--title", "endpoint rejects")...)
+	out, err := runCLI(t, cli(s, "incident", "open", "--title", "endpoint rejects")...)
 	var in struct{ ID, Status string }
 	if err != nil || json.Unmarshal([]byte(out), &in) != nil || in.Status != "open" {
 		t.Fatalf("incident open: %v\n%s", err, out)
 	}
-	if out, err := runCommand(t, runIncident, cli(s, "tag", in.ID, "--kind", "dead_letter", "--subscription", sub, "--error", "http 400")...); err != nil || !strings.Contains(out, `"added":2`) {
+	if out, err := runCLI(t, cli(s, "incident", "tag", in.ID, "--kind", "dead_letter", "--subscription", sub, "--error", "http 400")...); err != nil || !strings.Contains(out, `"added":2`) {
 		t.Fatalf("incident tag: %v\n%s", err, out)
 	}
-	if out, err := runCommand(t, runIncident, cli(s, "tag", in.ID, "--kind", "delivery", "--id", sub+"/"+ids[0])...); err != nil || !strings.Contains(out, `"added":1`) {
+	if out, err := runCLI(t, cli(s, "incident", "tag", in.ID, "--kind", "delivery", "--id", sub+"/"+ids[0])...); err != nil || !strings.Contains(out, `"added":1`) {
 		t.Fatalf("incident tag --id: %v\n%s", err, out)
 	}
 	accept.Store(true)
-	if out, err := runCommand(t, runIncident, cli(s, "replay", in.ID)...); err != nil || !strings.Contains(out, `"replayed":2`) {
+	if out, err := runCLI(t, cli(s, "incident", "replay", in.ID)...); err != nil || !strings.Contains(out, `"replayed":2`) {
 		t.Fatalf("incident replay: %v\n%s", err, out)
 	}
 	ushertest.Eventually(t, time.Minute, "2 deliveries", func() bool { return got.Load() == 2 })
-	if out, err := runCommand(t, runIncident, cli(s, "close", in.ID, "--summary", "fixed")...); err != nil || !strings.Contains(out, `"status":"closed"`) {
+	if out, err := runCLI(t, cli(s, "incident", "close", in.ID, "--summary", "fixed")...); err != nil || !strings.Contains(out, `"status":"closed"`) {
 		t.Fatalf("incident close: %v\n%s", err, out)
 	}
-	out, err = runCommand(t, runIncident, cli(s, "show", in.ID)...)
+	out, err = runCLI(t, cli(s, "incident", "show", in.ID)...)
 	if err != nil || !strings.Contains(out, "incident.replayed") || !strings.Contains(out, "incident.closed") {
 		t.Fatalf("incident show: %v\n%s", err, out)
 	}
-	if out, err := runCommand(t, runIncident, cli(s, "list", "--status", "closed")...); err != nil || !strings.Contains(out, in.ID) {
+	if out, err := runCLI(t, cli(s, "incident", "list", "--status", "closed")...); err != nil || !strings.Contains(out, in.ID) {
 		t.Fatalf("incident list: %v\n%s", err, out)
 	}
 }

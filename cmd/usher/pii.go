@@ -1,36 +1,34 @@
 package main
 
 import (
-	"context"
-	"errors"
-	"flag"
-	"io"
 	"net/http"
 	"net/url"
+
+	"github.com/spf13/cobra"
 )
 
-// runPII erases a buyer's personal data through a running usher's API; the
-// order, its tickets and the audit trail stay.
-func runPII(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	usage := errors.New("usage: usher pii erase --order ORDER_ID")
-	if len(args) == 0 || args[0] != "erase" {
-		return usage
-	}
-	fs := flag.NewFlagSet("usher pii erase", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	order := fs.String("order", "", "the order whose buyer's email and name are erased")
+// newPIICmd erases a buyer's personal data through a running usher's API;
+// the order, its tickets and the audit trail stay.
+func newPIICmd(e *env) *cobra.Command {
 	var c adminClient
-	c.bind(fs, getenv)
-	if err := fs.Parse(args[1:]); err != nil {
-		return err
+	var order string
+	erase := &cobra.Command{
+		Use:     "erase --order ID",
+		Short:   "Erase a buyer's email and name (the order and its history stay)",
+		Example: "  usher pii erase --order ord_1a2b3c",
+		Args:    noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if order == "" {
+				return usagef("%s: --order is required", cmd.CommandPath())
+			}
+			reply, err := c.do(cmd.Context(), http.MethodDelete, "/v1/orders/"+url.PathEscape(order)+"/buyer", nil, http.StatusOK)
+			if err != nil {
+				return err
+			}
+			return printJSON(e.stdout, reply)
+		},
 	}
-	if *order == "" {
-		return usage
-	}
-	reply, err := c.do(ctx, http.MethodDelete, "/v1/orders/"+url.PathEscape(*order)+"/buyer", nil, http.StatusOK)
-	if err != nil {
-		return err
-	}
-	_, err = stdout.Write(reply)
-	return err
+	erase.Flags().StringVar(&order, "order", "", "the order whose buyer's email and name are erased (required)")
+	c.bind(erase.Flags(), e.getenv)
+	return group("pii", "Personal data: erase a buyer's", erase)
 }

@@ -4,15 +4,16 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
+
+	"github.com/spf13/cobra"
 
 	"github.com/usherhq/usher"
 	"github.com/usherhq/usher/internal/server"
@@ -26,36 +27,51 @@ type sendOptions struct {
 	quantity                             int
 }
 
-func runSend(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("usher send", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: usher send [flags] SAMPLE|FILE\n\nSAMPLE is order.paid, order.refunded or order.chargeback; FILE is a JSON envelope {\"type\",\"timestamp\",\"data\"}.")
-		fs.PrintDefaults()
-	}
+// placeholderID matches the placeholders of documentation (ORDER_ID,
+// SHOW_ID): sent literally, they would make a ghost order of that name.
+var placeholderID = regexp.MustCompile(`^([A-Z]+_)*ID$`)
+
+func newSendCmd(e *env) *cobra.Command {
 	var o sendOptions
+	cmd := &cobra.Command{
+		Use:   "send [flags] SAMPLE|FILE",
+		Short: "Sign and send a webhook as a source would",
+		Long: "SAMPLE is order.paid, order.refunded or order.chargeback (an order id is made up\n" +
+			"unless --order names one, and printed as order_id); FILE is a JSON envelope\n" +
+			"{\"type\",\"timestamp\",\"data\"}. The source and its secret default to the first-start\n" +
+			"credentials in --data-dir.",
+		Example: "  usher send order.paid\n  usher send order.refunded --order ord_1a2b3c   # the order_id printed by the first send\n" +
+			"  usher send --source shop --secret whsec_… ./envelope.json",
+		ValidArgs: []string{usher.TypeOrderPaid, usher.TypeOrderRefunded, usher.TypeOrderChargeback},
+		Args:      exactArgs("SAMPLE|FILE"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if placeholderID.MatchString(o.orderID) {
+				return usagef("--order %q is a placeholder: use the order_id that `usher send order.paid` printed", o.orderID)
+			}
+			return o.run(cmd.Context(), args[0], e.stdout)
+		},
+	}
+	fs, getenv := cmd.Flags(), e.getenv
 	fs.StringVar(&o.url, "url", envOr(getenv, "USHER_URL", "http://127.0.0.1:8080"), "usher base URL (env USHER_URL)")
-	fs.StringVar(&o.dataDir, "data-dir", envOr(getenv, "USHER_DATA_DIR", "usher-data"), "read the source and secret from the first-start credentials here")
+	fs.StringVar(&o.dataDir, "data-dir", envOr(getenv, "USHER_DATA_DIR", "usher-data"), "read the source and secret from the first-start credentials here (env USHER_DATA_DIR)")
 	fs.StringVar(&o.source, "source", "", "source name (default: from the credentials file)")
 	fs.StringVar(&o.secret, "secret", getenv("USHER_SOURCE_SECRET"), "signing secret whsec_… (env USHER_SOURCE_SECRET; default: from the credentials file)")
 	fs.StringVar(&o.scheme, "scheme", webhook.SchemeStandardWebhooks, schemeHelp())
 	fs.StringVar(&o.eventID, "id", "", "event id (default: random; reuse one to send a duplicate)")
-	fs.StringVar(&o.orderID, "order", "", "order id of the sample (default: random)")
+	fs.StringVar(&o.orderID, "order", "", "order id of the sample (default: random, printed)")
 	fs.StringVar(&o.show, "show", server.DemoShow, "show id of the sample")
 	fs.StringVar(&o.venue, "venue", server.DemoVenue, "venue id of the sample")
 	fs.StringVar(&o.ticketType, "ticket-type", server.DemoTicketType, "ticket type of the sample")
 	fs.IntVar(&o.quantity, "quantity", 2, "tickets in the sample order")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if fs.NArg() != 1 {
-		fs.Usage()
-		return errors.New("name one SAMPLE or FILE")
-	}
+	return cmd
+}
+
+// run signs and sends one sample or file and prints the answer.
+func (o *sendOptions) run(ctx context.Context, arg string, stdout io.Writer) error {
 	if err := o.fillFromCredentials(); err != nil {
 		return err
 	}
-	body, err := o.body(fs.Arg(0))
+	body, err := o.body(arg)
 	if err != nil {
 		return err
 	}
@@ -68,7 +84,7 @@ func runSend(ctx context.Context, args []string, getenv func(string) string, std
 		fmt.Fprintf(stdout, "order_id: %s\n", o.orderID)
 	}
 	if status >= 300 {
-		return fmt.Errorf("usher answered %d", status)
+		return decodeAPIError(status, reply)
 	}
 	return nil
 }
@@ -151,11 +167,4 @@ func (o *sendOptions) send(ctx context.Context, body []byte) (int, []byte, error
 // schemeHelp is the help text of a --scheme flag: the registered schemes.
 func schemeHelp() string {
 	return "signature scheme: " + strings.Join(webhook.Names(), ", ")
-}
-
-func envOr(getenv func(string) string, key, def string) string {
-	if v := getenv(key); v != "" {
-		return v
-	}
-	return def
 }

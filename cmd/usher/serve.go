@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -11,17 +10,36 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/usherhq/usher/internal/server"
 	"github.com/usherhq/usher/internal/telemetry"
 )
 
-func runServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("usher serve", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	cfg, err := loadConfig(fs, args, getenv)
-	if err != nil {
-		return err
+func newServeCmd(e *env) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "serve [flags]",
+		Short: "Run usher (embedded NATS JetStream + SQLite by default)",
+		Long: "Runs the receiver, queue, processor, delivery and admin API. Every flag also has\n" +
+			"an environment variable and a key in the --config YAML file; a flag wins over the\n" +
+			"environment, which wins over the file.",
+		Example: "  usher serve\n  usher serve --addr 0.0.0.0:8080 --data-dir /var/lib/usher --relaxed-sync\n" +
+			"  USHER_POSTGRES_URL=postgres://usher@db/usher usher serve --nats-url nats://nats:4222",
+		Args: noArgs,
 	}
+	load := bindConfig(cmd.Flags(), e.getenv)
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		cfg, err := load()
+		if err != nil {
+			return usageError{err}
+		}
+		return serve(cmd.Context(), cfg, e.getenv, e.stdout, e.stderr)
+	}
+	return cmd
+}
+
+// serve runs usher until a signal or the end of its HTTP server.
+func serve(ctx context.Context, cfg server.Config, getenv func(string) string, stdout, stderr io.Writer) (err error) {
 	cfg = cfg.WithDefaults()
 	cfg.Bootstrap = true
 	if err := cfg.Validate(); err != nil {
@@ -61,8 +79,9 @@ func printBanner(w io.Writer, app *server.App, cfg server.Config) {
 		fmt.Fprintf(w, "First start: made source %q, show %q with %d %q seats, and an admin token; they are in %s (mode 0600).\n",
 			app.Bootstrapped.Source, server.DemoShow, server.DemoCapacity, server.DemoTicketType, creds)
 	}
-	fmt.Fprintf(w, "Send a signed order.paid webhook:\n  go run ./cmd/usher send --url %s --data-dir %s order.paid\n", app.URL(), cfg.DataDir)
-	fmt.Fprintf(w, "Then read the order it names:\n  curl -H \"Authorization: Bearer $(sed -n 's/.*\"admin_token\": \"\\(.*\\)\".*/\\1/p' %s)\" %s/v1/orders/ORDER_ID\n", creds, app.URL())
+	fmt.Fprintf(w, "Send a signed order.paid webhook (it prints the order_id it made up):\n  usher send --url %s --data-dir %s order.paid\n", app.URL(), cfg.DataDir)
+	fmt.Fprintf(w, "Then read that order with the admin token:\n  export USHER_ADMIN_TOKEN=$(usher credentials token --data-dir %s)\n", cfg.DataDir)
+	fmt.Fprintf(w, "  curl -H \"Authorization: Bearer $USHER_ADMIN_TOKEN\" %s/v1/orders/<order_id>\n", app.URL())
 }
 
 // flushTraces exports the spans still buffered when usher stops.

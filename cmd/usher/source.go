@@ -1,48 +1,61 @@
 package main
 
 import (
-	"context"
-	"errors"
-	"flag"
-	"io"
 	"net/http"
+	"net/url"
 
+	"github.com/spf13/cobra"
 	"github.com/usherhq/usher/internal/webhook"
 )
 
-// runSource manages sources through a running usher's API.
-func runSource(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	usage := errors.New("usage: usher source create NAME [--scheme SCHEME] | usher source rotate NAME [--grace 24h]")
-	if len(args) < 2 {
-		return usage
-	}
-	verb, name := args[0], args[1]
-	fs := flag.NewFlagSet("usher source "+verb, flag.ContinueOnError)
-	fs.SetOutput(stderr)
+// newSourceCmd manages webhook sources through a running usher's API.
+func newSourceCmd(e *env) *cobra.Command {
+	return group("source", "Create webhook sources and rotate their secrets",
+		newSourceCreateCmd(e), newSourceRotateCmd(e))
+}
+
+func newSourceCreateCmd(e *env) *cobra.Command {
 	var c adminClient
-	c.bind(fs, getenv)
-	var reply []byte
-	var err error
-	switch verb {
-	case "create":
-		scheme := fs.String("scheme", webhook.SchemeStandardWebhooks, schemeHelp())
-		secret := fs.String("secret", "", "use this signing secret instead of a generated one")
-		if err := fs.Parse(args[2:]); err != nil {
-			return err
-		}
-		reply, err = c.do(ctx, http.MethodPost, "/v1/sources", map[string]string{"name": name, "scheme": *scheme, "secret": *secret}, http.StatusCreated)
-	case "rotate":
-		grace := fs.String("grace", "24h", "how long the previous secret keeps verifying")
-		if err := fs.Parse(args[2:]); err != nil {
-			return err
-		}
-		reply, err = c.do(ctx, http.MethodPost, "/v1/sources/"+name+"/secrets:rotate", map[string]string{"grace": *grace}, http.StatusCreated)
-	default:
-		return usage
+	var scheme, secret string
+	cmd := &cobra.Command{
+		Use:     "create NAME",
+		Short:   "Create a source (its signing secret is printed once)",
+		Example: "  usher source create shop\n  usher source create --scheme stripe stripe1 --secret whsec_…",
+		Args:    exactArgs("NAME"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			body := map[string]string{"name": args[0], "scheme": scheme, "secret": secret}
+			reply, err := c.do(cmd.Context(), http.MethodPost, "/v1/sources", body, http.StatusCreated)
+			if err != nil {
+				return err
+			}
+			return printJSON(e.stdout, reply)
+		},
 	}
-	if err != nil {
-		return err
+	c.bind(cmd.Flags(), e.getenv)
+	cmd.Flags().StringVar(&scheme, "scheme", webhook.SchemeStandardWebhooks, schemeHelp())
+	cmd.Flags().StringVar(&secret, "secret", "", "use this signing secret instead of a generated one (a Stripe endpoint's whsec_…)")
+	_ = cmd.RegisterFlagCompletionFunc("scheme", cobra.FixedCompletions(webhook.Names(), cobra.ShellCompDirectiveNoFileComp))
+	return cmd
+}
+
+func newSourceRotateCmd(e *env) *cobra.Command {
+	var c adminClient
+	var grace string
+	cmd := &cobra.Command{
+		Use:     "rotate NAME",
+		Short:   "Add a new secret to a source; the old one verifies for --grace",
+		Example: "  usher source rotate shop --grace 1h",
+		Args:    exactArgs("NAME"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			path := "/v1/sources/" + url.PathEscape(args[0]) + "/secrets:rotate"
+			reply, err := c.do(cmd.Context(), http.MethodPost, path, map[string]string{"grace": grace}, http.StatusCreated)
+			if err != nil {
+				return err
+			}
+			return printJSON(e.stdout, reply)
+		},
 	}
-	_, err = stdout.Write(reply)
-	return err
+	c.bind(cmd.Flags(), e.getenv)
+	cmd.Flags().StringVar(&grace, "grace", "24h", "how long the previous secret keeps verifying")
+	return cmd
 }

@@ -1,88 +1,86 @@
 package main
 
 import (
-	"context"
-	"errors"
-	"flag"
-	"io"
 	"net/http"
 	"net/url"
-	"strings"
+
+	"github.com/spf13/cobra"
 )
 
-type scopeList []string
+// newTokenCmd creates, lists and revokes admin tokens through a running
+// usher's API.
+func newTokenCmd(e *env) *cobra.Command {
+	return group("token", "Create, list and revoke admin tokens",
+		newTokenCreateCmd(e), newTokenListCmd(e), newTokenRevokeCmd(e))
+}
 
-func (s *scopeList) String() string     { return strings.Join(*s, ",") }
-func (s *scopeList) Set(v string) error { *s = append(*s, v); return nil }
-
-const tokenUsage = `usage:
-  usher token create --scope SCOPE [--scope SCOPE …] [--description TEXT] [--expires-in 24h]
-  usher token list
-  usher token revoke ID`
-
-// runToken creates, lists and revokes admin tokens through a running usher's API.
-func runToken(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
-		return errors.New(tokenUsage)
-	}
-	fs := flag.NewFlagSet("usher token "+args[0], flag.ContinueOnError)
-	fs.SetOutput(stderr)
+func newTokenCreateCmd(e *env) *cobra.Command {
 	var c adminClient
-	c.bind(fs, getenv)
-	var reply []byte
-	var err error
-	switch args[0] {
-	case "create":
-		reply, err = tokenCreate(ctx, fs, &c, args[1:])
-	case "list":
-		if err = fs.Parse(args[1:]); err == nil {
-			reply, err = c.do(ctx, http.MethodGet, "/v1/tokens", nil, http.StatusOK)
-		}
-	case "revoke":
-		var ids []string
-		if ids, err = parseInterspersed(fs, args[1:]); err == nil && len(ids) != 1 {
-			err = errors.New("usage: usher token revoke ID")
-		}
-		if err == nil {
-			reply, err = c.do(ctx, http.MethodDelete, "/v1/tokens/"+url.PathEscape(ids[0]), nil, http.StatusOK)
-		}
-	default:
-		return errors.New(tokenUsage)
+	var scopes []string
+	var description string
+	var expiresIn durationFlag
+	cmd := &cobra.Command{
+		Use:     "create --scope SCOPE [--scope SCOPE …]",
+		Short:   "Create an admin token (its secret is printed once)",
+		Example: "  usher token create --scope orders:read --description dashboard --expires-in 24h",
+		Args:    noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			body := map[string]any{"scopes": scopes, "description": description}
+			if expiresIn.d != 0 {
+				body["expires_in"] = expiresIn.d.String()
+			}
+			reply, err := c.do(cmd.Context(), http.MethodPost, "/v1/tokens", body, http.StatusCreated)
+			if err != nil {
+				return err
+			}
+			return printJSON(e.stdout, reply)
+		},
 	}
-	if err != nil {
-		return err
-	}
-	_, err = stdout.Write(reply)
-	return err
+	c.bind(cmd.Flags(), e.getenv)
+	cmd.Flags().StringArrayVar(&scopes, "scope", nil, "a scope the token holds (repeat for several)")
+	cmd.Flags().StringVar(&description, "description", "", "what the token is for")
+	cmd.Flags().Var(&expiresIn, "expires-in", "the token expires this long after creation, e.g. 24h (default never)")
+	return cmd
 }
 
-func tokenCreate(ctx context.Context, fs *flag.FlagSet, c *adminClient, args []string) ([]byte, error) {
-	var scopes scopeList
-	fs.Var(&scopes, "scope", "a scope the token holds (repeat for several)")
-	description := fs.String("description", "", "what the token is for")
-	expiresIn := fs.Duration("expires-in", 0, "the token expires this long after creation, e.g. 24h (default never)")
-	if err := fs.Parse(args); err != nil {
-		return nil, err
+func newTokenListCmd(e *env) *cobra.Command {
+	var c adminClient
+	cmd := &cobra.Command{
+		Use:     "list",
+		Short:   "List admin tokens (never their secrets)",
+		Example: "  usher token list\n  usher token list --output json",
+		Args:    noArgs,
 	}
-	body := map[string]any{"scopes": []string(scopes), "description": *description}
-	if *expiresIn != 0 {
-		body["expires_in"] = expiresIn.String()
+	out := outputFlag(cmd)
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		if err := checkOutput(*out); err != nil {
+			return err
+		}
+		reply, err := c.do(cmd.Context(), http.MethodGet, "/v1/tokens", nil, http.StatusOK)
+		if err != nil {
+			return err
+		}
+		return render(e.stdout, *out, readView{list: "tokens", columns: []string{"id", "description", "scopes", "created_at", "expires_at", "revoked_at"}}, reply)
 	}
-	return c.do(ctx, http.MethodPost, "/v1/tokens", body, http.StatusCreated)
+	c.bind(cmd.Flags(), e.getenv)
+	return cmd
 }
 
-// parseInterspersed parses flags placed before or after the positional
-// arguments, which it returns: `revoke ID --url U` as well as `revoke --url U ID`.
-func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
-	var positional []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, err
-		}
-		if fs.NArg() == 0 {
-			return positional, nil
-		}
-		positional = append(positional, fs.Arg(0))
-		args = fs.Args()[1:]
+func newTokenRevokeCmd(e *env) *cobra.Command {
+	var c adminClient
+	cmd := &cobra.Command{
+		Use:     "revoke ID",
+		Short:   "Revoke an admin token; it is refused at once",
+		Example: "  usher token revoke tok_0123456789abcdef",
+		Args:    exactArgs("ID"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			reply, err := c.do(cmd.Context(), http.MethodDelete, "/v1/tokens/"+url.PathEscape(args[0]), nil, http.StatusOK)
+			if err != nil {
+				return err
+			}
+			return printJSON(e.stdout, reply)
+		},
 	}
+	c.bind(cmd.Flags(), e.getenv)
+	return cmd
 }

@@ -2,11 +2,12 @@ package main
 
 import (
 	"encoding/json"
-	"flag"
 	"io"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/spf13/pflag"
 
 	"github.com/usherhq/usher/internal/ushertest"
 )
@@ -29,8 +30,8 @@ func TestTokenLifecycleFromTheCLI(t *testing.T) {
 	if d := time.Until(created.ExpiresAt); d < 23*time.Hour || d > 25*time.Hour {
 		t.Errorf("expires_at %v, want about 24h from now", created.ExpiresAt)
 	}
-	out, err = runCLI(t, append([]string{"token", "list"}, conn...)...)
-	if err != nil || !strings.Contains(out, `"id":"`+created.ID+`"`) || !strings.Contains(out, "bootstrap (--admin-token)") || strings.Contains(out, created.Token) {
+	out, err = runCLI(t, append([]string{"token", "list", "--output", "json"}, conn...)...)
+	if err != nil || !strings.Contains(out, `"id": "`+created.ID+`"`) || !strings.Contains(out, "bootstrap (--admin-token)") || strings.Contains(out, created.Token) {
 		t.Fatalf("token list: %v\n%s", err, out)
 	}
 	out, err = runCLI(t, append([]string{"token", "revoke", created.ID}, conn...)...)
@@ -47,14 +48,14 @@ func TestTokenLifecycleFromTheCLI(t *testing.T) {
 
 func TestMetricsAddrFromTheEnvironment(t *testing.T) {
 	t.Parallel()
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs := pflag.NewFlagSet("serve", pflag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	env := map[string]string{"USHER_METRICS_ADDR": "10.0.0.5:9090"}
 	cfg, err := loadConfig(fs, nil, func(k string) string { return env[k] })
 	if err != nil || cfg.MetricsAddr != "10.0.0.5:9090" {
 		t.Fatalf("USHER_METRICS_ADDR: %q, %v", cfg.MetricsAddr, err)
 	}
-	fs = flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs = pflag.NewFlagSet("serve", pflag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	cfg, err = loadConfig(fs, []string{"--metrics-addr", "127.0.0.1:9091"}, func(k string) string { return env[k] })
 	if err != nil || cfg.MetricsAddr != "127.0.0.1:9091" {

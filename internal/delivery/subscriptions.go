@@ -11,6 +11,7 @@ import (
 
 	"github.com/usherhq/usher"
 	"github.com/usherhq/usher/internal/events"
+	"github.com/usherhq/usher/internal/delivery/ssrf"
 	"github.com/usherhq/usher/internal/store"
 	"github.com/usherhq/usher/internal/ticketing"
 )
@@ -139,6 +140,10 @@ func (s *Service) validate(sub store.Subscription) error {
 	return nil
 }
 
+// privateOptIn names the opt-in that a refusal of a private destination
+// would have needed.
+const privateOptIn = "to deliver to a receiver on this machine or a private network, start usher with USHER_ALLOW_PRIVATE_DESTINATIONS=true"
+
 // validateURL accepts an absolute http or https URL without credentials.
 // A host that is an IP address must pass the SSRF policy now; a name is
 // judged again by the address it resolves to at each delivery.
@@ -163,7 +168,11 @@ func (s *Service) validateURL(raw string) error {
 	host := strings.ToLower(strings.TrimSuffix(u.Hostname(), "."))
 	if addr, err := netip.ParseAddr(host); err == nil {
 		if err := s.policy.CheckAddr(addr); err != nil {
-			return usher.WrapError(usher.CodeAddressNotAllowed, err, "url: "+err.Error())
+			msg := "url: " + err.Error()
+			if (ssrf.Policy{AllowPrivate: true}).CheckAddr(addr) == nil {
+				msg += "; " + privateOptIn
+			}
+			return usher.WrapError(usher.CodeAddressNotAllowed, err, msg)
 		}
 		return nil
 	}
@@ -171,7 +180,7 @@ func (s *Service) validateURL(raw string) error {
 		return usher.Errorf(usher.CodeInvalid, "url: write an IP address host in its usual dotted form")
 	}
 	if (host == "localhost" || strings.HasSuffix(host, ".localhost")) && !s.policy.AllowPrivate {
-		return usher.Errorf(usher.CodeAddressNotAllowed, "url: localhost is not allowed (private destinations are disabled)")
+		return usher.Errorf(usher.CodeAddressNotAllowed, "url: localhost is not allowed (private destinations are disabled); "+privateOptIn)
 	}
 	return nil
 }
