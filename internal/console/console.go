@@ -20,6 +20,7 @@ import (
 	"github.com/usherhq/usher/internal/auth"
 	"github.com/usherhq/usher/internal/delivery"
 	"github.com/usherhq/usher/internal/incident"
+	"github.com/usherhq/usher/internal/problem"
 	"github.com/usherhq/usher/internal/store"
 )
 
@@ -152,7 +153,7 @@ func (c *Console) Handler() http.Handler {
 	mux.Handle("POST /console/logout", c.authed(c.logout))
 	c.pageRoutes(mux)
 	mux.HandleFunc("/console/", func(w http.ResponseWriter, r *http.Request) {
-		c.fail(w, r, usher.Errorf(usher.CodeNotFound, "no console page %s", r.URL.Path))
+		problem.Fail(w, r, usher.Errorf(usher.CodeNotFound, "no console page %s", r.URL.Path))
 	})
 	return securityHeaders(mux)
 }

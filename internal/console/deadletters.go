@@ -10,6 +10,7 @@ import (
 
 	"github.com/usherhq/usher"
 	"github.com/usherhq/usher/internal/auth"
+	"github.com/usherhq/usher/internal/problem"
 	"github.com/usherhq/usher/internal/store"
 )
 
@@ -71,7 +72,7 @@ func (c *Console) deadLetters(w http.ResponseWriter, r *http.Request, v *view) {
 	}
 	if err != nil {
 		if usher.ErrorCode(err) != usher.CodeInvalid {
-			c.fail(w, r, err)
+			problem.Fail(w, r, err)
 			return
 		}
 		page.Error = err.Error()
@@ -81,7 +82,7 @@ func (c *Console) deadLetters(w http.ResponseWriter, r *http.Request, v *view) {
 
 func (c *Console) replayOne(w http.ResponseWriter, r *http.Request, v *view) {
 	if c.d.Lanes == nil {
-		c.fail(w, r, usher.Errorf(usher.CodeNotImplemented, "delivery is off in this process"))
+		problem.Fail(w, r, usher.Errorf(usher.CodeNotImplemented, "delivery is off in this process"))
 		return
 	}
 	to := Prefix + "dead-letters?" + r.PostFormValue("return")
@@ -91,7 +92,7 @@ func (c *Console) replayOne(w http.ResponseWriter, r *http.Request, v *view) {
 			back(w, r, to, "not replayed: "+err.Error())
 			return
 		}
-		c.fail(w, r, err)
+		problem.Fail(w, r, err)
 		return
 	}
 	back(w, r, to, fmt.Sprintf("replayed %s (event %s)", dl.ID, dl.EventID))
@@ -107,23 +108,23 @@ type confirmPage struct {
 // confirmed it starts the replay in the background and shows its progress.
 func (c *Console) bulkReplay(w http.ResponseWriter, r *http.Request, v *view) {
 	if c.d.Lanes == nil {
-		c.fail(w, r, usher.Errorf(usher.CodeNotImplemented, "delivery is off in this process"))
+		problem.Fail(w, r, usher.Errorf(usher.CodeNotImplemented, "delivery is off in this process"))
 		return
 	}
 	f, err := dlFilter(r.PostFormValue)
 	if err != nil {
-		c.fail(w, r, err)
+		problem.Fail(w, r, err)
 		return
 	}
 	f.State = store.DeadLettersOpen
 	if f == (store.DeadLetterFilter{State: store.DeadLettersOpen}) {
-		c.fail(w, r, usher.Errorf(usher.CodeInvalid, "name a filter before a bulk replay"))
+		problem.Fail(w, r, usher.Errorf(usher.CodeInvalid, "name a filter before a bulk replay"))
 		return
 	}
 	if r.PostFormValue("confirm") != "yes" {
 		n, more, err := c.count(r.Context(), f)
 		if err != nil {
-			c.fail(w, r, err)
+			problem.Fail(w, r, err)
 			return
 		}
 		c.render(w, r, "confirm", v, confirmPage{Filter: filterValues(r.PostFormValue), Count: n, More: more})
@@ -231,7 +232,7 @@ func (j *jobs) get(id string) (jobState, bool) {
 func (c *Console) replayProgress(w http.ResponseWriter, r *http.Request, v *view) {
 	jb, ok := c.jobs.get(r.PathValue("job"))
 	if !ok {
-		c.fail(w, r, usher.Errorf(usher.CodeNotFound, "no bulk replay %s in this process", r.PathValue("job")))
+		problem.Fail(w, r, usher.Errorf(usher.CodeNotFound, "no bulk replay %s in this process", r.PathValue("job")))
 		return
 	}
 	c.render(w, r, "progress", v, jb)

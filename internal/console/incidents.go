@@ -7,12 +7,13 @@ import (
 
 	"github.com/usherhq/usher"
 	"github.com/usherhq/usher/internal/incident"
+	"github.com/usherhq/usher/internal/problem"
 	"github.com/usherhq/usher/internal/store"
 )
 
 func (c *Console) incidentsOff(w http.ResponseWriter, r *http.Request) bool {
 	if c.d.Incidents == nil {
-		c.fail(w, r, usher.Errorf(usher.CodeNotImplemented, "incidents are off in this process"))
+		problem.Fail(w, r, usher.Errorf(usher.CodeNotImplemented, "incidents are off in this process"))
 		return true
 	}
 	return false
@@ -24,7 +25,7 @@ func (c *Console) incidents(w http.ResponseWriter, r *http.Request, v *view) {
 	}
 	list, err := c.d.Incidents.List(r.Context(), r.URL.Query().Get("status"), 200)
 	if err != nil {
-		c.fail(w, r, err)
+		problem.Fail(w, r, err)
 		return
 	}
 	c.render(w, r, "incidents", v, map[string]any{"List": list})
@@ -40,7 +41,7 @@ func (c *Console) createIncident(w http.ResponseWriter, r *http.Request, v *view
 			back(w, r, Prefix+"incidents", err.Error())
 			return
 		}
-		c.fail(w, r, err)
+		problem.Fail(w, r, err)
 		return
 	}
 	back(w, r, Prefix+"incidents/"+in.ID, "opened "+in.ID)
@@ -52,7 +53,7 @@ func (c *Console) incident(w http.ResponseWriter, r *http.Request, v *view) {
 	}
 	d, err := c.d.Incidents.Detail(r.Context(), r.PathValue("id"))
 	if err != nil {
-		c.fail(w, r, err)
+		problem.Fail(w, r, err)
 		return
 	}
 	c.render(w, r, "incident", v, map[string]any{"D": d, "Open": d.Status == store.IncidentOpen, "Filters": filterFields})
@@ -79,7 +80,7 @@ func (c *Console) tagIncident(w http.ResponseWriter, r *http.Request, v *view) {
 			back(w, r, Prefix+"incidents/"+id, "not tagged: "+err.Error())
 			return
 		}
-		c.fail(w, r, err)
+		problem.Fail(w, r, err)
 		return
 	}
 	back(w, r, Prefix+"incidents/"+id, fmt.Sprintf("tagged %d (%d new)", res.Matched, res.Added))
@@ -92,7 +93,7 @@ func (c *Console) replayIncident(w http.ResponseWriter, r *http.Request, v *view
 	id := r.PathValue("id")
 	res, err := c.d.Incidents.Replay(r.Context(), id)
 	if err != nil {
-		c.fail(w, r, err)
+		problem.Fail(w, r, err)
 		return
 	}
 	back(w, r, Prefix+"incidents/"+id, fmt.Sprintf("replayed %d of %d, %d skipped", res.Replayed, res.Matched, res.Skipped))
@@ -108,7 +109,7 @@ func (c *Console) closeIncident(w http.ResponseWriter, r *http.Request, v *view)
 			back(w, r, Prefix+"incidents/"+id, "not closed: "+err.Error())
 			return
 		}
-		c.fail(w, r, err)
+		problem.Fail(w, r, err)
 		return
 	}
 	back(w, r, Prefix+"incidents/"+id, "closed "+id)

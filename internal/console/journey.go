@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/usherhq/usher"
+	"github.com/usherhq/usher/internal/problem"
 	"github.com/usherhq/usher/internal/store"
 )
 
@@ -42,7 +43,7 @@ func (c *Console) journey(w http.ResponseWriter, r *http.Request, v *view) {
 	page := journeyPage{Query: q}
 	if q != "" {
 		if err := c.follow(r, &page); err != nil {
-			c.fail(w, r, err)
+			problem.Fail(w, r, err)
 			return
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/usherhq/usher"
+	"github.com/usherhq/usher/internal/problem"
 	"github.com/usherhq/usher/internal/store"
 )
 
@@ -69,7 +70,7 @@ func (c *Console) lanes(w http.ResponseWriter, r *http.Request, v *view) {
 	}
 	rows, err := c.laneRows(r)
 	if err != nil {
-		c.fail(w, r, err)
+		problem.Fail(w, r, err)
 		return
 	}
 	c.render(w, r, "lanes", v, map[string]any{"Rows": rows, "Now": c.d.Now()})
@@ -78,7 +79,7 @@ func (c *Console) lanes(w http.ResponseWriter, r *http.Request, v *view) {
 func (c *Console) pauseLane(resume bool) handler {
 	return func(w http.ResponseWriter, r *http.Request, v *view) {
 		if c.d.Lanes == nil {
-			c.fail(w, r, usher.Errorf(usher.CodeNotImplemented, "delivery is off in this process"))
+			problem.Fail(w, r, usher.Errorf(usher.CodeNotImplemented, "delivery is off in this process"))
 			return
 		}
 		id := r.PathValue("id")
@@ -91,7 +92,7 @@ func (c *Console) pauseLane(resume bool) handler {
 			_, err = c.d.Lanes.PauseSubscription(r.Context(), id)
 		}
 		if err != nil {
-			c.fail(w, r, err)
+			problem.Fail(w, r, err)
 			return
 		}
 		back(w, r, Prefix+"lanes", fmt.Sprintf("%s %s", verb, id))
@@ -101,7 +102,7 @@ func (c *Console) pauseLane(resume bool) handler {
 // replayLane delivers again what a subscription took since a time.
 func (c *Console) replayLane(w http.ResponseWriter, r *http.Request, v *view) {
 	if c.d.Lanes == nil {
-		c.fail(w, r, usher.Errorf(usher.CodeNotImplemented, "delivery is off in this process"))
+		problem.Fail(w, r, usher.Errorf(usher.CodeNotImplemented, "delivery is off in this process"))
 		return
 	}
 	since, err := parseWhen("since", r.PostFormValue("since"))
@@ -118,7 +119,7 @@ func (c *Console) replayLane(w http.ResponseWriter, r *http.Request, v *view) {
 			back(w, r, Prefix+"lanes", "not replayed: "+err.Error())
 			return
 		}
-		c.fail(w, r, err)
+		problem.Fail(w, r, err)
 		return
 	}
 	back(w, r, Prefix+"lanes", fmt.Sprintf("%s: %d events queued again, %d skipped", r.PathValue("id"), res.Replayed, res.Skipped))

@@ -9,6 +9,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/usherhq/usher/internal/auth"
+	"github.com/usherhq/usher/internal/problem"
 	"github.com/usherhq/usher/internal/store"
 )
 
@@ -149,7 +150,7 @@ func (c *Console) overview(w http.ResponseWriter, r *http.Request, v *view) {
 	if v.Can(auth.ScopeDLQRead) {
 		open, err := c.d.Store.OpenDeadLetters(r.Context())
 		if err != nil {
-			c.fail(w, r, err)
+			problem.Fail(w, r, err)
 			return
 		}
 		page.DLQ = open
@@ -160,7 +161,7 @@ func (c *Console) overview(w http.ResponseWriter, r *http.Request, v *view) {
 	if v.Can(auth.ScopeSubsRead) && c.d.Lanes != nil {
 		rows, err := c.laneRows(r)
 		if err != nil {
-			c.fail(w, r, err)
+			problem.Fail(w, r, err)
 			return
 		}
 		for _, row := range rows {
@@ -171,7 +172,7 @@ func (c *Console) overview(w http.ResponseWriter, r *http.Request, v *view) {
 	}
 	venues, err := c.venueRows(r, v, false)
 	if err != nil {
-		c.fail(w, r, err)
+		problem.Fail(w, r, err)
 		return
 	}
 	page.Venues = venues
@@ -229,7 +230,7 @@ func (c *Console) venueRows(r *http.Request, v *view, detail bool) ([]venueRow, 
 func (c *Console) venues(w http.ResponseWriter, r *http.Request, v *view) {
 	rows, err := c.venueRows(r, v, true)
 	if err != nil {
-		c.fail(w, r, err)
+		problem.Fail(w, r, err)
 		return
 	}
 	c.render(w, r, "venues", v, map[string]any{"Rows": rows, "Now": c.d.Now(), "SLO": freshnessSLO})

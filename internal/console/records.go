@@ -7,6 +7,7 @@ import (
 
 	"github.com/usherhq/usher"
 	"github.com/usherhq/usher/internal/audit"
+	"github.com/usherhq/usher/internal/problem"
 	"github.com/usherhq/usher/internal/store"
 )
 
@@ -22,14 +23,14 @@ func (c *Console) sources(w http.ResponseWriter, r *http.Request, v *view) {
 	ctx := r.Context()
 	srcs, err := c.d.Store.Sources(ctx)
 	if err != nil {
-		c.fail(w, r, err)
+		problem.Fail(w, r, err)
 		return
 	}
 	var rows []sourceRow
 	for _, s := range srcs {
 		_, secrets, err := c.d.Store.Source(ctx, s.Name)
 		if err != nil {
-			c.fail(w, r, err)
+			problem.Fail(w, r, err)
 			return
 		}
 		for i := range secrets {
@@ -37,7 +38,7 @@ func (c *Console) sources(w http.ResponseWriter, r *http.Request, v *view) {
 		}
 		use, err := c.d.Store.KeyUsage(ctx, s.Name, c.d.Now().Add(-24*time.Hour))
 		if err != nil {
-			c.fail(w, r, err)
+			problem.Fail(w, r, err)
 			return
 		}
 		rows = append(rows, sourceRow{Source: s, Secrets: secrets, Usage: use})
@@ -53,12 +54,12 @@ func (c *Console) audit(w http.ResponseWriter, r *http.Request, v *view) {
 	}
 	recs, err := c.d.Store.AuditLog(r.Context(), f)
 	if err != nil {
-		c.fail(w, r, err)
+		problem.Fail(w, r, err)
 		return
 	}
 	report, err := audit.Verify(r.Context(), c.d.Store)
 	if err != nil {
-		c.fail(w, r, err)
+		problem.Fail(w, r, err)
 		return
 	}
 	next := int64(0)

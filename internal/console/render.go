@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/usherhq/usher/internal/auth"
+	"github.com/usherhq/usher/internal/problem"
 )
 
 // view is what every page knows of its caller.
@@ -101,7 +102,7 @@ func parsePages() (*pages, error) {
 func (c *Console) render(w http.ResponseWriter, r *http.Request, page string, v *view, data any) {
 	t, ok := c.pages.t[page]
 	if !ok {
-		c.fail(w, r, fmt.Errorf("console: no template %q", page))
+		problem.Fail(w, r, fmt.Errorf("console: no template %q", page))
 		return
 	}
 	v.Page, v.Data = page, data
@@ -110,7 +111,7 @@ func (c *Console) render(w http.ResponseWriter, r *http.Request, page string, v 
 	}
 	var buf bytes.Buffer
 	if err := t.Execute(&buf, v); err != nil {
-		c.fail(w, r, fmt.Errorf("render %s: %w", page, err))
+		problem.Fail(w, r, fmt.Errorf("render %s: %w", page, err))
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")

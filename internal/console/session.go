@@ -115,12 +115,12 @@ func (c *Console) authed(next handler) http.Handler {
 				http.Redirect(w, r, Prefix+"login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
 				return
 			}
-			c.fail(w, r, usher.Errorf(usher.CodeUnauthorized, "sign in to the console first"))
+			problem.Fail(w, r, usher.Errorf(usher.CodeUnauthorized, "sign in to the console first"))
 			return
 		}
 		if r.Method != http.MethodGet {
 			if err := checkCSRF(r, sess.csrf); err != nil {
-				c.fail(w, r, err)
+				problem.Fail(w, r, err)
 				return
 			}
 		}
@@ -133,7 +133,7 @@ func (c *Console) authed(next handler) http.Handler {
 func (c *Console) scoped(scope string, next handler) handler {
 	return func(w http.ResponseWriter, r *http.Request, v *view) {
 		if !v.P.Has(scope) {
-			c.fail(w, r, usher.Errorf(usher.CodeForbidden, "this needs the %s scope", scope))
+			problem.Fail(w, r, usher.Errorf(usher.CodeForbidden, "this needs the %s scope", scope))
 			return
 		}
 		next(w, r, v)
@@ -177,7 +177,7 @@ func (c *Console) loginPage(w http.ResponseWriter, r *http.Request) {
 // login checks the token like any API call and starts a session.
 func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 	if err := sameOrigin(r); err != nil {
-		c.fail(w, r, err)
+		problem.Fail(w, r, err)
 		return
 	}
 	token := r.PostFormValue("token")
@@ -206,12 +206,4 @@ func safeNext(next string) string {
 		return Prefix
 	}
 	return next
-}
-
-// fail answers a refused or failed request with a problem document.
-func (c *Console) fail(w http.ResponseWriter, r *http.Request, err error) {
-	if problem.Status(usher.ErrorCode(err)) >= 500 {
-		c.d.Log.Error("console request failed", "method", r.Method, "path", r.URL.Path, "err", err)
-	}
-	problem.Write(w, r, err)
 }

@@ -4,7 +4,6 @@ import (
 	"log/slog"
 	"net/http"
 
-	"github.com/usherhq/usher"
 	"github.com/usherhq/usher/internal/auth"
 	"github.com/usherhq/usher/internal/httpjson"
 	"github.com/usherhq/usher/internal/problem"
@@ -36,13 +35,6 @@ type api struct {
 	log *slog.Logger
 }
 
-func (a api) fail(w http.ResponseWriter, r *http.Request, err error) {
-	if code := usher.ErrorCode(err); problem.Status(code) >= 500 && code != usher.CodeNotImplemented {
-		a.log.Error("incident request failed", "method", r.Method, "path", r.URL.Path, "err", err)
-	}
-	problem.Write(w, r, err)
-}
-
 func decode(r *http.Request, v any, optional bool) error {
 	return httpjson.Decode(r, v, httpjson.Options{Limit: 1 << 20, Optional: optional})
 }
@@ -53,12 +45,12 @@ func (a api) create(w http.ResponseWriter, r *http.Request) {
 		Description string `json:"description"`
 	}
 	if err := decode(r, &req, false); err != nil {
-		a.fail(w, r, err)
+		problem.Fail(w, r, err)
 		return
 	}
 	in, err := a.s.Create(r.Context(), req.Title, req.Description)
 	if err != nil {
-		a.fail(w, r, err)
+		problem.Fail(w, r, err)
 		return
 	}
 	httpjson.Respond(w, http.StatusCreated, in)
@@ -67,7 +59,7 @@ func (a api) create(w http.ResponseWriter, r *http.Request) {
 func (a api) list(w http.ResponseWriter, r *http.Request) {
 	list, err := a.s.List(r.Context(), r.URL.Query().Get("status"), 500)
 	if err != nil {
-		a.fail(w, r, err)
+		problem.Fail(w, r, err)
 		return
 	}
 	httpjson.Respond(w, http.StatusOK, map[string]any{"incidents": list})
@@ -83,7 +75,7 @@ type Detail struct {
 func (a api) get(w http.ResponseWriter, r *http.Request) {
 	d, err := a.s.Detail(r.Context(), r.PathValue("id"))
 	if err != nil {
-		a.fail(w, r, err)
+		problem.Fail(w, r, err)
 		return
 	}
 	httpjson.Respond(w, http.StatusOK, d)
@@ -92,12 +84,12 @@ func (a api) get(w http.ResponseWriter, r *http.Request) {
 func (a api) tag(w http.ResponseWriter, r *http.Request) {
 	var req TagRequest
 	if err := decode(r, &req, false); err != nil {
-		a.fail(w, r, err)
+		problem.Fail(w, r, err)
 		return
 	}
 	res, err := a.s.Tag(r.Context(), r.PathValue("id"), req)
 	if err != nil {
-		a.fail(w, r, err)
+		problem.Fail(w, r, err)
 		return
 	}
 	httpjson.Respond(w, http.StatusOK, res)
@@ -105,12 +97,12 @@ func (a api) tag(w http.ResponseWriter, r *http.Request) {
 
 func (a api) replay(w http.ResponseWriter, r *http.Request) {
 	if err := decode(r, &struct{}{}, true); err != nil {
-		a.fail(w, r, err)
+		problem.Fail(w, r, err)
 		return
 	}
 	res, err := a.s.Replay(r.Context(), r.PathValue("id"))
 	if err != nil {
-		a.fail(w, r, err)
+		problem.Fail(w, r, err)
 		return
 	}
 	httpjson.Respond(w, http.StatusOK, res)
@@ -121,12 +113,12 @@ func (a api) close(w http.ResponseWriter, r *http.Request) {
 		Summary string `json:"summary"`
 	}
 	if err := decode(r, &req, true); err != nil {
-		a.fail(w, r, err)
+		problem.Fail(w, r, err)
 		return
 	}
 	in, err := a.s.Close(r.Context(), r.PathValue("id"), req.Summary)
 	if err != nil {
-		a.fail(w, r, err)
+		problem.Fail(w, r, err)
 		return
 	}
 	httpjson.Respond(w, http.StatusOK, in)
