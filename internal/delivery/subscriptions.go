@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/usherhq/usher"
-	"github.com/usherhq/usher/internal/events"
 	"github.com/usherhq/usher/internal/delivery/ssrf"
+	"github.com/usherhq/usher/internal/events"
 	"github.com/usherhq/usher/internal/store"
 	"github.com/usherhq/usher/internal/ticketing"
 )
