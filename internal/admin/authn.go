@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/usherhq/usher"
-	"github.com/usherhq/usher/internal/store"
 )
 
 // TouchInterval is the granularity of a token's last-used time: a token in
@@ -24,9 +23,9 @@ const TouchInterval = time.Minute
 type TokenStore interface {
 	// TokenByHash returns revoked and expired tokens too; found is false
 	// when no token has the hash.
-	TokenByHash(ctx context.Context, hash string) (store.Token, bool, error)
+	TokenByHash(ctx context.Context, hash string) (usher.Token, bool, error)
 	// CreateToken returns a usher.CodeConflict error for a hash or id taken.
-	CreateToken(ctx context.Context, t store.Token) error
+	CreateToken(ctx context.Context, t usher.Token) error
 	// TouchToken sets the last-used time unless it is after since.
 	TouchToken(ctx context.Context, id string, at, since time.Time) error
 }
@@ -84,18 +83,18 @@ func (a *Authenticator) Authenticate(r *http.Request) (Principal, error) {
 // IssueToken stores a new token with the scopes, description, creation and
 // expiry times of spec and returns it with its secret, which is shown once
 // and stored only as a hash.
-func IssueToken(ctx context.Context, tokens TokenStore, spec store.Token) (store.Token, string, error) {
+func IssueToken(ctx context.Context, tokens TokenStore, spec usher.Token) (usher.Token, string, error) {
 	if len(spec.Scopes) == 0 {
-		return store.Token{}, "", usher.Errorf(usher.CodeInvalid, "a token needs at least one scope")
+		return usher.Token{}, "", usher.Errorf(usher.CodeInvalid, "a token needs at least one scope")
 	}
 	for _, s := range spec.Scopes {
 		if !ValidScope(s) {
-			return store.Token{}, "", usher.Errorf(usher.CodeInvalid, "unknown scope %q", s)
+			return usher.Token{}, "", usher.Errorf(usher.CodeInvalid, "unknown scope %q", s)
 		}
 	}
 	var raw [32]byte
 	if _, err := rand.Read(raw[:]); err != nil {
-		return store.Token{}, "", fmt.Errorf("token: %w", err)
+		return usher.Token{}, "", fmt.Errorf("token: %w", err)
 	}
 	secret := "usher_" + base64.RawURLEncoding.EncodeToString(raw[:])
 	t, err := storeToken(ctx, tokens, spec, secret)
@@ -103,14 +102,14 @@ func IssueToken(ctx context.Context, tokens TokenStore, spec store.Token) (store
 }
 
 // storeToken stores spec under a new id and the hash of secret.
-func storeToken(ctx context.Context, tokens TokenStore, spec store.Token, secret string) (store.Token, error) {
+func storeToken(ctx context.Context, tokens TokenStore, spec usher.Token, secret string) (usher.Token, error) {
 	var id [8]byte
 	if _, err := rand.Read(id[:]); err != nil {
-		return store.Token{}, fmt.Errorf("token id: %w", err)
+		return usher.Token{}, fmt.Errorf("token id: %w", err)
 	}
 	spec.ID, spec.Hash = "tok_"+hex.EncodeToString(id[:]), HashToken(secret)
 	if err := tokens.CreateToken(ctx, spec); err != nil {
-		return store.Token{}, err
+		return usher.Token{}, err
 	}
 	return spec, nil
 }

@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/usherhq/usher"
-	"github.com/usherhq/usher/internal/store"
 )
 
 // Audit actions of token changes.
@@ -34,7 +33,7 @@ type TokenView struct {
 	LastUsedAt  *time.Time `json:"last_used_at"`
 }
 
-func viewToken(t store.Token, now time.Time) TokenView {
+func viewToken(t usher.Token, now time.Time) TokenView {
 	opt := func(at time.Time) *time.Time {
 		if at.IsZero() {
 			return nil
@@ -104,7 +103,7 @@ func (a *API) handleCreateToken() http.Handler {
 			a.handleErr(w, r, err)
 			return
 		}
-		t, secret, err := IssueToken(r.Context(), a.store, store.Token{Scopes: req.Scopes, Description: req.Description, CreatedAt: now, ExpiresAt: expires})
+		t, secret, err := IssueToken(r.Context(), a.store, usher.Token{Scopes: req.Scopes, Description: req.Description, CreatedAt: now, ExpiresAt: expires})
 		if err != nil {
 			a.handleErr(w, r, err)
 			return

@@ -3,6 +3,7 @@ package delivery
 import (
 	"context"
 
+	"github.com/usherhq/usher"
 	"github.com/usherhq/usher/internal/admin"
 	"github.com/usherhq/usher/internal/store"
 )
@@ -40,5 +41,5 @@ func audit(ctx context.Context, tx *store.Tx, action, entityType, entityID strin
 }
 
 func auditAs(ctx context.Context, tx *store.Tx, who, action, entityType, entityID string, detail any) error {
-	return tx.AppendAudit(ctx, store.AuditEntry{Actor: who, Action: action, EntityType: entityType, EntityID: entityID, Detail: detail})
+	return tx.AppendAudit(ctx, usher.AuditEntry{Actor: who, Action: action, EntityType: entityType, EntityID: entityID, Detail: detail})
 }

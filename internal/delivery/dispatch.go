@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/usherhq/usher"
 	"github.com/usherhq/usher/internal/store"
 )
 
@@ -47,7 +48,7 @@ func newDispatcher(st Store, now func() time.Time, cfg Config) *dispatcher {
 // pass records the deliveries of the next batch of outbox events for subs
 // and returns the subscriptions that got new deliveries, and whether more
 // events are waiting.
-func (d *dispatcher) pass(ctx context.Context, subs []store.Subscription) (touched map[string]bool, more bool, err error) {
+func (d *dispatcher) pass(ctx context.Context, subs []usher.Subscription) (touched map[string]bool, more bool, err error) {
 	if !d.loaded {
 		if d.scan, err = d.st.DeliveryCursor(ctx, cursorName); err != nil {
 			return nil, false, err
@@ -91,7 +92,7 @@ func (d *dispatcher) pass(ctx context.Context, subs []store.Subscription) (touch
 				if !wants(sub, ev) {
 					continue
 				}
-				added, err := tx.EnqueueDelivery(ctx, store.Delivery{
+				added, err := tx.EnqueueDelivery(ctx, usher.Delivery{
 					SubscriptionID: sub.ID, EventID: ev.ID, EventSeq: ev.Seq, Type: ev.Type,
 					OrderID: ev.OrderID, VenueID: ev.VenueID, NextAttemptAt: now,
 				})
@@ -113,7 +114,7 @@ func (d *dispatcher) pass(ctx context.Context, subs []store.Subscription) (touch
 }
 
 // gapEvents returns the events that appeared at skipped sequence numbers.
-func (d *dispatcher) gapEvents(ctx context.Context) ([]store.OutboundEvent, error) {
+func (d *dispatcher) gapEvents(ctx context.Context) ([]usher.OutboundEvent, error) {
 	if len(d.gaps) == 0 {
 		return nil, nil
 	}
@@ -127,8 +128,8 @@ func (d *dispatcher) gapEvents(ctx context.Context) ([]store.OutboundEvent, erro
 // wants reports whether a subscription takes an event: it is not disabled,
 // the type is one of its event types ("*" takes all, "ticket.*" a family)
 // and the venue one of its venues, when it names any.
-func wants(sub store.Subscription, ev store.OutboundEvent) bool {
-	if sub.Status == store.SubscriptionDisabled {
+func wants(sub usher.Subscription, ev usher.OutboundEvent) bool {
+	if sub.Status == usher.SubscriptionDisabled {
 		return false
 	}
 	if len(sub.VenueIDs) > 0 && !slices.Contains(sub.VenueIDs, ev.VenueID) {

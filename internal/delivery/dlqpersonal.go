@@ -27,7 +27,7 @@ type sealedEvent struct {
 
 // redactPayloads replaces the sealed personal data of every payload by
 // "personal_data": "redacted".
-func redactPayloads(dls []store.DeadLetterRecord) {
+func redactPayloads(dls []usher.DeadLetterRecord) {
 	for i := range dls {
 		dls[i].Payload, _ = personalView(dls[i].Payload, nil)
 	}
@@ -60,7 +60,7 @@ func personalView(payload json.RawMessage, blob *personal.Blob) (json.RawMessage
 // revealPersonal shows the sealed personal data of a dead letter to a caller
 // with pii:read once the read is on the audit log; to any other caller, and
 // when no master key opens it, the data stays redacted.
-func (s *Service) revealPersonal(ctx context.Context, dl *store.DeadLetterRecord) error {
+func (s *Service) revealPersonal(ctx context.Context, dl *usher.DeadLetterRecord) error {
 	var ev sealedEvent
 	p, _ := admin.PrincipalFrom(ctx)
 	if json.Unmarshal(dl.Payload, &ev) != nil || len(ev.Sealed) == 0 || s.sealer == nil || !p.Has(admin.ScopePIIRead) {

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/usherhq/usher/internal/store"
+	"github.com/usherhq/usher"
 	"github.com/usherhq/usher/internal/ticketing"
 	"github.com/usherhq/usher/internal/webhook"
 )
@@ -34,27 +34,27 @@ const (
 // newKey makes a signing key and returns it with the text the subscriber
 // is given: the secret "whsec_…" for HMAC, the public key "whpk_…" for
 // Ed25519.
-func newKey(algorithm string, now time.Time) (store.SubscriptionKey, string, error) {
+func newKey(algorithm string, now time.Time) (usher.SubscriptionKey, string, error) {
 	id, err := ticketing.NewID("key_")
 	if err != nil {
-		return store.SubscriptionKey{}, "", err
+		return usher.SubscriptionKey{}, "", err
 	}
-	k := store.SubscriptionKey{ID: id, Algorithm: algorithm, CreatedAt: now}
+	k := usher.SubscriptionKey{ID: id, Algorithm: algorithm, CreatedAt: now}
 	switch algorithm {
 	case SigningHMAC:
 		if k.Secret, err = webhook.GenerateSecret(); err != nil {
-			return store.SubscriptionKey{}, "", err
+			return usher.SubscriptionKey{}, "", err
 		}
 		return k, webhook.EncodeSecret(k.Secret), nil
 	case SigningEd25519:
 		pub, priv, err := ed25519.GenerateKey(rand.Reader)
 		if err != nil {
-			return store.SubscriptionKey{}, "", fmt.Errorf("generate ed25519 key: %w", err)
+			return usher.SubscriptionKey{}, "", fmt.Errorf("generate ed25519 key: %w", err)
 		}
 		k.Secret, k.PublicKey = priv.Seed(), pub
 		return k, encodePublicKey(pub), nil
 	}
-	return store.SubscriptionKey{}, "", fmt.Errorf("unknown signing algorithm %q", algorithm)
+	return usher.SubscriptionKey{}, "", fmt.Errorf("unknown signing algorithm %q", algorithm)
 }
 
 func encodePublicKey(pub []byte) string {
@@ -63,14 +63,14 @@ func encodePublicKey(pub []byte) string {
 
 // live reports whether a key still signs at now: a current key, or a
 // replaced one inside its grace window.
-func live(k store.SubscriptionKey, now time.Time) bool {
+func live(k usher.SubscriptionKey, now time.Time) bool {
 	return k.ExpiresAt.IsZero() || now.Before(k.ExpiresAt)
 }
 
 // signatures returns the webhook-signature value: one entry per live key,
 // space-separated, the current keys first. During a rotation's grace window
 // the receiver finds one made with the secret it knows.
-func signatures(keys []store.SubscriptionKey, id string, ts time.Time, body []byte) string {
+func signatures(keys []usher.SubscriptionKey, id string, ts time.Time, body []byte) string {
 	var entries []string
 	for _, current := range []bool{true, false} {
 		for _, k := range keys {
@@ -100,7 +100,7 @@ func signedContent(id string, ts time.Time, body []byte) []byte {
 }
 
 // signedHeaders returns the headers of one attempt.
-func signedHeaders(keys []store.SubscriptionKey, id string, ts time.Time, body []byte) http.Header {
+func signedHeaders(keys []usher.SubscriptionKey, id string, ts time.Time, body []byte) http.Header {
 	h := make(http.Header, 5)
 	h.Set("Content-Type", "application/json")
 	h.Set("User-Agent", "usher-webhooks/1")

@@ -7,11 +7,12 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"github.com/usherhq/usher/internal/scanner"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/usherhq/usher/internal/scanner"
 
 	"github.com/usherhq/usher"
 	"github.com/usherhq/usher/internal/store"
@@ -103,12 +104,12 @@ func codeSecret(ctx context.Context, db *store.DB, name string) ([]byte, error) 
 	return s, nil
 }
 
-func newStoreKey(created time.Time) (store.TicketKey, error) {
+func newStoreKey(created time.Time) (usher.TicketKey, error) {
 	pub, priv, err := ed25519.GenerateKey(nil)
 	if err != nil {
-		return store.TicketKey{}, fmt.Errorf("generate ticket key: %w", err)
+		return usher.TicketKey{}, fmt.Errorf("generate ticket key: %w", err)
 	}
-	return store.TicketKey{Private: priv.Seed(), Public: pub, CreatedAt: created}, nil
+	return usher.TicketKey{Private: priv.Seed(), Public: pub, CreatedAt: created}, nil
 }
 
 // Reload reads the signing keys from the store again.
@@ -120,7 +121,7 @@ func (c *Codes) Reload(ctx context.Context) error {
 	keys := make([]ticketcode.Key, 0, len(stored))
 	info := make([]KeyInfo, 0, len(stored))
 	for _, s := range stored {
-		k := ticketcode.Key{ID: strconv.FormatInt(s.ID, 10), PublicKey: s.Public, Active: s.State == store.TicketKeyActive}
+		k := ticketcode.Key{ID: strconv.FormatInt(s.ID, 10), PublicKey: s.Public, Active: s.State == usher.TicketKeyActive}
 		if k.Active {
 			// Only the signing key's private half is kept in memory.
 			if len(s.Private) != ed25519.SeedSize {
@@ -237,8 +238,8 @@ func (c *Codes) CheckPresented(ctx context.Context, tx *store.Tx, t usher.Ticket
 	if err != nil {
 		return err
 	}
-	err = tx.UseDisplayCode(ctx, store.DisplayCodeUse{TicketID: t.TicketID, Generation: t.Generation, Step: step, Nonce: nonce, UsedAt: now})
-	if errors.Is(err, store.ErrDisplayCodeUsed) {
+	err = tx.UseDisplayCode(ctx, usher.DisplayCodeUse{TicketID: t.TicketID, Generation: t.Generation, Step: step, Nonce: nonce, UsedAt: now})
+	if errors.Is(err, usher.ErrDisplayCodeUsed) {
 		return ticketcode.ErrReplayedCode
 	}
 	return err

@@ -29,8 +29,8 @@ const (
 
 // Store is what the vault routes read and write; *store.DB is one.
 type Store interface {
-	BuyerRecord(ctx context.Context, tokenOrOrderID string) (store.BuyerRecord, error)
-	AppendAudit(ctx context.Context, e store.AuditEntry) error
+	BuyerRecord(ctx context.Context, tokenOrOrderID string) (usher.BuyerRecord, error)
+	AppendAudit(ctx context.Context, e usher.AuditEntry) error
 	InTx(ctx context.Context, fn func(tx *store.Tx) error) error
 }
 
@@ -62,7 +62,7 @@ type BuyerView struct {
 	ErasedAt  *time.Time `json:"erased_at,omitempty"`
 }
 
-func view(rec store.BuyerRecord) BuyerView {
+func view(rec usher.BuyerRecord) BuyerView {
 	v := BuyerView{OrderID: rec.OrderID, Token: rec.Token, Email: rec.Buyer.Email, Name: rec.Buyer.Name, CreatedAt: rec.CreatedAt}
 	if rec.Erased() {
 		at := rec.ErasedAt
@@ -85,7 +85,7 @@ func (a *API) handleGet() http.Handler {
 			a.fail(w, r, err)
 			return
 		}
-		err = a.store.AppendAudit(r.Context(), store.AuditEntry{
+		err = a.store.AppendAudit(r.Context(), usher.AuditEntry{
 			Actor: actor, Action: ActionRead, EntityType: "buyer", EntityID: rec.Token, OrderID: rec.OrderID,
 			Detail: map[string]any{"fields": []string{"email", "name"}, "erased": rec.Erased()},
 		})
@@ -107,13 +107,13 @@ func (a *API) handleErase() http.Handler {
 			return
 		}
 		orderID := r.PathValue("order_id")
-		var rec store.BuyerRecord
+		var rec usher.BuyerRecord
 		err = a.store.InTx(r.Context(), func(tx *store.Tx) error {
 			var err error
 			if rec, err = tx.EraseBuyer(r.Context(), orderID); err != nil {
 				return err
 			}
-			return tx.AppendAudit(r.Context(), store.AuditEntry{
+			return tx.AppendAudit(r.Context(), usher.AuditEntry{
 				Actor: actor, Action: ActionErased, EntityType: "buyer", EntityID: rec.Token, OrderID: orderID,
 				Detail: map[string]any{"fields": []string{"email", "name"}, "erased_at": rec.ErasedAt},
 			})

@@ -68,7 +68,7 @@ func call(t *testing.T, st pii.Store, method, orderID, tokenID string) (int, str
 
 func auditActions(t *testing.T, db *store.DB) []string {
 	t.Helper()
-	recs, err := db.AuditLog(t.Context(), store.AuditFilter{})
+	recs, err := db.AuditLog(t.Context(), usher.AuditFilter{})
 	if err != nil {
 		t.Fatalf("AuditLog: %v", err)
 	}
@@ -121,7 +121,7 @@ func TestUnknownOrderIsNotFoundAndNotAudited(t *testing.T) {
 // unauditable is a store whose audit log refuses appends.
 type unauditable struct{ *store.DB }
 
-func (unauditable) AppendAudit(context.Context, store.AuditEntry) error {
+func (unauditable) AppendAudit(context.Context, usher.AuditEntry) error {
 	return errors.New("disk full")
 }
 

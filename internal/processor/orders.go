@@ -290,7 +290,7 @@ func (p *Processor) releaseHold(ctx context.Context, tx *store.Tx, st *orderStat
 			return err
 		}
 		if !found {
-			return fmt.Errorf("held inventory %s/%s is gone: %w", st.order.ShowID, it.TicketType, store.ErrConflict)
+			return fmt.Errorf("held inventory %s/%s is gone: %w", st.order.ShowID, it.TicketType, usher.ErrConflict)
 		}
 		sold := 0
 		if toSale {
@@ -565,7 +565,7 @@ func (p *Processor) mint(ctx context.Context, tx *store.Tx, ev *usher.InboundEve
 // ticketChanged records a ticket's new state in its venue's feed and as an
 // outbound event.
 func (p *Processor) ticketChanged(ctx context.Context, tx *store.Tx, ev *usher.InboundEvent, t usher.Ticket, outType string) error {
-	_, err := tx.AppendTicketChange(ctx, store.TicketChange{
+	_, err := tx.AppendTicketChange(ctx, usher.TicketChange{
 		VenueID: t.VenueID, TicketID: t.TicketID, ShowID: t.ShowID, Status: string(t.Status),
 		CodeHash: ticketing.CodeHash(t.Code), AcceptedAt: ev.ReceivedAt,
 	})
@@ -586,7 +586,7 @@ func (p *Processor) emit(ctx context.Context, tx *store.Tx, ev *usher.InboundEve
 		return fmt.Errorf("encode %s: %w", outType, err)
 	}
 	parts := append([]string{ev.Source, ev.ID, outType}, entity...)
-	return tx.AppendOutbox(ctx, store.OutboundEvent{
+	return tx.AppendOutbox(ctx, usher.OutboundEvent{
 		ID: ticketing.StableID("evt_", parts...), Type: outType, OrderID: orderID, VenueID: venueID, Data: raw,
 	})
 }

@@ -7,10 +7,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/usherhq/usher/internal/ticketcode"
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/usherhq/usher/internal/ticketcode"
 
 	"github.com/usherhq/usher"
 	"github.com/usherhq/usher/internal/store"
@@ -191,7 +192,7 @@ func (s *Service) handleScan() http.Handler {
 			return
 		}
 		if recorded {
-			s.metrics.scans.WithLabelValues(req.VenueID, store.ScanOnline, res.Result).Inc()
+			s.metrics.scans.WithLabelValues(req.VenueID, usher.ScanOnline, res.Result).Inc()
 			if res.Result == ResultAdmitted {
 				s.Notify(req.VenueID)
 			}
@@ -243,9 +244,9 @@ func (s *Service) scanOnline(ctx context.Context, req ScanRequest, accepted time
 		}
 		recorded = true
 		res.Result, res.TicketID = v.result, visibleTicket(v.result, v.ticket.TicketID)
-		scan := store.Scan{
+		scan := usher.Scan{
 			VenueID: req.VenueID, Nonce: req.Nonce, DeviceID: req.DeviceID, CodeHash: hash,
-			TicketID: v.ticket.TicketID, ShowID: v.ticket.ShowID, Mode: store.ScanOnline,
+			TicketID: v.ticket.TicketID, ShowID: v.ticket.ShowID, Mode: usher.ScanOnline,
 			Decision: v.result, Result: v.result, ScannedAt: req.ScannedAt,
 		}
 		if v.result != ResultAdmitted {
@@ -274,15 +275,15 @@ func (s *Service) scanOnline(ctx context.Context, req ScanRequest, accepted time
 
 // admit records a ticket's first admission by the scan id; with toFeed, the
 // ticket has just become admitted and its venue's feed learns it.
-func (s *Service) admit(ctx context.Context, tx *store.Tx, t usher.Ticket, scan store.Scan, scanID int64, accepted time.Time, toFeed bool) error {
-	err := tx.InsertAdmission(ctx, store.Admission{
+func (s *Service) admit(ctx context.Context, tx *store.Tx, t usher.Ticket, scan usher.Scan, scanID int64, accepted time.Time, toFeed bool) error {
+	err := tx.InsertAdmission(ctx, usher.Admission{
 		TicketID: t.TicketID, VenueID: t.VenueID, ScanID: scanID, DeviceID: scan.DeviceID, Nonce: scan.Nonce, AdmittedAt: scan.ScannedAt,
 	})
 	if err != nil {
 		return err
 	}
 	if toFeed {
-		_, err := tx.AppendTicketChange(ctx, store.TicketChange{
+		_, err := tx.AppendTicketChange(ctx, usher.TicketChange{
 			VenueID: t.VenueID, TicketID: t.TicketID, ShowID: t.ShowID, Status: string(usher.TicketAdmitted),
 			CodeHash: ticketing.CodeHash(t.Code), AcceptedAt: accepted,
 		})
@@ -303,7 +304,7 @@ func emit(ctx context.Context, tx *store.Tx, typ string, t usher.Ticket, nonce s
 	if err != nil {
 		return fmt.Errorf("encode %s: %w", typ, err)
 	}
-	return tx.AppendOutbox(ctx, store.OutboundEvent{
+	return tx.AppendOutbox(ctx, usher.OutboundEvent{
 		ID: ticketing.StableID("evt_", "scan", t.VenueID, nonce, typ), Type: typ, OrderID: t.OrderID, VenueID: t.VenueID, Data: raw,
 	})
 }

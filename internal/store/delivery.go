@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -13,99 +12,6 @@ import (
 
 	"github.com/usherhq/usher"
 )
-
-// Subscription statuses.
-const (
-	SubscriptionActive   = "active"   // its lane delivers
-	SubscriptionPaused   = "paused"   // deliveries are recorded, not sent
-	SubscriptionDisabled = "disabled" // nothing is recorded or sent
-)
-
-// Subscription is a downstream endpoint and the events it wants.
-type Subscription struct {
-	ID          string
-	URL         string
-	EventTypes  []string
-	VenueIDs    []string // empty: every venue
-	Description string
-	Signing     string // "hmac" (Standard Webhooks v1) or "ed25519" (v1a)
-	// RetrySchedule is the delay before each retry; nil uses the global one.
-	RetrySchedule  []time.Duration
-	PII            bool
-	Status         string
-	DisabledReason string
-	// FailingSince is when the current run of failed attempts began; zero
-	// while the endpoint is healthy.
-	FailingSince time.Time
-	Version      int64
-	CreatedAt    time.Time
-	UpdatedAt    time.Time
-}
-
-// SubscriptionKey is one signing key of a subscription.
-type SubscriptionKey struct {
-	ID             string
-	SubscriptionID string
-	Algorithm      string // "hmac" or "ed25519"
-	Secret         []byte // the HMAC key, or the Ed25519 seed
-	PublicKey      []byte // Ed25519 only
-	// ExpiresAt is zero for a current key and the end of its grace window
-	// for a key a rotation replaced.
-	ExpiresAt time.Time
-	CreatedAt time.Time
-}
-
-// Delivery statuses.
-const (
-	DeliveryPending   = "pending"
-	DeliveryDelivered = "delivered"
-	DeliveryDead      = "dead"
-)
-
-// Delivery is one outbound event for one subscription.
-type Delivery struct {
-	ID             int64
-	SubscriptionID string
-	EventID        string
-	EventSeq       int64
-	Type           string
-	OrderID        string
-	VenueID        string
-	Status         string
-	Attempts       int // every attempt ever made
-	WindowAttempts int // attempts since WindowStart; a replay starts a new window
-	WindowStart    time.Time
-	NextAttemptAt  time.Time
-	LastStatus     int
-	FirstError     string
-	LastError      string
-	CreatedAt      time.Time
-	UpdatedAt      time.Time
-
-	// LeaseToken identifies the claim that holds the delivery.
-	LeaseToken string
-	// Data and EventTime are the outbound event's, filled by ClaimDeliveries.
-	Data      json.RawMessage
-	EventTime time.Time
-}
-
-// DeliveryAttempt is the record of one HTTP attempt.
-type DeliveryAttempt struct {
-	ID             int64     `json:"id"`
-	DeliveryID     int64     `json:"delivery_id"`
-	SubscriptionID string    `json:"subscription_id"`
-	EventID        string    `json:"event_id"`
-	Attempt        int       `json:"attempt"`
-	StatusCode     int       `json:"status_code"`
-	LatencyMS      int64     `json:"latency_ms"`
-	Error          string    `json:"error"`
-	At             time.Time `json:"at"`
-}
-
-// ErrLeaseLost is returned when a delivery is settled by a claim that no
-// longer holds it (its lease passed and another claim took it, or the
-// subscription was deleted). The caller drops its result.
-var ErrLeaseLost = errors.New("delivery lease lost")
 
 func encodeStrings(v []string) string {
 	if v == nil {
@@ -158,14 +64,14 @@ func boolInt(b bool) int64 {
 const subscriptionColumns = `SELECT id, url, event_types, venue_ids, description, signing, retry_schedule, pii,
 	status, disabled_reason, failing_since, version, created_at, updated_at FROM subscriptions`
 
-func scanSubscription(row scanner) (Subscription, error) {
-	var s Subscription
+func scanSubscription(row scanner) (usher.Subscription, error) {
+	var s usher.Subscription
 	var types, venues, schedule string
 	var pii, failing, created, updated int64
 	err := row.Scan(&s.ID, &s.URL, &types, &venues, &s.Description, &s.Signing, &schedule, &pii,
 		&s.Status, &s.DisabledReason, &failing, &s.Version, &created, &updated)
 	if err != nil {
-		return Subscription{}, err
+		return usher.Subscription{}, err
 	}
 	s.EventTypes, s.VenueIDs, s.RetrySchedule = decodeStrings(types), decodeStrings(venues), decodeSchedule(schedule)
 	s.PII, s.FailingSince = pii != 0, fromMicros(failing)
@@ -175,13 +81,13 @@ func scanSubscription(row scanner) (Subscription, error) {
 
 // CreateSubscription stores a new subscription with its first signing key
 // in a transaction of its own (see InsertSubscription).
-func (db *DB) CreateSubscription(ctx context.Context, s Subscription, key SubscriptionKey) error {
+func (db *DB) CreateSubscription(ctx context.Context, s usher.Subscription, key usher.SubscriptionKey) error {
 	return db.InTx(ctx, func(tx *Tx) error { return tx.InsertSubscription(ctx, s, key) })
 }
 
 // InsertSubscription stores a new subscription with its first signing key.
 // An id already taken is a usher.CodeConflict error.
-func (tx *Tx) InsertSubscription(ctx context.Context, s Subscription, key SubscriptionKey) error {
+func (tx *Tx) InsertSubscription(ctx context.Context, s usher.Subscription, key usher.SubscriptionKey) error {
 	_, err := tx.exec(ctx, `INSERT INTO subscriptions (id, url, event_types, venue_ids, description, signing,
 		retry_schedule, pii, status, disabled_reason, failing_since, version, created_at, updated_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 1, $12, $12)`,
@@ -198,25 +104,25 @@ func (tx *Tx) InsertSubscription(ctx context.Context, s Subscription, key Subscr
 }
 
 // Subscription returns a subscription, or a usher.CodeNotFound error.
-func (db *DB) Subscription(ctx context.Context, id string) (Subscription, error) {
+func (db *DB) Subscription(ctx context.Context, id string) (usher.Subscription, error) {
 	s, err := scanSubscription(db.read.QueryRowContext(ctx, subscriptionColumns+` WHERE id = $1`, id))
 	if isNoRows(err) {
-		return Subscription{}, notFound("subscription", id)
+		return usher.Subscription{}, notFound("subscription", id)
 	}
 	if err != nil {
-		return Subscription{}, fmt.Errorf("read subscription: %w", err)
+		return usher.Subscription{}, fmt.Errorf("read subscription: %w", err)
 	}
 	return s, nil
 }
 
 // Subscriptions lists every subscription, oldest first.
-func (db *DB) Subscriptions(ctx context.Context) ([]Subscription, error) {
+func (db *DB) Subscriptions(ctx context.Context) ([]usher.Subscription, error) {
 	rows, err := db.read.QueryContext(ctx, subscriptionColumns+` ORDER BY created_at, id`)
 	if err != nil {
 		return nil, fmt.Errorf("list subscriptions: %w", err)
 	}
 	defer rows.Close()
-	out := []Subscription{}
+	out := []usher.Subscription{}
 	for rows.Next() {
 		s, err := scanSubscription(rows)
 		if err != nil {
@@ -229,13 +135,13 @@ func (db *DB) Subscriptions(ctx context.Context) ([]Subscription, error) {
 
 // Subscription returns a subscription inside the transaction; found is false
 // when there is none.
-func (tx *Tx) Subscription(ctx context.Context, id string) (Subscription, bool, error) {
+func (tx *Tx) Subscription(ctx context.Context, id string) (usher.Subscription, bool, error) {
 	s, err := scanSubscription(tx.queryRow(ctx, subscriptionColumns+` WHERE id = $1`, id))
 	if isNoRows(err) {
-		return Subscription{}, false, nil
+		return usher.Subscription{}, false, nil
 	}
 	if err != nil {
-		return Subscription{}, false, fmt.Errorf("read subscription: %w", err)
+		return usher.Subscription{}, false, fmt.Errorf("read subscription: %w", err)
 	}
 	return s, true, nil
 }
@@ -243,7 +149,7 @@ func (tx *Tx) Subscription(ctx context.Context, id string) (Subscription, bool, 
 // UpdateSubscription writes s if the stored subscription is still at
 // s.Version, and fails with ErrConflict otherwise. It increments the version
 // and sets the update time; failing_since is left to the lanes.
-func (tx *Tx) UpdateSubscription(ctx context.Context, s Subscription) error {
+func (tx *Tx) UpdateSubscription(ctx context.Context, s usher.Subscription) error {
 	res, err := tx.exec(ctx, `UPDATE subscriptions SET url = $1, event_types = $2, venue_ids = $3, description = $4,
 		signing = $5, retry_schedule = $6, pii = $7, status = $8, disabled_reason = $9, version = version + 1, updated_at = $10
 		WHERE id = $11 AND version = $12`,
@@ -261,7 +167,7 @@ func expectOne(res sql.Result, what string) error {
 		return fmt.Errorf("%s: %w", what, err)
 	}
 	if n != 1 {
-		return fmt.Errorf("%s: %w", what, ErrConflict)
+		return fmt.Errorf("%s: %w", what, usher.ErrConflict)
 	}
 	return nil
 }
@@ -289,7 +195,7 @@ func (tx *Tx) ClearSubscriptionFailing(ctx context.Context, id string) error {
 // whether it did; one already disabled (or gone) is left as it is.
 func (tx *Tx) DisableSubscription(ctx context.Context, id, reason string) (bool, error) {
 	res, err := tx.exec(ctx, `UPDATE subscriptions SET status = $1, disabled_reason = $2, version = version + 1, updated_at = $3
-		WHERE id = $4 AND status <> $1`, SubscriptionDisabled, reason, micros(tx.db.now()), id)
+		WHERE id = $4 AND status <> $1`, usher.SubscriptionDisabled, reason, micros(tx.db.now()), id)
 	if err != nil {
 		return false, fmt.Errorf("disable subscription: %w", err)
 	}
@@ -330,7 +236,7 @@ func keyContext(subscriptionID, id string) string { return "subscription/" + sub
 
 // AddSubscriptionKey stores a signing key; with a sealer, its secret is
 // sealed at rest like a source's.
-func (tx *Tx) AddSubscriptionKey(ctx context.Context, k SubscriptionKey) error {
+func (tx *Tx) AddSubscriptionKey(ctx context.Context, k usher.SubscriptionKey) error {
 	pub := k.PublicKey
 	if pub == nil {
 		pub = []byte{}
@@ -366,16 +272,16 @@ func (tx *Tx) ExpireSubscriptionKeys(ctx context.Context, subscriptionID string,
 
 // SubscriptionKeys lists a subscription's keys, newest first, expired ones
 // included until a rotation prunes them.
-func (db *DB) SubscriptionKeys(ctx context.Context, subscriptionID string) ([]SubscriptionKey, error) {
+func (db *DB) SubscriptionKeys(ctx context.Context, subscriptionID string) ([]usher.SubscriptionKey, error) {
 	rows, err := db.read.QueryContext(ctx, `SELECT id, algorithm, secret, public_key, expires_at, created_at FROM subscription_keys
 		WHERE subscription_id = $1 ORDER BY created_at DESC, id`, subscriptionID)
 	if err != nil {
 		return nil, fmt.Errorf("list subscription keys: %w", err)
 	}
 	defer rows.Close()
-	var out []SubscriptionKey
+	var out []usher.SubscriptionKey
 	for rows.Next() {
-		k := SubscriptionKey{SubscriptionID: subscriptionID}
+		k := usher.SubscriptionKey{SubscriptionID: subscriptionID}
 		var expires, created int64
 		if err := rows.Scan(&k.ID, &k.Algorithm, &k.Secret, &k.PublicKey, &expires, &created); err != nil {
 			return nil, fmt.Errorf("scan subscription key: %w", err)
@@ -393,7 +299,7 @@ func (db *DB) SubscriptionKeys(ctx context.Context, subscriptionID string) ([]Su
 
 // orderKey is the key under which a lane serializes deliveries: the order,
 // or the event itself when it belongs to no order.
-func orderKey(d Delivery) string {
+func orderKey(d usher.Delivery) string {
 	if d.OrderID != "" {
 		return "o:" + d.OrderID
 	}
@@ -403,7 +309,7 @@ func orderKey(d Delivery) string {
 // EnqueueDelivery records a pending delivery due at d.NextAttemptAt and
 // reports whether it is new; one already recorded for the same subscription
 // and event is left as it is.
-func (tx *Tx) EnqueueDelivery(ctx context.Context, d Delivery) (bool, error) {
+func (tx *Tx) EnqueueDelivery(ctx context.Context, d usher.Delivery) (bool, error) {
 	now := micros(tx.db.now())
 	// Checked in the transaction, not from the dispatcher's snapshot: a
 	// subscription disabled a moment ago records nothing more.
@@ -412,8 +318,8 @@ func (tx *Tx) EnqueueDelivery(ctx context.Context, d Delivery) (bool, error) {
 		SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $10
 		WHERE NOT EXISTS (SELECT 1 FROM subscriptions WHERE id = $1 AND status = $11)
 		ON CONFLICT (subscription_id, event_id) DO NOTHING`,
-		d.SubscriptionID, d.EventID, d.EventSeq, d.Type, d.OrderID, d.VenueID, orderKey(d), DeliveryPending, micros(d.NextAttemptAt), now,
-		SubscriptionDisabled)
+		d.SubscriptionID, d.EventID, d.EventSeq, d.Type, d.OrderID, d.VenueID, orderKey(d), usher.DeliveryPending, micros(d.NextAttemptAt), now,
+		usher.SubscriptionDisabled)
 	if err != nil {
 		return false, fmt.Errorf("enqueue delivery: %w", err)
 	}
@@ -424,7 +330,7 @@ func (tx *Tx) EnqueueDelivery(ctx context.Context, d Delivery) (bool, error) {
 // RequeueDelivery makes a delivery pending again at d.NextAttemptAt with a
 // new retry window, recording it if it is missing, for a replay. One that is
 // already pending is left as it is. It reports whether anything changed.
-func (tx *Tx) RequeueDelivery(ctx context.Context, d Delivery) (bool, error) {
+func (tx *Tx) RequeueDelivery(ctx context.Context, d usher.Delivery) (bool, error) {
 	at, now := micros(d.NextAttemptAt), micros(tx.db.now())
 	res, err := tx.exec(ctx, `INSERT INTO deliveries (subscription_id, event_id, event_seq, type, order_id, venue_id, order_key,
 		status, window_start, next_attempt_at, created_at, updated_at)
@@ -432,7 +338,7 @@ func (tx *Tx) RequeueDelivery(ctx context.Context, d Delivery) (bool, error) {
 		ON CONFLICT (subscription_id, event_id) DO UPDATE SET status = $8, window_start = $9, next_attempt_at = $9,
 			window_attempts = 0, lease_until = 0, lease_token = '', updated_at = $10
 		WHERE deliveries.status <> $8`,
-		d.SubscriptionID, d.EventID, d.EventSeq, d.Type, d.OrderID, d.VenueID, orderKey(d), DeliveryPending, at, now)
+		d.SubscriptionID, d.EventID, d.EventSeq, d.Type, d.OrderID, d.VenueID, orderKey(d), usher.DeliveryPending, at, now)
 	if err != nil {
 		return false, fmt.Errorf("requeue delivery: %w", err)
 	}
@@ -444,13 +350,13 @@ const deliveryColumns = `d.id, d.subscription_id, d.event_id, d.event_seq, d.typ
 	d.attempts, d.window_attempts, d.window_start, d.next_attempt_at, d.last_status, d.first_error, d.last_error,
 	d.created_at, d.updated_at, d.lease_token`
 
-func scanDelivery(row scanner, extra ...any) (Delivery, error) {
-	var d Delivery
+func scanDelivery(row scanner, extra ...any) (usher.Delivery, error) {
+	var d usher.Delivery
 	var window, next, created, updated int64
 	dest := []any{&d.ID, &d.SubscriptionID, &d.EventID, &d.EventSeq, &d.Type, &d.OrderID, &d.VenueID, &d.Status,
 		&d.Attempts, &d.WindowAttempts, &window, &next, &d.LastStatus, &d.FirstError, &d.LastError, &created, &updated, &d.LeaseToken}
 	if err := row.Scan(append(dest, extra...)...); err != nil {
-		return Delivery{}, err
+		return usher.Delivery{}, err
 	}
 	d.WindowStart, d.NextAttemptAt = fromMicros(window), fromMicros(next)
 	d.CreatedAt, d.UpdatedAt = fromMicros(created), fromMicros(updated)
@@ -462,8 +368,8 @@ func scanDelivery(row scanner, extra ...any) (Delivery, error) {
 // the first pending delivery of each order (by event seq), and none of an
 // order whose first pending delivery is leased or not yet due, so that a
 // lane delivers the events of one order one at a time and in order.
-func (db *DB) ClaimDeliveries(ctx context.Context, subscriptionID string, now, leaseUntil time.Time, token string, limit int) ([]Delivery, error) {
-	var out []Delivery
+func (db *DB) ClaimDeliveries(ctx context.Context, subscriptionID string, now, leaseUntil time.Time, token string, limit int) ([]usher.Delivery, error) {
+	var out []usher.Delivery
 	err := db.InTx(ctx, func(tx *Tx) error {
 		out = out[:0]
 		// A lane's copy of its subscription may lag a pause or a disable by
@@ -471,7 +377,7 @@ func (db *DB) ClaimDeliveries(ctx context.Context, subscriptionID string, now, l
 		// active (a subscription the store does not know is left to the lane).
 		var status string
 		err := tx.queryRow(ctx, `SELECT status FROM subscriptions WHERE id = $1`, subscriptionID).Scan(&status)
-		if err == nil && status != SubscriptionActive {
+		if err == nil && status != usher.SubscriptionActive {
 			return nil
 		}
 		if err != nil && !isNoRows(err) {
@@ -481,7 +387,7 @@ func (db *DB) ClaimDeliveries(ctx context.Context, subscriptionID string, now, l
 		if err != nil || len(ids) == 0 {
 			return err
 		}
-		args := []any{micros(leaseUntil), token, DeliveryPending, micros(now)}
+		args := []any{micros(leaseUntil), token, usher.DeliveryPending, micros(now)}
 		ph := make([]string, len(ids))
 		for i, id := range ids {
 			args = append(args, id)
@@ -524,7 +430,7 @@ func (tx *Tx) dueHeads(ctx context.Context, subscriptionID string, now time.Time
 		WHERE d.subscription_id = $1 AND d.status = $2 AND d.next_attempt_at <= $3 AND d.lease_until <= $3
 		AND NOT EXISTS (SELECT 1 FROM deliveries p WHERE p.subscription_id = d.subscription_id AND p.order_key = d.order_key
 			AND p.status = $2 AND p.event_seq < d.event_seq)
-		ORDER BY d.next_attempt_at, d.event_seq LIMIT $4`, subscriptionID, DeliveryPending, micros(now), limit)
+		ORDER BY d.next_attempt_at, d.event_seq LIMIT $4`, subscriptionID, usher.DeliveryPending, micros(now), limit)
 	if err != nil {
 		return nil, fmt.Errorf("find due deliveries: %w", err)
 	}
@@ -543,7 +449,7 @@ func (tx *Tx) dueHeads(ctx context.Context, subscriptionID string, now time.Time
 // SettleDelivery writes the outcome of an attempt made under d.LeaseToken:
 // status, counters, next attempt and errors, and ends the lease. It fails
 // with ErrLeaseLost when the claim no longer holds the delivery.
-func (tx *Tx) SettleDelivery(ctx context.Context, d Delivery) error {
+func (tx *Tx) SettleDelivery(ctx context.Context, d usher.Delivery) error {
 	res, err := tx.exec(ctx, `UPDATE deliveries SET status = $1, attempts = $2, window_attempts = $3, next_attempt_at = $4,
 		last_status = $5, first_error = $6, last_error = $7, lease_until = 0, lease_token = '', updated_at = $8
 		WHERE id = $9 AND lease_token = $10 AND lease_token <> ''`,
@@ -555,7 +461,7 @@ func (tx *Tx) SettleDelivery(ctx context.Context, d Delivery) error {
 	if n, err := res.RowsAffected(); err != nil {
 		return fmt.Errorf("settle delivery: %w", err)
 	} else if n != 1 {
-		return ErrLeaseLost
+		return usher.ErrLeaseLost
 	}
 	return nil
 }
@@ -571,7 +477,7 @@ func (db *DB) ReleaseDelivery(ctx context.Context, id int64, token string) error
 }
 
 // InsertDeliveryAttempt records an attempt.
-func (tx *Tx) InsertDeliveryAttempt(ctx context.Context, a DeliveryAttempt) error {
+func (tx *Tx) InsertDeliveryAttempt(ctx context.Context, a usher.DeliveryAttempt) error {
 	_, err := tx.exec(ctx, `INSERT INTO delivery_attempts (delivery_id, subscription_id, event_id, attempt, status_code, latency_ms, error, at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, a.DeliveryID, a.SubscriptionID, a.EventID, a.Attempt, a.StatusCode, a.LatencyMS, a.Error, micros(a.At))
 	if err != nil {
@@ -582,14 +488,14 @@ func (tx *Tx) InsertDeliveryAttempt(ctx context.Context, a DeliveryAttempt) erro
 
 // Delivery returns the delivery of an event to a subscription, or a
 // usher.CodeNotFound error.
-func (db *DB) Delivery(ctx context.Context, subscriptionID, eventID string) (Delivery, error) {
+func (db *DB) Delivery(ctx context.Context, subscriptionID, eventID string) (usher.Delivery, error) {
 	d, err := scanDelivery(db.read.QueryRowContext(ctx, `SELECT `+deliveryColumns+` FROM deliveries d
 		WHERE d.subscription_id = $1 AND d.event_id = $2`, subscriptionID, eventID))
 	if isNoRows(err) {
-		return Delivery{}, notFound("delivery of event", eventID)
+		return usher.Delivery{}, notFound("delivery of event", eventID)
 	}
 	if err != nil {
-		return Delivery{}, fmt.Errorf("read delivery: %w", err)
+		return usher.Delivery{}, fmt.Errorf("read delivery: %w", err)
 	}
 	return d, nil
 }
@@ -599,7 +505,7 @@ func (db *DB) Delivery(ctx context.Context, subscriptionID, eventID string) (Del
 // follows the number of subscriptions, not the backlog.
 func (db *DB) DueSubscriptions(ctx context.Context, now time.Time) ([]string, error) {
 	rows, err := db.read.QueryContext(ctx, `SELECT s.id FROM subscriptions s WHERE EXISTS (SELECT 1 FROM deliveries d
-		WHERE d.subscription_id = s.id AND d.status = $1 AND d.next_attempt_at <= $2 AND d.lease_until <= $2)`, DeliveryPending, micros(now))
+		WHERE d.subscription_id = s.id AND d.status = $1 AND d.next_attempt_at <= $2 AND d.lease_until <= $2)`, usher.DeliveryPending, micros(now))
 	if err != nil {
 		return nil, fmt.Errorf("list due subscriptions: %w", err)
 	}
@@ -617,7 +523,7 @@ func (db *DB) DueSubscriptions(ctx context.Context, now time.Time) ([]string, er
 
 // PendingDeliveries counts pending deliveries by subscription.
 func (db *DB) PendingDeliveries(ctx context.Context) (map[string]int, error) {
-	return db.countBy(ctx, `SELECT subscription_id, COUNT(*) FROM deliveries WHERE status = $1 GROUP BY subscription_id`, DeliveryPending)
+	return db.countBy(ctx, `SELECT subscription_id, COUNT(*) FROM deliveries WHERE status = $1 GROUP BY subscription_id`, usher.DeliveryPending)
 }
 
 // OpenDeadLetters counts dead letters not replayed, by stage.
@@ -643,16 +549,8 @@ func (db *DB) countBy(ctx context.Context, query string, args ...any) (map[strin
 	return out, rows.Err()
 }
 
-// AttemptFilter selects delivery attempts; SubscriptionID is required.
-type AttemptFilter struct {
-	SubscriptionID string
-	EventID        string // optional: one event's attempts
-	Before         int64  // only attempts with a smaller id (paging); 0: no bound
-	Limit          int
-}
-
 // DeliveryAttempts lists attempts, newest first.
-func (db *DB) DeliveryAttempts(ctx context.Context, f AttemptFilter) ([]DeliveryAttempt, error) {
+func (db *DB) DeliveryAttempts(ctx context.Context, f usher.AttemptFilter) ([]usher.DeliveryAttempt, error) {
 	q := `SELECT id, delivery_id, subscription_id, event_id, attempt, status_code, latency_ms, error, at FROM delivery_attempts WHERE subscription_id = $1`
 	args := []any{f.SubscriptionID}
 	if f.EventID != "" {
@@ -670,9 +568,9 @@ func (db *DB) DeliveryAttempts(ctx context.Context, f AttemptFilter) ([]Delivery
 		return nil, fmt.Errorf("list delivery attempts: %w", err)
 	}
 	defer rows.Close()
-	out := []DeliveryAttempt{}
+	out := []usher.DeliveryAttempt{}
 	for rows.Next() {
-		var a DeliveryAttempt
+		var a usher.DeliveryAttempt
 		var at int64
 		if err := rows.Scan(&a.ID, &a.DeliveryID, &a.SubscriptionID, &a.EventID, &a.Attempt, &a.StatusCode, &a.LatencyMS, &a.Error, &at); err != nil {
 			return nil, fmt.Errorf("scan delivery attempt: %w", err)
@@ -688,7 +586,7 @@ func (db *DB) DeliveryAttempts(ctx context.Context, f AttemptFilter) ([]Delivery
 // returns how many rows went.
 func (db *DB) PruneDeliveries(ctx context.Context, before time.Time, limit int) (int64, error) {
 	res, err := db.write.ExecContext(ctx, `DELETE FROM deliveries WHERE id IN
-		(SELECT id FROM deliveries WHERE status <> $1 AND updated_at < $2 ORDER BY updated_at LIMIT $3)`, DeliveryPending, micros(before), limit)
+		(SELECT id FROM deliveries WHERE status <> $1 AND updated_at < $2 ORDER BY updated_at LIMIT $3)`, usher.DeliveryPending, micros(before), limit)
 	if err != nil {
 		return 0, fmt.Errorf("prune deliveries: %w", err)
 	}
@@ -729,15 +627,15 @@ func (tx *Tx) AdvanceDeliveryCursor(ctx context.Context, name string, seq int64)
 
 const outboxColumns = `SELECT seq, id, type, order_id, venue_id, data, created_at FROM outbox`
 
-func (db *DB) queryOutbox(ctx context.Context, query string, args ...any) ([]OutboundEvent, error) {
+func (db *DB) queryOutbox(ctx context.Context, query string, args ...any) ([]usher.OutboundEvent, error) {
 	rows, err := db.read.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list outbox: %w", err)
 	}
 	defer rows.Close()
-	var out []OutboundEvent
+	var out []usher.OutboundEvent
 	for rows.Next() {
-		var ev OutboundEvent
+		var ev usher.OutboundEvent
 		var data string
 		var created int64
 		if err := rows.Scan(&ev.Seq, &ev.ID, &ev.Type, &ev.OrderID, &ev.VenueID, &data, &created); err != nil {
@@ -751,7 +649,7 @@ func (db *DB) queryOutbox(ctx context.Context, query string, args ...any) ([]Out
 
 // OutboxBySeq returns the outbound events among seqs that exist, in seq
 // order.
-func (db *DB) OutboxBySeq(ctx context.Context, seqs []int64) ([]OutboundEvent, error) {
+func (db *DB) OutboxBySeq(ctx context.Context, seqs []int64) ([]usher.OutboundEvent, error) {
 	if len(seqs) == 0 {
 		return nil, nil
 	}
@@ -765,34 +663,26 @@ func (db *DB) OutboxBySeq(ctx context.Context, seqs []int64) ([]OutboundEvent, e
 
 // OutboxSince lists outbound events created at or after since with seq
 // greater than after, in seq order.
-func (db *DB) OutboxSince(ctx context.Context, since time.Time, after int64, limit int) ([]OutboundEvent, error) {
+func (db *DB) OutboxSince(ctx context.Context, since time.Time, after int64, limit int) ([]usher.OutboundEvent, error) {
 	return db.queryOutbox(ctx, outboxColumns+` WHERE created_at >= $1 AND seq > $2 ORDER BY seq LIMIT $3`, micros(since), after, limit)
 }
 
 // OutboxEvent returns one outbound event by id, or a usher.CodeNotFound error.
-func (db *DB) OutboxEvent(ctx context.Context, id string) (OutboundEvent, error) {
+func (db *DB) OutboxEvent(ctx context.Context, id string) (usher.OutboundEvent, error) {
 	evs, err := db.queryOutbox(ctx, outboxColumns+` WHERE id = $1`, id)
 	if err != nil {
-		return OutboundEvent{}, err
+		return usher.OutboundEvent{}, err
 	}
 	if len(evs) == 0 {
-		return OutboundEvent{}, notFound("outbound event", id)
+		return usher.OutboundEvent{}, notFound("outbound event", id)
 	}
 	return evs[0], nil
-}
-
-// DeadLetterRecord is a dead letter with its replay history.
-type DeadLetterRecord struct {
-	DeadLetter
-	// ReplayedAt is when it was last replayed; zero while it is open.
-	ReplayedAt time.Time `json:"replayed_at,omitzero"`
-	Replays    int       `json:"replays"`
 }
 
 // UpsertDeadLetter records a dead letter, or updates the one with the same
 // id (a replayed delivery that failed again): reason, attempts, last error
 // and payload are overwritten, the first error is kept, and it is open again.
-func (tx *Tx) UpsertDeadLetter(ctx context.Context, d DeadLetter) error {
+func (tx *Tx) UpsertDeadLetter(ctx context.Context, d usher.DeadLetter) error {
 	now := micros(tx.db.now())
 	_, err := tx.exec(ctx, `INSERT INTO dead_letters (id, stage, source, subscription_id, event_id, type, order_id, venue_id,
 		reason, attempts, first_error, last_error, payload, created_at, updated_at)
@@ -820,33 +710,10 @@ func (tx *Tx) MarkDeadLetterReplayed(ctx context.Context, id string, at time.Tim
 	return nil
 }
 
-// Dead-letter states a filter can ask for.
-const (
-	DeadLettersOpen     = "open"     // not replayed (the default)
-	DeadLettersReplayed = "replayed" // replayed and not failed since
-	DeadLettersAll      = "all"
-)
-
-// DeadLetterFilter selects dead letters; empty fields do not filter.
-type DeadLetterFilter struct {
-	Stage          string
-	Source         string
-	SubscriptionID string
-	Type           string
-	OrderID        string
-	VenueID        string
-	Reason         string
-	Since          time.Time // created at or after
-	Until          time.Time // created before
-	State          string    // DeadLettersOpen (default), DeadLettersReplayed or DeadLettersAll
-	Cursor         string    // from a previous page
-	Limit          int
-}
-
 // SearchDeadLetters lists the dead letters that match f, newest first, and
 // the cursor of the next page ("" on the last page). A cursor that is not
 // one SearchDeadLetters returned is a usher.CodeInvalid error.
-func (db *DB) SearchDeadLetters(ctx context.Context, f DeadLetterFilter) ([]DeadLetterRecord, string, error) {
+func (db *DB) SearchDeadLetters(ctx context.Context, f usher.DeadLetterFilter) ([]usher.DeadLetterRecord, string, error) {
 	where, args, err := deadLetterWhere(f)
 	if err != nil {
 		return nil, "", err
@@ -872,7 +739,7 @@ func (db *DB) SearchDeadLetters(ctx context.Context, f DeadLetterFilter) ([]Dead
 
 // deadLetterWhere returns the conditions of a search, numbered $1, $2, …,
 // and their arguments.
-func deadLetterWhere(f DeadLetterFilter) ([]string, []any, error) {
+func deadLetterWhere(f usher.DeadLetterFilter) ([]string, []any, error) {
 	var where []string
 	var args []any
 	add := func(cond string, v any) {
@@ -894,11 +761,11 @@ func deadLetterWhere(f DeadLetterFilter) ([]string, []any, error) {
 		add("created_at < ?", micros(f.Until))
 	}
 	switch f.State {
-	case "", DeadLettersOpen:
+	case "", usher.DeadLettersOpen:
 		add("replayed_at = ?", 0)
-	case DeadLettersReplayed:
+	case usher.DeadLettersReplayed:
 		add("replayed_at > ?", 0)
-	case DeadLettersAll:
+	case usher.DeadLettersAll:
 	default:
 		return nil, nil, usher.Errorf(usher.CodeInvalid, "state %q: want open, replayed or all", f.State)
 	}
@@ -915,13 +782,13 @@ func deadLetterWhere(f DeadLetterFilter) ([]string, []any, error) {
 }
 
 // DeadLetterByID returns one dead letter, or a usher.CodeNotFound error.
-func (db *DB) DeadLetterByID(ctx context.Context, id string) (DeadLetterRecord, error) {
+func (db *DB) DeadLetterByID(ctx context.Context, id string) (usher.DeadLetterRecord, error) {
 	out, err := db.queryDeadLetters(ctx, `SELECT `+deadLetterColumns+` FROM dead_letters WHERE id = $1`, id)
 	if err != nil {
-		return DeadLetterRecord{}, err
+		return usher.DeadLetterRecord{}, err
 	}
 	if len(out) == 0 {
-		return DeadLetterRecord{}, notFound("dead letter", id)
+		return usher.DeadLetterRecord{}, notFound("dead letter", id)
 	}
 	return out[0], nil
 }
@@ -929,15 +796,15 @@ func (db *DB) DeadLetterByID(ctx context.Context, id string) (DeadLetterRecord, 
 const deadLetterColumns = `id, stage, source, subscription_id, event_id, type, order_id, venue_id,
 	reason, attempts, first_error, last_error, payload, created_at, updated_at, replayed_at, replays`
 
-func (db *DB) queryDeadLetters(ctx context.Context, q string, args ...any) ([]DeadLetterRecord, error) {
+func (db *DB) queryDeadLetters(ctx context.Context, q string, args ...any) ([]usher.DeadLetterRecord, error) {
 	rows, err := db.read.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("search dead letters: %w", err)
 	}
 	defer rows.Close()
-	out := []DeadLetterRecord{}
+	out := []usher.DeadLetterRecord{}
 	for rows.Next() {
-		var r DeadLetterRecord
+		var r usher.DeadLetterRecord
 		d := &r.DeadLetter
 		var payload string
 		var created, updated, replayed int64

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/usherhq/usher"
 )
 
 // RenewDeliveries extends to leaseUntil the leases that token still holds
@@ -40,7 +42,7 @@ func (db *DB) ReleaseLeases(ctx context.Context, prefix string) (int64, error) {
 		return 0, nil
 	}
 	res, err := db.write.ExecContext(ctx, `UPDATE deliveries SET lease_until = 0, lease_token = ''
-		WHERE status = $1 AND lease_token <> '' AND substr(lease_token, 1, $2) = $3`, DeliveryPending, len(prefix), prefix)
+		WHERE status = $1 AND lease_token <> '' AND substr(lease_token, 1, $2) = $3`, usher.DeliveryPending, len(prefix), prefix)
 	if err != nil {
 		return 0, fmt.Errorf("release leases: %w", err)
 	}
