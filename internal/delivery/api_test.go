@@ -338,7 +338,7 @@ func TestProcessingReplayGoesToTheReplayer(t *testing.T) {
 	t.Parallel()
 	h := setup(t)
 	rp := &recordingReplayer{}
-	svc, err := New(h.db, testConfig(), Options{Now: h.clock.Now, Processing: rp})
+	svc, err := New(bound(h.db), testConfig(), Options{Now: h.clock.Now, Processing: rp})
 	if err != nil {
 		t.Fatal(err)
 	}

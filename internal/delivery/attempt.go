@@ -15,7 +15,6 @@ import (
 	"unicode"
 
 	"github.com/usherhq/usher"
-	"github.com/usherhq/usher/internal/store"
 	"github.com/usherhq/usher/internal/ticketing"
 )
 
@@ -117,7 +116,7 @@ func (s *Service) settle(sub usher.Subscription, d usher.Delivery, r result, t t
 	d, v, reason := s.next(d, r, t, schedule)
 	at, latency := t.at, t.latency
 	var disabled string
-	err := s.st.InTx(ctx, func(tx *store.Tx) error {
+	err := s.st.InTx(ctx, func(tx Tx) error {
 		var err error
 		disabled, err = s.record(ctx, tx, sub, d, v, r, reason, at, latency, schedule)
 		return err
@@ -168,7 +167,7 @@ func (s *Service) next(d usher.Delivery, r result, t timing, schedule []time.Dur
 
 // record writes a settled attempt in tx and returns why the subscription
 // was disabled, if this attempt disabled it.
-func (s *Service) record(ctx context.Context, tx *store.Tx, sub usher.Subscription, d usher.Delivery, v verdict, r result, reason string,
+func (s *Service) record(ctx context.Context, tx Tx, sub usher.Subscription, d usher.Delivery, v verdict, r result, reason string,
 	at time.Time, latency time.Duration, schedule []time.Duration) (string, error) {
 	if err := tx.SettleDelivery(ctx, d); err != nil {
 		return "", err
@@ -194,7 +193,7 @@ func (s *Service) record(ctx context.Context, tx *store.Tx, sub usher.Subscripti
 // track keeps the subscription's failing clock and returns why the
 // subscription must be disabled, if it must: the endpoint answered 410, or
 // it has failed without a single success for a whole retry window.
-func (s *Service) track(ctx context.Context, tx *store.Tx, id string, d usher.Delivery, v verdict, r result, reason string, at time.Time, schedule []time.Duration) (string, error) {
+func (s *Service) track(ctx context.Context, tx Tx, id string, d usher.Delivery, v verdict, r result, reason string, at time.Time, schedule []time.Duration) (string, error) {
 	if v == gone {
 		return "the endpoint answered 410 Gone", nil
 	}
@@ -221,7 +220,7 @@ func (s *Service) track(ctx context.Context, tx *store.Tx, id string, d usher.De
 
 // disable disables the subscription and, if this call did it, emits the
 // operator event. It returns the reason when it disabled.
-func (s *Service) disable(ctx context.Context, tx *store.Tx, sub usher.Subscription, why string, at time.Time) (string, error) {
+func (s *Service) disable(ctx context.Context, tx Tx, sub usher.Subscription, why string, at time.Time) (string, error) {
 	changed, err := tx.DisableSubscription(ctx, sub.ID, why)
 	if err != nil || !changed {
 		return "", err

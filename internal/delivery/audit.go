@@ -5,7 +5,6 @@ import (
 
 	"github.com/usherhq/usher"
 	"github.com/usherhq/usher/internal/admin"
-	"github.com/usherhq/usher/internal/store"
 )
 
 // Audit actions of the delivery layer.
@@ -36,10 +35,10 @@ func actor(ctx context.Context) string {
 // audit appends the record of an operator's action to the audit chain, in
 // the transaction of the change. detail must hold no secret and no
 // personal data.
-func audit(ctx context.Context, tx *store.Tx, action, entityType, entityID string, detail any) error {
+func audit(ctx context.Context, tx Tx, action, entityType, entityID string, detail any) error {
 	return auditAs(ctx, tx, actor(ctx), action, entityType, entityID, detail)
 }
 
-func auditAs(ctx context.Context, tx *store.Tx, who, action, entityType, entityID string, detail any) error {
+func auditAs(ctx context.Context, tx Tx, who, action, entityType, entityID string, detail any) error {
 	return tx.AppendAudit(ctx, usher.AuditEntry{Actor: who, Action: action, EntityType: entityType, EntityID: entityID, Detail: detail})
 }

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/usherhq/usher"
-	"github.com/usherhq/usher/internal/store"
 )
 
 // cursorName names the dispatcher's cursor in the store.
@@ -85,7 +84,7 @@ func (d *dispatcher) pass(ctx context.Context, subs []usher.Subscription) (touch
 		d.gaps = gaps
 		return touched, false, nil // nothing new: no write
 	}
-	err = d.st.InTx(ctx, func(tx *store.Tx) error {
+	err = d.st.InTx(ctx, func(tx Tx) error {
 		clear(touched)
 		for _, ev := range append(filled, evs...) {
 			for _, sub := range subs {

@@ -7,7 +7,6 @@ import (
 	"github.com/usherhq/usher"
 	"github.com/usherhq/usher/internal/admin"
 	"github.com/usherhq/usher/internal/personal"
-	"github.com/usherhq/usher/internal/store"
 )
 
 // ActionPIIRead is the audit action of an operator reading the personal
@@ -73,7 +72,7 @@ func (s *Service) revealPersonal(ctx context.Context, dl *usher.DeadLetterRecord
 		dl.Payload, _ = personalView(dl.Payload, nil)
 		return nil
 	}
-	err = s.st.InTx(ctx, func(tx *store.Tx) error {
+	err = s.st.InTx(ctx, func(tx Tx) error {
 		return audit(ctx, tx, ActionPIIRead, "dead_letter", dl.ID, map[string]any{"fields": []string{"personal_data"}})
 	})
 	if err != nil {

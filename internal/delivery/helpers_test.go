@@ -75,6 +75,11 @@ func testConfig() Config {
 	return Config{PollInterval: 10 * time.Millisecond, AllowPrivate: true, Timeout: 10 * time.Second, ReplayRate: 100000}
 }
 
+// bound is db as the lanes use it.
+func bound(db *store.DB) store.Bound[Tx] {
+	return store.Bind(db, func(tx *store.Tx) Tx { return tx })
+}
+
 func openStore(t *testing.T, path string) *store.DB {
 	t.Helper()
 	db, err := sqlite.Open(context.Background(), path)
@@ -108,7 +113,7 @@ func (h *harness) start(change ...func(*Config)) {
 		c(&cfg)
 	}
 	h.reg = prometheus.NewRegistry()
-	svc, err := New(h.db, cfg, Options{Logger: testLogger(h.t), Now: h.clock.Now, Registerer: h.reg, Instance: h.instance})
+	svc, err := New(bound(h.db), cfg, Options{Logger: testLogger(h.t), Now: h.clock.Now, Registerer: h.reg, Instance: h.instance})
 	if err != nil {
 		h.t.Fatalf("New: %v", err)
 	}

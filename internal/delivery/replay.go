@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/usherhq/usher"
-	"github.com/usherhq/usher/internal/store"
 )
 
 // StageProcessing is the dead-letter stage of inbound events the processor
@@ -73,7 +72,7 @@ func (s *Service) replayProcessing(ctx context.Context, dl usher.DeadLetter, now
 	if err := s.processing.ReplayProcessing(ctx, dl); err != nil {
 		return err
 	}
-	return s.st.InTx(ctx, func(tx *store.Tx) error {
+	return s.st.InTx(ctx, func(tx Tx) error {
 		if err := tx.MarkDeadLetterReplayed(ctx, dl.ID, now); err != nil {
 			return err
 		}
@@ -123,7 +122,7 @@ func (s *Service) requeueDeadLetters(ctx context.Context, dls []usher.DeadLetter
 	if len(ids) == 1 {
 		entity = ids[0]
 	}
-	err := s.st.InTx(ctx, func(tx *store.Tx) error {
+	err := s.st.InTx(ctx, func(tx Tx) error {
 		for i, d := range ds {
 			if _, err := tx.RequeueDelivery(ctx, d); err != nil {
 				return err
@@ -273,7 +272,7 @@ func (s *Service) requeue(ctx context.Context, sub usher.Subscription, evs []ush
 	}
 	now := s.now()
 	changed := 0
-	err := s.st.InTx(ctx, func(tx *store.Tx) error {
+	err := s.st.InTx(ctx, func(tx Tx) error {
 		changed = 0
 		for _, ev := range evs {
 			ok, err := tx.RequeueDelivery(ctx, deliveryOf(sub, ev, now))

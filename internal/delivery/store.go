@@ -5,16 +5,16 @@ import (
 	"time"
 
 	"github.com/usherhq/usher"
-	"github.com/usherhq/usher/internal/store"
 )
 
-// Store is what the lanes, the dispatcher and the API read and write;
-// *store.DB implements it, and the storetest suite holds it to one behaviour
+// Store is what the lanes, the dispatcher and the API read and write; the SQL
+// store implements it (bound to Tx by the wiring, store.Bind), and the
+// storetest suite holds it to one behaviour
 // on SQLite and PostgreSQL. Lookups of a missing row return a
 // usher.CodeNotFound error; SettleDelivery returns usher.ErrLeaseLost when
 // the claim no longer holds the delivery.
 type Store interface {
-	InTx(ctx context.Context, fn func(tx *store.Tx) error) error
+	InTx(ctx context.Context, fn func(tx Tx) error) error
 
 	Subscription(ctx context.Context, id string) (usher.Subscription, error)
 	Subscriptions(ctx context.Context) ([]usher.Subscription, error)
@@ -38,6 +38,35 @@ type Store interface {
 	SearchDeadLetters(ctx context.Context, f usher.DeadLetterFilter) ([]usher.DeadLetterRecord, string, error)
 	DeadLetterByID(ctx context.Context, id string) (usher.DeadLetterRecord, error)
 	OpenDeadLetters(ctx context.Context) (map[string]int, error)
+}
+
+// Tx is the unit of work of the lanes, the dispatcher and the API: a
+// subscription change, a settled attempt or a replay commits with its audit
+// record and outbound events, or not at all. Subscription's found is false
+// for a missing subscription; SettleDelivery returns usher.ErrLeaseLost when
+// the claim no longer holds the delivery.
+type Tx interface {
+	InsertSubscription(ctx context.Context, s usher.Subscription, key usher.SubscriptionKey) error
+	Subscription(ctx context.Context, id string) (usher.Subscription, bool, error)
+	UpdateSubscription(ctx context.Context, s usher.Subscription) error
+	DisableSubscription(ctx context.Context, id, reason string) (bool, error)
+	DeleteSubscription(ctx context.Context, id string) error
+	MarkSubscriptionFailing(ctx context.Context, id string, since time.Time) error
+	ClearSubscriptionFailing(ctx context.Context, id string) error
+	AddSubscriptionKey(ctx context.Context, k usher.SubscriptionKey) error
+	ExpireSubscriptionKeys(ctx context.Context, subscriptionID string, until, now time.Time) error
+
+	EnqueueDelivery(ctx context.Context, d usher.Delivery) (bool, error)
+	RequeueDelivery(ctx context.Context, d usher.Delivery) (bool, error)
+	SettleDelivery(ctx context.Context, d usher.Delivery) error
+	InsertDeliveryAttempt(ctx context.Context, a usher.DeliveryAttempt) error
+	AdvanceDeliveryCursor(ctx context.Context, name string, seq int64) error
+
+	UpsertDeadLetter(ctx context.Context, d usher.DeadLetter) error
+	MarkDeadLetterReplayed(ctx context.Context, id string, at time.Time) error
+
+	AppendOutbox(ctx context.Context, ev usher.OutboundEvent) error
+	AppendAudit(ctx context.Context, e usher.AuditEntry) error
 }
 
 // ProcessingReplayer re-runs a processing-stage dead letter through the

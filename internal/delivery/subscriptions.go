@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/usherhq/usher"
-	"github.com/usherhq/usher/internal/store"
 	"github.com/usherhq/usher/internal/ticketing"
 )
 
@@ -76,7 +75,7 @@ func (s *Service) CreateSubscription(ctx context.Context, spec SubscriptionSpec)
 		return usher.Subscription{}, usher.SubscriptionKey{}, "", err
 	}
 	key.SubscriptionID = sub.ID
-	err = s.st.InTx(ctx, func(tx *store.Tx) error {
+	err = s.st.InTx(ctx, func(tx Tx) error {
 		if err := tx.InsertSubscription(ctx, sub, key); err != nil {
 			return err
 		}
@@ -191,9 +190,9 @@ func (s *Service) Subscriptions(ctx context.Context) ([]usher.Subscription, erro
 // modify applies fn to the stored subscription and writes it back, in one
 // transaction with a compare-and-swap on its version and the audit record of
 // action with the detail fn returns.
-func (s *Service) modify(ctx context.Context, id, action string, fn func(tx *store.Tx, sub *usher.Subscription) (any, error)) (usher.Subscription, error) {
+func (s *Service) modify(ctx context.Context, id, action string, fn func(tx Tx, sub *usher.Subscription) (any, error)) (usher.Subscription, error) {
 	var out usher.Subscription
-	err := s.st.InTx(ctx, func(tx *store.Tx) error {
+	err := s.st.InTx(ctx, func(tx Tx) error {
 		sub, found, err := tx.Subscription(ctx, id)
 		if err != nil {
 			return err
@@ -235,7 +234,7 @@ func (s *Service) updateLane(ctx context.Context, sub usher.Subscription) {
 
 // UpdateSubscription applies a patch after validating the result.
 func (s *Service) UpdateSubscription(ctx context.Context, id string, p SubscriptionPatch) (usher.Subscription, error) {
-	return s.modify(ctx, id, ActionSubscriptionUpdated, func(_ *store.Tx, sub *usher.Subscription) (any, error) {
+	return s.modify(ctx, id, ActionSubscriptionUpdated, func(_ Tx, sub *usher.Subscription) (any, error) {
 		var fields []string
 		set := func(name string, apply func()) {
 			apply()
@@ -270,7 +269,7 @@ func (s *Service) UpdateSubscription(ctx context.Context, id string, p Subscript
 
 // DeleteSubscription deletes a subscription and its pending deliveries.
 func (s *Service) DeleteSubscription(ctx context.Context, id string) error {
-	err := s.st.InTx(ctx, func(tx *store.Tx) error {
+	err := s.st.InTx(ctx, func(tx Tx) error {
 		if err := tx.DeleteSubscription(ctx, id); err != nil {
 			return err
 		}
@@ -286,7 +285,7 @@ func (s *Service) DeleteSubscription(ctx context.Context, id string) error {
 // PauseSubscription stops sending to an active subscription; its deliveries
 // are still recorded and wait. A disabled subscription cannot be paused.
 func (s *Service) PauseSubscription(ctx context.Context, id string) (usher.Subscription, error) {
-	return s.modify(ctx, id, ActionSubscriptionPaused, func(_ *store.Tx, sub *usher.Subscription) (any, error) {
+	return s.modify(ctx, id, ActionSubscriptionPaused, func(_ Tx, sub *usher.Subscription) (any, error) {
 		if sub.Status == usher.SubscriptionDisabled {
 			return nil, usher.Errorf(usher.CodeConflict, "subscription %s is disabled; resume it instead", id)
 		}
@@ -298,7 +297,7 @@ func (s *Service) PauseSubscription(ctx context.Context, id string) (usher.Subsc
 // ResumeSubscription makes a paused or disabled subscription active again,
 // with a fresh failing clock.
 func (s *Service) ResumeSubscription(ctx context.Context, id string) (usher.Subscription, error) {
-	return s.modify(ctx, id, ActionSubscriptionResumed, func(tx *store.Tx, sub *usher.Subscription) (any, error) {
+	return s.modify(ctx, id, ActionSubscriptionResumed, func(tx Tx, sub *usher.Subscription) (any, error) {
 		detail := map[string]any{"from": sub.Status}
 		sub.Status, sub.DisabledReason = usher.SubscriptionActive, ""
 		return detail, tx.ClearSubscriptionFailing(ctx, id)
@@ -317,7 +316,7 @@ func (s *Service) RotateSecret(ctx context.Context, id string, grace time.Durati
 	until := now.Add(grace)
 	var key usher.SubscriptionKey
 	var text string
-	_, err := s.modify(ctx, id, ActionSubscriptionRotated, func(tx *store.Tx, sub *usher.Subscription) (any, error) {
+	_, err := s.modify(ctx, id, ActionSubscriptionRotated, func(tx Tx, sub *usher.Subscription) (any, error) {
 		var err error
 		if key, text, err = newKey(sub.Signing, now); err != nil {
 			return nil, err

@@ -178,7 +178,7 @@ func TestLeaseIsRenewedWhileTheAttemptRuns(t *testing.T) {
 	cfg := testConfig()
 	cfg.Lease, cfg.Timeout = lease, time.Minute
 	for i := range 2 {
-		svc, err := New(h.db, cfg, Options{Logger: testLogger(t), Registerer: prometheus.NewRegistry(), Instance: "wall" + strconv.Itoa(i)})
+		svc, err := New(bound(h.db), cfg, Options{Logger: testLogger(t), Registerer: prometheus.NewRegistry(), Instance: "wall" + strconv.Itoa(i)})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -183,7 +183,7 @@ func TestWants(t *testing.T) {
 // hidingStore hides outbox events from the dispatcher, as a transaction
 // that has taken a sequence number but not committed would on PostgreSQL.
 type hidingStore struct {
-	*store.DB
+	store.Bound[Tx]
 	mu     sync.Mutex
 	hidden map[int64]bool
 }
@@ -195,12 +195,12 @@ func (s *hidingStore) visible(evs []usher.OutboundEvent) []usher.OutboundEvent {
 }
 
 func (s *hidingStore) OutboxAfter(ctx context.Context, after int64, limit int) ([]usher.OutboundEvent, error) {
-	evs, err := s.DB.OutboxAfter(ctx, after, limit)
+	evs, err := s.Bound.OutboxAfter(ctx, after, limit)
 	return s.visible(evs), err
 }
 
 func (s *hidingStore) OutboxBySeq(ctx context.Context, seqs []int64) ([]usher.OutboundEvent, error) {
-	evs, err := s.DB.OutboxBySeq(ctx, seqs)
+	evs, err := s.Bound.OutboxBySeq(ctx, seqs)
 	return s.visible(evs), err
 }
 
@@ -210,7 +210,7 @@ func TestDispatcherWaitsForSkippedSequenceNumbers(t *testing.T) {
 	h.svc.Stop() // the dispatcher is driven by hand here
 	ctx := context.Background()
 	evs := h.emit("ticket.issued", "ord_1", "ord_2", "ord_3")
-	st := &hidingStore{DB: h.db, hidden: map[int64]bool{}}
+	st := &hidingStore{Bound: bound(h.db), hidden: map[int64]bool{}}
 	all, _ := h.db.OutboxAfter(ctx, 0, 10)
 	st.hidden[all[1].Seq] = true
 	sub := usher.Subscription{ID: "sub_1", EventTypes: []string{"*"}, Status: usher.SubscriptionActive}

@@ -15,7 +15,6 @@ import (
 	"github.com/usherhq/usher/internal/scanner"
 
 	"github.com/usherhq/usher"
-	"github.com/usherhq/usher/internal/store"
 	"github.com/usherhq/usher/internal/ticketcode"
 )
 
@@ -39,7 +38,7 @@ var ErrStaticCode = fmt.Errorf("this show admits only rotating display codes: %w
 // concurrent use. The processor mints codes with Issue; the scanner checks
 // them with Verify and CheckPresented.
 type Codes struct {
-	db         *store.DB
+	db         Store
 	now        func() time.Time
 	displayKey []byte
 	passKey    []byte
@@ -68,7 +67,7 @@ type KeyInfo struct {
 // LoadCodes reads the signing keys and the server secrets from the store,
 // creating the first key and the secrets when there are none yet. now is
 // the clock of display codes and pass expiries.
-func LoadCodes(ctx context.Context, db *store.DB, now func() time.Time) (*Codes, error) {
+func LoadCodes(ctx context.Context, db Store, now func() time.Time) (*Codes, error) {
 	if now == nil {
 		now = time.Now
 	}
@@ -92,7 +91,7 @@ func LoadCodes(ctx context.Context, db *store.DB, now func() time.Time) (*Codes,
 	return c, nil
 }
 
-func codeSecret(ctx context.Context, db *store.DB, name string) ([]byte, error) {
+func codeSecret(ctx context.Context, db Store, name string) ([]byte, error) {
 	candidate := make([]byte, 32)
 	if _, err := rand.Read(candidate); err != nil {
 		return nil, fmt.Errorf("%s secret: %w", name, err)
@@ -223,7 +222,7 @@ func (c *Codes) DisplayCode(t usher.Ticket, now time.Time) (code string, validUn
 // ticketcode.ErrBadDisplayCode) and its step must not have been used by
 // another scan (ticketcode.ErrReplayedCode); the use is recorded in tx under
 // the scan's nonce, so a retried scan is not a replay.
-func (c *Codes) CheckPresented(ctx context.Context, tx *store.Tx, t usher.Ticket, otp, nonce string, now time.Time) error {
+func (c *Codes) CheckPresented(ctx context.Context, tx scanner.PresentedTx, t usher.Ticket, otp, nonce string, now time.Time) error {
 	if otp == "" {
 		s, err := tx.ShowSettings(ctx, t.ShowID)
 		if err != nil {

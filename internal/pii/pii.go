@@ -1,6 +1,6 @@
 // Package pii serves the personal-data vault to operators: reading a buyer
 // needs the pii:read scope and is itself audited; erasing one needs
-// pii:erase. The data is sealed in the store (store.Tx.PutBuyer); everywhere
+// pii:erase. The data is sealed in the store (the processor puts it there); everywhere
 // else a buyer is its token.
 package pii
 
@@ -14,7 +14,6 @@ import (
 	"github.com/usherhq/usher/internal/admin"
 	"github.com/usherhq/usher/internal/httpjson"
 	"github.com/usherhq/usher/internal/problem"
-	"github.com/usherhq/usher/internal/store"
 )
 
 // ScopeErase is the scope of erasing personal data (admin.ScopePIIErase
@@ -27,11 +26,19 @@ const (
 	ActionErased = "pii.erased"
 )
 
-// Store is what the vault routes read and write; *store.DB is one.
+// Store is what the vault routes read and write; the SQL store is one
+// (bound to Tx by the wiring).
 type Store interface {
 	BuyerRecord(ctx context.Context, tokenOrOrderID string) (usher.BuyerRecord, error)
 	AppendAudit(ctx context.Context, e usher.AuditEntry) error
-	InTx(ctx context.Context, fn func(tx *store.Tx) error) error
+	InTx(ctx context.Context, fn func(tx Tx) error) error
+}
+
+// Tx is the unit of work of an erasure: the buyer's data and the audit
+// record of its erasure commit together.
+type Tx interface {
+	EraseBuyer(ctx context.Context, orderID string) (usher.BuyerRecord, error)
+	AppendAudit(ctx context.Context, e usher.AuditEntry) error
 }
 
 // API serves the vault routes.
@@ -108,7 +115,7 @@ func (a *API) handleErase() http.Handler {
 		}
 		orderID := r.PathValue("order_id")
 		var rec usher.BuyerRecord
-		err = a.store.InTx(r.Context(), func(tx *store.Tx) error {
+		err = a.store.InTx(r.Context(), func(tx Tx) error {
 			var err error
 			if rec, err = tx.EraseBuyer(r.Context(), orderID); err != nil {
 				return err

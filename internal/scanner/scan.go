@@ -14,7 +14,6 @@ import (
 	"github.com/usherhq/usher/internal/ticketcode"
 
 	"github.com/usherhq/usher"
-	"github.com/usherhq/usher/internal/store"
 	"github.com/usherhq/usher/internal/ticketing"
 )
 
@@ -112,7 +111,7 @@ type verdict struct {
 // judge looks the code up inside tx and says what an online scan would answer.
 // A signed code is verified first: a forged one is invalid, and the code of
 // an older generation of a ticket (transferred, reinstated) is revoked.
-func judge(ctx context.Context, tx *store.Tx, codes CodeVerifier, code, venue, show string) (verdict, error) {
+func judge(ctx context.Context, tx Tx, codes CodeVerifier, code, venue, show string) (verdict, error) {
 	if !ValidCode(code) {
 		return verdict{result: ResultInvalid}, nil
 	}
@@ -215,7 +214,7 @@ func serverNonce() string {
 // nonce was already recorded and the first answer is repeated.
 func (s *Service) scanOnline(ctx context.Context, req ScanRequest, accepted time.Time) (res ScanResult, recorded bool, err error) {
 	hash := ticketing.CodeHash(req.Code)
-	err = s.db.InTx(ctx, func(tx *store.Tx) error {
+	err = s.db.InTx(ctx, func(tx Tx) error {
 		res, recorded = ScanResult{Nonce: req.Nonce}, false
 		prev, found, err := tx.ScanByNonce(ctx, req.VenueID, req.Nonce)
 		if err != nil {
@@ -275,7 +274,7 @@ func (s *Service) scanOnline(ctx context.Context, req ScanRequest, accepted time
 
 // admit records a ticket's first admission by the scan id; with toFeed, the
 // ticket has just become admitted and its venue's feed learns it.
-func (s *Service) admit(ctx context.Context, tx *store.Tx, t usher.Ticket, scan usher.Scan, scanID int64, accepted time.Time, toFeed bool) error {
+func (s *Service) admit(ctx context.Context, tx Tx, t usher.Ticket, scan usher.Scan, scanID int64, accepted time.Time, toFeed bool) error {
 	err := tx.InsertAdmission(ctx, usher.Admission{
 		TicketID: t.TicketID, VenueID: t.VenueID, ScanID: scanID, DeviceID: scan.DeviceID, Nonce: scan.Nonce, AdmittedAt: scan.ScannedAt,
 	})
@@ -299,7 +298,7 @@ func (s *Service) admit(ctx context.Context, tx *store.Tx, t usher.Ticket, scan 
 
 // emit appends an outbound event whose id derives from the venue, the scan's
 // nonce and the type: each scan causes each event at most once.
-func emit(ctx context.Context, tx *store.Tx, typ string, t usher.Ticket, nonce string, data any) error {
+func emit(ctx context.Context, tx Tx, typ string, t usher.Ticket, nonce string, data any) error {
 	raw, err := json.Marshal(data)
 	if err != nil {
 		return fmt.Errorf("encode %s: %w", typ, err)
@@ -311,7 +310,7 @@ func emit(ctx context.Context, tx *store.Tx, typ string, t usher.Ticket, nonce s
 
 // firstAdmittedFor returns when the ticket was first admitted, for the
 // results that concern an admission of this venue's ticket; nil otherwise.
-func firstAdmittedFor(ctx context.Context, tx *store.Tx, result, ticketID string) (*time.Time, error) {
+func firstAdmittedFor(ctx context.Context, tx Tx, result, ticketID string) (*time.Time, error) {
 	switch result {
 	case ResultAdmitted, ResultAlreadyAdmitted, ResultDuplicateEntry:
 	default:

@@ -34,7 +34,7 @@ func buildDelivery(a *App, getenv func(string) string) (component, error) {
 	if err != nil {
 		return nil, err
 	}
-	svc, err := delivery.New(a.Store(), cfg, delivery.Options{
+	svc, err := delivery.New(deliveryStore(a.Store()), cfg, delivery.Options{
 		Instance:   instance,
 		Logger:     a.Logger().With("component", "delivery"),
 		Now:        a.cfg.Clock,
