@@ -258,3 +258,5 @@ func fromMicros(us int64) time.Time {
 func notFound(what, id string) error {
 	return usher.Errorf(usher.CodeNotFound, "%s %q not found", what, id)
 }
+
+func isNoRows(err error) bool { return errors.Is(err, sql.ErrNoRows) }
