@@ -86,22 +86,8 @@ func (d *dispatcher) pass(ctx context.Context, subs []usher.Subscription) (touch
 	}
 	err = d.st.InTx(ctx, func(tx Tx) error {
 		clear(touched)
-		for _, ev := range append(filled, evs...) {
-			for _, sub := range subs {
-				if !wants(sub, ev) {
-					continue
-				}
-				added, err := tx.EnqueueDelivery(ctx, usher.Delivery{
-					SubscriptionID: sub.ID, EventID: ev.ID, EventSeq: ev.Seq, Type: ev.Type,
-					OrderID: ev.OrderID, VenueID: ev.VenueID, NextAttemptAt: now,
-				})
-				if err != nil {
-					return err
-				}
-				if added {
-					touched[sub.ID] = true
-				}
-			}
+		if err := enqueue(ctx, tx, append(filled, evs...), subs, now, touched); err != nil {
+			return err
 		}
 		return tx.AdvanceDeliveryCursor(ctx, cursorName, safe)
 	})
@@ -110,6 +96,30 @@ func (d *dispatcher) pass(ctx context.Context, subs []usher.Subscription) (touch
 	}
 	d.scan, d.saved, d.gaps = scan, safe, gaps
 	return touched, len(evs) == d.batch, nil
+}
+
+// enqueue records in tx a delivery due at now of each event to each
+// subscription that wants it, and marks in touched the subscriptions that
+// got a new one.
+func enqueue(ctx context.Context, tx Tx, evs []usher.OutboundEvent, subs []usher.Subscription, now time.Time, touched map[string]bool) error {
+	for _, ev := range evs {
+		for _, sub := range subs {
+			if !wants(sub, ev) {
+				continue
+			}
+			added, err := tx.EnqueueDelivery(ctx, usher.Delivery{
+				SubscriptionID: sub.ID, EventID: ev.ID, EventSeq: ev.Seq, Type: ev.Type,
+				OrderID: ev.OrderID, VenueID: ev.VenueID, NextAttemptAt: now,
+			})
+			if err != nil {
+				return err
+			}
+			if added {
+				touched[sub.ID] = true
+			}
+		}
+	}
+	return nil
 }
 
 // gapEvents returns the events that appeared at skipped sequence numbers.
