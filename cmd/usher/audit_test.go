@@ -18,7 +18,7 @@ import (
 func appendAudit(t *testing.T, db *store.DB, n int) {
 	t.Helper()
 	for range n {
-		if err := db.AppendAudit(context.Background(), store.AuditEntry{Actor: "cli_test", Action: "inventory.set", EntityID: "show_1/GA", Detail: map[string]int{"capacity": 100}}); err != nil {
+		if err := db.AppendAudit(context.Background(), usher.AuditEntry{Actor: "cli_test", Action: "inventory.set", EntityID: "show_1/GA", Detail: map[string]int{"capacity": 100}}); err != nil {
 			t.Fatalf("AppendAudit: %v", err)
 		}
 	}
@@ -27,7 +27,7 @@ func appendAudit(t *testing.T, db *store.DB, n int) {
 // seqOf returns the seq of the i-th record of the test actor.
 func seqOf(t *testing.T, db *store.DB, i int) int64 {
 	t.Helper()
-	recs, err := db.AuditLog(context.Background(), store.AuditFilter{Actor: "cli_test", Limit: store.MaxAuditLimit})
+	recs, err := db.AuditLog(context.Background(), usher.AuditFilter{Actor: "cli_test", Limit: usher.MaxAuditLimit})
 	if err != nil || len(recs) <= i {
 		t.Fatalf("AuditLog: %d records, %v", len(recs), err)
 	}
@@ -102,7 +102,7 @@ func wantReadOnly(t *testing.T, dataDir, pgURL string) {
 		t.Fatalf("openReadOnly: %v", err)
 	}
 	defer db.Close()
-	if err := db.AppendAudit(context.Background(), store.AuditEntry{Actor: "verify", Action: "write"}); err == nil {
+	if err := db.AppendAudit(context.Background(), usher.AuditEntry{Actor: "verify", Action: "write"}); err == nil {
 		t.Fatal("a write through the store that audit verify opens succeeded")
 	}
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/usherhq/usher"
 	"github.com/usherhq/usher/internal/secrets"
 	"github.com/usherhq/usher/internal/store"
 	"github.com/usherhq/usher/internal/store/engine"
@@ -109,8 +110,8 @@ func startRotation(path string, finish bool, stdout io.Writer) (*secrets.Keyring
 
 // resealAll reseals until a pass finds nothing left under a retiring key
 // (or the limit is reached) and prints each pass.
-func resealAll(ctx context.Context, db *store.DB, kr *secrets.Keyring, batch, limit int, stdout io.Writer) (store.ResealReport, error) {
-	var rep store.ResealReport
+func resealAll(ctx context.Context, db *store.DB, kr *secrets.Keyring, batch, limit int, stdout io.Writer) (usher.ResealReport, error) {
+	var rep usher.ResealReport
 	for pass := 1; pass <= maxResealPasses; pass++ {
 		var err error
 		if rep, err = db.Reseal(ctx, kr, batch, limit); err != nil {
@@ -135,7 +136,7 @@ func resealAll(ctx context.Context, db *store.DB, kr *secrets.Keyring, batch, li
 }
 
 // finishRotation drops the retiring keys when asked and nothing needs them.
-func finishRotation(path string, kr *secrets.Keyring, rep store.ResealReport, finish bool, stdout io.Writer) error {
+func finishRotation(path string, kr *secrets.Keyring, rep usher.ResealReport, finish bool, stdout io.Writer) error {
 	if !rep.Done() {
 		fmt.Fprintln(stdout, "not done: run `usher keys rotate-master` again to resume")
 		if finish {

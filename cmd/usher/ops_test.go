@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/usherhq/usher"
 	"github.com/usherhq/usher/internal/store"
 	"github.com/usherhq/usher/internal/ushertest"
 )
@@ -49,7 +50,7 @@ func opsSetup(t *testing.T, n int) (*ushertest.Server, *atomic.Bool, *atomic.Int
 			id := "evt_" + ushertest.NewID()
 			ids = append(ids, id)
 			o := "ord_cli_" + string(rune('a'+i))
-			if err := tx.AppendOutbox(context.Background(), store.OutboundEvent{ID: id, Type: "ticket.issued", OrderID: o, VenueID: "v", Data: []byte(`{}`)}); err != nil {
+			if err := tx.AppendOutbox(context.Background(), usher.OutboundEvent{ID: id, Type: "ticket.issued", OrderID: o, VenueID: "v", Data: []byte(`{}`)}); err != nil {
 				return err
 			}
 		}
@@ -59,7 +60,7 @@ func opsSetup(t *testing.T, n int) (*ushertest.Server, *atomic.Bool, *atomic.Int
 		t.Fatal(err)
 	}
 	ushertest.Eventually(t, time.Minute, "dead letters", func() bool {
-		dls, _, err := s.Store().SearchDeadLetters(context.Background(), store.DeadLetterFilter{SubscriptionID: sub.ID, Limit: 100})
+		dls, _, err := s.Store().SearchDeadLetters(context.Background(), usher.DeadLetterFilter{SubscriptionID: sub.ID, Limit: 100})
 		return err == nil && len(dls) == n
 	})
 	return s, &accept, &got, sub.ID, ids
@@ -77,7 +78,7 @@ func TestDLQAndReplayCommands(t *testing.T) {
 	s, accept, got, sub, _ := opsSetup(t, 3)
 	out, err := runCLI(t, cli(s, "dlq", "list", "--subscription", sub, "--order", "ord_cli_a", "-o", "json")...)
 	var page struct {
-		DeadLetters []store.DeadLetterRecord `json:"dead_letters"`
+		DeadLetters []usher.DeadLetterRecord `json:"dead_letters"`
 	}
 	if err != nil || json.Unmarshal([]byte(out), &page) != nil || len(page.DeadLetters) != 1 {
 		t.Fatalf("dlq list --order: %v\n%s", err, out)

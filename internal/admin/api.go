@@ -12,25 +12,24 @@ import (
 
 	"github.com/usherhq/usher"
 	"github.com/usherhq/usher/internal/auth"
-	"github.com/usherhq/usher/internal/store"
 )
 
 // Store is what the admin API reads and writes.
 type Store interface {
 	TokenWriter
-	CreateSource(ctx context.Context, src usher.Source, secrets []store.SourceSecret) error
-	Source(ctx context.Context, name string) (usher.Source, []store.SourceSecret, error)
+	CreateSource(ctx context.Context, src usher.Source, secrets []usher.SourceSecret) error
+	Source(ctx context.Context, name string) (usher.Source, []usher.SourceSecret, error)
 	Sources(ctx context.Context) ([]usher.Source, error)
 	UpdateSourcePolicy(ctx context.Context, source string, p usher.SourcePolicy) error
-	RotateSourceSecret(ctx context.Context, source string, next store.SourceSecret, notAfter time.Time) error
+	RotateSourceSecret(ctx context.Context, source string, next usher.SourceSecret, notAfter time.Time) error
 	PutCapacity(ctx context.Context, showID, ticketType string, capacity int) (usher.Inventory, error)
 	ShowInventory(ctx context.Context, showID string) ([]usher.Inventory, error)
 	OrderWithTickets(ctx context.Context, orderID string) (usher.Order, error)
 	Ticket(ctx context.Context, ticketID string) (usher.Ticket, error)
-	AppendAudit(ctx context.Context, e store.AuditEntry) error
-	Tokens(ctx context.Context) ([]store.Token, error)
-	TokenByID(ctx context.Context, id string) (store.Token, error)
-	RevokeToken(ctx context.Context, id string, at time.Time) (store.Token, error)
+	AppendAudit(ctx context.Context, e usher.AuditEntry) error
+	Tokens(ctx context.Context) ([]usher.Token, error)
+	TokenByID(ctx context.Context, id string) (usher.Token, error)
+	RevokeToken(ctx context.Context, id string, at time.Time) (usher.Token, error)
 }
 
 // API serves the admin routes.
@@ -57,7 +56,7 @@ func (a *API) audit(r *http.Request, action, entityType, entityID string, detail
 	if p, ok := auth.PrincipalFrom(r.Context()); ok {
 		actor = "token:" + p.TokenID
 	}
-	err := a.store.AppendAudit(r.Context(), store.AuditEntry{Actor: actor, Action: action, EntityType: entityType, EntityID: entityID, Detail: detail})
+	err := a.store.AppendAudit(r.Context(), usher.AuditEntry{Actor: actor, Action: action, EntityType: entityType, EntityID: entityID, Detail: detail})
 	if err != nil {
 		a.log.Error("audit record failed", "action", action, "entity", entityID, "err", err)
 	}

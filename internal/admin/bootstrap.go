@@ -9,7 +9,6 @@ import (
 
 	"github.com/usherhq/usher"
 	"github.com/usherhq/usher/internal/auth"
-	"github.com/usherhq/usher/internal/store"
 )
 
 // BootstrapDescription describes the token that --admin-token registers.
@@ -21,7 +20,7 @@ const SystemActor = "system"
 // BootstrapStore is what RegisterBootstrapToken needs.
 type BootstrapStore interface {
 	TokenWriter
-	AppendAudit(ctx context.Context, e store.AuditEntry) error
+	AppendAudit(ctx context.Context, e usher.AuditEntry) error
 }
 
 // RegisterBootstrapToken makes the --admin-token (USHER_ADMIN_TOKEN) secret
@@ -40,7 +39,7 @@ func RegisterBootstrapToken(ctx context.Context, st BootstrapStore, secret strin
 		explainBootstrap(t, now, log)
 		return nil
 	}
-	spec := store.Token{Scopes: []string{auth.ScopeAll}, Description: BootstrapDescription, CreatedAt: now.UTC()}
+	spec := usher.Token{Scopes: []string{auth.ScopeAll}, Description: BootstrapDescription, CreatedAt: now.UTC()}
 	t, err = storeToken(ctx, st, spec, secret)
 	if usher.ErrorCode(err) == usher.CodeConflict {
 		return nil // another process registered the same secret just now
@@ -48,7 +47,7 @@ func RegisterBootstrapToken(ctx context.Context, st BootstrapStore, secret strin
 	if err != nil {
 		return fmt.Errorf("bootstrap token: %w", err)
 	}
-	err = st.AppendAudit(ctx, store.AuditEntry{Actor: SystemActor, Action: ActionTokenCreated, EntityType: "token", EntityID: t.ID,
+	err = st.AppendAudit(ctx, usher.AuditEntry{Actor: SystemActor, Action: ActionTokenCreated, EntityType: "token", EntityID: t.ID,
 		Detail: map[string]any{"scopes": t.Scopes, "description": t.Description}})
 	if err != nil {
 		return fmt.Errorf("bootstrap token audit: %w", err)
@@ -58,7 +57,7 @@ func RegisterBootstrapToken(ctx context.Context, st BootstrapStore, secret strin
 }
 
 // explainBootstrap logs what an --admin-token already stored is.
-func explainBootstrap(t store.Token, now time.Time, log *slog.Logger) {
+func explainBootstrap(t usher.Token, now time.Time, log *slog.Logger) {
 	switch {
 	case !t.RevokedAt.IsZero():
 		log.Warn("--admin-token (USHER_ADMIN_TOKEN) names a revoked token: it stays revoked; unset the variable", "token_id", t.ID, "revoked_at", t.RevokedAt)

@@ -9,7 +9,6 @@ import (
 
 	"github.com/usherhq/usher"
 	"github.com/usherhq/usher/internal/problem"
-	"github.com/usherhq/usher/internal/store"
 	"github.com/usherhq/usher/internal/webhook"
 )
 
@@ -63,7 +62,7 @@ func (a *API) handleCreateSource() http.Handler {
 
 // SourceCreator stores a new source.
 type SourceCreator interface {
-	CreateSource(ctx context.Context, src usher.Source, secrets []store.SourceSecret) error
+	CreateSource(ctx context.Context, src usher.Source, secrets []usher.SourceSecret) error
 }
 
 // CreateSource validates and stores a source with one active secret, given
@@ -78,8 +77,8 @@ func CreateSource(ctx context.Context, st SourceCreator, name, scheme, secret st
 	}
 	id := usher.NewID("key_")
 	src := usher.Source{Name: name, Scheme: scheme, SourcePolicy: pol, CreatedAt: now.UTC()}
-	sec := store.SourceSecret{ID: id, Source: name, Secret: key, State: store.SecretActive, CreatedAt: now.UTC()}
-	if err := st.CreateSource(ctx, src, []store.SourceSecret{sec}); err != nil {
+	sec := usher.SourceSecret{ID: id, Source: name, Secret: key, State: usher.SecretActive, CreatedAt: now.UTC()}
+	if err := st.CreateSource(ctx, src, []usher.SourceSecret{sec}); err != nil {
 		return SourceView{}, err
 	}
 	return SourceView{Source: src, Secrets: []SecretView{{ID: id, Secret: shown, State: sec.State, CreatedAt: sec.CreatedAt}}}, nil
@@ -213,7 +212,7 @@ func (a *API) handleRotateSecret() http.Handler {
 		}
 		id := usher.NewID("key_")
 		now := a.now().UTC()
-		next := store.SourceSecret{ID: id, Secret: key, CreatedAt: now}
+		next := usher.SourceSecret{ID: id, Secret: key, CreatedAt: now}
 		if err := a.store.RotateSourceSecret(r.Context(), name, next, now.Add(grace)); err != nil {
 			problem.Fail(w, r, err)
 			return
@@ -222,7 +221,7 @@ func (a *API) handleRotateSecret() http.Handler {
 		a.log.Info("source secret rotated", "source", name, "secret_id", id, "grace", grace)
 		a.audit(r, "source.secret_rotated", "source", name, map[string]any{"secret_id": id, "grace": grace.String()})
 		respond(w, http.StatusCreated, map[string]any{
-			"source": name, "secret": SecretView{ID: id, Secret: shown, State: store.SecretActive, CreatedAt: now},
+			"source": name, "secret": SecretView{ID: id, Secret: shown, State: usher.SecretActive, CreatedAt: now},
 			"previous_verify_until": now.Add(grace),
 		})
 	})

@@ -7,7 +7,6 @@ import (
 	"github.com/usherhq/usher"
 	"github.com/usherhq/usher/internal/auth"
 	"github.com/usherhq/usher/internal/problem"
-	"github.com/usherhq/usher/internal/store"
 )
 
 // Audit actions of token changes.
@@ -36,7 +35,7 @@ type TokenView struct {
 	LastUsedAt  *time.Time `json:"last_used_at"`
 }
 
-func viewToken(t store.Token, now time.Time) TokenView {
+func viewToken(t usher.Token, now time.Time) TokenView {
 	opt := func(at time.Time) *time.Time {
 		if at.IsZero() {
 			return nil
@@ -106,7 +105,7 @@ func (a *API) handleCreateToken() http.Handler {
 			problem.Fail(w, r, err)
 			return
 		}
-		t, secret, err := IssueToken(r.Context(), a.store, store.Token{Scopes: req.Scopes, Description: req.Description, CreatedAt: now, ExpiresAt: expires})
+		t, secret, err := IssueToken(r.Context(), a.store, usher.Token{Scopes: req.Scopes, Description: req.Description, CreatedAt: now, ExpiresAt: expires})
 		if err != nil {
 			problem.Fail(w, r, err)
 			return

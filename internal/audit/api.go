@@ -10,7 +10,6 @@ import (
 	"github.com/usherhq/usher/internal/auth"
 	"github.com/usherhq/usher/internal/httpjson"
 	"github.com/usherhq/usher/internal/problem"
-	"github.com/usherhq/usher/internal/store"
 )
 
 // API serves the audit log to operators.
@@ -33,7 +32,7 @@ func (a *API) Routes() []auth.Route {
 // Page is one page of GET /v1/audit. NextAfter, set when the page is full,
 // is the after= of the next page; a page that is not full is the last.
 type Page struct {
-	Records   []store.AuditRecord `json:"records"`
+	Records   []usher.AuditRecord `json:"records"`
 	NextAfter int64               `json:"next_after,omitempty"`
 }
 
@@ -62,9 +61,9 @@ func (a *API) handleList() http.Handler {
 func respond(w http.ResponseWriter, status int, v any) { httpjson.Respond(w, status, v) }
 
 // parseFilter reads the query of GET /v1/audit; the limit is always set.
-func parseFilter(r *http.Request) (store.AuditFilter, error) {
+func parseFilter(r *http.Request) (usher.AuditFilter, error) {
 	q := r.URL.Query()
-	f := store.AuditFilter{OrderID: q.Get("order_id"), Actor: q.Get("actor"), Limit: store.DefaultAuditLimit}
+	f := usher.AuditFilter{OrderID: q.Get("order_id"), Actor: q.Get("actor"), Limit: usher.DefaultAuditLimit}
 	if v := q.Get("since"); v != "" {
 		t, err := time.Parse(time.RFC3339Nano, v)
 		if err != nil {
@@ -81,8 +80,8 @@ func parseFilter(r *http.Request) (store.AuditFilter, error) {
 	}
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > store.MaxAuditLimit {
-			return f, usher.Errorf(usher.CodeInvalid, "limit %q: want 1 to %d", v, store.MaxAuditLimit)
+		if err != nil || n < 1 || n > usher.MaxAuditLimit {
+			return f, usher.Errorf(usher.CodeInvalid, "limit %q: want 1 to %d", v, usher.MaxAuditLimit)
 		}
 		f.Limit = n
 	}

@@ -10,8 +10,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/usherhq/usher"
 	"github.com/usherhq/usher/internal/audit"
-	"github.com/usherhq/usher/internal/store"
 	"github.com/usherhq/usher/internal/store/sqlite"
 )
 
@@ -25,7 +25,7 @@ func setup(t *testing.T, n int) http.Handler {
 	}
 	t.Cleanup(func() { _ = db.Close() })
 	for i := range n {
-		e := store.AuditEntry{Actor: "processor", Action: "order.paid", OrderID: fmt.Sprintf("ord_%d", i%3)}
+		e := usher.AuditEntry{Actor: "processor", Action: "order.paid", OrderID: fmt.Sprintf("ord_%d", i%3)}
 		if err := db.AppendAudit(t.Context(), e); err != nil {
 			t.Fatalf("AppendAudit: %v", err)
 		}

@@ -5,13 +5,12 @@ import (
 	"fmt"
 
 	"github.com/usherhq/usher"
-	"github.com/usherhq/usher/internal/store"
 )
 
 // Store is the audit log as this package reads it; *store.DB is one.
 type Store interface {
-	AuditLog(ctx context.Context, f store.AuditFilter) ([]store.AuditRecord, error)
-	AuditHead(ctx context.Context) (store.AuditHead, error)
+	AuditLog(ctx context.Context, f usher.AuditFilter) ([]usher.AuditRecord, error)
+	AuditHead(ctx context.Context) (usher.AuditHead, error)
 }
 
 // Report is the outcome of Verify.
@@ -19,7 +18,7 @@ type Report struct {
 	// Records counts the records found sound, from seq 1 on.
 	Records int64
 	// Head is the chain's head as Verify last read it.
-	Head store.AuditHead
+	Head usher.AuditHead
 	// BadSeq is the seq of the first broken record; Reason says why. Both
 	// are zero when the chain is sound.
 	BadSeq int64
@@ -47,9 +46,9 @@ func (r Report) String() string {
 // the error is for a store that cannot be read.
 func Verify(ctx context.Context, st Store) (Report, error) {
 	var rep Report
-	last := store.AuditHead{Hash: store.AuditGenesis} // the last sound record
+	last := usher.AuditHead{Hash: usher.AuditGenesis} // the last sound record
 	for {
-		page, err := st.AuditLog(ctx, store.AuditFilter{After: last.Seq, Limit: store.MaxAuditLimit})
+		page, err := st.AuditLog(ctx, usher.AuditFilter{After: last.Seq, Limit: usher.MaxAuditLimit})
 		if err != nil {
 			return rep, fmt.Errorf("verify audit log: %w", err)
 		}
@@ -58,10 +57,10 @@ func Verify(ctx context.Context, st Store) (Report, error) {
 				rep.BadSeq, rep.Reason = seq, why
 				return rep, nil
 			}
-			last = store.AuditHead{Seq: r.Seq, Hash: r.Hash}
+			last = usher.AuditHead{Seq: r.Seq, Hash: r.Hash}
 			rep.Records++
 		}
-		if len(page) == store.MaxAuditLimit {
+		if len(page) == usher.MaxAuditLimit {
 			continue
 		}
 		// The head is read after the last page: every record up to it has
@@ -76,7 +75,7 @@ func Verify(ctx context.Context, st Store) (Report, error) {
 		switch head := rep.Head; {
 		case head.Seq > last.Seq:
 			// Appends landed after the page was read, or the tail is gone.
-			more, err := st.AuditLog(ctx, store.AuditFilter{After: last.Seq, Limit: 1})
+			more, err := st.AuditLog(ctx, usher.AuditFilter{After: last.Seq, Limit: 1})
 			if err != nil {
 				return rep, fmt.Errorf("verify audit log: %w", err)
 			}
@@ -105,14 +104,14 @@ func Verify(ctx context.Context, st Store) (Report, error) {
 
 // check tests record r against the last sound record before it and returns
 // the seq of the first broken record with the reason, or "" when r is sound.
-func check(r store.AuditRecord, last store.AuditHead) (int64, string) {
+func check(r usher.AuditRecord, last usher.AuditHead) (int64, string) {
 	if r.Seq != last.Seq+1 {
 		if last.Seq == 0 {
 			return 1, fmt.Sprintf("missing: the log starts at record %d", r.Seq)
 		}
 		return last.Seq + 1, fmt.Sprintf("missing: record %d is followed by record %d", last.Seq, r.Seq)
 	}
-	if store.AuditHash(r) != r.Hash {
+	if usher.AuditHash(r) != r.Hash {
 		return r.Seq, "its hash does not match its contents (the record or its hash was edited, or it was moved from another seq)"
 	}
 	if r.PrevHash != last.Hash {

@@ -12,14 +12,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/usherhq/usher"
 	"github.com/usherhq/usher/internal/audit"
-	"github.com/usherhq/usher/internal/store"
 )
 
 // The test vector of docs/audit.md.
-var vector = store.AuditRecord{
+var vector = usher.AuditRecord{
 	Seq: 7, At: time.UnixMicro(1767225600123456).UTC(), Actor: "tok_1a2b", Action: "inventory.set",
-	EntityType: "inventory", EntityID: "show_1/GA", Detail: json.RawMessage(`{"capacity":100}`), PrevHash: store.AuditGenesis,
+	EntityType: "inventory", EntityID: "show_1/GA", Detail: json.RawMessage(`{"capacity":100}`), PrevHash: usher.AuditGenesis,
 }
 
 const vectorHash = "cee79076a85d30d6dcaeda2ce196fbd07e6c270a486996892698e085ea072282"
@@ -39,7 +39,7 @@ func TestAuditHashFollowsTheDocumentedEncoding(t *testing.T) {
 	}
 	sum := sha256.Sum256(b.Bytes())
 	want := hex.EncodeToString(sum[:])
-	if got := store.AuditHash(vector); got != want {
+	if got := usher.AuditHash(vector); got != want {
 		t.Fatalf("AuditHash = %s, want %s (the documented encoding)", got, want)
 	}
 	if want != vectorHash {
@@ -49,27 +49,27 @@ func TestAuditHashFollowsTheDocumentedEncoding(t *testing.T) {
 
 func TestAuditHashCoversEveryField(t *testing.T) {
 	t.Parallel()
-	base := store.AuditHash(vector)
-	for name, change := range map[string]func(r *store.AuditRecord){
-		"seq":         func(r *store.AuditRecord) { r.Seq++ },
-		"at":          func(r *store.AuditRecord) { r.At = r.At.Add(time.Microsecond) },
-		"actor":       func(r *store.AuditRecord) { r.Actor += "x" },
-		"action":      func(r *store.AuditRecord) { r.Action += "x" },
-		"entity_type": func(r *store.AuditRecord) { r.EntityType += "x" },
-		"entity_id":   func(r *store.AuditRecord) { r.EntityID += "x" },
-		"order_id":    func(r *store.AuditRecord) { r.OrderID = "ord_1" },
-		"detail":      func(r *store.AuditRecord) { r.Detail = json.RawMessage(`{"capacity":101}`) },
-		"prev_hash":   func(r *store.AuditRecord) { r.PrevHash = strings.Repeat("1", 64) },
+	base := usher.AuditHash(vector)
+	for name, change := range map[string]func(r *usher.AuditRecord){
+		"seq":         func(r *usher.AuditRecord) { r.Seq++ },
+		"at":          func(r *usher.AuditRecord) { r.At = r.At.Add(time.Microsecond) },
+		"actor":       func(r *usher.AuditRecord) { r.Actor += "x" },
+		"action":      func(r *usher.AuditRecord) { r.Action += "x" },
+		"entity_type": func(r *usher.AuditRecord) { r.EntityType += "x" },
+		"entity_id":   func(r *usher.AuditRecord) { r.EntityID += "x" },
+		"order_id":    func(r *usher.AuditRecord) { r.OrderID = "ord_1" },
+		"detail":      func(r *usher.AuditRecord) { r.Detail = json.RawMessage(`{"capacity":101}`) },
+		"prev_hash":   func(r *usher.AuditRecord) { r.PrevHash = strings.Repeat("1", 64) },
 		// Lengths keep field boundaries: moving a byte from one field to the next changes the hash.
-		"boundary": func(r *store.AuditRecord) { r.EntityType, r.EntityID = "inventorys", "how_1/GA" },
+		"boundary": func(r *usher.AuditRecord) { r.EntityType, r.EntityID = "inventorys", "how_1/GA" },
 	} {
 		r := vector
 		change(&r)
-		if store.AuditHash(r) == base {
+		if usher.AuditHash(r) == base {
 			t.Errorf("changing %s leaves the hash unchanged", name)
 		}
 	}
-	if r := vector; store.AuditHash(r) != base {
+	if r := vector; usher.AuditHash(r) != base {
 		t.Error("AuditHash is not deterministic")
 	}
 }
@@ -77,14 +77,14 @@ func TestAuditHashCoversEveryField(t *testing.T) {
 // memLog is an in-memory audit log for the walking logic of Verify; the
 // conformance suite runs Verify on both engines against real tampering.
 type memLog struct {
-	recs []store.AuditRecord
-	head store.AuditHead
+	recs []usher.AuditRecord
+	head usher.AuditHead
 	// afterPage, when set, runs once after the first page is read.
 	afterPage func(m *memLog)
 }
 
-func (m *memLog) AuditLog(_ context.Context, f store.AuditFilter) ([]store.AuditRecord, error) {
-	var out []store.AuditRecord
+func (m *memLog) AuditLog(_ context.Context, f usher.AuditFilter) ([]usher.AuditRecord, error) {
+	var out []usher.AuditRecord
 	for _, r := range m.recs {
 		if r.Seq > f.After && len(out) < f.Limit {
 			out = append(out, r)
@@ -97,25 +97,25 @@ func (m *memLog) AuditLog(_ context.Context, f store.AuditFilter) ([]store.Audit
 	return out, nil
 }
 
-func (m *memLog) AuditHead(context.Context) (store.AuditHead, error) { return m.head, nil }
+func (m *memLog) AuditHead(context.Context) (usher.AuditHead, error) { return m.head, nil }
 
 func (m *memLog) append(n int) {
 	for range n {
-		r := store.AuditRecord{Seq: m.head.Seq + 1, At: time.Now().UTC().Truncate(time.Microsecond), Actor: "processor",
+		r := usher.AuditRecord{Seq: m.head.Seq + 1, At: time.Now().UTC().Truncate(time.Microsecond), Actor: "processor",
 			Action: "order.paid", Detail: json.RawMessage(fmt.Sprintf(`{"n":%d}`, m.head.Seq+1)), PrevHash: m.head.Hash}
 		if r.PrevHash == "" {
-			r.PrevHash = store.AuditGenesis
+			r.PrevHash = usher.AuditGenesis
 		}
-		r.Hash = store.AuditHash(r)
+		r.Hash = usher.AuditHash(r)
 		m.recs = append(m.recs, r)
-		m.head = store.AuditHead{Seq: r.Seq, Hash: r.Hash}
+		m.head = usher.AuditHead{Seq: r.Seq, Hash: r.Hash}
 	}
 }
 
 func TestVerifyWalksPagesAndFollowsConcurrentAppends(t *testing.T) {
 	t.Parallel()
 	m := &memLog{}
-	m.append(2*store.MaxAuditLimit + 7)
+	m.append(2*usher.MaxAuditLimit + 7)
 	rep, err := audit.Verify(t.Context(), m)
 	if err != nil || !rep.OK() || rep.Records != int64(len(m.recs)) {
 		t.Fatalf("Verify of %d records = %v, %v", len(m.recs), rep, err)
@@ -135,10 +135,10 @@ func TestVerifyWalksPagesAndFollowsConcurrentAppends(t *testing.T) {
 func TestVerifyFindsABreakBeyondTheFirstPage(t *testing.T) {
 	t.Parallel()
 	m := &memLog{}
-	m.append(store.MaxAuditLimit + 500)
-	m.recs[store.MaxAuditLimit+41].Actor = "mallory"
+	m.append(usher.MaxAuditLimit + 500)
+	m.recs[usher.MaxAuditLimit+41].Actor = "mallory"
 	rep, err := audit.Verify(t.Context(), m)
-	want := int64(store.MaxAuditLimit + 42)
+	want := int64(usher.MaxAuditLimit + 42)
 	if err != nil || rep.OK() || rep.BadSeq != want || rep.Records != want-1 {
 		t.Fatalf("Verify = %v, %v; want record %d broken after %d sound ones", rep, err, want, want-1)
 	}
@@ -149,12 +149,12 @@ func TestVerifyFindsABreakBeyondTheFirstPage(t *testing.T) {
 
 func TestVerifyEmptyLogWithAForgedHead(t *testing.T) {
 	t.Parallel()
-	m := &memLog{head: store.AuditHead{Hash: strings.Repeat("f", 64)}}
+	m := &memLog{head: usher.AuditHead{Hash: strings.Repeat("f", 64)}}
 	rep, err := audit.Verify(t.Context(), m)
 	if err != nil || rep.OK() || rep.BadSeq != 1 {
 		t.Fatalf("Verify of an empty log with a forged head = %v, %v; want broken", rep, err)
 	}
-	m = &memLog{head: store.AuditHead{Hash: store.AuditGenesis}}
+	m = &memLog{head: usher.AuditHead{Hash: usher.AuditGenesis}}
 	if rep, err := audit.Verify(t.Context(), m); err != nil || !rep.OK() || !strings.HasPrefix(rep.String(), "OK: 0 audit records") {
 		t.Fatalf("Verify of an empty log = %v, %v", rep, err)
 	}

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/usherhq/usher"
-	"github.com/usherhq/usher/internal/store"
 )
 
 // TouchInterval is the granularity of a token's last-used time: a token in
@@ -22,7 +21,7 @@ const TouchInterval = time.Minute
 type TokenStore interface {
 	// TokenByHash returns revoked and expired tokens too; found is false
 	// when no token has the hash.
-	TokenByHash(ctx context.Context, hash string) (store.Token, bool, error)
+	TokenByHash(ctx context.Context, hash string) (usher.Token, bool, error)
 	// TouchToken sets the last-used time unless it is after since.
 	TouchToken(ctx context.Context, id string, at, since time.Time) error
 }

@@ -9,9 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/usherhq/usher"
 	"github.com/usherhq/usher/internal/auth"
 	"github.com/usherhq/usher/internal/problem"
-	"github.com/usherhq/usher/internal/store"
 	"github.com/usherhq/usher/internal/store/sqlite"
 )
 
@@ -29,7 +29,7 @@ func guarded(t *testing.T) (*httptest.Server, map[string]string) {
 	now := time.Date(2026, 6, 1, 20, 0, 0, 0, time.UTC)
 	secrets := map[string]string{"scanner": "s-scanner", "expired": "s-expired", "revoked": "s-revoked", "metrics": "s-metrics"}
 	for name, scopes := range map[string][]string{"scanner": {"scanner:venue-a"}, "expired": {"*"}, "revoked": {"*"}, "metrics": {"metrics:read"}} {
-		tok := store.Token{ID: "tok_" + name, Hash: auth.HashToken(secrets[name]), Scopes: scopes, CreatedAt: now.Add(-time.Hour)}
+		tok := usher.Token{ID: "tok_" + name, Hash: auth.HashToken(secrets[name]), Scopes: scopes, CreatedAt: now.Add(-time.Hour)}
 		if name == "expired" {
 			tok.ExpiresAt = now.Add(-time.Minute)
 		}

@@ -16,6 +16,7 @@ import (
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
+	"github.com/usherhq/usher"
 	"github.com/usherhq/usher/internal/admin"
 	"github.com/usherhq/usher/internal/auth"
 	"github.com/usherhq/usher/internal/store"
@@ -179,7 +180,7 @@ func setup(t *testing.T) (*ushertest.Server, *receiver, string, []string) {
 		for _, o := range []string{"ord_console_1", "ord_console_2"} {
 			id := "evt_" + ushertest.NewID()
 			ids = append(ids, id)
-			if err := tx.AppendOutbox(context.Background(), store.OutboundEvent{ID: id, Type: "ticket.issued", OrderID: o, VenueID: "venue_demo", Data: []byte(`{"order_id":"` + o + `"}`)}); err != nil {
+			if err := tx.AppendOutbox(context.Background(), usher.OutboundEvent{ID: id, Type: "ticket.issued", OrderID: o, VenueID: "venue_demo", Data: []byte(`{"order_id":"` + o + `"}`)}); err != nil {
 				return err
 			}
 		}
@@ -189,7 +190,7 @@ func setup(t *testing.T) (*ushertest.Server, *receiver, string, []string) {
 		t.Fatal(err)
 	}
 	ushertest.Eventually(t, wait, "2 dead letters", func() bool {
-		dls, _, err := s.Store().SearchDeadLetters(context.Background(), store.DeadLetterFilter{SubscriptionID: sub.ID, Limit: 10})
+		dls, _, err := s.Store().SearchDeadLetters(context.Background(), usher.DeadLetterFilter{SubscriptionID: sub.ID, Limit: 10})
 		return err == nil && len(dls) == 2
 	})
 	return s, rc, sub.ID, ids
@@ -205,7 +206,7 @@ func TestConsoleInABrowser(t *testing.T) {
 
 	// A replay posted without the session's CSRF token is refused, even
 	// from a session that may replay.
-	dls, _, _ := s.Store().SearchDeadLetters(context.Background(), store.DeadLetterFilter{Limit: 1})
+	dls, _, _ := s.Store().SearchDeadLetters(context.Background(), usher.DeadLetterFilter{Limit: 1})
 	if st := forgeReplay(t, ctx, dls[0].ID, "return="); st != http.StatusForbidden {
 		t.Fatalf("replay without the CSRF token by an admin session: %d, want 403", st)
 	}
@@ -309,12 +310,12 @@ func laneActions(t *testing.T, ctx context.Context, s *ushertest.Server, subID, 
 		chromedp.Click("#lane-"+subID+" .pause", chromedp.ByQuery),
 		chromedp.WaitVisible("#lane-"+subID+" .resume", chromedp.ByQuery),
 	)
-	if err != nil || state() != store.SubscriptionPaused {
+	if err != nil || state() != usher.SubscriptionPaused {
 		t.Fatalf("pause: %v, state %s", err, state())
 	}
 	shoot(t, ctx, dir, "lanes-paused")
 	err = chromedp.Run(ctx, chromedp.Click("#lane-"+subID+" .resume", chromedp.ByQuery), chromedp.WaitVisible("#lane-"+subID+" .pause", chromedp.ByQuery))
-	if err != nil || state() != store.SubscriptionActive {
+	if err != nil || state() != usher.SubscriptionActive {
 		t.Fatalf("resume: %v, state %s", err, state())
 	}
 	shoot(t, ctx, dir, "lanes")
@@ -359,7 +360,7 @@ func TestConsoleReadOnlyTokenAndForgedReplay(t *testing.T) {
 	ctx := browser(t)
 	dir := shots(t)
 	s, _, _, _ := setup(t)
-	_, secret, err := admin.IssueToken(context.Background(), s.Store(), store.Token{Scopes: []string{auth.ScopeDLQRead, auth.ScopeSubsRead}, Description: "read-only", CreatedAt: time.Now()})
+	_, secret, err := admin.IssueToken(context.Background(), s.Store(), usher.Token{Scopes: []string{auth.ScopeDLQRead, auth.ScopeSubsRead}, Description: "read-only", CreatedAt: time.Now()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -380,7 +381,7 @@ func TestConsoleReadOnlyTokenAndForgedReplay(t *testing.T) {
 
 	// Forged requests from the page's own origin: without the CSRF token,
 	// and with the read-only session's token.
-	dls, _, _ := s.Store().SearchDeadLetters(context.Background(), store.DeadLetterFilter{Limit: 1})
+	dls, _, _ := s.Store().SearchDeadLetters(context.Background(), usher.DeadLetterFilter{Limit: 1})
 	forge := func(body string) int { return forgeReplay(t, ctx, dls[0].ID, body) }
 	if st := forge("return="); st != http.StatusForbidden {
 		t.Errorf("replay without the CSRF token: %d, want 403", st)

@@ -21,7 +21,6 @@ import (
 	"github.com/usherhq/usher/internal/delivery"
 	"github.com/usherhq/usher/internal/incident"
 	"github.com/usherhq/usher/internal/problem"
-	"github.com/usherhq/usher/internal/store"
 )
 
 // Prefix is where the console is served.
@@ -37,49 +36,49 @@ type Authenticator interface {
 
 // Store is what the console reads; *store.DB implements it.
 type Store interface {
-	SearchDeadLetters(ctx context.Context, f store.DeadLetterFilter) ([]store.DeadLetterRecord, string, error)
-	DeadLetterByID(ctx context.Context, id string) (store.DeadLetterRecord, error)
+	SearchDeadLetters(ctx context.Context, f usher.DeadLetterFilter) ([]usher.DeadLetterRecord, string, error)
+	DeadLetterByID(ctx context.Context, id string) (usher.DeadLetterRecord, error)
 	OpenDeadLetters(ctx context.Context) (map[string]int, error)
-	InboundRecords(ctx context.Context, orderID string) ([]store.InboundRecord, error)
-	InboundByEvent(ctx context.Context, eventID string) ([]store.InboundRecord, error)
-	OutboxByOrder(ctx context.Context, orderID string, limit int) ([]store.OutboundEvent, error)
-	OutboxEvent(ctx context.Context, id string) (store.OutboundEvent, error)
-	DeliveriesOfEvent(ctx context.Context, eventID string) ([]store.Delivery, error)
-	DeliveryAttempts(ctx context.Context, f store.AttemptFilter) ([]store.DeliveryAttempt, error)
+	InboundRecords(ctx context.Context, orderID string) ([]usher.InboundRecord, error)
+	InboundByEvent(ctx context.Context, eventID string) ([]usher.InboundRecord, error)
+	OutboxByOrder(ctx context.Context, orderID string, limit int) ([]usher.OutboundEvent, error)
+	OutboxEvent(ctx context.Context, id string) (usher.OutboundEvent, error)
+	DeliveriesOfEvent(ctx context.Context, eventID string) ([]usher.Delivery, error)
+	DeliveryAttempts(ctx context.Context, f usher.AttemptFilter) ([]usher.DeliveryAttempt, error)
 	OrderWithTickets(ctx context.Context, orderID string) (usher.Order, error)
-	ScansOfTicket(ctx context.Context, ticketID string) ([]store.Scan, error)
+	ScansOfTicket(ctx context.Context, ticketID string) ([]usher.Scan, error)
 	Venues(ctx context.Context) ([]string, error)
-	FeedState(ctx context.Context, venueID string) (store.FeedState, error)
-	Devices(ctx context.Context, venueID string) ([]store.DeviceActivity, error)
-	ScanConflicts(ctx context.Context, venueID string, limit int) ([]store.Scan, error)
+	FeedState(ctx context.Context, venueID string) (usher.FeedState, error)
+	Devices(ctx context.Context, venueID string) ([]usher.DeviceActivity, error)
+	ScanConflicts(ctx context.Context, venueID string, limit int) ([]usher.Scan, error)
 	Sources(ctx context.Context) ([]usher.Source, error)
-	Source(ctx context.Context, name string) (usher.Source, []store.SourceSecret, error)
-	KeyUsage(ctx context.Context, source string, since time.Time) ([]store.KeyUse, error)
-	AuditLog(ctx context.Context, f store.AuditFilter) ([]store.AuditRecord, error)
-	AuditHead(ctx context.Context) (store.AuditHead, error)
+	Source(ctx context.Context, name string) (usher.Source, []usher.SourceSecret, error)
+	KeyUsage(ctx context.Context, source string, since time.Time) ([]usher.KeyUse, error)
+	AuditLog(ctx context.Context, f usher.AuditFilter) ([]usher.AuditRecord, error)
+	AuditHead(ctx context.Context) (usher.AuditHead, error)
 }
 
 // Lanes is the delivery service as the console uses it.
 type Lanes interface {
-	Subscriptions(ctx context.Context) ([]store.Subscription, error)
+	Subscriptions(ctx context.Context) ([]usher.Subscription, error)
 	Pending(ctx context.Context) (map[string]int, error)
 	BreakerState(id string) string
-	PauseSubscription(ctx context.Context, id string) (store.Subscription, error)
-	ResumeSubscription(ctx context.Context, id string) (store.Subscription, error)
+	PauseSubscription(ctx context.Context, id string) (usher.Subscription, error)
+	ResumeSubscription(ctx context.Context, id string) (usher.Subscription, error)
 	ReplaySubscription(ctx context.Context, id string, since, until time.Time, cursor string, limit int) (delivery.ReplayResult, error)
-	ReplayDeadLetter(ctx context.Context, id string) (store.DeadLetterRecord, error)
-	ReplayDeadLetters(ctx context.Context, f store.DeadLetterFilter) (delivery.ReplayResult, error)
-	Attempts(ctx context.Context, f store.AttemptFilter) ([]store.DeliveryAttempt, error)
+	ReplayDeadLetter(ctx context.Context, id string) (usher.DeadLetterRecord, error)
+	ReplayDeadLetters(ctx context.Context, f usher.DeadLetterFilter) (delivery.ReplayResult, error)
+	Attempts(ctx context.Context, f usher.AttemptFilter) ([]usher.DeliveryAttempt, error)
 }
 
 // Incidents is the incident service as the console uses it.
 type Incidents interface {
-	Create(ctx context.Context, title, description string) (store.Incident, error)
-	List(ctx context.Context, status string, limit int) ([]store.Incident, error)
+	Create(ctx context.Context, title, description string) (usher.Incident, error)
+	List(ctx context.Context, status string, limit int) ([]usher.Incident, error)
 	Detail(ctx context.Context, id string) (incident.Detail, error)
 	Tag(ctx context.Context, id string, req incident.TagRequest) (incident.TagResult, error)
 	Replay(ctx context.Context, id string) (incident.ReplayResult, error)
-	Close(ctx context.Context, id, summary string) (store.Incident, error)
+	Close(ctx context.Context, id, summary string) (usher.Incident, error)
 }
 
 // Deps are what the console is built from. Lanes and Incidents may be nil

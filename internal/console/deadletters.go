@@ -11,7 +11,6 @@ import (
 	"github.com/usherhq/usher"
 	"github.com/usherhq/usher/internal/auth"
 	"github.com/usherhq/usher/internal/problem"
-	"github.com/usherhq/usher/internal/store"
 )
 
 // filterFields are the dead-letter search fields, in form order.
@@ -33,8 +32,8 @@ func parseWhen(field, v string) (time.Time, error) {
 	return time.Time{}, usher.Errorf(usher.CodeInvalid, "%s %q: want a time such as 2026-01-02T15:04", field, v)
 }
 
-func dlFilter(get func(string) string) (store.DeadLetterFilter, error) {
-	f := store.DeadLetterFilter{Stage: get("stage"), Source: get("source"), SubscriptionID: get("subscription_id"), Type: get("type"),
+func dlFilter(get func(string) string) (usher.DeadLetterFilter, error) {
+	f := usher.DeadLetterFilter{Stage: get("stage"), Source: get("source"), SubscriptionID: get("subscription_id"), Type: get("type"),
 		OrderID: get("order_id"), VenueID: get("venue_id"), Reason: get("reason"), Error: get("error"), State: get("state")}
 	var err error
 	if f.Since, err = parseWhen("since", get("since")); err != nil {
@@ -56,7 +55,7 @@ func filterValues(get func(string) string) url.Values {
 
 type deadLettersPage struct {
 	Filter  url.Values
-	Items   []store.DeadLetterRecord
+	Items   []usher.DeadLetterRecord
 	Next    string
 	Error   string
 	Filters []string
@@ -116,8 +115,8 @@ func (c *Console) bulkReplay(w http.ResponseWriter, r *http.Request, v *view) {
 		problem.Fail(w, r, err)
 		return
 	}
-	f.State = store.DeadLettersOpen
-	if f == (store.DeadLetterFilter{State: store.DeadLettersOpen}) {
+	f.State = usher.DeadLettersOpen
+	if f == (usher.DeadLetterFilter{State: usher.DeadLettersOpen}) {
 		problem.Fail(w, r, usher.Errorf(usher.CodeInvalid, "name a filter before a bulk replay"))
 		return
 	}
@@ -138,7 +137,7 @@ func (c *Console) bulkReplay(w http.ResponseWriter, r *http.Request, v *view) {
 
 // count is the dry run of a bulk replay: how many open dead letters the
 // filter selects, up to maxBulk.
-func (c *Console) count(ctx context.Context, f store.DeadLetterFilter) (int, bool, error) {
+func (c *Console) count(ctx context.Context, f usher.DeadLetterFilter) (int, bool, error) {
 	n := 0
 	for {
 		f.Limit = 500
@@ -180,7 +179,7 @@ type jobs struct {
 
 func newJobs() *jobs { return &jobs{m: map[string]*job{}} }
 
-func (j *jobs) start(c *Console, ctx context.Context, f store.DeadLetterFilter) string {
+func (j *jobs) start(c *Console, ctx context.Context, f usher.DeadLetterFilter) string {
 	id := randomID()[:16]
 	jb := &job{jobState: jobState{Filter: fmt.Sprintf("%+v", f)}}
 	j.mu.Lock()
@@ -195,7 +194,7 @@ func (j *jobs) start(c *Console, ctx context.Context, f store.DeadLetterFilter) 
 }
 
 // runJob replays page by page so that its progress can be shown.
-func (c *Console) runJob(ctx context.Context, jb *job, f store.DeadLetterFilter) {
+func (c *Console) runJob(ctx context.Context, jb *job, f usher.DeadLetterFilter) {
 	var err error
 	for total := 0; total < maxBulk; {
 		f.Limit = 100

@@ -8,7 +8,6 @@ import (
 	"github.com/usherhq/usher"
 	"github.com/usherhq/usher/internal/incident"
 	"github.com/usherhq/usher/internal/problem"
-	"github.com/usherhq/usher/internal/store"
 )
 
 func (c *Console) incidentsOff(w http.ResponseWriter, r *http.Request) bool {
@@ -56,7 +55,7 @@ func (c *Console) incident(w http.ResponseWriter, r *http.Request, v *view) {
 		problem.Fail(w, r, err)
 		return
 	}
-	c.render(w, r, "incident", v, map[string]any{"D": d, "Open": d.Status == store.IncidentOpen, "Filters": filterFields})
+	c.render(w, r, "incident", v, map[string]any{"D": d, "Open": d.Status == usher.IncidentOpen, "Filters": filterFields})
 }
 
 // tagIncident tags the dead letters a search filter selects, or the items

@@ -6,35 +6,34 @@ import (
 
 	"github.com/usherhq/usher"
 	"github.com/usherhq/usher/internal/problem"
-	"github.com/usherhq/usher/internal/store"
 )
 
 // outboundStep is an outbound event with its deliveries.
 type outboundStep struct {
-	Event      store.OutboundEvent
+	Event      usher.OutboundEvent
 	Deliveries []deliveryStep
 }
 
 // deliveryStep is one subscription's delivery with every attempt.
 type deliveryStep struct {
-	Delivery store.Delivery
-	Attempts []store.DeliveryAttempt
+	Delivery usher.Delivery
+	Attempts []usher.DeliveryAttempt
 }
 
 // ticketStep is a ticket with its scans: feed entry and gate.
 type ticketStep struct {
 	Ticket usher.Ticket
-	Scans  []store.Scan
+	Scans  []usher.Scan
 }
 
 // journeyPage follows an event id or an order id through usher.
 type journeyPage struct {
 	Query       string
 	OrderID     string
-	Inbound     []store.InboundRecord
+	Inbound     []usher.InboundRecord
 	Outbound    []outboundStep
 	Tickets     []ticketStep
-	DeadLetters []store.DeadLetterRecord
+	DeadLetters []usher.DeadLetterRecord
 	Found       bool
 }
 
@@ -76,7 +75,7 @@ func (c *Console) follow(r *http.Request, p *journeyPage) error {
 		return err
 	}
 	if p.OrderID != "" {
-		if p.DeadLetters, _, err = st.SearchDeadLetters(ctx, store.DeadLetterFilter{OrderID: p.OrderID, State: store.DeadLettersAll, Limit: 100}); err != nil {
+		if p.DeadLetters, _, err = st.SearchDeadLetters(ctx, usher.DeadLetterFilter{OrderID: p.OrderID, State: usher.DeadLettersAll, Limit: 100}); err != nil {
 			return err
 		}
 		if err := c.followTickets(r, p); err != nil {
@@ -103,7 +102,7 @@ func (c *Console) followOutbound(r *http.Request, p *journeyPage) error {
 			return err
 		}
 		for _, d := range ds {
-			as, err := c.d.Store.DeliveryAttempts(ctx, store.AttemptFilter{SubscriptionID: d.SubscriptionID, EventID: ev.ID, Limit: 100})
+			as, err := c.d.Store.DeliveryAttempts(ctx, usher.AttemptFilter{SubscriptionID: d.SubscriptionID, EventID: ev.ID, Limit: 100})
 			if err != nil {
 				return err
 			}

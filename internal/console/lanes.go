@@ -7,12 +7,11 @@ import (
 
 	"github.com/usherhq/usher"
 	"github.com/usherhq/usher/internal/problem"
-	"github.com/usherhq/usher/internal/store"
 )
 
 // laneRow is one subscription as the lanes page shows it.
 type laneRow struct {
-	Sub         store.Subscription
+	Sub         usher.Subscription
 	Breaker     string
 	Pending     int
 	OpenDLQ     int
@@ -23,7 +22,7 @@ type laneRow struct {
 
 // Trouble reports whether the lane needs an operator.
 func (l laneRow) Trouble() bool {
-	return l.Sub.Status != store.SubscriptionActive || (l.Breaker != "closed" && l.Breaker != "") || !l.Sub.FailingSince.IsZero()
+	return l.Sub.Status != usher.SubscriptionActive || (l.Breaker != "closed" && l.Breaker != "") || !l.Sub.FailingSince.IsZero()
 }
 
 func (c *Console) laneRows(r *http.Request) ([]laneRow, error) {
@@ -45,7 +44,7 @@ func (c *Console) laneRows(r *http.Request) ([]laneRow, error) {
 		row := laneRow{Sub: s, Breaker: c.d.Lanes.BreakerState(s.ID), Pending: pending[s.ID], OpenDLQ: open[s.ID]}
 		// The last 50 attempts tell the last success and failure of a
 		// lane that is delivering.
-		attempts, err := c.d.Lanes.Attempts(ctx, store.AttemptFilter{SubscriptionID: s.ID, Limit: 50})
+		attempts, err := c.d.Lanes.Attempts(ctx, usher.AttemptFilter{SubscriptionID: s.ID, Limit: 50})
 		if err != nil {
 			return nil, err
 		}

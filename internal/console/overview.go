@@ -8,9 +8,9 @@ import (
 
 	dto "github.com/prometheus/client_model/go"
 
+	"github.com/usherhq/usher"
 	"github.com/usherhq/usher/internal/auth"
 	"github.com/usherhq/usher/internal/problem"
-	"github.com/usherhq/usher/internal/store"
 )
 
 // sampleEvery is how often the console reads the counters its rates come
@@ -182,11 +182,11 @@ func (c *Console) overview(w http.ResponseWriter, r *http.Request, v *view) {
 // venueRow is a venue's feed freshness, devices and offline conflicts.
 type venueRow struct {
 	ID        string
-	Feed      store.FeedState
+	Feed      usher.FeedState
 	Lag       time.Duration // age of the oldest change no scanner has read
 	Fresh     bool
-	Devices   []store.DeviceActivity
-	Conflicts []store.Scan
+	Devices   []usher.DeviceActivity
+	Conflicts []usher.Scan
 }
 
 // freshnessSLO is the reference objective of docs/gates.md: a change is

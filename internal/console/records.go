@@ -8,15 +8,14 @@ import (
 	"github.com/usherhq/usher"
 	"github.com/usherhq/usher/internal/audit"
 	"github.com/usherhq/usher/internal/problem"
-	"github.com/usherhq/usher/internal/store"
 )
 
 // sourceRow is a source with its secrets (never their values) and which
 // keys its senders used in the last day.
 type sourceRow struct {
 	Source  usher.Source
-	Secrets []store.SourceSecret
-	Usage   []store.KeyUse
+	Secrets []usher.SourceSecret
+	Usage   []usher.KeyUse
 }
 
 func (c *Console) sources(w http.ResponseWriter, r *http.Request, v *view) {
@@ -48,7 +47,7 @@ func (c *Console) sources(w http.ResponseWriter, r *http.Request, v *view) {
 
 func (c *Console) audit(w http.ResponseWriter, r *http.Request, v *view) {
 	q := r.URL.Query()
-	f := store.AuditFilter{OrderID: q.Get("order_id"), Actor: q.Get("actor"), Limit: 200}
+	f := usher.AuditFilter{OrderID: q.Get("order_id"), Actor: q.Get("actor"), Limit: 200}
 	if a, err := strconv.ParseInt(q.Get("after"), 10, 64); err == nil {
 		f.After = a
 	}

@@ -7,7 +7,6 @@ import (
 
 	"github.com/usherhq/usher"
 	"github.com/usherhq/usher/internal/httpjson"
-	"github.com/usherhq/usher/internal/store"
 )
 
 // maxBody bounds an admin request body.
@@ -47,7 +46,7 @@ type subscriptionView struct {
 	UpdatedAt         time.Time `json:"updated_at"`
 }
 
-func (s *Service) view(sub store.Subscription, pending int) subscriptionView {
+func (s *Service) view(sub usher.Subscription, pending int) subscriptionView {
 	v := subscriptionView{
 		ID: sub.ID, URL: sub.URL, EventTypes: sub.EventTypes, VenueIDs: sub.VenueIDs, Description: sub.Description,
 		Signing: sub.Signing, PII: sub.PII, Status: sub.Status, DisabledReason: sub.DisabledReason,
@@ -72,7 +71,7 @@ type keyView struct {
 	ExpiresAt *time.Time `json:"expires_at,omitempty"`
 }
 
-func viewKey(k store.SubscriptionKey) keyView {
+func viewKey(k usher.SubscriptionKey) keyView {
 	v := keyView{KeyID: k.ID, Algorithm: k.Algorithm, CreatedAt: k.CreatedAt}
 	if s, ok := LookupSigner(k.Algorithm); ok {
 		v.PublicKey = s.PublishedKey(k.PublicKey)

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/usherhq/usher"
 	"github.com/usherhq/usher/internal/problem"
 	"github.com/usherhq/usher/internal/store"
 )
@@ -173,12 +174,12 @@ func TestSubscriptionsAPI(t *testing.T) {
 	}
 	// Paused: recorded, not sent.
 	ev := h.emit("ticket.issued", "ord_p")[0]
-	h.waitDelivery(created.ID, ev.ID, "recorded while paused", func(store.Delivery) bool { return true })
+	h.waitDelivery(created.ID, ev.ID, "recorded while paused", func(usher.Delivery) bool { return true })
 	quiet(t, rc, 0, "a paused subscription")
 	if code := call(t, api, http.MethodPost, path+"/resume", nil, &got); code != 200 || got.Status != "active" {
 		t.Fatalf("resume: %d %+v", code, got)
 	}
-	h.waitDelivery(created.ID, ev.ID, "delivered after resume", func(d store.Delivery) bool { return d.Status == store.DeliveryDelivered })
+	h.waitDelivery(created.ID, ev.ID, "delivered after resume", func(d usher.Delivery) bool { return d.Status == usher.DeliveryDelivered })
 
 	var rotated struct {
 		KeyID  string    `json:"key_id"`
@@ -200,7 +201,7 @@ func TestSubscriptionsAPI(t *testing.T) {
 		t.Errorf("public keys of an hmac subscription: %d %+v, want none", code, keys)
 	}
 	var attempts struct {
-		Attempts []store.DeliveryAttempt `json:"attempts"`
+		Attempts []usher.DeliveryAttempt `json:"attempts"`
 	}
 	if code := call(t, api, http.MethodGet, path+"/attempts", nil, &attempts); code != 200 || len(attempts.Attempts) != 1 || attempts.Attempts[0].StatusCode != 200 {
 		t.Errorf("attempts: %d %+v, want the one success", code, attempts)
@@ -215,7 +216,7 @@ func TestSubscriptionsAPI(t *testing.T) {
 	}
 
 	// Every change is in the audit chain, with no secret in it.
-	records, err := h.db.AuditLog(context.Background(), store.AuditFilter{})
+	records, err := h.db.AuditLog(context.Background(), usher.AuditFilter{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -250,11 +251,11 @@ func TestDeadLetterAPIAndReplay(t *testing.T) {
 	evs := h.emit("ticket.issued", "ord_1", "ord_2", "ord_3")
 	for _, ev := range evs {
 		for _, s := range []string{sub.ID, other.ID} {
-			h.waitDelivery(s, ev.ID, "dead", func(d store.Delivery) bool { return d.Status == store.DeliveryDead })
+			h.waitDelivery(s, ev.ID, "dead", func(d usher.Delivery) bool { return d.Status == usher.DeliveryDead })
 		}
 	}
 	var page struct {
-		DeadLetters []store.DeadLetterRecord `json:"dead_letters"`
+		DeadLetters []usher.DeadLetterRecord `json:"dead_letters"`
 		NextCursor  string                   `json:"next_cursor"`
 	}
 	if code := call(t, api, http.MethodGet, "/v1/dlq?stage=delivery&subscription_id="+sub.ID+"&reason=rejected&limit=2", nil, &page); code != 200 ||
@@ -279,11 +280,11 @@ func TestDeadLetterAPIAndReplay(t *testing.T) {
 	}
 
 	accept.Store(true)
-	var replayed store.DeadLetterRecord
+	var replayed usher.DeadLetterRecord
 	if code := call(t, api, http.MethodPost, "/v1/dlq/"+first.ID+"/replay", nil, &replayed); code != 200 || replayed.ReplayedAt.IsZero() || replayed.Replays != 1 {
 		t.Fatalf("replay: %d %+v", code, replayed)
 	}
-	h.waitDelivery(sub.ID, first.EventID, "delivered after the replay", func(d store.Delivery) bool { return d.Status == store.DeliveryDelivered })
+	h.waitDelivery(sub.ID, first.EventID, "delivered after the replay", func(d usher.Delivery) bool { return d.Status == usher.DeliveryDelivered })
 	if r := rc.requests(); r[len(r)-1].ID != first.EventID {
 		t.Errorf("replay delivered webhook-id %q, want the original %q", r[len(r)-1].ID, first.EventID)
 	}
@@ -297,14 +298,14 @@ func TestDeadLetterAPIAndReplay(t *testing.T) {
 		t.Fatalf("bulk replay: %d %+v, want 2 replayed", code, res)
 	}
 	for _, ev := range evs {
-		h.waitDelivery(sub.ID, ev.ID, "delivered after the bulk replay", func(d store.Delivery) bool { return d.Status == store.DeliveryDelivered })
+		h.waitDelivery(sub.ID, ev.ID, "delivered after the bulk replay", func(d usher.Delivery) bool { return d.Status == usher.DeliveryDelivered })
 	}
 	if v := gauge(t, h, "usher_dead_letters", "delivery"); v != 3 {
 		t.Errorf("open dead letters gauge %v, want 3 (the other subscription's)", v)
 	}
 
 	// Processing-stage items need a replayer: 501 without one.
-	dl := store.DeadLetter{ID: "dl_proc", Stage: StageProcessing, Source: "stripe", EventID: "evt_in", Type: "order.paid", Reason: "invalid_data",
+	dl := usher.DeadLetter{ID: "dl_proc", Stage: StageProcessing, Source: "stripe", EventID: "evt_in", Type: "order.paid", Reason: "invalid_data",
 		Attempts: 1, Payload: json.RawMessage(`{}`)}
 	if err := h.db.InTx(context.Background(), func(tx *store.Tx) error { return tx.InsertDeadLetter(context.Background(), dl) }); err != nil {
 		t.Fatal(err)
@@ -326,7 +327,7 @@ type recordingReplayer struct {
 	ids []string
 }
 
-func (r *recordingReplayer) ReplayProcessing(_ context.Context, dl store.DeadLetter) error {
+func (r *recordingReplayer) ReplayProcessing(_ context.Context, dl usher.DeadLetter) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.ids = append(r.ids, dl.ID)
@@ -337,11 +338,11 @@ func TestProcessingReplayGoesToTheReplayer(t *testing.T) {
 	t.Parallel()
 	h := setup(t)
 	rp := &recordingReplayer{}
-	svc, err := New(h.db, testConfig(), Options{Now: h.clock.Now, Processing: rp})
+	svc, err := New(bound(h.db), testConfig(), Options{Now: h.clock.Now, Processing: rp})
 	if err != nil {
 		t.Fatal(err)
 	}
-	dl := store.DeadLetter{ID: "dl_proc", Stage: StageProcessing, Source: "stripe", EventID: "evt_in", Type: "order.paid", Reason: "invalid_data", Payload: json.RawMessage(`{}`)}
+	dl := usher.DeadLetter{ID: "dl_proc", Stage: StageProcessing, Source: "stripe", EventID: "evt_in", Type: "order.paid", Reason: "invalid_data", Payload: json.RawMessage(`{}`)}
 	if err := h.db.InTx(context.Background(), func(tx *store.Tx) error { return tx.InsertDeadLetter(context.Background(), dl) }); err != nil {
 		t.Fatal(err)
 	}
@@ -364,7 +365,7 @@ func TestSubscriptionReplaySinceKeepsEventIDs(t *testing.T) {
 	recent := h.emit("ticket.issued", "ord_1", "ord_2")
 	h.emit("order.confirmed", "ord_1") // not a type it takes
 	for _, ev := range append(old, recent...) {
-		h.waitDelivery(sub.ID, ev.ID, "delivered", func(d store.Delivery) bool { return d.Status == store.DeliveryDelivered })
+		h.waitDelivery(sub.ID, ev.ID, "delivered", func(d usher.Delivery) bool { return d.Status == usher.DeliveryDelivered })
 	}
 	var res ReplayResult
 	code := call(t, api, http.MethodPost, "/v1/subscriptions/"+sub.ID+"/replay", map[string]any{"since": since.Format(time.RFC3339Nano)}, &res)

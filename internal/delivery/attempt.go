@@ -15,7 +15,6 @@ import (
 	"unicode"
 
 	"github.com/usherhq/usher"
-	"github.com/usherhq/usher/internal/store"
 	"github.com/usherhq/usher/internal/ticketing"
 )
 
@@ -46,7 +45,7 @@ type timing struct {
 }
 
 // attempt posts a delivery once and returns what came back and when.
-func (s *Service) attempt(ctx context.Context, sub store.Subscription, keys []store.SubscriptionKey, d store.Delivery) (result, timing) {
+func (s *Service) attempt(ctx context.Context, sub usher.Subscription, keys []usher.SubscriptionKey, d usher.Delivery) (result, timing) {
 	t := timing{at: s.now()}
 	body, err := s.body(sub, d)
 	if err != nil {
@@ -92,7 +91,7 @@ func printable(b []byte) string {
 
 // release ends the lease of a delivery that was not attempted, so that it
 // is attempted again without waiting for the lease to pass.
-func (s *Service) release(d store.Delivery) {
+func (s *Service) release(d usher.Delivery) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := s.st.ReleaseDelivery(ctx, d.ID, d.LeaseToken); err != nil {
@@ -101,7 +100,7 @@ func (s *Service) release(d store.Delivery) {
 }
 
 // schedule returns the retry schedule of a subscription.
-func (s *Service) schedule(sub store.Subscription) []time.Duration {
+func (s *Service) schedule(sub usher.Subscription) []time.Duration {
 	if len(sub.RetrySchedule) > 0 {
 		return sub.RetrySchedule
 	}
@@ -112,20 +111,20 @@ func (s *Service) schedule(sub store.Subscription) []time.Duration {
 // attempt row, the delivery's new state, a dead letter, the subscription's
 // failing clock and, when it is disabled, the operator event. A settle that
 // fails leaves the lease to run out, and the delivery is attempted again.
-func (s *Service) settle(sub store.Subscription, d store.Delivery, r result, t timing) {
+func (s *Service) settle(sub usher.Subscription, d usher.Delivery, r result, t timing) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	schedule := s.schedule(sub)
 	d, v, reason := s.next(d, r, t, schedule)
 	at, latency := t.at, t.latency
 	var disabled string
-	err := s.st.InTx(ctx, func(tx *store.Tx) error {
+	err := s.st.InTx(ctx, func(tx Tx) error {
 		var err error
 		disabled, err = s.record(ctx, tx, sub, d, v, r, reason, at, latency, schedule)
 		return err
 	})
 	switch {
-	case errors.Is(err, store.ErrLeaseLost):
+	case errors.Is(err, usher.ErrLeaseLost):
 		s.log.Debug("delivery settled elsewhere", "subscription_id", d.SubscriptionID, "event_id", d.EventID)
 		return
 	case err != nil:
@@ -133,7 +132,7 @@ func (s *Service) settle(sub store.Subscription, d store.Delivery, r result, t t
 		return
 	}
 	s.metrics.attempt(sub.ID, outcomeOf(d.Status), r, latency)
-	if d.Status == store.DeliveryDead {
+	if d.Status == usher.DeliveryDead {
 		s.log.Warn("delivery dead-lettered", "subscription_id", sub.ID, "event_id", d.EventID, "reason", reason, "attempts", d.Attempts, "error", d.LastError)
 	}
 	if disabled != "" {
@@ -145,7 +144,7 @@ func (s *Service) settle(sub store.Subscription, d store.Delivery, r result, t t
 // next returns the delivery as the attempt leaves it: delivered, due again
 // the scheduled delay after the attempt ended, or dead, with the verdict
 // and the dead-letter reason.
-func (s *Service) next(d store.Delivery, r result, t timing, schedule []time.Duration) (store.Delivery, verdict, string) {
+func (s *Service) next(d usher.Delivery, r result, t timing, schedule []time.Duration) (usher.Delivery, verdict, string) {
 	v, reason := judge(r)
 	d.Attempts++
 	d.WindowAttempts++
@@ -155,33 +154,33 @@ func (s *Service) next(d store.Delivery, r result, t timing, schedule []time.Dur
 	}
 	switch {
 	case v == delivered:
-		d.Status = store.DeliveryDelivered
+		d.Status = usher.DeliveryDelivered
 	case v == retry && (d.WindowAttempts > len(schedule) || t.at.Sub(d.WindowStart) >= window(schedule)):
-		d.Status, reason = store.DeliveryDead, ReasonExhausted
+		d.Status, reason = usher.DeliveryDead, ReasonExhausted
 	case v == retry:
-		d.Status = store.DeliveryPending
+		d.Status = usher.DeliveryPending
 		left := d.WindowStart.Add(window(schedule)).Sub(t.end)
 		d.NextAttemptAt = t.end.Add(retryDelay(schedule, d.WindowAttempts, r.retryAfter, left, s.cfg.Jitter, s.rnd))
 	default:
-		d.Status = store.DeliveryDead
+		d.Status = usher.DeliveryDead
 	}
 	return d, v, reason
 }
 
 // record writes a settled attempt in tx and returns why the subscription
 // was disabled, if this attempt disabled it.
-func (s *Service) record(ctx context.Context, tx *store.Tx, sub store.Subscription, d store.Delivery, v verdict, r result, reason string,
+func (s *Service) record(ctx context.Context, tx Tx, sub usher.Subscription, d usher.Delivery, v verdict, r result, reason string,
 	at time.Time, latency time.Duration, schedule []time.Duration) (string, error) {
 	if err := tx.SettleDelivery(ctx, d); err != nil {
 		return "", err
 	}
-	if err := tx.InsertDeliveryAttempt(ctx, store.DeliveryAttempt{
+	if err := tx.InsertDeliveryAttempt(ctx, usher.DeliveryAttempt{
 		DeliveryID: d.ID, SubscriptionID: d.SubscriptionID, EventID: d.EventID, Attempt: d.Attempts,
 		StatusCode: r.status, LatencyMS: latency.Milliseconds(), Error: d.LastError, At: at,
 	}); err != nil {
 		return "", err
 	}
-	if d.Status == store.DeliveryDead {
+	if d.Status == usher.DeliveryDead {
 		if err := tx.UpsertDeadLetter(ctx, s.deadLetter(sub, d, reason)); err != nil {
 			return "", err
 		}
@@ -196,7 +195,7 @@ func (s *Service) record(ctx context.Context, tx *store.Tx, sub store.Subscripti
 // track keeps the subscription's failing clock and returns why the
 // subscription must be disabled, if it must: the endpoint answered 410, or
 // it has failed without a single success for a whole retry window.
-func (s *Service) track(ctx context.Context, tx *store.Tx, id string, d store.Delivery, v verdict, r result, reason string, at time.Time, schedule []time.Duration) (string, error) {
+func (s *Service) track(ctx context.Context, tx Tx, id string, d usher.Delivery, v verdict, r result, reason string, at time.Time, schedule []time.Duration) (string, error) {
 	if v == gone {
 		return "the endpoint answered 410 Gone", nil
 	}
@@ -223,7 +222,7 @@ func (s *Service) track(ctx context.Context, tx *store.Tx, id string, d store.De
 
 // disable disables the subscription and, if this call did it, emits the
 // operator event. It returns the reason when it disabled.
-func (s *Service) disable(ctx context.Context, tx *store.Tx, sub store.Subscription, why string, at time.Time) (string, error) {
+func (s *Service) disable(ctx context.Context, tx Tx, sub usher.Subscription, why string, at time.Time) (string, error) {
 	changed, err := tx.DisableSubscription(ctx, sub.ID, why)
 	if err != nil || !changed {
 		return "", err
@@ -234,7 +233,7 @@ func (s *Service) disable(ctx context.Context, tx *store.Tx, sub store.Subscript
 	if err != nil {
 		return "", err
 	}
-	err = tx.AppendOutbox(ctx, store.OutboundEvent{
+	err = tx.AppendOutbox(ctx, usher.OutboundEvent{
 		ID:   ticketing.StableID("evt_", EventSubscriptionDisabled, sub.ID, strconv.FormatInt(at.UnixMicro(), 10)),
 		Type: EventSubscriptionDisabled, Data: data,
 	})
@@ -264,12 +263,12 @@ func deadLetterID(subscriptionID, eventID string) string {
 	return ticketing.StableID("dlq_", StageDelivery, subscriptionID, eventID)
 }
 
-func (s *Service) deadLetter(sub store.Subscription, d store.Delivery, reason string) store.DeadLetter {
+func (s *Service) deadLetter(sub usher.Subscription, d usher.Delivery, reason string) usher.DeadLetter {
 	payload, err := s.body(sub, d)
 	if err != nil {
 		payload = []byte("null")
 	}
-	return store.DeadLetter{
+	return usher.DeadLetter{
 		ID: deadLetterID(d.SubscriptionID, d.EventID), Stage: StageDelivery, SubscriptionID: d.SubscriptionID,
 		EventID: d.EventID, Type: d.Type, OrderID: d.OrderID, VenueID: d.VenueID, Reason: reason,
 		Attempts: d.Attempts, FirstError: d.FirstError, LastError: d.LastError, Payload: payload,
@@ -278,9 +277,9 @@ func (s *Service) deadLetter(sub store.Subscription, d store.Delivery, reason st
 
 func outcomeOf(status string) string {
 	switch status {
-	case store.DeliveryDelivered:
+	case usher.DeliveryDelivered:
 		return outcomeDelivered
-	case store.DeliveryDead:
+	case usher.DeliveryDead:
 		return outcomeDeadLettered
 	}
 	return outcomeRetry

@@ -3,8 +3,8 @@ package delivery
 import (
 	"context"
 
+	"github.com/usherhq/usher"
 	"github.com/usherhq/usher/internal/auth"
-	"github.com/usherhq/usher/internal/store"
 )
 
 // Audit actions of the delivery layer.
@@ -35,10 +35,10 @@ func actor(ctx context.Context) string {
 // audit appends the record of an operator's action to the audit chain, in
 // the transaction of the change. detail must hold no secret and no
 // personal data.
-func audit(ctx context.Context, tx *store.Tx, action, entityType, entityID string, detail any) error {
+func audit(ctx context.Context, tx Tx, action, entityType, entityID string, detail any) error {
 	return auditAs(ctx, tx, actor(ctx), action, entityType, entityID, detail)
 }
 
-func auditAs(ctx context.Context, tx *store.Tx, who, action, entityType, entityID string, detail any) error {
-	return tx.AppendAudit(ctx, store.AuditEntry{Actor: who, Action: action, EntityType: entityType, EntityID: entityID, Detail: detail})
+func auditAs(ctx context.Context, tx Tx, who, action, entityType, entityID string, detail any) error {
+	return tx.AppendAudit(ctx, usher.AuditEntry{Actor: who, Action: action, EntityType: entityType, EntityID: entityID, Detail: detail})
 }

@@ -5,12 +5,11 @@ import (
 
 	"github.com/usherhq/usher"
 	"github.com/usherhq/usher/internal/problem"
-	"github.com/usherhq/usher/internal/store"
 )
 
 // deadLetterFilter reads the search parameters of the dead-letter list.
-func deadLetterFilter(get func(string) string) (store.DeadLetterFilter, error) {
-	f := store.DeadLetterFilter{
+func deadLetterFilter(get func(string) string) (usher.DeadLetterFilter, error) {
+	f := usher.DeadLetterFilter{
 		Stage: get("stage"), Source: get("source"), SubscriptionID: get("subscription_id"), Type: get("type"),
 		OrderID: get("order_id"), VenueID: get("venue_id"), Reason: get("reason"), State: get("state"), Cursor: get("cursor"),
 	}
@@ -53,8 +52,8 @@ func (s *Service) handleListDeadLetters() http.Handler {
 }
 
 type deadLetterDetail struct {
-	store.DeadLetterRecord
-	DeliveryAttempts []store.DeliveryAttempt `json:"delivery_attempts"`
+	usher.DeadLetterRecord
+	DeliveryAttempts []usher.DeliveryAttempt `json:"delivery_attempts"`
 }
 
 func (s *Service) handleGetDeadLetter() http.Handler {
@@ -68,9 +67,9 @@ func (s *Service) handleGetDeadLetter() http.Handler {
 			problem.Fail(w, r, err)
 			return
 		}
-		out := deadLetterDetail{DeadLetterRecord: dl, DeliveryAttempts: []store.DeliveryAttempt{}}
+		out := deadLetterDetail{DeadLetterRecord: dl, DeliveryAttempts: []usher.DeliveryAttempt{}}
 		if dl.Stage == StageDelivery {
-			attempts, err := s.st.DeliveryAttempts(r.Context(), store.AttemptFilter{SubscriptionID: dl.SubscriptionID, EventID: dl.EventID, Limit: 1000})
+			attempts, err := s.st.DeliveryAttempts(r.Context(), usher.AttemptFilter{SubscriptionID: dl.SubscriptionID, EventID: dl.EventID, Limit: 1000})
 			if err != nil {
 				problem.Fail(w, r, err)
 				return
@@ -126,7 +125,7 @@ func (s *Service) handleBulkReplay() http.Handler {
 			problem.Fail(w, r, err)
 			return
 		}
-		if f == (store.DeadLetterFilter{Cursor: req.Cursor}) && !req.All {
+		if f == (usher.DeadLetterFilter{Cursor: req.Cursor}) && !req.All {
 			problem.Fail(w, r, usher.Errorf(usher.CodeInvalid, "name a filter (stage, subscription_id, type, venue_id, reason, since, …) or set \"all\": true"))
 			return
 		}

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/usherhq/usher/internal/store"
+	"github.com/usherhq/usher"
 )
 
 // cursorName names the dispatcher's cursor in the store.
@@ -47,7 +47,7 @@ func newDispatcher(st Store, now func() time.Time, cfg Config) *dispatcher {
 // pass records the deliveries of the next batch of outbox events for subs
 // and returns the subscriptions that got new deliveries, and whether more
 // events are waiting.
-func (d *dispatcher) pass(ctx context.Context, subs []store.Subscription) (touched map[string]bool, more bool, err error) {
+func (d *dispatcher) pass(ctx context.Context, subs []usher.Subscription) (touched map[string]bool, more bool, err error) {
 	if !d.loaded {
 		if d.scan, err = d.st.DeliveryCursor(ctx, cursorName); err != nil {
 			return nil, false, err
@@ -84,24 +84,10 @@ func (d *dispatcher) pass(ctx context.Context, subs []store.Subscription) (touch
 		d.gaps = gaps
 		return touched, false, nil // nothing new: no write
 	}
-	err = d.st.InTx(ctx, func(tx *store.Tx) error {
+	err = d.st.InTx(ctx, func(tx Tx) error {
 		clear(touched)
-		for _, ev := range append(filled, evs...) {
-			for _, sub := range subs {
-				if !wants(sub, ev) {
-					continue
-				}
-				added, err := tx.EnqueueDelivery(ctx, store.Delivery{
-					SubscriptionID: sub.ID, EventID: ev.ID, EventSeq: ev.Seq, Type: ev.Type,
-					OrderID: ev.OrderID, VenueID: ev.VenueID, NextAttemptAt: now,
-				})
-				if err != nil {
-					return err
-				}
-				if added {
-					touched[sub.ID] = true
-				}
-			}
+		if err := enqueue(ctx, tx, append(filled, evs...), subs, now, touched); err != nil {
+			return err
 		}
 		return tx.AdvanceDeliveryCursor(ctx, cursorName, safe)
 	})
@@ -112,8 +98,32 @@ func (d *dispatcher) pass(ctx context.Context, subs []store.Subscription) (touch
 	return touched, len(evs) == d.batch, nil
 }
 
+// enqueue records in tx a delivery due at now of each event to each
+// subscription that wants it, and marks in touched the subscriptions that
+// got a new one.
+func enqueue(ctx context.Context, tx Tx, evs []usher.OutboundEvent, subs []usher.Subscription, now time.Time, touched map[string]bool) error {
+	for _, ev := range evs {
+		for _, sub := range subs {
+			if !wants(sub, ev) {
+				continue
+			}
+			added, err := tx.EnqueueDelivery(ctx, usher.Delivery{
+				SubscriptionID: sub.ID, EventID: ev.ID, EventSeq: ev.Seq, Type: ev.Type,
+				OrderID: ev.OrderID, VenueID: ev.VenueID, NextAttemptAt: now,
+			})
+			if err != nil {
+				return err
+			}
+			if added {
+				touched[sub.ID] = true
+			}
+		}
+	}
+	return nil
+}
+
 // gapEvents returns the events that appeared at skipped sequence numbers.
-func (d *dispatcher) gapEvents(ctx context.Context) ([]store.OutboundEvent, error) {
+func (d *dispatcher) gapEvents(ctx context.Context) ([]usher.OutboundEvent, error) {
 	if len(d.gaps) == 0 {
 		return nil, nil
 	}
@@ -127,8 +137,8 @@ func (d *dispatcher) gapEvents(ctx context.Context) ([]store.OutboundEvent, erro
 // wants reports whether a subscription takes an event: it is not disabled,
 // the type is one of its event types ("*" takes all, "ticket.*" a family)
 // and the venue one of its venues, when it names any.
-func wants(sub store.Subscription, ev store.OutboundEvent) bool {
-	if sub.Status == store.SubscriptionDisabled {
+func wants(sub usher.Subscription, ev usher.OutboundEvent) bool {
+	if sub.Status == usher.SubscriptionDisabled {
 		return false
 	}
 	if len(sub.VenueIDs) > 0 && !slices.Contains(sub.VenueIDs, ev.VenueID) {

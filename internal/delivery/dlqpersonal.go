@@ -7,7 +7,6 @@ import (
 	"github.com/usherhq/usher"
 	"github.com/usherhq/usher/internal/auth"
 	"github.com/usherhq/usher/internal/personal"
-	"github.com/usherhq/usher/internal/store"
 )
 
 // ActionPIIRead is the audit action of an operator reading the personal
@@ -27,7 +26,7 @@ type sealedEvent struct {
 
 // redactPayloads replaces the sealed personal data of every payload by
 // "personal_data": "redacted".
-func redactPayloads(dls []store.DeadLetterRecord) {
+func redactPayloads(dls []usher.DeadLetterRecord) {
 	for i := range dls {
 		dls[i].Payload, _ = personalView(dls[i].Payload, nil)
 	}
@@ -60,7 +59,7 @@ func personalView(payload json.RawMessage, blob *personal.Blob) (json.RawMessage
 // revealPersonal shows the sealed personal data of a dead letter to a caller
 // with pii:read once the read is on the audit log; to any other caller, and
 // when no master key opens it, the data stays redacted.
-func (s *Service) revealPersonal(ctx context.Context, dl *store.DeadLetterRecord) error {
+func (s *Service) revealPersonal(ctx context.Context, dl *usher.DeadLetterRecord) error {
 	var ev sealedEvent
 	p, _ := auth.PrincipalFrom(ctx)
 	if json.Unmarshal(dl.Payload, &ev) != nil || len(ev.Sealed) == 0 || s.sealer == nil || !p.Has(auth.ScopePIIRead) {
@@ -73,7 +72,7 @@ func (s *Service) revealPersonal(ctx context.Context, dl *store.DeadLetterRecord
 		dl.Payload, _ = personalView(dl.Payload, nil)
 		return nil
 	}
-	err = s.st.InTx(ctx, func(tx *store.Tx) error {
+	err = s.st.InTx(ctx, func(tx Tx) error {
 		return audit(ctx, tx, ActionPIIRead, "dead_letter", dl.ID, map[string]any{"fields": []string{"personal_data"}})
 	})
 	if err != nil {

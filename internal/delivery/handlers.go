@@ -8,7 +8,6 @@ import (
 	"github.com/usherhq/usher"
 	"github.com/usherhq/usher/internal/auth"
 	"github.com/usherhq/usher/internal/problem"
-	"github.com/usherhq/usher/internal/store"
 )
 
 type createSubscriptionRequest struct {
@@ -236,7 +235,7 @@ func (s *Service) handleAttempts() http.Handler {
 			problem.Fail(w, r, err)
 			return
 		}
-		f := store.AttemptFilter{SubscriptionID: r.PathValue("id"), EventID: r.URL.Query().Get("event_id"), Limit: limit + 1}
+		f := usher.AttemptFilter{SubscriptionID: r.PathValue("id"), EventID: r.URL.Query().Get("event_id"), Limit: limit + 1}
 		if c := r.URL.Query().Get("cursor"); c != "" {
 			if f.Before, err = strconv.ParseInt(c, 10, 64); err != nil || f.Before <= 0 {
 				problem.Fail(w, r, usher.Errorf(usher.CodeInvalid, "cursor %q is not one this API returned", c))

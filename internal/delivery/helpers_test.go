@@ -18,6 +18,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/usherhq/usher"
 	"github.com/usherhq/usher/internal/events/eventstest"
 	"github.com/usherhq/usher/internal/store"
 	"github.com/usherhq/usher/internal/store/sqlite"
@@ -99,6 +100,11 @@ func setupAs(t *testing.T, instance string, change ...func(*Config)) *harness {
 	return h
 }
 
+// bound is db as the lanes use it.
+func bound(db *store.DB) store.Bound[Tx] {
+	return store.Bind(db, func(tx *store.Tx) Tx { return tx })
+}
+
 // start starts a new Service on h.db.
 func (h *harness) start(change ...func(*Config)) {
 	h.t.Helper()
@@ -107,7 +113,7 @@ func (h *harness) start(change ...func(*Config)) {
 		c(&cfg)
 	}
 	h.reg = prometheus.NewRegistry()
-	svc, err := New(h.db, cfg, Options{Logger: testLogger(h.t), Now: h.clock.Now, Registerer: h.reg, Instance: h.instance})
+	svc, err := New(bound(h.db), cfg, Options{Logger: testLogger(h.t), Now: h.clock.Now, Registerer: h.reg, Instance: h.instance})
 	if err != nil {
 		h.t.Fatalf("New: %v", err)
 	}
@@ -123,7 +129,7 @@ func testLogger(t *testing.T) *slog.Logger {
 }
 
 // subscribe creates a subscription to every event type at url.
-func (h *harness) subscribe(url string, change ...func(*SubscriptionSpec)) (store.Subscription, string) {
+func (h *harness) subscribe(url string, change ...func(*SubscriptionSpec)) (usher.Subscription, string) {
 	h.t.Helper()
 	spec := SubscriptionSpec{URL: url, EventTypes: []string{"*"}, PII: true}
 	for _, c := range change {
@@ -137,13 +143,13 @@ func (h *harness) subscribe(url string, change ...func(*SubscriptionSpec)) (stor
 }
 
 // emit writes outbound events, one per order id given, and returns them.
-func (h *harness) emit(typ string, orders ...string) []store.OutboundEvent {
+func (h *harness) emit(typ string, orders ...string) []usher.OutboundEvent {
 	h.t.Helper()
-	var out []store.OutboundEvent
+	var out []usher.OutboundEvent
 	err := h.db.InTx(context.Background(), func(tx *store.Tx) error {
 		out = out[:0]
 		for _, o := range orders {
-			ev := store.OutboundEvent{ID: fmt.Sprintf("evt_%s_%d", o, seq.Add(1)), Type: typ, OrderID: o, VenueID: "venue_1",
+			ev := usher.OutboundEvent{ID: fmt.Sprintf("evt_%s_%d", o, seq.Add(1)), Type: typ, OrderID: o, VenueID: "venue_1",
 				Data: eventstest.Example(h.t, typ, map[string]any{"order_id": o})}
 			if err := tx.AppendOutbox(context.Background(), ev); err != nil {
 				return err
@@ -160,7 +166,7 @@ func (h *harness) emit(typ string, orders ...string) []store.OutboundEvent {
 
 var seq atomic.Int64
 
-func (h *harness) delivery(sub, event string) store.Delivery {
+func (h *harness) delivery(sub, event string) usher.Delivery {
 	h.t.Helper()
 	d, err := h.db.Delivery(context.Background(), sub, event)
 	if err != nil {
@@ -170,9 +176,9 @@ func (h *harness) delivery(sub, event string) store.Delivery {
 }
 
 // waitDelivery waits until the delivery satisfies cond and returns it.
-func (h *harness) waitDelivery(sub, event, what string, cond func(store.Delivery) bool) store.Delivery {
+func (h *harness) waitDelivery(sub, event, what string, cond func(usher.Delivery) bool) usher.Delivery {
 	h.t.Helper()
-	var d store.Delivery
+	var d usher.Delivery
 	eventually(h.t, what, func() bool {
 		var err error
 		d, err = h.db.Delivery(context.Background(), sub, event)
@@ -181,9 +187,9 @@ func (h *harness) waitDelivery(sub, event, what string, cond func(store.Delivery
 	return d
 }
 
-func (h *harness) attempts(sub, event string) []store.DeliveryAttempt {
+func (h *harness) attempts(sub, event string) []usher.DeliveryAttempt {
 	h.t.Helper()
-	a, err := h.db.DeliveryAttempts(context.Background(), store.AttemptFilter{SubscriptionID: sub, EventID: event, Limit: 1000})
+	a, err := h.db.DeliveryAttempts(context.Background(), usher.AttemptFilter{SubscriptionID: sub, EventID: event, Limit: 1000})
 	if err != nil {
 		h.t.Fatalf("DeliveryAttempts: %v", err)
 	}

@@ -9,7 +9,6 @@ import (
 	"github.com/sony/gobreaker/v2"
 
 	"github.com/usherhq/usher"
-	"github.com/usherhq/usher/internal/store"
 )
 
 // Errors reported to a lane's breaker.
@@ -29,13 +28,13 @@ type lane struct {
 	cancel context.CancelFunc // set once, before run starts
 
 	mu      sync.Mutex
-	sub     store.Subscription
-	keys    []store.SubscriptionKey
+	sub     usher.Subscription
+	keys    []usher.SubscriptionKey
 	keysFor int64 // the subscription version the keys were read at; 0: read again
 	breaker *gobreaker.TwoStepCircuitBreaker[struct{}]
 }
 
-func newLane(s *Service, sub store.Subscription) *lane {
+func newLane(s *Service, sub usher.Subscription) *lane {
 	l := &lane{svc: s, wake: make(chan struct{}, 1), slots: make(chan struct{}, s.cfg.Concurrency), sub: sub}
 	l.breaker = l.newBreaker(sub.ID)
 	return l
@@ -76,7 +75,7 @@ func (l *lane) breakerState() gobreaker.State {
 // a new version (a rotation among others) new keys. A changed subscription
 // wakes the lane; an unchanged one is left to the due scan, so that idle
 // lanes do not touch the store.
-func (l *lane) update(ctx context.Context, sub store.Subscription) {
+func (l *lane) update(ctx context.Context, sub usher.Subscription) {
 	l.mu.Lock()
 	if sub.Version < l.sub.Version { // read before a change this lane already has
 		l.mu.Unlock()
@@ -101,7 +100,7 @@ func (l *lane) update(ctx context.Context, sub store.Subscription) {
 	l.mu.Lock()
 	l.keys, l.keysFor = keys, sub.Version
 	l.mu.Unlock()
-	if sub.Status == store.SubscriptionActive {
+	if sub.Status == usher.SubscriptionActive {
 		l.poke()
 	}
 }
@@ -128,7 +127,7 @@ func (l *lane) fill(ctx context.Context, workers *sync.WaitGroup) {
 	sub, keys, breaker := l.sub, l.keys, l.breaker
 	ready := l.keysFor == sub.Version
 	l.mu.Unlock()
-	if sub.Status != store.SubscriptionActive || !ready {
+	if sub.Status != usher.SubscriptionActive || !ready {
 		return
 	}
 	free := cap(l.slots) - len(l.slots)
@@ -205,7 +204,7 @@ func (l *lane) renew(ctx context.Context, subID string, ids []int64, token strin
 }
 
 // deliver makes one attempt through the breaker and settles its outcome.
-func (l *lane) deliver(ctx context.Context, sub store.Subscription, keys []store.SubscriptionKey, breaker *gobreaker.TwoStepCircuitBreaker[struct{}], d store.Delivery) {
+func (l *lane) deliver(ctx context.Context, sub usher.Subscription, keys []usher.SubscriptionKey, breaker *gobreaker.TwoStepCircuitBreaker[struct{}], d usher.Delivery) {
 	done, err := breaker.Allow()
 	if err != nil {
 		l.svc.release(d)

@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/usherhq/usher"
-	"github.com/usherhq/usher/internal/store"
 )
 
 // quiet checks that nothing arrives at rc for a while: long enough for
@@ -41,11 +40,11 @@ func TestFailThreeTimesThenSucceedFollowsTheSchedule(t *testing.T) {
 
 	for i, scheduled := range DefaultRetrySchedule[:3] {
 		rc.waitCount(t, i+1)
-		d := h.waitDelivery(sub.ID, ev.ID, "the retry to be scheduled", func(d store.Delivery) bool { return d.WindowAttempts == i+1 })
+		d := h.waitDelivery(sub.ID, ev.ID, "the retry to be scheduled", func(d usher.Delivery) bool { return d.WindowAttempts == i+1 })
 		last := h.attempts(sub.ID, ev.ID)[i]
 		wait := d.NextAttemptAt.Sub(last.At)
 		lo, hi := time.Duration(float64(scheduled)*0.8), time.Duration(float64(scheduled)*1.2)
-		if d.Status != store.DeliveryPending || wait < lo || wait > hi {
+		if d.Status != usher.DeliveryPending || wait < lo || wait > hi {
 			t.Fatalf("after failure %d: %s, next attempt in %s; want pending, in %s ±20%%", i+1, d.Status, wait, scheduled)
 		}
 		h.clock.Set(d.NextAttemptAt.Add(-time.Millisecond))
@@ -53,7 +52,7 @@ func TestFailThreeTimesThenSucceedFollowsTheSchedule(t *testing.T) {
 		h.clock.Set(d.NextAttemptAt)
 	}
 	rc.waitCount(t, 4)
-	d := h.waitDelivery(sub.ID, ev.ID, "delivered", func(d store.Delivery) bool { return d.Status == store.DeliveryDelivered })
+	d := h.waitDelivery(sub.ID, ev.ID, "delivered", func(d usher.Delivery) bool { return d.Status == usher.DeliveryDelivered })
 	h.clock.Advance(24 * time.Hour)
 	quiet(t, rc, 4, "after the success")
 	reqs := rc.requests()
@@ -78,7 +77,7 @@ func TestFailThreeTimesThenSucceedFollowsTheSchedule(t *testing.T) {
 			t.Errorf("webhook-timestamp gap before attempt %d = %s, want %s ±20%%", i+1, gap, want)
 		}
 	}
-	if got, _ := h.db.Subscription(context.Background(), sub.ID); !got.FailingSince.IsZero() || got.Status != store.SubscriptionActive {
+	if got, _ := h.db.Subscription(context.Background(), sub.ID); !got.FailingSince.IsZero() || got.Status != usher.SubscriptionActive {
 		t.Errorf("subscription after the success: %+v, want active and not failing", got)
 	}
 }
@@ -127,7 +126,7 @@ func TestFourHundredGoesToTheDLQAtOnce(t *testing.T) {
 	rc := newReceiver(t, status(http.StatusUnprocessableEntity))
 	sub, _ := h.subscribe(rc.URL)
 	ev := h.emit("ticket.issued", "ord_1")[0]
-	d := h.waitDelivery(sub.ID, ev.ID, "dead", func(d store.Delivery) bool { return d.Status == store.DeliveryDead })
+	d := h.waitDelivery(sub.ID, ev.ID, "dead", func(d usher.Delivery) bool { return d.Status == usher.DeliveryDead })
 	dl, err := h.db.DeadLetterByID(context.Background(), deadLetterID(sub.ID, ev.ID))
 	if err != nil {
 		t.Fatalf("dead letter: %v", err)
@@ -137,7 +136,7 @@ func TestFourHundredGoesToTheDLQAtOnce(t *testing.T) {
 	}
 	h.clock.Advance(48 * time.Hour)
 	quiet(t, rc, 1, "after a non-retriable 4xx")
-	if got, _ := h.db.Subscription(context.Background(), sub.ID); got.Status != store.SubscriptionActive {
+	if got, _ := h.db.Subscription(context.Background(), sub.ID); got.Status != usher.SubscriptionActive {
 		t.Errorf("subscription %s after a 422, want active", got.Status)
 	}
 }
@@ -151,8 +150,8 @@ func TestRetriableFourHundredsAreRetried(t *testing.T) {
 			rc := newReceiver(t, status(code))
 			sub, _ := h.subscribe(rc.URL)
 			ev := h.emit("ticket.issued", "ord_1")[0]
-			d := h.waitDelivery(sub.ID, ev.ID, "a retry", func(d store.Delivery) bool { return d.WindowAttempts == 1 })
-			if d.Status != store.DeliveryPending {
+			d := h.waitDelivery(sub.ID, ev.ID, "a retry", func(d usher.Delivery) bool { return d.WindowAttempts == 1 })
+			if d.Status != usher.DeliveryPending {
 				t.Fatalf("after %d: %s, want pending for a retry", code, d.Status)
 			}
 		})
@@ -168,13 +167,13 @@ func TestFiveHundredGoesToTheDLQAfterItsWindowAndDisables(t *testing.T) {
 	opsSub, _ := h.subscribe(ops.URL, func(s *SubscriptionSpec) { s.EventTypes = []string{EventSubscriptionDisabled} })
 	ev := h.emit("ticket.issued", "ord_1")[0]
 	for n := 1; n <= 2; n++ {
-		d := h.waitDelivery(sub.ID, ev.ID, "a retry", func(d store.Delivery) bool { return d.WindowAttempts == n })
-		if d.Status != store.DeliveryPending {
+		d := h.waitDelivery(sub.ID, ev.ID, "a retry", func(d usher.Delivery) bool { return d.WindowAttempts == n })
+		if d.Status != usher.DeliveryPending {
 			t.Fatalf("after attempt %d: %s, want a retry", n, d.Status)
 		}
 		h.clock.Set(d.NextAttemptAt)
 	}
-	d := h.waitDelivery(sub.ID, ev.ID, "dead", func(d store.Delivery) bool { return d.Status == store.DeliveryDead })
+	d := h.waitDelivery(sub.ID, ev.ID, "dead", func(d usher.Delivery) bool { return d.Status == usher.DeliveryDead })
 	if d.Attempts != 3 {
 		t.Fatalf("dead after %d attempts, want 3 (1 + 2 retries)", d.Attempts)
 	}
@@ -183,7 +182,7 @@ func TestFiveHundredGoesToTheDLQAfterItsWindowAndDisables(t *testing.T) {
 		t.Fatalf("dead letter %+v, %v; want reason exhausted after 3 attempts", dl, err)
 	}
 	got, _ := h.db.Subscription(context.Background(), sub.ID)
-	if got.Status != store.SubscriptionDisabled || got.DisabledReason == "" {
+	if got.Status != usher.SubscriptionDisabled || got.DisabledReason == "" {
 		t.Fatalf("subscription failing for its whole window: %s (%q), want disabled", got.Status, got.DisabledReason)
 	}
 	// The operator event reaches a subscription that wants it.
@@ -192,7 +191,7 @@ func TestFiveHundredGoesToTheDLQAfterItsWindowAndDisables(t *testing.T) {
 		t.Fatalf("operator event %s, want subscription.disabled naming %s", op.Body, sub.ID)
 	}
 	_ = opsSub
-	records, _ := h.db.AuditLog(context.Background(), store.AuditFilter{Actor: lanesActor})
+	records, _ := h.db.AuditLog(context.Background(), usher.AuditFilter{Actor: lanesActor})
 	if len(records) != 1 || records[0].Action != ActionSubscriptionDisabled || records[0].EntityID != sub.ID {
 		t.Errorf("audit records of the lanes %+v, want the one disabling %s", records, sub.ID)
 	}
@@ -214,10 +213,10 @@ func TestGoneDisablesTheSubscription(t *testing.T) {
 	sub, _ := h.subscribe(rc.URL)
 	evs := h.emit("ticket.issued", "ord_1", "ord_2")
 	ev := evs[0]
-	h.waitDelivery(sub.ID, ev.ID, "dead", func(d store.Delivery) bool { return d.Status == store.DeliveryDead })
+	h.waitDelivery(sub.ID, ev.ID, "dead", func(d usher.Delivery) bool { return d.Status == usher.DeliveryDead })
 	eventually(t, "the subscription to be disabled", func() bool {
 		got, _ := h.db.Subscription(context.Background(), sub.ID)
-		return got.Status == store.SubscriptionDisabled
+		return got.Status == usher.SubscriptionDisabled
 	})
 	dl, _ := h.db.DeadLetterByID(context.Background(), deadLetterID(sub.ID, ev.ID))
 	if dl.Reason != ReasonGone {
@@ -227,7 +226,7 @@ func TestGoneDisablesTheSubscription(t *testing.T) {
 	if last := all[len(all)-1]; last.Type != EventSubscriptionDisabled || !bytesContain(last.Data, "410") {
 		t.Errorf("last outbox event %+v, want subscription.disabled for the 410", last)
 	}
-	h.waitDelivery(sub.ID, evs[1].ID, "the other order settled or left", func(d store.Delivery) bool { return d.LeaseToken == "" })
+	h.waitDelivery(sub.ID, evs[1].ID, "the other order settled or left", func(d usher.Delivery) bool { return d.LeaseToken == "" })
 	n := rc.count()
 	h.clock.Advance(time.Hour)
 	quiet(t, rc, n, "after 410 Gone")
@@ -276,7 +275,7 @@ func TestBreakerOpensAndRecoversAfterAProbe(t *testing.T) {
 	h.clock.Advance(2 * time.Second)
 	for _, ev := range evs {
 		h.clock.Advance(2 * time.Second)
-		h.waitDelivery(sub.ID, ev.ID, "delivered after recovery", func(d store.Delivery) bool { return d.Status == store.DeliveryDelivered })
+		h.waitDelivery(sub.ID, ev.ID, "delivered after recovery", func(d usher.Delivery) bool { return d.Status == usher.DeliveryDelivered })
 	}
 	if s := h.svc.BreakerState(sub.ID); s != "closed" {
 		t.Fatalf("breaker %s after recovery, want closed", s)
@@ -295,14 +294,14 @@ func TestPrivateAddressRefusedWithoutOptIn(t *testing.T) {
 	// A name that resolved elsewhere when it was checked, or a stored
 	// subscription: the guard refuses the dialled address.
 	now := h.clock.Now()
-	sub := store.Subscription{ID: "sub_private", URL: rc.URL, EventTypes: []string{"*"}, Signing: SigningHMAC,
-		Status: store.SubscriptionActive, CreatedAt: now, UpdatedAt: now}
+	sub := usher.Subscription{ID: "sub_private", URL: rc.URL, EventTypes: []string{"*"}, Signing: SigningHMAC,
+		Status: usher.SubscriptionActive, CreatedAt: now, UpdatedAt: now}
 	key, _, _ := newKey(SigningHMAC, now)
 	if err := h.db.CreateSubscription(context.Background(), sub, key); err != nil {
 		t.Fatal(err)
 	}
 	ev := h.emit("ticket.issued", "ord_1")[0]
-	d := h.waitDelivery(sub.ID, ev.ID, "refused", func(d store.Delivery) bool { return d.Status == store.DeliveryDead })
+	d := h.waitDelivery(sub.ID, ev.ID, "refused", func(d usher.Delivery) bool { return d.Status == usher.DeliveryDead })
 	dl, _ := h.db.DeadLetterByID(context.Background(), deadLetterID(sub.ID, ev.ID))
 	if dl.Reason != ReasonForbidden || d.Attempts != 1 {
 		t.Fatalf("dead letter %+v, want reason %s after one attempt", dl, ReasonForbidden)
@@ -447,7 +446,7 @@ func TestKillMidDeliveryLosesNothing(t *testing.T) {
 	h.clock.Advance(h.svc.cfg.Lease + time.Second)
 	h.start(func(c *Config) { c.Concurrency = 4 })
 	for _, ev := range evs {
-		h.waitDelivery(sub.ID, ev.ID, "delivery after the restart", func(d store.Delivery) bool { return d.Status == store.DeliveryDelivered })
+		h.waitDelivery(sub.ID, ev.ID, "delivery after the restart", func(d usher.Delivery) bool { return d.Status == usher.DeliveryDelivered })
 	}
 	mu.Lock()
 	defer mu.Unlock()

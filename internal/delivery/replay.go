@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/usherhq/usher"
-	"github.com/usherhq/usher/internal/store"
 )
 
 // StageProcessing is the dead-letter stage of inbound events the processor
@@ -43,18 +42,18 @@ type ReplayResult struct {
 // processing-stage item goes to the ProcessingReplayer. Errors are
 // usher.CodeNotFound, usher.CodeConflict (subscription deleted or disabled,
 // event gone) or codeNotImplemented.
-func (s *Service) ReplayDeadLetter(ctx context.Context, id string) (store.DeadLetterRecord, error) {
+func (s *Service) ReplayDeadLetter(ctx context.Context, id string) (usher.DeadLetterRecord, error) {
 	dl, err := s.st.DeadLetterByID(ctx, id)
 	if err != nil {
-		return store.DeadLetterRecord{}, err
+		return usher.DeadLetterRecord{}, err
 	}
-	if err := s.replayOne(ctx, dl.DeadLetter, map[string]store.Subscription{}); err != nil {
-		return store.DeadLetterRecord{}, err
+	if err := s.replayOne(ctx, dl.DeadLetter, map[string]usher.Subscription{}); err != nil {
+		return usher.DeadLetterRecord{}, err
 	}
 	return s.st.DeadLetterByID(ctx, id)
 }
 
-func (s *Service) replayOne(ctx context.Context, dl store.DeadLetter, subs map[string]store.Subscription) error {
+func (s *Service) replayOne(ctx context.Context, dl usher.DeadLetter, subs map[string]usher.Subscription) error {
 	now := s.now()
 	if dl.Stage == StageProcessing {
 		return s.replayProcessing(ctx, dl, now)
@@ -63,17 +62,17 @@ func (s *Service) replayOne(ctx context.Context, dl store.DeadLetter, subs map[s
 	if err != nil {
 		return err
 	}
-	return s.requeueDeadLetters(ctx, []store.DeadLetter{dl}, []store.Delivery{d}, now)
+	return s.requeueDeadLetters(ctx, []usher.DeadLetter{dl}, []usher.Delivery{d}, now)
 }
 
-func (s *Service) replayProcessing(ctx context.Context, dl store.DeadLetter, now time.Time) error {
+func (s *Service) replayProcessing(ctx context.Context, dl usher.DeadLetter, now time.Time) error {
 	if s.processing == nil {
 		return usher.Errorf(codeNotImplemented, "replaying processing-stage dead letters is not available in this process")
 	}
 	if err := s.processing.ReplayProcessing(ctx, dl); err != nil {
 		return err
 	}
-	return s.st.InTx(ctx, func(tx *store.Tx) error {
+	return s.st.InTx(ctx, func(tx Tx) error {
 		if err := tx.MarkDeadLetterReplayed(ctx, dl.ID, now); err != nil {
 			return err
 		}
@@ -84,34 +83,34 @@ func (s *Service) replayProcessing(ctx context.Context, dl store.DeadLetter, now
 // prepare returns the delivery that replays a delivery-stage dead letter,
 // or a usher.CodeConflict error when its subscription or event is gone or
 // the subscription is disabled. subs caches subscriptions across a batch.
-func (s *Service) prepare(ctx context.Context, dl store.DeadLetter, subs map[string]store.Subscription, now time.Time) (store.Delivery, error) {
+func (s *Service) prepare(ctx context.Context, dl usher.DeadLetter, subs map[string]usher.Subscription, now time.Time) (usher.Delivery, error) {
 	sub, ok := subs[dl.SubscriptionID]
 	if !ok {
 		var err error
 		if sub, err = s.st.Subscription(ctx, dl.SubscriptionID); err != nil {
 			if usher.ErrorCode(err) == usher.CodeNotFound {
-				return store.Delivery{}, usher.Errorf(usher.CodeConflict, "subscription %s was deleted", dl.SubscriptionID)
+				return usher.Delivery{}, usher.Errorf(usher.CodeConflict, "subscription %s was deleted", dl.SubscriptionID)
 			}
-			return store.Delivery{}, err
+			return usher.Delivery{}, err
 		}
 		subs[sub.ID] = sub
 	}
-	if sub.Status == store.SubscriptionDisabled {
-		return store.Delivery{}, usher.Errorf(usher.CodeConflict, "subscription %s is disabled; resume it first", sub.ID)
+	if sub.Status == usher.SubscriptionDisabled {
+		return usher.Delivery{}, usher.Errorf(usher.CodeConflict, "subscription %s is disabled; resume it first", sub.ID)
 	}
 	ev, err := s.st.OutboxEvent(ctx, dl.EventID)
 	if err != nil {
 		if usher.ErrorCode(err) == usher.CodeNotFound {
-			return store.Delivery{}, usher.Errorf(usher.CodeConflict, "event %s is no longer in the outbox", dl.EventID)
+			return usher.Delivery{}, usher.Errorf(usher.CodeConflict, "event %s is no longer in the outbox", dl.EventID)
 		}
-		return store.Delivery{}, err
+		return usher.Delivery{}, err
 	}
 	return deliveryOf(sub, ev, now), nil
 }
 
 // requeueDeadLetters queues the deliveries again and closes their dead
 // letters as replayed, in one transaction with one audit record.
-func (s *Service) requeueDeadLetters(ctx context.Context, dls []store.DeadLetter, ds []store.Delivery, now time.Time) error {
+func (s *Service) requeueDeadLetters(ctx context.Context, dls []usher.DeadLetter, ds []usher.Delivery, now time.Time) error {
 	if len(ds) == 0 {
 		return nil
 	}
@@ -123,7 +122,7 @@ func (s *Service) requeueDeadLetters(ctx context.Context, dls []store.DeadLetter
 	if len(ids) == 1 {
 		entity = ids[0]
 	}
-	err := s.st.InTx(ctx, func(tx *store.Tx) error {
+	err := s.st.InTx(ctx, func(tx Tx) error {
 		for i, d := range ds {
 			if _, err := tx.RequeueDelivery(ctx, d); err != nil {
 				return err
@@ -140,8 +139,8 @@ func (s *Service) requeueDeadLetters(ctx context.Context, dls []store.DeadLetter
 	return err
 }
 
-func deliveryOf(sub store.Subscription, ev store.OutboundEvent, at time.Time) store.Delivery {
-	return store.Delivery{
+func deliveryOf(sub usher.Subscription, ev usher.OutboundEvent, at time.Time) usher.Delivery {
+	return usher.Delivery{
 		SubscriptionID: sub.ID, EventID: ev.ID, EventSeq: ev.Seq, Type: ev.Type,
 		OrderID: ev.OrderID, VenueID: ev.VenueID, NextAttemptAt: at,
 	}
@@ -150,11 +149,11 @@ func deliveryOf(sub store.Subscription, ev store.OutboundEvent, at time.Time) st
 // ReplayDeadLetters replays the open dead letters that match f, newest
 // first, at most f.Limit of them (default 1000, at most 10000), at the
 // replay rate. Items that cannot be replayed are counted as skipped.
-func (s *Service) ReplayDeadLetters(ctx context.Context, f store.DeadLetterFilter) (ReplayResult, error) {
+func (s *Service) ReplayDeadLetters(ctx context.Context, f usher.DeadLetterFilter) (ReplayResult, error) {
 	limit := clampLimit(f.Limit)
-	f.State = store.DeadLettersOpen
+	f.State = usher.DeadLettersOpen
 	var res ReplayResult
-	subs := map[string]store.Subscription{}
+	subs := map[string]usher.Subscription{}
 	for res.Matched < limit {
 		f.Limit = min(s.replayPage(), limit-res.Matched)
 		page, next, err := s.st.SearchDeadLetters(ctx, f)
@@ -177,10 +176,10 @@ func (s *Service) ReplayDeadLetters(ctx context.Context, f store.DeadLetterFilte
 // replayBatch replays a page of dead letters: the deliveries in one
 // transaction, processing items one by one. Items that cannot be replayed
 // are counted as skipped.
-func (s *Service) replayBatch(ctx context.Context, page []store.DeadLetterRecord, subs map[string]store.Subscription, res *ReplayResult) error {
+func (s *Service) replayBatch(ctx context.Context, page []usher.DeadLetterRecord, subs map[string]usher.Subscription, res *ReplayResult) error {
 	now := s.now()
-	var dls []store.DeadLetter
-	var ds []store.Delivery
+	var dls []usher.DeadLetter
+	var ds []usher.Delivery
 	for _, r := range page {
 		res.Matched++
 		var err error
@@ -189,7 +188,7 @@ func (s *Service) replayBatch(ctx context.Context, page []store.DeadLetterRecord
 				res.Replayed++
 			}
 		} else {
-			var d store.Delivery
+			var d usher.Delivery
 			if d, err = s.prepare(ctx, r.DeadLetter, subs, now); err == nil {
 				dls, ds = append(dls, r.DeadLetter), append(ds, d)
 			}
@@ -218,7 +217,7 @@ func (s *Service) ReplaySubscription(ctx context.Context, id string, since, unti
 	if err != nil {
 		return ReplayResult{}, err
 	}
-	if sub.Status == store.SubscriptionDisabled {
+	if sub.Status == usher.SubscriptionDisabled {
 		return ReplayResult{}, usher.Errorf(usher.CodeConflict, "subscription %s is disabled; resume it first", id)
 	}
 	var after int64
@@ -235,7 +234,7 @@ func (s *Service) ReplaySubscription(ctx context.Context, id string, since, unti
 			return res, err
 		}
 		done, full := len(evs) < s.replayPage(), false
-		var batch []store.OutboundEvent
+		var batch []usher.OutboundEvent
 		for _, ev := range evs {
 			if !until.IsZero() && !ev.CreatedAt.Before(until) {
 				done = true
@@ -264,7 +263,7 @@ func (s *Service) ReplaySubscription(ctx context.Context, id string, since, unti
 
 // requeue queues a page of a subscription's events again, at the replay
 // rate, and counts them into res.
-func (s *Service) requeue(ctx context.Context, sub store.Subscription, evs []store.OutboundEvent, res *ReplayResult) error {
+func (s *Service) requeue(ctx context.Context, sub usher.Subscription, evs []usher.OutboundEvent, res *ReplayResult) error {
 	if len(evs) == 0 {
 		return nil
 	}
@@ -273,7 +272,7 @@ func (s *Service) requeue(ctx context.Context, sub store.Subscription, evs []sto
 	}
 	now := s.now()
 	changed := 0
-	err := s.st.InTx(ctx, func(tx *store.Tx) error {
+	err := s.st.InTx(ctx, func(tx Tx) error {
 		changed = 0
 		for _, ev := range evs {
 			ok, err := tx.RequeueDelivery(ctx, deliveryOf(sub, ev, now))

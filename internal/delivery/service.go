@@ -15,10 +15,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/time/rate"
 
+	"github.com/usherhq/usher"
 	"github.com/usherhq/usher/internal/delivery/ssrf"
 	"github.com/usherhq/usher/internal/events"
 	"github.com/usherhq/usher/internal/personal"
-	"github.com/usherhq/usher/internal/store"
 	"github.com/usherhq/usher/internal/telemetry"
 )
 
@@ -245,7 +245,7 @@ func (s *Service) poke(id string) {
 
 // syncLanes starts a lane for each new subscription, updates the others and
 // stops those of deleted subscriptions.
-func (s *Service) syncLanes(ctx context.Context, subs []store.Subscription) {
+func (s *Service) syncLanes(ctx context.Context, subs []usher.Subscription) {
 	seen := make(map[string]bool, len(subs))
 	for _, sub := range subs {
 		seen[sub.ID] = true

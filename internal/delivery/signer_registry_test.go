@@ -9,9 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/usherhq/usher"
 	"gopkg.in/yaml.v3"
-
-	"github.com/usherhq/usher/internal/store"
 )
 
 // TestSignerRegistryRoundTrip walks every registered signer: a new key signs
@@ -38,7 +37,7 @@ func TestSignerRegistryRoundTrip(t *testing.T) {
 			t.Errorf("%s: kind %s, published %q, shown %q", name, s.KeyKind(), published, shown)
 		}
 		other, _, _ := newKey(name, now)
-		header := signatures([]store.SubscriptionKey{key}, "msg_1", now, []byte(`{"a":1}`))
+		header := signatures([]usher.SubscriptionKey{key}, "msg_1", now, []byte(`{"a":1}`))
 		version, b64, _ := strings.Cut(header, ",")
 		sig, err := base64.StdEncoding.DecodeString(b64)
 		if version != s.Version() || err != nil {

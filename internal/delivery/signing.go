@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/usherhq/usher/internal/store"
+	"github.com/usherhq/usher"
 	"github.com/usherhq/usher/internal/ticketing"
 )
 
@@ -95,33 +95,33 @@ func keyKindOf(algorithm string) KeyKind {
 
 // newKey makes a signing key and returns it with the text the subscriber
 // is given (Signer.NewKey).
-func newKey(algorithm string, now time.Time) (store.SubscriptionKey, string, error) {
+func newKey(algorithm string, now time.Time) (usher.SubscriptionKey, string, error) {
 	s, ok := LookupSigner(algorithm)
 	if !ok {
-		return store.SubscriptionKey{}, "", fmt.Errorf("unknown signing algorithm %q", algorithm)
+		return usher.SubscriptionKey{}, "", fmt.Errorf("unknown signing algorithm %q", algorithm)
 	}
 	id, err := ticketing.NewID("key_")
 	if err != nil {
-		return store.SubscriptionKey{}, "", err
+		return usher.SubscriptionKey{}, "", err
 	}
-	k := store.SubscriptionKey{ID: id, Algorithm: algorithm, CreatedAt: now}
+	k := usher.SubscriptionKey{ID: id, Algorithm: algorithm, CreatedAt: now}
 	var shown string
 	if k.Secret, k.PublicKey, shown, err = s.NewKey(); err != nil {
-		return store.SubscriptionKey{}, "", err
+		return usher.SubscriptionKey{}, "", err
 	}
 	return k, shown, nil
 }
 
 // live reports whether a key still signs at now: a current key, or a
 // replaced one inside its grace window.
-func live(k store.SubscriptionKey, now time.Time) bool {
+func live(k usher.SubscriptionKey, now time.Time) bool {
 	return k.ExpiresAt.IsZero() || now.Before(k.ExpiresAt)
 }
 
 // signatures returns the webhook-signature value: one entry per live key,
 // space-separated, the current keys first. During a rotation's grace window
 // the receiver finds one made with the secret it knows.
-func signatures(keys []store.SubscriptionKey, id string, ts time.Time, body []byte) string {
+func signatures(keys []usher.SubscriptionKey, id string, ts time.Time, body []byte) string {
 	var entries []string
 	content := signedContent(id, ts, body)
 	for _, current := range []bool{true, false} {
@@ -148,7 +148,7 @@ func signedContent(id string, ts time.Time, body []byte) []byte {
 }
 
 // signedHeaders returns the headers of one attempt.
-func signedHeaders(keys []store.SubscriptionKey, id string, ts time.Time, body []byte) http.Header {
+func signedHeaders(keys []usher.SubscriptionKey, id string, ts time.Time, body []byte) http.Header {
 	h := make(http.Header, 5)
 	h.Set("Content-Type", "application/json")
 	h.Set("User-Agent", "usher-webhooks/1")

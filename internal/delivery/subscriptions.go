@@ -12,7 +12,6 @@ import (
 	"github.com/usherhq/usher"
 	"github.com/usherhq/usher/internal/delivery/ssrf"
 	"github.com/usherhq/usher/internal/events"
-	"github.com/usherhq/usher/internal/store"
 	"github.com/usherhq/usher/internal/ticketing"
 )
 
@@ -58,33 +57,33 @@ type SubscriptionPatch struct {
 // CreateSubscription validates spec and stores an active subscription with
 // a new signing key. It returns the key and the text the subscriber is given
 // once: the "whsec_…" secret, or for Ed25519 the "whpk_…" public key.
-func (s *Service) CreateSubscription(ctx context.Context, spec SubscriptionSpec) (store.Subscription, store.SubscriptionKey, string, error) {
+func (s *Service) CreateSubscription(ctx context.Context, spec SubscriptionSpec) (usher.Subscription, usher.SubscriptionKey, string, error) {
 	if spec.Signing == "" {
 		spec.Signing = SigningHMAC
 	}
 	if spec.Version == "" {
 		spec.Version = s.catalog.CurrentVersion(events.Outbound)
 	}
-	sub := store.Subscription{
+	sub := usher.Subscription{
 		URL: spec.URL, EventTypes: spec.EventTypes, VenueIDs: spec.VenueIDs, Description: spec.Description,
-		Signing: spec.Signing, RetrySchedule: spec.RetrySchedule, PII: spec.PII, Status: store.SubscriptionActive,
+		Signing: spec.Signing, RetrySchedule: spec.RetrySchedule, PII: spec.PII, Status: usher.SubscriptionActive,
 		EventVersion: spec.Version,
 	}
 	if err := s.validate(sub); err != nil {
-		return store.Subscription{}, store.SubscriptionKey{}, "", err
+		return usher.Subscription{}, usher.SubscriptionKey{}, "", err
 	}
 	var err error
 	if sub.ID, err = ticketing.NewID("sub_"); err != nil {
-		return store.Subscription{}, store.SubscriptionKey{}, "", err
+		return usher.Subscription{}, usher.SubscriptionKey{}, "", err
 	}
 	now := s.now().UTC()
 	sub.CreatedAt, sub.UpdatedAt, sub.Version = now, now, 1
 	key, text, err := newKey(sub.Signing, now)
 	if err != nil {
-		return store.Subscription{}, store.SubscriptionKey{}, "", err
+		return usher.Subscription{}, usher.SubscriptionKey{}, "", err
 	}
 	key.SubscriptionID = sub.ID
-	err = s.st.InTx(ctx, func(tx *store.Tx) error {
+	err = s.st.InTx(ctx, func(tx Tx) error {
 		if err := tx.InsertSubscription(ctx, sub, key); err != nil {
 			return err
 		}
@@ -94,7 +93,7 @@ func (s *Service) CreateSubscription(ctx context.Context, spec SubscriptionSpec)
 		})
 	})
 	if err != nil {
-		return store.Subscription{}, store.SubscriptionKey{}, "", err
+		return usher.Subscription{}, usher.SubscriptionKey{}, "", err
 	}
 	s.changed()
 	return sub, key, text, nil
@@ -103,7 +102,7 @@ func (s *Service) CreateSubscription(ctx context.Context, spec SubscriptionSpec)
 // validate checks every field of a subscription; errors are
 // usher.CodeInvalid, or usher.CodeAddressNotAllowed for a URL naming an
 // address the SSRF guard refuses.
-func (s *Service) validate(sub store.Subscription) error {
+func (s *Service) validate(sub usher.Subscription) error {
 	if err := s.validateURL(sub.URL); err != nil {
 		return err
 	}
@@ -198,21 +197,21 @@ func numericForm(host string) bool {
 }
 
 // Subscription returns a subscription, or a usher.CodeNotFound error.
-func (s *Service) Subscription(ctx context.Context, id string) (store.Subscription, error) {
+func (s *Service) Subscription(ctx context.Context, id string) (usher.Subscription, error) {
 	return s.st.Subscription(ctx, id)
 }
 
 // Subscriptions lists every subscription.
-func (s *Service) Subscriptions(ctx context.Context) ([]store.Subscription, error) {
+func (s *Service) Subscriptions(ctx context.Context) ([]usher.Subscription, error) {
 	return s.st.Subscriptions(ctx)
 }
 
 // modify applies fn to the stored subscription and writes it back, in one
 // transaction with a compare-and-swap on its version and the audit record of
 // action with the detail fn returns.
-func (s *Service) modify(ctx context.Context, id, action string, fn func(tx *store.Tx, sub *store.Subscription) (any, error)) (store.Subscription, error) {
-	var out store.Subscription
-	err := s.st.InTx(ctx, func(tx *store.Tx) error {
+func (s *Service) modify(ctx context.Context, id, action string, fn func(tx Tx, sub *usher.Subscription) (any, error)) (usher.Subscription, error) {
+	var out usher.Subscription
+	err := s.st.InTx(ctx, func(tx Tx) error {
 		sub, found, err := tx.Subscription(ctx, id)
 		if err != nil {
 			return err
@@ -233,7 +232,7 @@ func (s *Service) modify(ctx context.Context, id, action string, fn func(tx *sto
 		return audit(ctx, tx, action, "subscription", id, detail)
 	})
 	if err != nil {
-		return store.Subscription{}, err
+		return usher.Subscription{}, err
 	}
 	s.updateLane(ctx, out)
 	s.changed()
@@ -243,7 +242,7 @@ func (s *Service) modify(ctx context.Context, id, action string, fn func(tx *sto
 // updateLane gives this process's lane of the subscription its new state at
 // once, so that a pause stops it before the next tick; lanes elsewhere
 // learn it at theirs.
-func (s *Service) updateLane(ctx context.Context, sub store.Subscription) {
+func (s *Service) updateLane(ctx context.Context, sub usher.Subscription) {
 	s.mu.Lock()
 	l := s.lanes[sub.ID]
 	s.mu.Unlock()
@@ -253,8 +252,8 @@ func (s *Service) updateLane(ctx context.Context, sub store.Subscription) {
 }
 
 // UpdateSubscription applies a patch after validating the result.
-func (s *Service) UpdateSubscription(ctx context.Context, id string, p SubscriptionPatch) (store.Subscription, error) {
-	return s.modify(ctx, id, ActionSubscriptionUpdated, func(_ *store.Tx, sub *store.Subscription) (any, error) {
+func (s *Service) UpdateSubscription(ctx context.Context, id string, p SubscriptionPatch) (usher.Subscription, error) {
+	return s.modify(ctx, id, ActionSubscriptionUpdated, func(_ Tx, sub *usher.Subscription) (any, error) {
 		var fields []string
 		set := func(name string, apply func()) {
 			apply()
@@ -292,7 +291,7 @@ func (s *Service) UpdateSubscription(ctx context.Context, id string, p Subscript
 
 // DeleteSubscription deletes a subscription and its pending deliveries.
 func (s *Service) DeleteSubscription(ctx context.Context, id string) error {
-	err := s.st.InTx(ctx, func(tx *store.Tx) error {
+	err := s.st.InTx(ctx, func(tx Tx) error {
 		if err := tx.DeleteSubscription(ctx, id); err != nil {
 			return err
 		}
@@ -307,22 +306,22 @@ func (s *Service) DeleteSubscription(ctx context.Context, id string) error {
 
 // PauseSubscription stops sending to an active subscription; its deliveries
 // are still recorded and wait. A disabled subscription cannot be paused.
-func (s *Service) PauseSubscription(ctx context.Context, id string) (store.Subscription, error) {
-	return s.modify(ctx, id, ActionSubscriptionPaused, func(_ *store.Tx, sub *store.Subscription) (any, error) {
-		if sub.Status == store.SubscriptionDisabled {
+func (s *Service) PauseSubscription(ctx context.Context, id string) (usher.Subscription, error) {
+	return s.modify(ctx, id, ActionSubscriptionPaused, func(_ Tx, sub *usher.Subscription) (any, error) {
+		if sub.Status == usher.SubscriptionDisabled {
 			return nil, usher.Errorf(usher.CodeConflict, "subscription %s is disabled; resume it instead", id)
 		}
-		sub.Status = store.SubscriptionPaused
+		sub.Status = usher.SubscriptionPaused
 		return nil, nil
 	})
 }
 
 // ResumeSubscription makes a paused or disabled subscription active again,
 // with a fresh failing clock.
-func (s *Service) ResumeSubscription(ctx context.Context, id string) (store.Subscription, error) {
-	return s.modify(ctx, id, ActionSubscriptionResumed, func(tx *store.Tx, sub *store.Subscription) (any, error) {
+func (s *Service) ResumeSubscription(ctx context.Context, id string) (usher.Subscription, error) {
+	return s.modify(ctx, id, ActionSubscriptionResumed, func(tx Tx, sub *usher.Subscription) (any, error) {
 		detail := map[string]any{"from": sub.Status}
-		sub.Status, sub.DisabledReason = store.SubscriptionActive, ""
+		sub.Status, sub.DisabledReason = usher.SubscriptionActive, ""
 		return detail, tx.ClearSubscriptionFailing(ctx, id)
 	})
 }
@@ -331,15 +330,15 @@ func (s *Service) ResumeSubscription(ctx context.Context, id string) (store.Subs
 // keys it replaces keep signing for grace (0 to 7 days), so that receivers
 // can switch without losing a delivery. It returns the new key, the text the
 // subscriber is given, and the end of the grace window.
-func (s *Service) RotateSecret(ctx context.Context, id string, grace time.Duration) (store.SubscriptionKey, string, time.Time, error) {
+func (s *Service) RotateSecret(ctx context.Context, id string, grace time.Duration) (usher.SubscriptionKey, string, time.Time, error) {
 	if grace < 0 || grace > maxGrace {
-		return store.SubscriptionKey{}, "", time.Time{}, usher.Errorf(usher.CodeInvalid, "grace %s: want 0 to %s", grace, maxGrace)
+		return usher.SubscriptionKey{}, "", time.Time{}, usher.Errorf(usher.CodeInvalid, "grace %s: want 0 to %s", grace, maxGrace)
 	}
 	now := s.now().UTC()
 	until := now.Add(grace)
-	var key store.SubscriptionKey
+	var key usher.SubscriptionKey
 	var text string
-	_, err := s.modify(ctx, id, ActionSubscriptionRotated, func(tx *store.Tx, sub *store.Subscription) (any, error) {
+	_, err := s.modify(ctx, id, ActionSubscriptionRotated, func(tx Tx, sub *usher.Subscription) (any, error) {
 		var err error
 		if key, text, err = newKey(sub.Signing, now); err != nil {
 			return nil, err
@@ -352,31 +351,31 @@ func (s *Service) RotateSecret(ctx context.Context, id string, grace time.Durati
 		return detail, tx.AddSubscriptionKey(ctx, key)
 	})
 	if err != nil {
-		return store.SubscriptionKey{}, "", time.Time{}, err
+		return usher.SubscriptionKey{}, "", time.Time{}, err
 	}
 	return key, text, until, nil
 }
 
 // PublicKeys returns the Ed25519 keys a subscription signs with now: the
 // current one and those inside a rotation's grace window.
-func (s *Service) PublicKeys(ctx context.Context, id string) (store.Subscription, []store.SubscriptionKey, error) {
+func (s *Service) PublicKeys(ctx context.Context, id string) (usher.Subscription, []usher.SubscriptionKey, error) {
 	sub, err := s.st.Subscription(ctx, id)
 	if err != nil {
-		return store.Subscription{}, nil, err
+		return usher.Subscription{}, nil, err
 	}
 	keys, err := s.st.SubscriptionKeys(ctx, id)
 	if err != nil {
-		return store.Subscription{}, nil, err
+		return usher.Subscription{}, nil, err
 	}
 	now := s.now()
-	keys = slices.DeleteFunc(keys, func(k store.SubscriptionKey) bool {
+	keys = slices.DeleteFunc(keys, func(k usher.SubscriptionKey) bool {
 		return keyKindOf(k.Algorithm) != KeyPublicKey || !live(k, now)
 	})
 	return sub, keys, nil
 }
 
 // Attempts lists a subscription's recent attempts, newest first.
-func (s *Service) Attempts(ctx context.Context, f store.AttemptFilter) ([]store.DeliveryAttempt, error) {
+func (s *Service) Attempts(ctx context.Context, f usher.AttemptFilter) ([]usher.DeliveryAttempt, error) {
 	if _, err := s.st.Subscription(ctx, f.SubscriptionID); err != nil {
 		return nil, err
 	}

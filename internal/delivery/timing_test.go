@@ -10,8 +10,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-
-	"github.com/usherhq/usher/internal/store"
+	"github.com/usherhq/usher"
 )
 
 func TestRetryAfterATimeoutIsScheduledFromItsEnd(t *testing.T) {
@@ -30,7 +29,7 @@ func TestRetryAfterATimeoutIsScheduledFromItsEnd(t *testing.T) {
 	})
 	sub, _ := h.subscribe(rc.URL)
 	ev := h.emit("ticket.issued", "ord_1")[0]
-	d := h.waitDelivery(sub.ID, ev.ID, "a retry", func(d store.Delivery) bool { return d.WindowAttempts == 1 })
+	d := h.waitDelivery(sub.ID, ev.ID, "a retry", func(d usher.Delivery) bool { return d.WindowAttempts == 1 })
 	a := h.attempts(sub.ID, ev.ID)[0]
 	if !strings.HasPrefix(a.Error, "timeout") {
 		t.Fatalf("first attempt error %q, want a timeout", a.Error)
@@ -67,7 +66,7 @@ func TestRetryAfterIsHonouredWithinTheWindow(t *testing.T) {
 			})
 			sub, _ := h.subscribe(rc.URL)
 			ev := h.emit("ticket.issued", "ord_1")[0]
-			d := h.waitDelivery(sub.ID, ev.ID, "a retry", func(d store.Delivery) bool { return d.WindowAttempts == 1 })
+			d := h.waitDelivery(sub.ID, ev.ID, "a retry", func(d usher.Delivery) bool { return d.WindowAttempts == 1 })
 			at := h.attempts(sub.ID, ev.ID)[0].At
 			if got := d.NextAttemptAt.Sub(at); got != tc.want {
 				t.Fatalf("Retry-After %s on the schedule %v: next attempt in %s, want %s", tc.retryAfter, tc.schedule, got, tc.want)
@@ -76,7 +75,7 @@ func TestRetryAfterIsHonouredWithinTheWindow(t *testing.T) {
 			quiet(t, rc, 1, "a millisecond before the receiver's Retry-After")
 			h.clock.Set(d.NextAttemptAt)
 			rc.waitCount(t, 2)
-			h.waitDelivery(sub.ID, ev.ID, "delivered", func(d store.Delivery) bool { return d.Status == store.DeliveryDelivered })
+			h.waitDelivery(sub.ID, ev.ID, "delivered", func(d usher.Delivery) bool { return d.Status == usher.DeliveryDelivered })
 		})
 	}
 }
@@ -128,7 +127,7 @@ func TestRestartResendsInFlightDeliveriesAtOnce(t *testing.T) {
 	// dead run's leases are not waited out.
 	h.start()
 	for _, ev := range evs {
-		h.waitDelivery(sub.ID, ev.ID, "delivery after the restart", func(d store.Delivery) bool { return d.Status == store.DeliveryDelivered })
+		h.waitDelivery(sub.ID, ev.ID, "delivery after the restart", func(d usher.Delivery) bool { return d.Status == usher.DeliveryDelivered })
 	}
 	if got := rc.count(); got != 6 {
 		t.Fatalf("%d requests, want 3 interrupted and 3 resent", got)
@@ -154,7 +153,7 @@ func TestAnotherInstanceWaitsOutTheLease(t *testing.T) {
 	h.clock.Advance(h.svc.cfg.Lease - time.Second)
 	quiet(t, rc, 1, "another instance, before the lease passed")
 	h.clock.Advance(2 * time.Second)
-	h.waitDelivery(sub.ID, ev.ID, "delivery once the lease passed", func(d store.Delivery) bool { return d.Status == store.DeliveryDelivered })
+	h.waitDelivery(sub.ID, ev.ID, "delivery once the lease passed", func(d usher.Delivery) bool { return d.Status == usher.DeliveryDelivered })
 }
 
 // TestLeaseIsRenewedWhileTheAttemptRuns runs two instances on one store by
@@ -179,7 +178,7 @@ func TestLeaseIsRenewedWhileTheAttemptRuns(t *testing.T) {
 	cfg := testConfig()
 	cfg.Lease, cfg.Timeout = lease, time.Minute
 	for i := range 2 {
-		svc, err := New(h.db, cfg, Options{Logger: testLogger(t), Registerer: prometheus.NewRegistry(), Instance: "wall" + strconv.Itoa(i)})
+		svc, err := New(bound(h.db), cfg, Options{Logger: testLogger(t), Registerer: prometheus.NewRegistry(), Instance: "wall" + strconv.Itoa(i)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -197,7 +196,7 @@ func TestLeaseIsRenewedWhileTheAttemptRuns(t *testing.T) {
 		t.Fatalf("%d requests while the first attempt ran for %s on a %s lease, want 1", n, hang, lease)
 	}
 	close(release)
-	h.waitDelivery(sub.ID, ev.ID, "delivered", func(d store.Delivery) bool { return d.Status == store.DeliveryDelivered })
+	h.waitDelivery(sub.ID, ev.ID, "delivered", func(d usher.Delivery) bool { return d.Status == usher.DeliveryDelivered })
 	if n := requests.Load(); n != 1 {
 		t.Fatalf("%d requests, want 1", n)
 	}

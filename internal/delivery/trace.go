@@ -9,7 +9,7 @@ import (
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
 
-	"github.com/usherhq/usher/internal/store"
+	"github.com/usherhq/usher"
 	"github.com/usherhq/usher/internal/telemetry"
 )
 
@@ -17,7 +17,7 @@ import (
 // trace of the inbound event that caused the outbound one; the request
 // carries that span as its traceparent, so the subscriber can continue the
 // same trace. With tracing off it is attempt.
-func (s *Service) tracedAttempt(ctx context.Context, sub store.Subscription, keys []store.SubscriptionKey, d store.Delivery) (result, timing) {
+func (s *Service) tracedAttempt(ctx context.Context, sub usher.Subscription, keys []usher.SubscriptionKey, d usher.Delivery) (result, timing) {
 	t := s.tracing
 	if !t.On() {
 		return s.attempt(ctx, sub, keys, d)

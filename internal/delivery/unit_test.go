@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/usherhq/usher"
 	"github.com/usherhq/usher/internal/delivery/ssrf"
 	"github.com/usherhq/usher/internal/store"
 )
@@ -149,21 +150,21 @@ func TestEventBodyWithoutPII(t *testing.T) {
 
 func TestWants(t *testing.T) {
 	t.Parallel()
-	ev := store.OutboundEvent{Type: "ticket.issued", VenueID: "venue_1"}
+	ev := usher.OutboundEvent{Type: "ticket.issued", VenueID: "venue_1"}
 	for _, tc := range []struct {
 		types, venues []string
 		status        string
 		want          bool
 	}{
-		{[]string{"ticket.issued"}, nil, store.SubscriptionActive, true},
-		{[]string{"ticket.*"}, nil, store.SubscriptionActive, true},
-		{[]string{"*"}, []string{"venue_1"}, store.SubscriptionPaused, true},
-		{[]string{"ticket.revoked"}, nil, store.SubscriptionActive, false},
-		{[]string{"tick*"}, nil, store.SubscriptionActive, true},
-		{[]string{"*"}, []string{"venue_2"}, store.SubscriptionActive, false},
-		{[]string{"*"}, nil, store.SubscriptionDisabled, false},
+		{[]string{"ticket.issued"}, nil, usher.SubscriptionActive, true},
+		{[]string{"ticket.*"}, nil, usher.SubscriptionActive, true},
+		{[]string{"*"}, []string{"venue_1"}, usher.SubscriptionPaused, true},
+		{[]string{"ticket.revoked"}, nil, usher.SubscriptionActive, false},
+		{[]string{"tick*"}, nil, usher.SubscriptionActive, true},
+		{[]string{"*"}, []string{"venue_2"}, usher.SubscriptionActive, false},
+		{[]string{"*"}, nil, usher.SubscriptionDisabled, false},
 	} {
-		sub := store.Subscription{EventTypes: tc.types, VenueIDs: tc.venues, Status: tc.status}
+		sub := usher.Subscription{EventTypes: tc.types, VenueIDs: tc.venues, Status: tc.status}
 		if got := wants(sub, ev); got != tc.want {
 			t.Errorf("wants(%v, %v, %s) = %v", tc.types, tc.venues, tc.status, got)
 		}
@@ -173,24 +174,24 @@ func TestWants(t *testing.T) {
 // hidingStore hides outbox events from the dispatcher, as a transaction
 // that has taken a sequence number but not committed would on PostgreSQL.
 type hidingStore struct {
-	*store.DB
+	store.Bound[Tx]
 	mu     sync.Mutex
 	hidden map[int64]bool
 }
 
-func (s *hidingStore) visible(evs []store.OutboundEvent) []store.OutboundEvent {
+func (s *hidingStore) visible(evs []usher.OutboundEvent) []usher.OutboundEvent {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return slices.DeleteFunc(evs, func(ev store.OutboundEvent) bool { return s.hidden[ev.Seq] })
+	return slices.DeleteFunc(evs, func(ev usher.OutboundEvent) bool { return s.hidden[ev.Seq] })
 }
 
-func (s *hidingStore) OutboxAfter(ctx context.Context, after int64, limit int) ([]store.OutboundEvent, error) {
-	evs, err := s.DB.OutboxAfter(ctx, after, limit)
+func (s *hidingStore) OutboxAfter(ctx context.Context, after int64, limit int) ([]usher.OutboundEvent, error) {
+	evs, err := s.Bound.OutboxAfter(ctx, after, limit)
 	return s.visible(evs), err
 }
 
-func (s *hidingStore) OutboxBySeq(ctx context.Context, seqs []int64) ([]store.OutboundEvent, error) {
-	evs, err := s.DB.OutboxBySeq(ctx, seqs)
+func (s *hidingStore) OutboxBySeq(ctx context.Context, seqs []int64) ([]usher.OutboundEvent, error) {
+	evs, err := s.Bound.OutboxBySeq(ctx, seqs)
 	return s.visible(evs), err
 }
 
@@ -200,13 +201,13 @@ func TestDispatcherWaitsForSkippedSequenceNumbers(t *testing.T) {
 	h.svc.Stop() // the dispatcher is driven by hand here
 	ctx := context.Background()
 	evs := h.emit("ticket.issued", "ord_1", "ord_2", "ord_3")
-	st := &hidingStore{DB: h.db, hidden: map[int64]bool{}}
+	st := &hidingStore{Bound: bound(h.db), hidden: map[int64]bool{}}
 	all, _ := h.db.OutboxAfter(ctx, 0, 10)
 	st.hidden[all[1].Seq] = true
-	sub := store.Subscription{ID: "sub_1", EventTypes: []string{"*"}, Status: store.SubscriptionActive}
+	sub := usher.Subscription{ID: "sub_1", EventTypes: []string{"*"}, Status: usher.SubscriptionActive}
 	d := newDispatcher(st, h.clock.Now, Config{BatchSize: 10, GapTimeout: time.Minute})
 
-	if _, _, err := d.pass(ctx, []store.Subscription{sub}); err != nil {
+	if _, _, err := d.pass(ctx, []usher.Subscription{sub}); err != nil {
 		t.Fatal(err)
 	}
 	if cur, _ := h.db.DeliveryCursor(ctx, cursorName); cur != all[0].Seq {
@@ -219,7 +220,7 @@ func TestDispatcherWaitsForSkippedSequenceNumbers(t *testing.T) {
 	st.mu.Lock()
 	delete(st.hidden, all[1].Seq)
 	st.mu.Unlock()
-	if _, _, err := d.pass(ctx, []store.Subscription{sub}); err != nil {
+	if _, _, err := d.pass(ctx, []usher.Subscription{sub}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := h.db.Delivery(ctx, "sub_1", evs[1].ID); err != nil {
@@ -236,11 +237,11 @@ func TestDispatcherWaitsForSkippedSequenceNumbers(t *testing.T) {
 	st.mu.Lock()
 	st.hidden[later[0].Seq] = true
 	st.mu.Unlock()
-	if _, _, err := d.pass(ctx, []store.Subscription{sub}); err != nil {
+	if _, _, err := d.pass(ctx, []usher.Subscription{sub}); err != nil {
 		t.Fatal(err)
 	}
 	h.clock.Advance(2 * time.Minute)
-	if _, _, err := d.pass(ctx, []store.Subscription{sub}); err != nil {
+	if _, _, err := d.pass(ctx, []usher.Subscription{sub}); err != nil {
 		t.Fatal(err)
 	}
 	if cur, _ := h.db.DeliveryCursor(ctx, cursorName); cur != later[1].Seq {

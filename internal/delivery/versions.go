@@ -10,7 +10,6 @@ import (
 
 	"github.com/usherhq/usher"
 	"github.com/usherhq/usher/internal/events"
-	"github.com/usherhq/usher/internal/store"
 )
 
 // Headers of a delivery in a deprecated version: RFC 9745 and RFC 8594.
@@ -33,7 +32,7 @@ func (s *Service) checkEventVersion(name string) error {
 }
 
 // eventVersion returns the version sub's payloads are rendered in.
-func (s *Service) eventVersion(sub store.Subscription) string {
+func (s *Service) eventVersion(sub usher.Subscription) string {
 	if sub.EventVersion == "" {
 		return s.catalog.CurrentVersion(events.Outbound)
 	}
@@ -41,7 +40,7 @@ func (s *Service) eventVersion(sub store.Subscription) string {
 }
 
 // deprecatedVersion reports whether sub is on a deprecated version.
-func (s *Service) deprecatedVersion(sub store.Subscription) bool {
+func (s *Service) deprecatedVersion(sub usher.Subscription) bool {
 	_, _, ok := s.catalog.Deprecation(s.eventVersion(sub))
 	return ok
 }
@@ -50,7 +49,7 @@ func (s *Service) deprecatedVersion(sub store.Subscription) bool {
 // current version, rendered in sub's version (events.Render), without
 // personal data unless sub.PII, in the envelope that names the version. A
 // type the catalog does not list is sent as it is stored.
-func (s *Service) body(sub store.Subscription, d store.Delivery) ([]byte, error) {
+func (s *Service) body(sub usher.Subscription, d usher.Delivery) ([]byte, error) {
 	version := s.eventVersion(sub)
 	data := d.Data
 	if _, known := s.catalog.Lookup(events.Outbound, d.Type); known && len(data) > 0 {

@@ -9,9 +9,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/usherhq/usher"
 	"github.com/usherhq/usher/internal/loadgen"
 	"github.com/usherhq/usher/internal/scanner"
-	"github.com/usherhq/usher/internal/store"
 )
 
 // Quantiles are percentiles of a latency, in milliseconds.
@@ -128,13 +128,13 @@ func (r Report) Print(w io.Writer) {
 
 // venueState is what usher holds for a venue at the end.
 type venueState struct {
-	scans      map[string]store.Scan // by nonce
-	admissions map[string]store.Admission
+	scans      map[string]usher.Scan // by nonce
+	admissions map[string]usher.Admission
 	tickets    map[string]string // ticket id → status
 }
 
 func (r *run) state(ctx context.Context, v *venue) (venueState, error) {
-	st := venueState{scans: map[string]store.Scan{}, admissions: map[string]store.Admission{}, tickets: map[string]string{}}
+	st := venueState{scans: map[string]usher.Scan{}, admissions: map[string]usher.Admission{}, tickets: map[string]string{}}
 	for after := int64(0); ; {
 		page, err := r.target.Store.Scans(ctx, v.name, after, 1000)
 		if err != nil {
@@ -424,8 +424,8 @@ func (r *run) freshness(ctx context.Context, rep *Report) error {
 	return nil
 }
 
-func (r *run) allChanges(ctx context.Context, venue string) ([]store.TicketChange, error) {
-	var out []store.TicketChange
+func (r *run) allChanges(ctx context.Context, venue string) ([]usher.TicketChange, error) {
+	var out []usher.TicketChange
 	for after := int64(0); ; {
 		page, err := r.target.Store.TicketChanges(ctx, venue, after, 1000)
 		if err != nil {

@@ -4,10 +4,10 @@ import (
 	"log/slog"
 	"net/http"
 
+	"github.com/usherhq/usher"
 	"github.com/usherhq/usher/internal/auth"
 	"github.com/usherhq/usher/internal/httpjson"
 	"github.com/usherhq/usher/internal/problem"
-	"github.com/usherhq/usher/internal/store"
 )
 
 // Incidents are read with dlq:read and changed with dlq:replay: an
@@ -67,9 +67,9 @@ func (a api) list(w http.ResponseWriter, r *http.Request) {
 
 // Detail is an incident with what it covers and its timeline.
 type Detail struct {
-	store.Incident
-	Items    []store.IncidentTag `json:"items"`
-	Timeline []store.AuditRecord `json:"timeline"`
+	usher.Incident
+	Items    []usher.IncidentTag `json:"items"`
+	Timeline []usher.AuditRecord `json:"timeline"`
 }
 
 func (a api) get(w http.ResponseWriter, r *http.Request) {

@@ -16,7 +16,6 @@ import (
 
 	"github.com/usherhq/usher"
 	"github.com/usherhq/usher/internal/auth"
-	"github.com/usherhq/usher/internal/store"
 )
 
 // Audit actions of incidents; their entity is ("incident", id).
@@ -36,24 +35,34 @@ const (
 	maxSummary = 4000
 )
 
-// Store is what incidents read and write; *store.DB implements it.
+// Tx is the unit of work incidents write in; the store's transaction
+// implements it.
+type Tx interface {
+	CreateIncident(ctx context.Context, in usher.Incident) error
+	TagIncident(ctx context.Context, id, kind string, refs []string, at time.Time) (int, error)
+	CloseIncident(ctx context.Context, id, summary string, at time.Time) error
+	AppendAudit(ctx context.Context, e usher.AuditEntry) error
+}
+
+// Store is what incidents read and write; the store, bound to Tx
+// (store.Bind), implements it.
 type Store interface {
-	InTx(ctx context.Context, fn func(tx *store.Tx) error) error
-	Incident(ctx context.Context, id string) (store.Incident, error)
-	Incidents(ctx context.Context, status string, limit int) ([]store.Incident, error)
-	IncidentTags(ctx context.Context, id string, limit int) ([]store.IncidentTag, error)
+	InTx(ctx context.Context, fn func(tx Tx) error) error
+	Incident(ctx context.Context, id string) (usher.Incident, error)
+	Incidents(ctx context.Context, status string, limit int) ([]usher.Incident, error)
+	IncidentTags(ctx context.Context, id string, limit int) ([]usher.IncidentTag, error)
 	IncidentDeadLetters(ctx context.Context, id string, limit int) ([]string, error)
-	SearchDeadLetters(ctx context.Context, f store.DeadLetterFilter) ([]store.DeadLetterRecord, string, error)
-	DeliveryRefs(ctx context.Context, f store.DeliveryRefFilter) ([]string, error)
-	InboundRefs(ctx context.Context, f store.InboundRefFilter) ([]string, error)
-	AuditLog(ctx context.Context, f store.AuditFilter) ([]store.AuditRecord, error)
+	SearchDeadLetters(ctx context.Context, f usher.DeadLetterFilter) ([]usher.DeadLetterRecord, string, error)
+	DeliveryRefs(ctx context.Context, f usher.DeliveryRefFilter) ([]string, error)
+	InboundRefs(ctx context.Context, f usher.InboundRefFilter) ([]string, error)
+	AuditLog(ctx context.Context, f usher.AuditFilter) ([]usher.AuditRecord, error)
 }
 
 // Replayer replays one dead letter: the delivery service. Its errors are
 // usher.CodeConflict or usher.CodeNotImplemented for an item that cannot be
 // replayed, and others for a failure.
 type Replayer interface {
-	ReplayDeadLetter(ctx context.Context, id string) (store.DeadLetterRecord, error)
+	ReplayDeadLetter(ctx context.Context, id string) (usher.DeadLetterRecord, error)
 }
 
 // Service opens, tags, replays and closes incidents.
@@ -79,71 +88,71 @@ func actor(ctx context.Context) string {
 	return "admin:unknown"
 }
 
-func (s *Service) audit(ctx context.Context, tx *store.Tx, action, id string, detail any) error {
-	return tx.AppendAudit(ctx, store.AuditEntry{Actor: actor(ctx), Action: action, EntityType: entityType, EntityID: id, Detail: detail})
+func (s *Service) audit(ctx context.Context, tx Tx, action, id string, detail any) error {
+	return tx.AppendAudit(ctx, usher.AuditEntry{Actor: actor(ctx), Action: action, EntityType: entityType, EntityID: id, Detail: detail})
 }
 
 // Create opens an incident. A title is required.
-func (s *Service) Create(ctx context.Context, title, description string) (store.Incident, error) {
+func (s *Service) Create(ctx context.Context, title, description string) (usher.Incident, error) {
 	title = strings.TrimSpace(title)
 	if title == "" || len(title) > maxTitle {
-		return store.Incident{}, usher.Errorf(usher.CodeInvalid, "title: want 1 to %d characters", maxTitle)
+		return usher.Incident{}, usher.Errorf(usher.CodeInvalid, "title: want 1 to %d characters", maxTitle)
 	}
 	if len(description) > maxSummary {
-		return store.Incident{}, usher.Errorf(usher.CodeInvalid, "description: at most %d characters", maxSummary)
+		return usher.Incident{}, usher.Errorf(usher.CodeInvalid, "description: at most %d characters", maxSummary)
 	}
 	var b [8]byte
 	if _, err := rand.Read(b[:]); err != nil {
-		return store.Incident{}, fmt.Errorf("incident id: %w", err)
+		return usher.Incident{}, fmt.Errorf("incident id: %w", err)
 	}
-	in := store.Incident{ID: "inc_" + hex.EncodeToString(b[:]), Title: title, Description: description,
-		Status: store.IncidentOpen, CreatedBy: actor(ctx), CreatedAt: s.now().UTC(), Tags: map[string]int{}}
-	err := s.st.InTx(ctx, func(tx *store.Tx) error {
+	in := usher.Incident{ID: "inc_" + hex.EncodeToString(b[:]), Title: title, Description: description,
+		Status: usher.IncidentOpen, CreatedBy: actor(ctx), CreatedAt: s.now().UTC(), Tags: map[string]int{}}
+	err := s.st.InTx(ctx, func(tx Tx) error {
 		if err := tx.CreateIncident(ctx, in); err != nil {
 			return err
 		}
 		return s.audit(ctx, tx, ActionCreated, in.ID, map[string]string{"title": title})
 	})
 	if err != nil {
-		return store.Incident{}, err
+		return usher.Incident{}, err
 	}
 	return s.st.Incident(ctx, in.ID)
 }
 
 // Get returns one incident or a usher.CodeNotFound error.
-func (s *Service) Get(ctx context.Context, id string) (store.Incident, error) {
+func (s *Service) Get(ctx context.Context, id string) (usher.Incident, error) {
 	return s.st.Incident(ctx, id)
 }
 
 // List lists incidents, newest first; status "" lists every state.
-func (s *Service) List(ctx context.Context, status string, limit int) ([]store.Incident, error) {
-	if status != "" && status != store.IncidentOpen && status != store.IncidentClosed {
+func (s *Service) List(ctx context.Context, status string, limit int) ([]usher.Incident, error) {
+	if status != "" && status != usher.IncidentOpen && status != usher.IncidentClosed {
 		return nil, usher.Errorf(usher.CodeInvalid, "status %q: want open or closed", status)
 	}
 	return s.st.Incidents(ctx, status, limit)
 }
 
 // Timeline lists the audit records of an incident, oldest first.
-func (s *Service) Timeline(ctx context.Context, id string) ([]store.AuditRecord, error) {
+func (s *Service) Timeline(ctx context.Context, id string) ([]usher.AuditRecord, error) {
 	if _, err := s.st.Incident(ctx, id); err != nil {
 		return nil, err
 	}
-	return s.st.AuditLog(ctx, store.AuditFilter{EntityType: entityType, EntityID: id, Limit: store.MaxAuditLimit})
+	return s.st.AuditLog(ctx, usher.AuditFilter{EntityType: entityType, EntityID: id, Limit: usher.MaxAuditLimit})
 }
 
 // Close closes an open incident with a summary.
-func (s *Service) Close(ctx context.Context, id, summary string) (store.Incident, error) {
+func (s *Service) Close(ctx context.Context, id, summary string) (usher.Incident, error) {
 	if len(summary) > maxSummary {
-		return store.Incident{}, usher.Errorf(usher.CodeInvalid, "summary: at most %d characters", maxSummary)
+		return usher.Incident{}, usher.Errorf(usher.CodeInvalid, "summary: at most %d characters", maxSummary)
 	}
-	err := s.st.InTx(ctx, func(tx *store.Tx) error {
+	err := s.st.InTx(ctx, func(tx Tx) error {
 		if err := tx.CloseIncident(ctx, id, summary, s.now().UTC()); err != nil {
 			return err
 		}
 		return s.audit(ctx, tx, ActionClosed, id, map[string]string{"summary": summary})
 	})
 	if err != nil {
-		return store.Incident{}, err
+		return usher.Incident{}, err
 	}
 	return s.st.Incident(ctx, id)
 }
@@ -158,6 +167,6 @@ func (s *Service) Detail(ctx context.Context, id string) (Detail, error) {
 	if d.Items, err = s.st.IncidentTags(ctx, id, maxTags); err != nil {
 		return Detail{}, err
 	}
-	d.Timeline, err = s.st.AuditLog(ctx, store.AuditFilter{EntityType: entityType, EntityID: id, Limit: store.MaxAuditLimit})
+	d.Timeline, err = s.st.AuditLog(ctx, usher.AuditFilter{EntityType: entityType, EntityID: id, Limit: usher.MaxAuditLimit})
 	return d, err
 }

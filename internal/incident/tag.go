@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/usherhq/usher"
-	"github.com/usherhq/usher/internal/store"
 )
 
 // TagRequest names what to tag: items of one kind, by ref or by filter.
@@ -55,7 +54,7 @@ func (s *Service) Tag(ctx context.Context, id string, req TagRequest) (TagResult
 		return TagResult{}, err
 	}
 	res := TagResult{Matched: len(refs)}
-	err = s.st.InTx(ctx, func(tx *store.Tx) error {
+	err = s.st.InTx(ctx, func(tx Tx) error {
 		n, err := tx.TagIncident(ctx, id, req.Kind, refs, s.now().UTC())
 		if err != nil {
 			return err
@@ -86,18 +85,18 @@ func (s *Service) refs(ctx context.Context, req TagRequest) ([]string, error) {
 		return nil, err
 	}
 	switch req.Kind {
-	case store.TagDeadLetter:
+	case usher.TagDeadLetter:
 		return s.deadLetterRefs(ctx, f, since, limit)
-	case store.TagDelivery:
+	case usher.TagDelivery:
 		if f.SubscriptionID == "" {
 			return nil, usher.Errorf(usher.CodeInvalid, "tagging deliveries by filter needs filter.subscription_id")
 		}
-		return s.st.DeliveryRefs(ctx, store.DeliveryRefFilter{SubscriptionID: f.SubscriptionID, Status: f.Status, OrderID: f.OrderID, Since: since, Limit: limit})
-	case store.TagInbound:
+		return s.st.DeliveryRefs(ctx, usher.DeliveryRefFilter{SubscriptionID: f.SubscriptionID, Status: f.Status, OrderID: f.OrderID, Since: since, Limit: limit})
+	case usher.TagInbound:
 		if f.Source == "" && f.OrderID == "" {
 			return nil, usher.Errorf(usher.CodeInvalid, "tagging inbound events by filter needs filter.source or filter.order_id")
 		}
-		return s.st.InboundRefs(ctx, store.InboundRefFilter{Source: f.Source, OrderID: f.OrderID, Outcome: f.Outcome, Since: since, Limit: limit})
+		return s.st.InboundRefs(ctx, usher.InboundRefFilter{Source: f.Source, OrderID: f.OrderID, Outcome: f.Outcome, Since: since, Limit: limit})
 	}
 	return nil, usher.Errorf(usher.CodeInvalid, "kind %q: want dead_letter, delivery or inbound", req.Kind)
 }
@@ -107,9 +106,9 @@ func (s *Service) deadLetterRefs(ctx context.Context, f Filter, since time.Time,
 	if err != nil {
 		return nil, err
 	}
-	q := store.DeadLetterFilter{Stage: f.Stage, Source: f.Source, SubscriptionID: f.SubscriptionID, Type: f.Type,
+	q := usher.DeadLetterFilter{Stage: f.Stage, Source: f.Source, SubscriptionID: f.SubscriptionID, Type: f.Type,
 		OrderID: f.OrderID, VenueID: f.VenueID, Reason: f.Reason, Error: f.Error, State: f.State, Since: since, Until: until}
-	if q == (store.DeadLetterFilter{State: f.State}) {
+	if q == (usher.DeadLetterFilter{State: f.State}) {
 		return nil, usher.Errorf(usher.CodeInvalid, "name a filter (stage, subscription_id, type, reason, error, since, …) or ids")
 	}
 	var out []string
@@ -135,11 +134,11 @@ func validRefs(kind string, ids []string) ([]string, error) {
 	}
 	for _, id := range ids {
 		switch kind {
-		case store.TagDeadLetter:
+		case usher.TagDeadLetter:
 			if id == "" {
 				return nil, usher.Errorf(usher.CodeInvalid, "an empty dead letter id")
 			}
-		case store.TagDelivery, store.TagInbound:
+		case usher.TagDelivery, usher.TagInbound:
 			if a, b, ok := strings.Cut(id, "/"); !ok || a == "" || b == "" {
 				return nil, usher.Errorf(usher.CodeInvalid, "%s ref %q: want %s", kind, id, refForm(kind))
 			}
@@ -151,7 +150,7 @@ func validRefs(kind string, ids []string) ([]string, error) {
 }
 
 func refForm(kind string) string {
-	if kind == store.TagDelivery {
+	if kind == usher.TagDelivery {
 		return "subscription_id/event_id"
 	}
 	return "source/event_id"
@@ -214,7 +213,7 @@ func (s *Service) recordReplay(ctx context.Context, id string, res ReplayResult,
 		detail["stopped"] = usher.ErrorCode(failure)
 	}
 	ctx = context.WithoutCancel(ctx) // record what was done even when the caller left
-	err := s.st.InTx(ctx, func(tx *store.Tx) error { return s.audit(ctx, tx, ActionReplayed, id, detail) })
+	err := s.st.InTx(ctx, func(tx Tx) error { return s.audit(ctx, tx, ActionReplayed, id, detail) })
 	if failure != nil {
 		return failure
 	}

@@ -13,7 +13,6 @@ import (
 	"github.com/usherhq/usher"
 	"github.com/usherhq/usher/internal/events"
 	"github.com/usherhq/usher/internal/ingest"
-	"github.com/usherhq/usher/internal/store"
 	"github.com/usherhq/usher/internal/telemetry"
 	"github.com/usherhq/usher/internal/webhook"
 )
@@ -56,9 +55,9 @@ func benchReceive(b *testing.B, schemas ingest.Schemas) {
 
 type benchSources struct{ key []byte }
 
-func (s benchSources) Source(context.Context, string) (usher.Source, []store.SourceSecret, error) {
+func (s benchSources) Source(context.Context, string) (usher.Source, []usher.SourceSecret, error) {
 	return usher.Source{Name: "bench", Scheme: webhook.SchemeStandardWebhooks},
-		[]store.SourceSecret{{ID: "k1", Source: "bench", Secret: s.key, State: store.SecretActive}}, nil
+		[]usher.SourceSecret{{ID: "k1", Source: "bench", Secret: s.key, State: usher.SecretActive}}, nil
 }
 
 type nopQueue struct{}

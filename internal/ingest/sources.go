@@ -6,20 +6,19 @@ import (
 	"time"
 
 	"github.com/usherhq/usher"
-	"github.com/usherhq/usher/internal/store"
 	"github.com/usherhq/usher/internal/webhook"
 )
 
 // SourceStore reads a source and its secrets.
 type SourceStore interface {
-	Source(ctx context.Context, name string) (usher.Source, []store.SourceSecret, error)
+	Source(ctx context.Context, name string) (usher.Source, []usher.SourceSecret, error)
 }
 
 // source is what the receiver needs to verify one source's webhooks.
 type source struct {
 	name      string
 	scheme    webhook.Scheme
-	secrets   []store.SourceSecret
+	secrets   []usher.SourceSecret
 	tolerance time.Duration
 	policy    policy
 	rate      float64
@@ -34,8 +33,8 @@ func (s *source) verifyingSecrets(now time.Time) []webhook.Secret {
 	out := make([]webhook.Secret, 0, len(s.secrets))
 	for _, sec := range s.secrets {
 		switch {
-		case sec.State == store.SecretActive,
-			sec.State == store.SecretRetiring && now.Before(sec.NotAfter):
+		case sec.State == usher.SecretActive,
+			sec.State == usher.SecretRetiring && now.Before(sec.NotAfter):
 			out = append(out, webhook.Secret{ID: sec.ID, Key: sec.Secret})
 		}
 	}

@@ -15,7 +15,6 @@ import (
 	"github.com/usherhq/usher/internal/scanner"
 
 	"github.com/usherhq/usher"
-	"github.com/usherhq/usher/internal/store"
 	"github.com/usherhq/usher/internal/ticketcode"
 )
 
@@ -39,7 +38,7 @@ var ErrStaticCode = fmt.Errorf("this show admits only rotating display codes: %w
 // concurrent use. The processor mints codes with Issue; the scanner checks
 // them with Verify and CheckPresented.
 type Codes struct {
-	db         *store.DB
+	db         Store
 	now        func() time.Time
 	displayKey []byte
 	passKey    []byte
@@ -68,7 +67,7 @@ type KeyInfo struct {
 // LoadCodes reads the signing keys and the server secrets from the store,
 // creating the first key and the secrets when there are none yet. now is
 // the clock of display codes and pass expiries.
-func LoadCodes(ctx context.Context, db *store.DB, now func() time.Time) (*Codes, error) {
+func LoadCodes(ctx context.Context, db Store, now func() time.Time) (*Codes, error) {
 	if now == nil {
 		now = time.Now
 	}
@@ -92,7 +91,7 @@ func LoadCodes(ctx context.Context, db *store.DB, now func() time.Time) (*Codes,
 	return c, nil
 }
 
-func codeSecret(ctx context.Context, db *store.DB, name string) ([]byte, error) {
+func codeSecret(ctx context.Context, db Store, name string) ([]byte, error) {
 	candidate := make([]byte, 32)
 	if _, err := rand.Read(candidate); err != nil {
 		return nil, fmt.Errorf("%s secret: %w", name, err)
@@ -104,12 +103,12 @@ func codeSecret(ctx context.Context, db *store.DB, name string) ([]byte, error) 
 	return s, nil
 }
 
-func newStoreKey(created time.Time) (store.TicketKey, error) {
+func newStoreKey(created time.Time) (usher.TicketKey, error) {
 	pub, priv, err := ed25519.GenerateKey(nil)
 	if err != nil {
-		return store.TicketKey{}, fmt.Errorf("generate ticket key: %w", err)
+		return usher.TicketKey{}, fmt.Errorf("generate ticket key: %w", err)
 	}
-	return store.TicketKey{Private: priv.Seed(), Public: pub, CreatedAt: created}, nil
+	return usher.TicketKey{Private: priv.Seed(), Public: pub, CreatedAt: created}, nil
 }
 
 // Reload reads the signing keys from the store again.
@@ -121,7 +120,7 @@ func (c *Codes) Reload(ctx context.Context) error {
 	keys := make([]ticketcode.Key, 0, len(stored))
 	info := make([]KeyInfo, 0, len(stored))
 	for _, s := range stored {
-		k := ticketcode.Key{ID: strconv.FormatInt(s.ID, 10), PublicKey: s.Public, Active: s.State == store.TicketKeyActive}
+		k := ticketcode.Key{ID: strconv.FormatInt(s.ID, 10), PublicKey: s.Public, Active: s.State == usher.TicketKeyActive}
 		if k.Active {
 			// Only the signing key's private half is kept in memory.
 			if len(s.Private) != ed25519.SeedSize {
@@ -223,7 +222,7 @@ func (c *Codes) DisplayCode(t usher.Ticket, now time.Time) (code string, validUn
 // ticketcode.ErrBadDisplayCode) and its step must not have been used by
 // another scan (ticketcode.ErrReplayedCode); the use is recorded in tx under
 // the scan's nonce, so a retried scan is not a replay.
-func (c *Codes) CheckPresented(ctx context.Context, tx *store.Tx, t usher.Ticket, otp, nonce string, now time.Time) error {
+func (c *Codes) CheckPresented(ctx context.Context, tx scanner.PresentedTx, t usher.Ticket, otp, nonce string, now time.Time) error {
 	if otp == "" {
 		s, err := tx.ShowSettings(ctx, t.ShowID)
 		if err != nil {
@@ -238,8 +237,8 @@ func (c *Codes) CheckPresented(ctx context.Context, tx *store.Tx, t usher.Ticket
 	if err != nil {
 		return err
 	}
-	err = tx.UseDisplayCode(ctx, store.DisplayCodeUse{TicketID: t.TicketID, Generation: t.Generation, Step: step, Nonce: nonce, UsedAt: now})
-	if errors.Is(err, store.ErrDisplayCodeUsed) {
+	err = tx.UseDisplayCode(ctx, usher.DisplayCodeUse{TicketID: t.TicketID, Generation: t.Generation, Step: step, Nonce: nonce, UsedAt: now})
+	if errors.Is(err, usher.ErrDisplayCodeUsed) {
 		return ticketcode.ErrReplayedCode
 	}
 	return err

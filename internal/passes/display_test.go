@@ -100,7 +100,7 @@ func TestStaticCodeNeedsShowPermission(t *testing.T) {
 		t.Fatalf("plain code at a show with default settings = %v, want ErrStaticCode", err)
 	}
 	write := e.token("inventory:write")
-	var s store.ShowSettings
+	var s usher.ShowSettings
 	e.json(http.MethodPut, "/v1/shows/show_demo/settings", write, map[string]bool{"allow_static_codes": true}, &s, http.StatusOK)
 	if s.ShowID != "show_demo" || !s.AllowStaticCodes {
 		t.Fatalf("PUT settings = %+v", s)
@@ -112,7 +112,7 @@ func TestStaticCodeNeedsShowPermission(t *testing.T) {
 	if err := e.present(tk, e.displayCode(tk.TicketID).Code, "scan_c"); err != nil {
 		t.Fatalf("display code at a show that allows static codes: %v", err)
 	}
-	var got store.ShowSettings
+	var got usher.ShowSettings
 	e.json(http.MethodGet, "/v1/shows/show_demo/settings", e.token("inventory:read"), nil, &got, http.StatusOK)
 	if got != s {
 		t.Fatalf("GET settings = %+v, want %+v", got, s)

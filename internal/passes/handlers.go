@@ -13,7 +13,6 @@ import (
 	"github.com/usherhq/usher"
 	"github.com/usherhq/usher/internal/httpjson"
 	"github.com/usherhq/usher/internal/problem"
-	"github.com/usherhq/usher/internal/store"
 	"github.com/usherhq/usher/internal/ticketcode"
 )
 
@@ -178,7 +177,7 @@ func (s *Service) handlePutShowSettings() http.Handler {
 			problem.Fail(w, r, usher.Errorf(usher.CodeInvalid, "allow_static_codes is required"))
 			return
 		}
-		settings, err := s.db.PutShowSettings(r.Context(), store.ShowSettings{ShowID: r.PathValue("show_id"), AllowStaticCodes: *req.AllowStaticCodes})
+		settings, err := s.db.PutShowSettings(r.Context(), usher.ShowSettings{ShowID: r.PathValue("show_id"), AllowStaticCodes: *req.AllowStaticCodes})
 		if err != nil {
 			problem.Fail(w, r, err)
 			return

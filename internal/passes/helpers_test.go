@@ -134,7 +134,7 @@ func (e *env) revokeTicket(id string) {
 // token issues an admin token with the scopes.
 func (e *env) token(scopes ...string) string {
 	e.t.Helper()
-	_, secret, err := admin.IssueToken(e.t.Context(), e.db, store.Token{Scopes: scopes, Description: "test", CreatedAt: e.clock.Now()})
+	_, secret, err := admin.IssueToken(e.t.Context(), e.db, usher.Token{Scopes: scopes, Description: "test", CreatedAt: e.clock.Now()})
 	if err != nil {
 		e.t.Fatalf("IssueToken: %v", err)
 	}

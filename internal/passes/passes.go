@@ -15,8 +15,6 @@ import (
 	"net/url"
 	"sync"
 	"time"
-
-	"github.com/usherhq/usher/internal/store"
 )
 
 // Config tunes the pass service. Each field says its default.
@@ -89,7 +87,7 @@ func (c Config) Validate() error {
 // revocation list short.
 type Service struct {
 	cfg   Config
-	db    *store.DB
+	db    Store
 	log   *slog.Logger
 	codes *Codes
 
@@ -99,7 +97,7 @@ type Service struct {
 
 // New returns a Service logging to log (nil discards); it does no I/O
 // until Start.
-func New(cfg Config, db *store.DB, log *slog.Logger) (*Service, error) {
+func New(cfg Config, db Store, log *slog.Logger) (*Service, error) {
 	cfg = cfg.WithDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("passes config: %w", err)

@@ -1,6 +1,6 @@
 // Package pii serves the personal-data vault to operators: reading a buyer
 // needs the pii:read scope and is itself audited; erasing one needs
-// pii:erase. The data is sealed in the store (store.Tx.PutBuyer); everywhere
+// pii:erase. The data is sealed in the store (the processor puts it there); everywhere
 // else a buyer is its token.
 package pii
 
@@ -14,7 +14,6 @@ import (
 	"github.com/usherhq/usher/internal/auth"
 	"github.com/usherhq/usher/internal/httpjson"
 	"github.com/usherhq/usher/internal/problem"
-	"github.com/usherhq/usher/internal/store"
 )
 
 // Audit actions of this package.
@@ -23,11 +22,19 @@ const (
 	ActionErased = "pii.erased"
 )
 
-// Store is what the vault routes read and write; *store.DB is one.
+// Store is what the vault routes read and write; the SQL store is one
+// (bound to Tx by the wiring).
 type Store interface {
-	BuyerRecord(ctx context.Context, tokenOrOrderID string) (store.BuyerRecord, error)
-	AppendAudit(ctx context.Context, e store.AuditEntry) error
-	InTx(ctx context.Context, fn func(tx *store.Tx) error) error
+	BuyerRecord(ctx context.Context, tokenOrOrderID string) (usher.BuyerRecord, error)
+	AppendAudit(ctx context.Context, e usher.AuditEntry) error
+	InTx(ctx context.Context, fn func(tx Tx) error) error
+}
+
+// Tx is the unit of work of an erasure: the buyer's data and the audit
+// record of its erasure commit together.
+type Tx interface {
+	EraseBuyer(ctx context.Context, orderID string) (usher.BuyerRecord, error)
+	AppendAudit(ctx context.Context, e usher.AuditEntry) error
 }
 
 // API serves the vault routes.
@@ -58,7 +65,7 @@ type BuyerView struct {
 	ErasedAt  *time.Time `json:"erased_at,omitempty"`
 }
 
-func view(rec store.BuyerRecord) BuyerView {
+func view(rec usher.BuyerRecord) BuyerView {
 	v := BuyerView{OrderID: rec.OrderID, Token: rec.Token, Email: rec.Buyer.Email, Name: rec.Buyer.Name, CreatedAt: rec.CreatedAt}
 	if rec.Erased() {
 		at := rec.ErasedAt
@@ -81,7 +88,7 @@ func (a *API) handleGet() http.Handler {
 			problem.Fail(w, r, err)
 			return
 		}
-		err = a.store.AppendAudit(r.Context(), store.AuditEntry{
+		err = a.store.AppendAudit(r.Context(), usher.AuditEntry{
 			Actor: actor, Action: ActionRead, EntityType: "buyer", EntityID: rec.Token, OrderID: rec.OrderID,
 			Detail: map[string]any{"fields": []string{"email", "name"}, "erased": rec.Erased()},
 		})
@@ -103,13 +110,13 @@ func (a *API) handleErase() http.Handler {
 			return
 		}
 		orderID := r.PathValue("order_id")
-		var rec store.BuyerRecord
-		err = a.store.InTx(r.Context(), func(tx *store.Tx) error {
+		var rec usher.BuyerRecord
+		err = a.store.InTx(r.Context(), func(tx Tx) error {
 			var err error
 			if rec, err = tx.EraseBuyer(r.Context(), orderID); err != nil {
 				return err
 			}
-			return tx.AppendAudit(r.Context(), store.AuditEntry{
+			return tx.AppendAudit(r.Context(), usher.AuditEntry{
 				Actor: actor, Action: ActionErased, EntityType: "buyer", EntityID: rec.Token, OrderID: orderID,
 				Detail: map[string]any{"fields": []string{"email", "name"}, "erased_at": rec.ErasedAt},
 			})

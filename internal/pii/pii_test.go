@@ -66,9 +66,14 @@ func call(t *testing.T, st pii.Store, method, orderID, tokenID string) (int, str
 	return 0, ""
 }
 
+// bound is db as the vault routes use it.
+func bound(db *store.DB) pii.Store {
+	return store.Bind(db, func(tx *store.Tx) pii.Tx { return tx })
+}
+
 func auditActions(t *testing.T, db *store.DB) []string {
 	t.Helper()
-	recs, err := db.AuditLog(t.Context(), store.AuditFilter{})
+	recs, err := db.AuditLog(t.Context(), usher.AuditFilter{})
 	if err != nil {
 		t.Fatalf("AuditLog: %v", err)
 	}
@@ -82,7 +87,7 @@ func auditActions(t *testing.T, db *store.DB) []string {
 func TestReadIsAuditedAndEraseKeepsTheToken(t *testing.T) {
 	t.Parallel()
 	db := setup(t)
-	status, body := call(t, db, http.MethodGet, "ord_1", "tok_ops")
+	status, body := call(t, bound(db), http.MethodGet, "ord_1", "tok_ops")
 	var v pii.BuyerView
 	if status != http.StatusOK || json.Unmarshal([]byte(body), &v) != nil || v.Email != ada.Email || v.Name != ada.Name || v.ErasedAt != nil {
 		t.Fatalf("GET buyer = %d %s, want Ada", status, body)
@@ -91,11 +96,11 @@ func TestReadIsAuditedAndEraseKeepsTheToken(t *testing.T) {
 		t.Fatalf("audit log after a read = %q, want one pii.read by tok_ops naming the token", got)
 	}
 
-	status, body = call(t, db, http.MethodDelete, "ord_1", "tok_dpo")
+	status, body = call(t, bound(db), http.MethodDelete, "ord_1", "tok_dpo")
 	if status != http.StatusOK || strings.Contains(body, ada.Email) || !strings.Contains(body, `"erased_at"`) {
 		t.Fatalf("DELETE buyer = %d %s, want 200 with erased_at and no data", status, body)
 	}
-	status, body = call(t, db, http.MethodGet, "ord_1", "tok_ops")
+	status, body = call(t, bound(db), http.MethodGet, "ord_1", "tok_ops")
 	if status != http.StatusOK || strings.Contains(body, ada.Email) || !strings.Contains(body, v.Token) || !strings.Contains(body, `"erased_at"`) {
 		t.Fatalf("GET erased buyer = %d %s, want the token, erased_at and no data", status, body)
 	}
@@ -109,7 +114,7 @@ func TestUnknownOrderIsNotFoundAndNotAudited(t *testing.T) {
 	t.Parallel()
 	db := setup(t)
 	for _, m := range []string{http.MethodGet, http.MethodDelete} {
-		if status, body := call(t, db, m, "ord_none", "tok_ops"); status != http.StatusNotFound {
+		if status, body := call(t, bound(db), m, "ord_none", "tok_ops"); status != http.StatusNotFound {
 			t.Errorf("%s buyer of an unknown order = %d %s, want 404", m, status, body)
 		}
 	}
@@ -119,16 +124,16 @@ func TestUnknownOrderIsNotFoundAndNotAudited(t *testing.T) {
 }
 
 // unauditable is a store whose audit log refuses appends.
-type unauditable struct{ *store.DB }
+type unauditable struct{ pii.Store }
 
-func (unauditable) AppendAudit(context.Context, store.AuditEntry) error {
+func (unauditable) AppendAudit(context.Context, usher.AuditEntry) error {
 	return errors.New("disk full")
 }
 
 func TestNothingIsShownWhenTheReadCannotBeAudited(t *testing.T) {
 	t.Parallel()
 	db := setup(t)
-	status, body := call(t, unauditable{db}, http.MethodGet, "ord_1", "tok_ops")
+	status, body := call(t, unauditable{bound(db)}, http.MethodGet, "ord_1", "tok_ops")
 	if status != http.StatusServiceUnavailable || strings.Contains(body, ada.Email) || strings.Contains(body, "Lovelace") {
 		t.Fatalf("GET buyer with a failing audit log = %d %s, want 503 without the buyer", status, body)
 	}

@@ -276,7 +276,7 @@ func (p *Processor) releaseHold(ctx context.Context, tx *store.Tx, st *orderStat
 			return err
 		}
 		if !found {
-			return fmt.Errorf("held inventory %s/%s is gone: %w", st.order.ShowID, it.TicketType, store.ErrConflict)
+			return fmt.Errorf("held inventory %s/%s is gone: %w", st.order.ShowID, it.TicketType, usher.ErrConflict)
 		}
 		sold := 0
 		if toSale {
@@ -438,7 +438,7 @@ func (p *Processor) emit(ctx context.Context, tx *store.Tx, ev *usher.InboundEve
 		return fmt.Errorf("encode %s: %w", outType, err)
 	}
 	parts := append([]string{ev.Source, ev.ID, outType}, entity...)
-	return tx.AppendOutbox(ctx, store.OutboundEvent{
+	return tx.AppendOutbox(ctx, usher.OutboundEvent{
 		ID: ticketing.StableID("evt_", parts...), Type: outType, OrderID: orderID, VenueID: venueID, Data: raw,
 		TraceParent: telemetry.TraceParent(ctx),
 	})

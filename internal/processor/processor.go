@@ -152,7 +152,7 @@ func (p *Processor) commitLoop() {
 }
 
 // applyJobs runs jobs in one transaction and records their metrics on success.
-// When the store refuses an event's values (store.ErrRejected), the
+// When the store refuses an event's values (usher.ErrRejected), the
 // transaction runs again with that event set aside (reason store_rejected)
 // and the rest applied: one poison event never holds up its partition.
 func (p *Processor) applyJobs(ctx context.Context, jobs []*job) (err error) {
@@ -182,7 +182,7 @@ func (p *Processor) applyJobs(ctx context.Context, jobs []*job) (err error) {
 	p.metrics.ProcessBatch.Observe(done.Sub(start).Seconds())
 	for _, r := range results {
 		p.metrics.ProcessedEvents.WithLabelValues(r.ev.Type, r.outcome).Inc()
-		if r.outcome == store.OutcomeApplied {
+		if r.outcome == usher.OutcomeApplied {
 			p.metrics.ProcessingLag.WithLabelValues(r.ev.Type).Observe(done.Sub(r.ev.ReceivedAt).Seconds())
 		}
 	}
@@ -226,7 +226,7 @@ func (p *Processor) applyOne(ctx context.Context, tx *store.Tx, ev *usher.Inboun
 	if err != nil {
 		return "", err
 	}
-	if found && ev.Replay && prev.Outcome == store.OutcomeSetAside && prev.PayloadHash == ev.PayloadHash {
+	if found && ev.Replay && prev.Outcome == usher.OutcomeSetAside && prev.PayloadHash == ev.PayloadHash {
 		// An operator replays what was set aside: apply it afresh.
 		if err := tx.DeleteInbound(ctx, ev.Source, ev.ID); err != nil {
 			return "", err
@@ -242,26 +242,26 @@ func (p *Processor) applyOne(ctx context.Context, tx *store.Tx, ev *usher.Inboun
 			fmt.Sprintf("event id already used with payload hash %s", prev.PayloadHash)))
 		return outcomeIDReuse, err
 	}
-	rec := store.InboundRecord{
+	rec := usher.InboundRecord{
 		Source: ev.Source, EventID: ev.ID, PayloadHash: ev.PayloadHash, Type: ev.Type, OrderID: ev.OrderID,
-		KeyID: ev.KeyID, Outcome: store.OutcomeApplied, Data: ev.Data,
+		KeyID: ev.KeyID, Outcome: usher.OutcomeApplied, Data: ev.Data,
 		EventAt: ev.Timestamp, ReceivedAt: ev.ReceivedAt, ProcessedAt: p.now(),
 	}
-	outcome := store.OutcomeApplied
+	outcome := usher.OutcomeApplied
 	applyErr := tx.Savepoint(ctx, func() error {
 		if unusable != nil {
 			return unusable
 		}
 		ignored, err := p.apply(ctx, tx, ev)
 		if ignored != "" {
-			outcome, rec.Reason = store.OutcomeIgnored, ignored
+			outcome, rec.Reason = usher.OutcomeIgnored, ignored
 		}
 		return err
 	})
 	var sa *setAsideError
 	switch {
 	case errors.As(applyErr, &sa):
-		outcome, rec.Reason = store.OutcomeSetAside, sa.reason
+		outcome, rec.Reason = usher.OutcomeSetAside, sa.reason
 		if err := tx.InsertDeadLetter(ctx, p.deadLetter(ev, sa.reason, delivered, sa.detail)); err != nil {
 			return "", err
 		}
@@ -280,7 +280,7 @@ func (p *Processor) applyOne(ctx context.Context, tx *store.Tx, ev *usher.Inboun
 // it takes the chain's head row, which then stays locked only until the
 // commit.
 func auditEvent(ctx context.Context, tx *store.Tx, ev *usher.InboundEvent, outcome, reason string) error {
-	return tx.AppendAudit(ctx, store.AuditEntry{
+	return tx.AppendAudit(ctx, usher.AuditEntry{
 		Actor: "source:" + ev.Source, Action: ev.Type, EntityType: "event", EntityID: ev.ID, OrderID: ev.OrderID,
 		Detail: map[string]string{"outcome": outcome, "reason": reason, "key_id": ev.KeyID, "payload_hash": ev.PayloadHash},
 	})
@@ -327,8 +327,8 @@ func setAside(reason, format string, args ...any) error {
 	return &setAsideError{reason: reason, detail: fmt.Sprintf(format, args...)}
 }
 
-func (p *Processor) deadLetter(ev *usher.InboundEvent, reason string, delivered uint64, detail string) store.DeadLetter {
-	return store.DeadLetter{
+func (p *Processor) deadLetter(ev *usher.InboundEvent, reason string, delivered uint64, detail string) usher.DeadLetter {
+	return usher.DeadLetter{
 		ID:     ticketing.StableID("dlq_", "processing", ev.Source, ev.ID, ev.PayloadHash),
 		Stage:  "processing",
 		Source: ev.Source, EventID: ev.ID, Type: ev.Type, OrderID: ev.OrderID,
@@ -341,7 +341,7 @@ func (p *Processor) setAsideUndecodable(ctx context.Context, b queue.Batch) erro
 	id := ticketing.StableID("dlq_", "processing-undecodable", string(b.Raw))
 	p.log.Error("undecodable queue message set aside", "partition", b.Partition, "dead_letter", id, "err", b.DecodeErr)
 	return p.db.InTx(ctx, func(tx *store.Tx) error {
-		return tx.InsertDeadLetter(ctx, store.DeadLetter{
+		return tx.InsertDeadLetter(ctx, usher.DeadLetter{
 			ID: id, Stage: "processing", EventID: id, Type: "undecodable", Reason: "undecodable",
 			Attempts: int(b.Delivered), FirstError: b.DecodeErr.Error(), LastError: b.DecodeErr.Error(),
 			Payload: mustJSON(map[string]string{"raw": string(b.Raw)}),
@@ -385,7 +385,7 @@ type Replayer struct {
 }
 
 // ReplayProcessing puts the dead letter's event back on the queue.
-func (r Replayer) ReplayProcessing(ctx context.Context, dl store.DeadLetter) error {
+func (r Replayer) ReplayProcessing(ctx context.Context, dl usher.DeadLetter) error {
 	var ev usher.InboundEvent
 	if err := json.Unmarshal(dl.Payload, &ev); err != nil || ev.ID == "" {
 		return usher.Errorf(usher.CodeConflict, "dead letter %s holds no replayable event", dl.ID)

@@ -36,7 +36,7 @@ func (e *eventError) Unwrap() error { return e.err }
 // with the error as dead-letter detail; ok is false for any other error.
 func rejectedEvent(err error) (ev *usher.InboundEvent, detail string, ok bool) {
 	var ee *eventError
-	if !errors.Is(err, store.ErrRejected) || !errors.As(err, &ee) {
+	if !errors.Is(err, usher.ErrRejected) || !errors.As(err, &ee) {
 		return nil, "", false
 	}
 	return ee.ev, safeText(ee.err.Error(), maxDetail), true
@@ -76,19 +76,19 @@ func (p *Processor) setAsideRejected(ctx context.Context, tx *store.Tx, ev *ushe
 		return "", err
 	}
 	if !keyed {
-		return store.OutcomeSetAside, nil
+		return usher.OutcomeSetAside, nil
 	}
-	err := tx.InsertInbound(ctx, store.InboundRecord{
+	err := tx.InsertInbound(ctx, usher.InboundRecord{
 		Source: dl.Source, EventID: dl.EventID, PayloadHash: safeKey(ev.PayloadHash), Type: dl.Type, OrderID: dl.OrderID,
-		KeyID: safeKey(ev.KeyID), Outcome: store.OutcomeSetAside, Reason: reasonStoreRejected, Data: kept.Data,
+		KeyID: safeKey(ev.KeyID), Outcome: usher.OutcomeSetAside, Reason: reasonStoreRejected, Data: kept.Data,
 		EventAt: ev.Timestamp, ReceivedAt: ev.ReceivedAt, ProcessedAt: p.now(),
 	})
 	if err != nil {
 		return "", err
 	}
-	return store.OutcomeSetAside, tx.AppendAudit(ctx, store.AuditEntry{
+	return usher.OutcomeSetAside, tx.AppendAudit(ctx, usher.AuditEntry{
 		Actor: "source:" + dl.Source, Action: dl.Type, EntityType: "event", EntityID: dl.EventID, OrderID: dl.OrderID,
-		Detail: map[string]string{"outcome": store.OutcomeSetAside, "reason": reasonStoreRejected, "key_id": safeKey(ev.KeyID), "payload_hash": safeKey(ev.PayloadHash)},
+		Detail: map[string]string{"outcome": usher.OutcomeSetAside, "reason": reasonStoreRejected, "key_id": safeKey(ev.KeyID), "payload_hash": safeKey(ev.PayloadHash)},
 	})
 }
 

@@ -12,7 +12,6 @@ import (
 	"github.com/usherhq/usher"
 	"github.com/usherhq/usher/internal/processor"
 	"github.com/usherhq/usher/internal/queue"
-	"github.com/usherhq/usher/internal/store"
 	"github.com/usherhq/usher/internal/store/sqlite"
 	"github.com/usherhq/usher/internal/telemetry"
 )
@@ -72,12 +71,12 @@ func TestRejectedEventIsSetAsideAndTheRestApplied(t *testing.T) {
 	if _, err := db.OrderWithTickets(ctx, "ord_poison"); usher.ErrorCode(err) != usher.CodeNotFound {
 		t.Errorf("poison order: %v, want not found", err)
 	}
-	dls, _, err := db.SearchDeadLetters(ctx, store.DeadLetterFilter{Stage: "processing", Reason: "store_rejected", Limit: 10})
+	dls, _, err := db.SearchDeadLetters(ctx, usher.DeadLetterFilter{Stage: "processing", Reason: "store_rejected", Limit: 10})
 	if err != nil || len(dls) != 1 || dls[0].EventID != "evt_2" || dls[0].OrderID != "ord_poison" || dls[0].LastError == "" {
 		t.Fatalf("store_rejected dead letters = %+v, %v; want one for evt_2 with its error", dls, err)
 	}
 	counts, err := db.CountInbound(ctx)
-	if err != nil || counts[store.OutcomeApplied] != 2 || counts[store.OutcomeSetAside] != 1 {
+	if err != nil || counts[usher.OutcomeApplied] != 2 || counts[usher.OutcomeSetAside] != 1 {
 		t.Errorf("inbound outcomes = %v, %v; want 2 applied and 1 set aside", counts, err)
 	}
 }

@@ -105,7 +105,7 @@ func (p *Processor) mint(ctx context.Context, tx *store.Tx, ev *usher.InboundEve
 // ticketChanged records a ticket's new state in its venue's feed and as an
 // outbound event.
 func (p *Processor) ticketChanged(ctx context.Context, tx *store.Tx, ev *usher.InboundEvent, t usher.Ticket, outType string) error {
-	_, err := tx.AppendTicketChange(ctx, store.TicketChange{
+	_, err := tx.AppendTicketChange(ctx, usher.TicketChange{
 		VenueID: t.VenueID, TicketID: t.TicketID, ShowID: t.ShowID, Status: string(t.Status),
 		CodeHash: ticketing.CodeHash(t.Code), AcceptedAt: ev.ReceivedAt,
 	})

@@ -8,7 +8,6 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/usherhq/usher"
-	"github.com/usherhq/usher/internal/store"
 	"github.com/usherhq/usher/internal/telemetry"
 )
 
@@ -87,7 +86,7 @@ func endApply(span trace.Span, outcome string, err error) {
 // venue feed, and the span of that publication.
 func (p *Processor) published(ctx context.Context, results []result, done time.Time) {
 	for _, r := range results {
-		if r.ev.Type != usher.TypeOrderPaid || r.outcome != store.OutcomeApplied {
+		if r.ev.Type != usher.TypeOrderPaid || r.outcome != usher.OutcomeApplied {
 			continue
 		}
 		venue := venueOf(r.ev)

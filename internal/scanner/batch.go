@@ -12,7 +12,6 @@ import (
 
 	"github.com/usherhq/usher"
 	"github.com/usherhq/usher/internal/problem"
-	"github.com/usherhq/usher/internal/store"
 	"github.com/usherhq/usher/internal/ticketing"
 )
 
@@ -147,7 +146,7 @@ func (s *Service) reconcile(ctx context.Context, scans []BatchScan, accepted tim
 	for start := 0; start < len(order); start += batchChunk {
 		chunk := order[start:min(start+batchChunk, len(order))]
 		var effects []effect
-		err := s.db.InTx(ctx, func(tx *store.Tx) error {
+		err := s.db.InTx(ctx, func(tx Tx) error {
 			effects = effects[:0]
 			for _, i := range chunk {
 				res, eff, err := s.reconcileOne(ctx, tx, scans[i], accepted)
@@ -171,7 +170,7 @@ func (s *Service) count(effects []effect) {
 	woken := map[string]bool{}
 	for _, e := range effects {
 		if e.recorded {
-			s.metrics.scans.WithLabelValues(e.venue, store.ScanOffline, e.result).Inc()
+			s.metrics.scans.WithLabelValues(e.venue, usher.ScanOffline, e.result).Inc()
 		}
 		for _, a := range e.alerts {
 			s.metrics.alerts.WithLabelValues(e.venue, a).Inc()
@@ -189,7 +188,7 @@ func (s *Service) count(effects []effect) {
 // flagged admitted_while_revoked; otherwise the earliest admitting scan of
 // the ticket by device time holds its admission and every other one is a
 // duplicate entry, even if it was recorded first.
-func (s *Service) reconcileOne(ctx context.Context, tx *store.Tx, b BatchScan, accepted time.Time) (BatchResult, effect, error) {
+func (s *Service) reconcileOne(ctx context.Context, tx Tx, b BatchScan, accepted time.Time) (BatchResult, effect, error) {
 	hash := ticketing.CodeHash(b.Code)
 	res := BatchResult{Nonce: b.Nonce, Decision: b.Decision}
 	eff := effect{venue: b.VenueID}
@@ -211,9 +210,9 @@ func (s *Service) reconcileOne(ctx context.Context, tx *store.Tx, b BatchScan, a
 	if err != nil {
 		return res, eff, err
 	}
-	scan := store.Scan{
+	scan := usher.Scan{
 		VenueID: b.VenueID, Nonce: b.Nonce, DeviceID: b.DeviceID, CodeHash: hash,
-		TicketID: v.ticket.TicketID, ShowID: v.ticket.ShowID, Mode: store.ScanOffline,
+		TicketID: v.ticket.TicketID, ShowID: v.ticket.ShowID, Mode: usher.ScanOffline,
 		Decision: b.Decision, Result: b.Decision, ScannedAt: b.ScannedAt,
 	}
 	switch {
@@ -244,7 +243,7 @@ func (s *Service) reconcileOne(ctx context.Context, tx *store.Tx, b BatchScan, a
 // reconcileRevoked handles an offline admission of a ticket revoked now: if
 // it was revoked before the scan, the entry is flagged; if after, the holder
 // went in while it was valid and the admission stands.
-func (s *Service) reconcileRevoked(ctx context.Context, tx *store.Tx, t usher.Ticket, scan *store.Scan, accepted time.Time, eff *effect) error {
+func (s *Service) reconcileRevoked(ctx context.Context, tx Tx, t usher.Ticket, scan *usher.Scan, accepted time.Time, eff *effect) error {
 	revokedAt, found, err := tx.RevokedAt(ctx, t.VenueID, t.TicketID)
 	if err != nil {
 		return err
@@ -271,7 +270,7 @@ func (s *Service) reconcileRevoked(ctx context.Context, tx *store.Tx, t usher.Ti
 // scan by device time (ties broken by nonce) and marks the others duplicate
 // entries, emitting an alert for each. It records the scan, with the reason
 // it carries if it is the first.
-func (s *Service) reconcileAdmission(ctx context.Context, tx *store.Tx, t usher.Ticket, scan *store.Scan, accepted time.Time, eff *effect) error {
+func (s *Service) reconcileAdmission(ctx context.Context, tx Tx, t usher.Ticket, scan *usher.Scan, accepted time.Time, eff *effect) error {
 	adm, found, err := tx.Admission(ctx, t.TicketID)
 	if err != nil {
 		return err
@@ -307,7 +306,7 @@ func (s *Service) reconcileAdmission(ctx context.Context, tx *store.Tx, t usher.
 // markEntered records on the ticket that its holder went in: a valid ticket
 // becomes admitted; one revoked after the entry keeps the
 // used_before_revocation mark, evidence in a chargeback dispute.
-func markEntered(ctx context.Context, tx *store.Tx, t usher.Ticket) error {
+func markEntered(ctx context.Context, tx Tx, t usher.Ticket) error {
 	switch {
 	case t.Status == usher.TicketValid:
 		return admitTicket(ctx, tx, t)
@@ -321,8 +320,8 @@ func markEntered(ctx context.Context, tx *store.Tx, t usher.Ticket) error {
 
 // demote moves the ticket's admission from the scan that held it to the
 // earlier scan, which makes the former a duplicate entry.
-func (s *Service) demote(ctx context.Context, tx *store.Tx, t usher.Ticket, old store.Admission, scan store.Scan, eff *effect) error {
-	err := tx.SwapAdmission(ctx, store.Admission{
+func (s *Service) demote(ctx context.Context, tx Tx, t usher.Ticket, old usher.Admission, scan usher.Scan, eff *effect) error {
+	err := tx.SwapAdmission(ctx, usher.Admission{
 		TicketID: t.TicketID, VenueID: t.VenueID, ScanID: scan.ID, DeviceID: scan.DeviceID, Nonce: scan.Nonce, AdmittedAt: scan.ScannedAt,
 	}, old.ScanID)
 	if err != nil {
@@ -333,13 +332,13 @@ func (s *Service) demote(ctx context.Context, tx *store.Tx, t usher.Ticket, old 
 		return err
 	}
 	eff.alerts = append(eff.alerts, ResultDuplicateEntry)
-	demoted := store.Scan{DeviceID: old.DeviceID, Nonce: old.Nonce, ScannedAt: old.AdmittedAt}
+	demoted := usher.Scan{DeviceID: old.DeviceID, Nonce: old.Nonce, ScannedAt: old.AdmittedAt}
 	return emit(ctx, tx, EventDuplicateEntry, t, old.Nonce, alertData(t, demoted, map[string]any{
 		"first_device_id": scan.DeviceID, "first_admitted_at": scan.ScannedAt.UTC(), "first_nonce": scan.Nonce,
 	}))
 }
 
-func alertData(t usher.Ticket, scan store.Scan, extra map[string]any) map[string]any {
+func alertData(t usher.Ticket, scan usher.Scan, extra map[string]any) map[string]any {
 	d := map[string]any{
 		"ticket_id": t.TicketID, "order_id": t.OrderID, "show_id": t.ShowID, "venue_id": t.VenueID,
 		"device_id": scan.DeviceID, "nonce": scan.Nonce, "scanned_at": scan.ScannedAt.UTC(),

@@ -10,7 +10,6 @@ import (
 
 	"github.com/usherhq/usher"
 	"github.com/usherhq/usher/internal/problem"
-	"github.com/usherhq/usher/internal/store"
 	"github.com/usherhq/usher/internal/ticketing"
 )
 
@@ -80,11 +79,11 @@ func parseCursor(s string) (cursor, error) {
 	return cursor{seq: seq}, nil
 }
 
-func toChange(c store.TicketChange) Change {
+func toChange(c usher.TicketChange) Change {
 	return Change{Seq: c.Seq, TicketID: c.TicketID, ShowID: c.ShowID, Status: c.Status, CodeHash: c.CodeHash, ChangedAt: c.ChangedAt}
 }
 
-func toChanges(cs []store.TicketChange) []Change {
+func toChanges(cs []usher.TicketChange) []Change {
 	out := make([]Change, len(cs))
 	for i, c := range cs {
 		out[i] = toChange(c)
@@ -96,7 +95,7 @@ func toChanges(cs []store.TicketChange) []Change {
 // when asked to, when cur lies before the retained history, or when cur is
 // ahead of the feed (a cursor from another database). The raw changes it
 // returns are those served, for the freshness bookkeeping.
-func (s *Service) page(ctx context.Context, venue string, cur cursor, limit int, wantSnapshot bool) (FeedPage, []store.TicketChange, error) {
+func (s *Service) page(ctx context.Context, venue string, cur cursor, limit int, wantSnapshot bool) (FeedPage, []usher.TicketChange, error) {
 	if cur.snapshot {
 		p, err := s.snapshotPage(ctx, venue, cur.head, cur.afterTicket, limit, false)
 		return p, nil, err
@@ -133,7 +132,7 @@ func (s *Service) page(ctx context.Context, venue string, cur cursor, limit int,
 	return FeedPage{Changes: toChanges(changes), Next: next.String(), More: len(changes) == limit}, changes, nil
 }
 
-func (s *Service) startSnapshot(ctx context.Context, venue string, limit int) (FeedPage, []store.TicketChange, error) {
+func (s *Service) startSnapshot(ctx context.Context, venue string, limit int) (FeedPage, []usher.TicketChange, error) {
 	// The head is read before the tickets: every change up to it is in the
 	// ticket states read next, and changes after it are served again from
 	// the cursor. Replaying a change a scanner already reflects is harmless,

@@ -5,7 +5,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/usherhq/usher/internal/store"
+	"github.com/usherhq/usher"
 )
 
 // hubBuffer is how many recent changes a venue's hub keeps for the streams
@@ -22,7 +22,7 @@ type hub struct {
 	ready bool  // head is known
 	floor int64 // buf holds every change in (floor, head]
 	head  int64
-	buf   []store.TicketChange
+	buf   []usher.TicketChange
 	wake  chan struct{} // closed and replaced when buf grows
 	subs  int
 
@@ -77,7 +77,7 @@ func (s *Service) Notify(venue string) {
 // covered is false when the buffer cannot answer for cursor (it is older
 // than the buffer, or the head is not known yet). wake is closed when more
 // changes arrive.
-func (h *hub) since(cursor int64, limit int) (changes []store.TicketChange, covered bool, wake <-chan struct{}) {
+func (h *hub) since(cursor int64, limit int) (changes []usher.TicketChange, covered bool, wake <-chan struct{}) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if !h.ready || cursor < h.floor {
@@ -88,11 +88,11 @@ func (h *hub) since(cursor int64, limit int) (changes []store.TicketChange, cove
 		i--
 	}
 	n := min(len(h.buf)-i, limit)
-	return append([]store.TicketChange(nil), h.buf[i:i+n]...), true, h.wake
+	return append([]usher.TicketChange(nil), h.buf[i:i+n]...), true, h.wake
 }
 
 // publish appends changes fetched from the store and wakes the streams.
-func (h *hub) publish(changes []store.TicketChange) {
+func (h *hub) publish(changes []usher.TicketChange) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.buf = append(h.buf, changes...)

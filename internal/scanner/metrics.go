@@ -7,7 +7,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/usherhq/usher"
-	"github.com/usherhq/usher/internal/store"
 )
 
 // freshnessBuckets span 1 ms to an hour, with the reference SLO (30 s) as a
@@ -73,7 +72,7 @@ func eventType(status string) string {
 // served records that a feed read has just handed changes to a scanner of
 // the venue. The store's delivered mark makes the first serving of each
 // change, across every process, the one that observes its freshness.
-func (s *Service) served(ctx context.Context, venue string, changes []store.TicketChange) {
+func (s *Service) served(ctx context.Context, venue string, changes []usher.TicketChange) {
 	if len(changes) == 0 {
 		return
 	}

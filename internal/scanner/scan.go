@@ -13,7 +13,6 @@ import (
 	"github.com/usherhq/usher/internal/ticketcode"
 
 	"github.com/usherhq/usher"
-	"github.com/usherhq/usher/internal/store"
 	"github.com/usherhq/usher/internal/ticketing"
 )
 
@@ -111,7 +110,7 @@ type verdict struct {
 // judge looks the code up inside tx and says what an online scan would answer.
 // A signed code is verified first: a forged one is invalid, and the code of
 // an older generation of a ticket (transferred, reinstated) is revoked.
-func judge(ctx context.Context, tx *store.Tx, codes CodeVerifier, code, venue, show string) (verdict, error) {
+func judge(ctx context.Context, tx Tx, codes CodeVerifier, code, venue, show string) (verdict, error) {
 	if !ValidCode(code) {
 		return verdict{result: ResultInvalid}, nil
 	}
@@ -159,7 +158,7 @@ func judge(ctx context.Context, tx *store.Tx, codes CodeVerifier, code, venue, s
 // admitTicket applies the ticket state machine's Admit transition
 // (ticketing.NextTicket) and swaps the stored status from the ticket's to
 // the next one, so a concurrent admission makes one of them conflict.
-func admitTicket(ctx context.Context, tx *store.Tx, t usher.Ticket) error {
+func admitTicket(ctx context.Context, tx Tx, t usher.Ticket) error {
 	next, err := ticketing.NextTicket(t, ticketing.Admit)
 	if err != nil {
 		return fmt.Errorf("admit ticket %s: %w", t.TicketID, err)
@@ -202,7 +201,7 @@ func (s *Service) handleScan() http.Handler {
 			return
 		}
 		if recorded {
-			s.metrics.scans.WithLabelValues(req.VenueID, store.ScanOnline, res.Result).Inc()
+			s.metrics.scans.WithLabelValues(req.VenueID, usher.ScanOnline, res.Result).Inc()
 			if res.Result == ResultAdmitted {
 				s.Notify(req.VenueID)
 			}
@@ -221,7 +220,7 @@ func serverNonce() string { return usher.NewID("srv_") }
 // nonce was already recorded and the first answer is repeated.
 func (s *Service) scanOnline(ctx context.Context, req ScanRequest, accepted time.Time) (res ScanResult, recorded bool, err error) {
 	hash := ticketing.CodeHash(req.Code)
-	err = s.db.InTx(ctx, func(tx *store.Tx) error {
+	err = s.db.InTx(ctx, func(tx Tx) error {
 		res, recorded = ScanResult{Nonce: req.Nonce}, false
 		prev, found, err := tx.ScanByNonce(ctx, req.VenueID, req.Nonce)
 		if err != nil {
@@ -250,9 +249,9 @@ func (s *Service) scanOnline(ctx context.Context, req ScanRequest, accepted time
 		}
 		recorded = true
 		res.Result, res.TicketID = v.result, visibleTicket(v.result, v.ticket.TicketID)
-		scan := store.Scan{
+		scan := usher.Scan{
 			VenueID: req.VenueID, Nonce: req.Nonce, DeviceID: req.DeviceID, CodeHash: hash,
-			TicketID: v.ticket.TicketID, ShowID: v.ticket.ShowID, Mode: store.ScanOnline,
+			TicketID: v.ticket.TicketID, ShowID: v.ticket.ShowID, Mode: usher.ScanOnline,
 			Decision: v.result, Result: v.result, ScannedAt: req.ScannedAt,
 		}
 		if v.result != ResultAdmitted {
@@ -281,15 +280,15 @@ func (s *Service) scanOnline(ctx context.Context, req ScanRequest, accepted time
 
 // admit records a ticket's first admission by the scan id; with toFeed, the
 // ticket has just become admitted and its venue's feed learns it.
-func (s *Service) admit(ctx context.Context, tx *store.Tx, t usher.Ticket, scan store.Scan, scanID int64, accepted time.Time, toFeed bool) error {
-	err := tx.InsertAdmission(ctx, store.Admission{
+func (s *Service) admit(ctx context.Context, tx Tx, t usher.Ticket, scan usher.Scan, scanID int64, accepted time.Time, toFeed bool) error {
+	err := tx.InsertAdmission(ctx, usher.Admission{
 		TicketID: t.TicketID, VenueID: t.VenueID, ScanID: scanID, DeviceID: scan.DeviceID, Nonce: scan.Nonce, AdmittedAt: scan.ScannedAt,
 	})
 	if err != nil {
 		return err
 	}
 	if toFeed {
-		_, err := tx.AppendTicketChange(ctx, store.TicketChange{
+		_, err := tx.AppendTicketChange(ctx, usher.TicketChange{
 			VenueID: t.VenueID, TicketID: t.TicketID, ShowID: t.ShowID, Status: string(usher.TicketAdmitted),
 			CodeHash: ticketing.CodeHash(t.Code), AcceptedAt: accepted,
 		})
@@ -305,19 +304,19 @@ func (s *Service) admit(ctx context.Context, tx *store.Tx, t usher.Ticket, scan 
 
 // emit appends an outbound event whose id derives from the venue, the scan's
 // nonce and the type: each scan causes each event at most once.
-func emit(ctx context.Context, tx *store.Tx, typ string, t usher.Ticket, nonce string, data any) error {
+func emit(ctx context.Context, tx Tx, typ string, t usher.Ticket, nonce string, data any) error {
 	raw, err := json.Marshal(data)
 	if err != nil {
 		return fmt.Errorf("encode %s: %w", typ, err)
 	}
-	return tx.AppendOutbox(ctx, store.OutboundEvent{
+	return tx.AppendOutbox(ctx, usher.OutboundEvent{
 		ID: ticketing.StableID("evt_", "scan", t.VenueID, nonce, typ), Type: typ, OrderID: t.OrderID, VenueID: t.VenueID, Data: raw,
 	})
 }
 
 // firstAdmittedFor returns when the ticket was first admitted, for the
 // results that concern an admission of this venue's ticket; nil otherwise.
-func firstAdmittedFor(ctx context.Context, tx *store.Tx, result, ticketID string) (*time.Time, error) {
+func firstAdmittedFor(ctx context.Context, tx Tx, result, ticketID string) (*time.Time, error) {
 	switch result {
 	case ResultAdmitted, ResultAlreadyAdmitted, ResultDuplicateEntry:
 	default:

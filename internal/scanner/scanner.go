@@ -22,8 +22,6 @@ import (
 	"github.com/usherhq/usher/internal/ticketcode"
 
 	"github.com/prometheus/client_golang/prometheus"
-
-	"github.com/usherhq/usher/internal/store"
 )
 
 // Config tunes the scanner API. Each field says its default.
@@ -61,7 +59,7 @@ type Config struct {
 // found by its code: otp is "" for a plain code. It returns nil to admit, or
 // an error wrapping ErrStaticCodeRefused or a ticketcode display error.
 type PresentedChecker interface {
-	CheckPresented(ctx context.Context, tx *store.Tx, t usher.Ticket, otp, nonce string, now time.Time) error
+	CheckPresented(ctx context.Context, tx PresentedTx, t usher.Ticket, otp, nonce string, now time.Time) error
 }
 
 // ErrStaticCodeRefused is what a PresentedChecker wraps when a show admits
@@ -124,7 +122,7 @@ func (c Config) Validate() error {
 // history pruner.
 type Service struct {
 	cfg     Config
-	db      *store.DB
+	db      Store
 	log     *slog.Logger
 	metrics *metrics
 
@@ -145,7 +143,7 @@ type Service struct {
 }
 
 // New returns a Service recording its metrics on reg.
-func New(cfg Config, db *store.DB, reg prometheus.Registerer, log *slog.Logger) (*Service, error) {
+func New(cfg Config, db Store, reg prometheus.Registerer, log *slog.Logger) (*Service, error) {
 	cfg = cfg.WithDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, err

@@ -7,7 +7,7 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/usherhq/usher/internal/store"
+	"github.com/usherhq/usher"
 )
 
 // stream serves the feed as Server-Sent Events: one "change" event per entry
@@ -101,7 +101,7 @@ func (s *Service) streamStep(ctx context.Context, sw *sseWriter, h *hub, st *str
 	return true, wake, sw.flush()
 }
 
-func (s *Service) sendChanges(ctx context.Context, sw *sseWriter, st *streamState, changes []store.TicketChange) error {
+func (s *Service) sendChanges(ctx context.Context, sw *sseWriter, st *streamState, changes []usher.TicketChange) error {
 	if len(changes) == 0 {
 		return nil
 	}

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/usherhq/usher/internal/store"
+	"github.com/usherhq/usher"
 )
 
 func TestCursorRoundTrip(t *testing.T) {
@@ -77,15 +77,15 @@ func TestConfigDefaultsValidate(t *testing.T) {
 	}
 }
 
-func changes(seqs ...int64) []store.TicketChange {
-	out := make([]store.TicketChange, len(seqs))
+func changes(seqs ...int64) []usher.TicketChange {
+	out := make([]usher.TicketChange, len(seqs))
 	for i, s := range seqs {
-		out[i] = store.TicketChange{Seq: s, TicketID: fmt.Sprintf("tkt_%d", s)}
+		out[i] = usher.TicketChange{Seq: s, TicketID: fmt.Sprintf("tkt_%d", s)}
 	}
 	return out
 }
 
-func seqsOf(cs []store.TicketChange) []int64 {
+func seqsOf(cs []usher.TicketChange) []int64 {
 	var out []int64
 	for _, c := range cs {
 		out = append(out, c.Seq)

@@ -13,7 +13,7 @@ import (
 // background work: the records are written by the transactions they record.
 func newAuditComponent(a *App) (component, error) {
 	routes := audit.NewAPI(a.Store(), a.Logger()).Routes()
-	routes = append(routes, pii.NewAPI(a.Store(), a.Logger()).Routes()...)
+	routes = append(routes, pii.NewAPI(piiStore(a.Store()), a.Logger()).Routes()...)
 	return auditComponent(routes), nil
 }
 

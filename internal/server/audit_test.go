@@ -46,7 +46,7 @@ func TestAuditLogPagesWithFiltersAndScope(t *testing.T) {
 	s := ushertest.Start(t)
 	ctx := context.Background()
 	for i := range 7 {
-		e := store.AuditEntry{Actor: "test_actor", Action: "test.action", EntityID: fmt.Sprint(i), OrderID: fmt.Sprintf("ord_audit_%d", i%2)}
+		e := usher.AuditEntry{Actor: "test_actor", Action: "test.action", EntityID: fmt.Sprint(i), OrderID: fmt.Sprintf("ord_audit_%d", i%2)}
 		if err := s.Store().AppendAudit(ctx, e); err != nil {
 			t.Fatalf("AppendAudit: %v", err)
 		}
@@ -61,7 +61,7 @@ func TestAuditLogPagesWithFiltersAndScope(t *testing.T) {
 			t.Fatalf("GET /v1/audit page %d: %d", pages, status)
 		}
 		for _, r := range p.Records {
-			if r.Seq <= prev || r.Actor != "test_actor" || r.Hash != store.AuditHash(r) {
+			if r.Seq <= prev || r.Actor != "test_actor" || r.Hash != usher.AuditHash(r) {
 				t.Fatalf("record %+v out of order, of another actor or with a wrong hash", r)
 			}
 			prev = r.Seq

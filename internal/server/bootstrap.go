@@ -84,11 +84,11 @@ func createDemo(ctx context.Context, db *store.DB, now func() time.Time) (*Crede
 	if err != nil {
 		return nil, fmt.Errorf("bootstrap source: %w", err)
 	}
-	tok, token, err := admin.IssueToken(ctx, db, store.Token{Scopes: []string{auth.ScopeAll}, Description: "first-start admin token (" + CredentialsFile + ")", CreatedAt: now().UTC()})
+	tok, token, err := admin.IssueToken(ctx, db, usher.Token{Scopes: []string{auth.ScopeAll}, Description: "first-start admin token (" + CredentialsFile + ")", CreatedAt: now().UTC()})
 	if err != nil {
 		return nil, fmt.Errorf("bootstrap token: %w", err)
 	}
-	err = db.AppendAudit(ctx, store.AuditEntry{Actor: admin.SystemActor, Action: admin.ActionTokenCreated, EntityType: "token", EntityID: tok.ID,
+	err = db.AppendAudit(ctx, usher.AuditEntry{Actor: admin.SystemActor, Action: admin.ActionTokenCreated, EntityType: "token", EntityID: tok.ID,
 		Detail: map[string]any{"scopes": tok.Scopes, "description": tok.Description}})
 	if err != nil {
 		return nil, fmt.Errorf("bootstrap token audit: %w", err)
@@ -99,7 +99,7 @@ func createDemo(ctx context.Context, db *store.DB, now func() time.Time) (*Crede
 	// The demo show admits plain ticket codes too, so that a first scan works
 	// from a printed code; shows admit only rotating display codes unless
 	// their settings say otherwise.
-	if _, err := db.PutShowSettings(ctx, store.ShowSettings{ShowID: DemoShow, AllowStaticCodes: true}); err != nil {
+	if _, err := db.PutShowSettings(ctx, usher.ShowSettings{ShowID: DemoShow, AllowStaticCodes: true}); err != nil {
 		return nil, fmt.Errorf("bootstrap show settings: %w", err)
 	}
 	return &Credentials{Source: view.Name, Scheme: view.Scheme, Secret: view.Secrets[0].Secret, AdminToken: token}, nil

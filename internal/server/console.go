@@ -21,7 +21,7 @@ func newConsoleComponent(a *App) (component, error) {
 			lanes, replayer = d.svc, d.svc
 		}
 	}
-	inc := incident.New(a.Store(), replayer, a.cfg.Clock)
+	inc := incident.New(incidentStore(a.Store()), replayer, a.cfg.Clock)
 	con, err := console.New(console.Deps{
 		Auth: a.authn, Store: a.Store(), Lanes: lanes, Incidents: inc,
 		Gatherer: a.Metrics().Registry, Log: a.Logger().With("component", "console"), Now: a.cfg.Clock,

@@ -23,7 +23,7 @@ func newDeliveryComponent(a *App) (component, error) {
 	if err != nil {
 		return nil, err
 	}
-	svc, err := delivery.New(a.Store(), a.cfg.Delivery, delivery.Options{
+	svc, err := delivery.New(deliveryStore(a.Store()), a.cfg.Delivery, delivery.Options{
 		Instance:   instance,
 		Logger:     a.Logger().With("component", "delivery"),
 		Now:        a.cfg.Clock,

@@ -19,6 +19,7 @@ import (
 
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
+	"github.com/usherhq/usher"
 	"github.com/usherhq/usher/internal/events/eventstest"
 	"github.com/usherhq/usher/internal/server"
 	"github.com/usherhq/usher/internal/store"
@@ -122,7 +123,7 @@ func emitEvents(t *testing.T, s *ushertest.Server, typ string, orders ...string)
 			id := "evt_" + ushertest.NewID()
 			ids = append(ids, id)
 			data := eventstest.Example(t, typ, map[string]any{"order_id": o, "venue_id": server.DemoVenue})
-			if err := tx.AppendOutbox(context.Background(), store.OutboundEvent{ID: id, Type: typ, OrderID: o, VenueID: server.DemoVenue, Data: data}); err != nil {
+			if err := tx.AppendOutbox(context.Background(), usher.OutboundEvent{ID: id, Type: typ, OrderID: o, VenueID: server.DemoVenue, Data: data}); err != nil {
 				return err
 			}
 		}
@@ -185,7 +186,7 @@ func TestDeliveryEndToEndSignedAndFiltered(t *testing.T) {
 		t.Errorf("GET subscription: %d %+v, want active with its breaker closed", status, view)
 	}
 	var attempts struct {
-		Attempts []store.DeliveryAttempt `json:"attempts"`
+		Attempts []usher.DeliveryAttempt `json:"attempts"`
 	}
 	ushertest.Eventually(t, dlvWait, "3 attempts recorded", func() bool {
 		attempts.Attempts = nil
@@ -216,7 +217,7 @@ func TestDeliveryRetriesFollowTheScheduleAtAControllableClock(t *testing.T) {
 	sub := subscribe(t, s, map[string]any{"url": rc.URL, "event_types": []string{"order.confirmed"}, "retry_schedule": []string{"30s", "10m", "1h"}})
 	event := emitEvents(t, s, "order.confirmed", "ord_dlv_retry")[0]
 	for i, scheduled := range []time.Duration{30 * time.Second, 10 * time.Minute, time.Hour} {
-		var d store.Delivery
+		var d usher.Delivery
 		ushertest.Eventually(t, dlvWait, fmt.Sprintf("failure %d recorded", i+1), func() bool {
 			var err error
 			d, err = s.Store().Delivery(context.Background(), sub.ID, event)
@@ -234,7 +235,7 @@ func TestDeliveryRetriesFollowTheScheduleAtAControllableClock(t *testing.T) {
 	}
 	ushertest.Eventually(t, dlvWait, "the delivery", func() bool {
 		d, err := s.Store().Delivery(context.Background(), sub.ID, event)
-		return err == nil && d.Status == store.DeliveryDelivered
+		return err == nil && d.Status == usher.DeliveryDelivered
 	})
 	if got := rc.byID(); len(got) != 1 || got[event] != 4 {
 		t.Fatalf("requests by webhook-id %v, want 4 attempts of %s", got, event)
@@ -255,7 +256,7 @@ func TestDeliveryDeadLettersAndReplays(t *testing.T) {
 	emitEvents(t, s, "ticket.issued", "ord_dlv_1", "ord_dlv_2", "ord_dlv_3")
 
 	type page struct {
-		DeadLetters []store.DeadLetterRecord `json:"dead_letters"`
+		DeadLetters []usher.DeadLetterRecord `json:"dead_letters"`
 		NextCursor  string                   `json:"next_cursor"`
 	}
 	list := "/v1/dlq?stage=delivery&reason=rejected&subscription_id=" + sub.ID
@@ -267,7 +268,7 @@ func TestDeliveryDeadLettersAndReplays(t *testing.T) {
 	var detail struct {
 		ID               string                  `json:"id"`
 		EventID          string                  `json:"event_id"`
-		DeliveryAttempts []store.DeliveryAttempt `json:"delivery_attempts"`
+		DeliveryAttempts []usher.DeliveryAttempt `json:"delivery_attempts"`
 	}
 	if status := s.Admin(http.MethodGet, "/v1/dlq/"+p.DeadLetters[0].ID, "", nil, &detail); status != 200 || len(detail.DeliveryAttempts) != 1 || detail.DeliveryAttempts[0].StatusCode != 400 {
 		t.Fatalf("GET /v1/dlq/{id}: %d %+v, want its one 400 attempt", status, detail)
@@ -286,7 +287,7 @@ func TestDeliveryDeadLettersAndReplays(t *testing.T) {
 	for _, dl := range p.DeadLetters {
 		ushertest.Eventually(t, dlvWait, "delivery after the replays", func() bool {
 			d, err := s.Store().Delivery(context.Background(), sub.ID, dl.EventID)
-			return err == nil && d.Status == store.DeliveryDelivered
+			return err == nil && d.Status == usher.DeliveryDelivered
 		})
 	}
 	for id, n := range rc.byID() {
@@ -332,7 +333,7 @@ func TestDeliveryRestartDeliversEverything(t *testing.T) {
 	for _, id := range ids {
 		ushertest.Eventually(t, dlvWait, "delivery of "+id+" after the restart", func() bool {
 			d, err := s.Store().Delivery(context.Background(), sub.ID, id)
-			return err == nil && d.Status == store.DeliveryDelivered
+			return err == nil && d.Status == usher.DeliveryDelivered
 		})
 	}
 }

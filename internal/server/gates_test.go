@@ -16,7 +16,6 @@ import (
 	"github.com/usherhq/usher"
 	"github.com/usherhq/usher/internal/scanner"
 	"github.com/usherhq/usher/internal/server"
-	"github.com/usherhq/usher/internal/store"
 	"github.com/usherhq/usher/internal/ticketing"
 	"github.com/usherhq/usher/internal/ushertest"
 )
@@ -79,13 +78,13 @@ func metricsText(t *testing.T, s *ushertest.Server) string {
 	return s.ScrapeMetrics()
 }
 
-func outboxOf(t *testing.T, s *ushertest.Server, typ string) []store.OutboundEvent {
+func outboxOf(t *testing.T, s *ushertest.Server, typ string) []usher.OutboundEvent {
 	t.Helper()
 	all, err := s.Store().OutboxAfter(context.Background(), 0, 10000)
 	if err != nil {
 		t.Fatalf("outbox: %v", err)
 	}
-	var out []store.OutboundEvent
+	var out []usher.OutboundEvent
 	for _, ev := range all {
 		if ev.Type == typ {
 			out = append(out, ev)

@@ -9,9 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/usherhq/usher"
 	"github.com/usherhq/usher/internal/problem"
 	"github.com/usherhq/usher/internal/server"
-	"github.com/usherhq/usher/internal/store"
 	"github.com/usherhq/usher/internal/ushertest"
 )
 
@@ -204,7 +204,7 @@ func TestRevokedTokenIsRefusedAtOnceAndAudited(t *testing.T) {
 	if status, code := call(t, s, http.MethodDelete, "/v1/tokens/tok_nobody", ushertest.AdminToken); status != http.StatusNotFound || code != "not_found" {
 		t.Errorf("revoking an unknown token: %d %s, want 404", status, code)
 	}
-	recs, err := s.Store().AuditLog(context.Background(), store.AuditFilter{Limit: 100})
+	recs, err := s.Store().AuditLog(context.Background(), usher.AuditFilter{Limit: 100})
 	if err != nil {
 		t.Fatal(err)
 	}

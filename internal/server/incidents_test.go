@@ -7,9 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/usherhq/usher"
 	"github.com/usherhq/usher/internal/admin"
 	"github.com/usherhq/usher/internal/auth"
-	"github.com/usherhq/usher/internal/store"
 	"github.com/usherhq/usher/internal/ushertest"
 )
 
@@ -30,7 +30,7 @@ func TestIncidentTagReplayClose(t *testing.T) {
 	sub := subscribe(t, s, map[string]any{"url": rc.URL, "event_types": []string{"ticket.issued"}})
 	ids := emitEvents(t, s, "ticket.issued", "ord_inc_1", "ord_inc_2", "ord_inc_3")
 	ushertest.Eventually(t, dlvWait, "3 dead letters", func() bool {
-		dls, _, err := s.Store().SearchDeadLetters(context.Background(), store.DeadLetterFilter{SubscriptionID: sub.ID, Limit: 10})
+		dls, _, err := s.Store().SearchDeadLetters(context.Background(), usher.DeadLetterFilter{SubscriptionID: sub.ID, Limit: 10})
 		return err == nil && len(dls) == 3
 	})
 
@@ -69,8 +69,8 @@ func TestIncidentTagReplayClose(t *testing.T) {
 		t.Errorf("tagging a closed incident: %d, want 409", st)
 	}
 	var detail struct {
-		Items    []store.IncidentTag `json:"items"`
-		Timeline []store.AuditRecord `json:"timeline"`
+		Items    []usher.IncidentTag `json:"items"`
+		Timeline []usher.AuditRecord `json:"timeline"`
 	}
 	if st := s.Admin(http.MethodGet, "/v1/incidents/"+in.ID, "", nil, &detail); st != 200 || len(detail.Items) != 2 {
 		t.Fatalf("GET incident: %d %+v", st, detail)
@@ -79,7 +79,7 @@ func TestIncidentTagReplayClose(t *testing.T) {
 }
 
 // checkTimeline: the audit records of the incident, in order, by whom.
-func checkTimeline(t *testing.T, timeline []store.AuditRecord, tokenID string) {
+func checkTimeline(t *testing.T, timeline []usher.AuditRecord, tokenID string) {
 	t.Helper()
 	var actions []string
 	for _, r := range timeline {
@@ -101,7 +101,7 @@ func checkTimeline(t *testing.T, timeline []store.AuditRecord, tokenID string) {
 func TestIncidentScopes(t *testing.T) {
 	t.Parallel()
 	s := ushertest.Start(t)
-	_, secret, err := admin.IssueToken(context.Background(), s.Store(), store.Token{Scopes: []string{auth.ScopeDLQRead}, Description: "ro", CreatedAt: time.Now()})
+	_, secret, err := admin.IssueToken(context.Background(), s.Store(), usher.Token{Scopes: []string{auth.ScopeDLQRead}, Description: "ro", CreatedAt: time.Now()})
 	if err != nil {
 		t.Fatal(err)
 	}

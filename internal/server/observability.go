@@ -8,6 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sys/unix"
 
+	"github.com/usherhq/usher"
 	"github.com/usherhq/usher/internal/queue"
 	"github.com/usherhq/usher/internal/store"
 )
@@ -62,7 +63,7 @@ func (c *capacityCollector) Collect(ch chan<- prometheus.Metric) {
 	if err != nil {
 		return
 	}
-	counts := map[string]int{store.SubscriptionActive: 0, store.SubscriptionPaused: 0, store.SubscriptionDisabled: 0}
+	counts := map[string]int{usher.SubscriptionActive: 0, usher.SubscriptionPaused: 0, usher.SubscriptionDisabled: 0}
 	for _, s := range subs {
 		counts[s.Status]++
 	}

@@ -8,8 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/usherhq/usher"
 	"github.com/usherhq/usher/internal/audit"
-	"github.com/usherhq/usher/internal/store"
 	"github.com/usherhq/usher/internal/ushertest"
 )
 
@@ -75,4 +75,4 @@ func TestBuyerDataOnlyInTheVault(t *testing.T) {
 	}
 }
 
-func auditFilterAll() store.AuditFilter { return store.AuditFilter{Limit: 1000} }
+func auditFilterAll() usher.AuditFilter { return usher.AuditFilter{Limit: 1000} }

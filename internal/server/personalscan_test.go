@@ -13,8 +13,8 @@ import (
 
 	stripewebhook "github.com/stripe/stripe-go/v82/webhook"
 
+	"github.com/usherhq/usher"
 	"github.com/usherhq/usher/internal/server"
-	"github.com/usherhq/usher/internal/store"
 	"github.com/usherhq/usher/internal/ushertest"
 )
 
@@ -174,12 +174,12 @@ func sendStripeEvent(t *testing.T, s *ushertest.Server, ev map[string]any) {
 
 // waitDeadLetters waits for the processing dead letters (two id reuses and
 // the unknown ticket) and at least one of delivery.
-func waitDeadLetters(t *testing.T, s *ushertest.Server, atLeast int) []store.DeadLetterRecord {
+func waitDeadLetters(t *testing.T, s *ushertest.Server, atLeast int) []usher.DeadLetterRecord {
 	t.Helper()
-	var dls []store.DeadLetterRecord
+	var dls []usher.DeadLetterRecord
 	ushertest.Eventually(t, dlvWait, "dead letters of both stages", func() bool {
 		var err error
-		dls, _, err = s.Store().SearchDeadLetters(context.Background(), store.DeadLetterFilter{Limit: 500})
+		dls, _, err = s.Store().SearchDeadLetters(context.Background(), usher.DeadLetterFilter{Limit: 500})
 		stages := map[string]int{}
 		for _, dl := range dls {
 			stages[dl.Stage]++

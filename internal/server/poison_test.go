@@ -16,7 +16,6 @@ import (
 	"github.com/usherhq/usher"
 	"github.com/usherhq/usher/internal/queue"
 	"github.com/usherhq/usher/internal/server"
-	"github.com/usherhq/usher/internal/store"
 	"github.com/usherhq/usher/internal/ushertest"
 )
 
@@ -79,7 +78,7 @@ func provePartitionAdvances(t *testing.T, s *ushertest.Server, poison ...usher.I
 		return missing == 0
 	})
 	delay := time.Since(start)
-	dls, _, err := s.Store().SearchDeadLetters(ctx, store.DeadLetterFilter{Stage: "processing", Reason: "store_rejected", Limit: 10})
+	dls, _, err := s.Store().SearchDeadLetters(ctx, usher.DeadLetterFilter{Stage: "processing", Reason: "store_rejected", Limit: 10})
 	if err != nil || len(dls) != len(poison) {
 		t.Fatalf("store_rejected dead letters = %d (%v), want %d", len(dls), err, len(poison))
 	}

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/usherhq/usher"
 	"github.com/usherhq/usher/internal/server"
 	"github.com/usherhq/usher/internal/store"
 	"github.com/usherhq/usher/internal/ushertest"
@@ -33,9 +34,9 @@ func TestDedupePrunerHonoursTheRetention(t *testing.T) {
 	err := s.Store().InTx(context.Background(), func(tx *store.Tx) error {
 		for id, age := range ages {
 			at := clock.Now().Add(-age)
-			err := tx.InsertInbound(context.Background(), store.InboundRecord{
+			err := tx.InsertInbound(context.Background(), usher.InboundRecord{
 				Source: "retention", EventID: id, PayloadHash: "sha256:" + id, Type: "order.paid", OrderID: "ord_" + id,
-				Outcome: store.OutcomeApplied, Data: []byte(`{}`), EventAt: at, ReceivedAt: at, ProcessedAt: at,
+				Outcome: usher.OutcomeApplied, Data: []byte(`{}`), EventAt: at, ReceivedAt: at, ProcessedAt: at,
 			})
 			if err != nil {
 				return err

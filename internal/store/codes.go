@@ -2,43 +2,27 @@ package store
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strconv"
 	"time"
-)
 
-// Ticket signing key states: the active key signs new codes, retired keys
-// only verify.
-const (
-	TicketKeyActive  = "active"
-	TicketKeyRetired = "retired"
+	"github.com/usherhq/usher"
 )
-
-// TicketKey is an Ed25519 key that signs ticket codes. Private is the
-// 32-byte seed, sealed at rest under the context "ticketkey/<id>".
-type TicketKey struct {
-	ID        int64
-	Private   []byte
-	Public    []byte
-	State     string
-	CreatedAt time.Time
-}
 
 func ticketKeyContext(id int64) string { return "ticketkey/" + strconv.FormatInt(id, 10) }
 
 // TicketKeys returns every ticket signing key, oldest first, with its
 // private key opened.
-func (db *DB) TicketKeys(ctx context.Context) ([]TicketKey, error) {
+func (db *DB) TicketKeys(ctx context.Context) ([]usher.TicketKey, error) {
 	rows, err := db.read.QueryContext(ctx, `SELECT id, private_key, public_key, state, created_at
 		FROM ticket_signing_keys ORDER BY id`)
 	if err != nil {
 		return nil, fmt.Errorf("read ticket keys: %w", err)
 	}
 	defer rows.Close()
-	var keys []TicketKey
+	var keys []usher.TicketKey
 	for rows.Next() {
-		var k TicketKey
+		var k usher.TicketKey
 		var created int64
 		if err := rows.Scan(&k.ID, &k.Private, &k.Public, &k.State, &created); err != nil {
 			return nil, fmt.Errorf("scan ticket key: %w", err)
@@ -57,17 +41,17 @@ func (db *DB) TicketKeys(ctx context.Context) ([]TicketKey, error) {
 // EnsureTicketKey stores first as the active key when no key is active, and
 // reports whether it did. Processes that start together store one key: the
 // others find it.
-func (db *DB) EnsureTicketKey(ctx context.Context, first TicketKey) (created bool, err error) {
+func (db *DB) EnsureTicketKey(ctx context.Context, first usher.TicketKey) (created bool, err error) {
 	err = db.InTx(ctx, func(tx *Tx) error {
 		created = false
 		var n int
-		if err := tx.queryRow(ctx, `SELECT COUNT(*) FROM ticket_signing_keys WHERE state = $1`, TicketKeyActive).Scan(&n); err != nil {
+		if err := tx.queryRow(ctx, `SELECT COUNT(*) FROM ticket_signing_keys WHERE state = $1`, usher.TicketKeyActive).Scan(&n); err != nil {
 			return fmt.Errorf("count active ticket keys: %w", err)
 		}
 		if n > 0 {
 			return nil
 		}
-		first.State = TicketKeyActive
+		first.State = usher.TicketKeyActive
 		if _, err := tx.insertTicketKey(ctx, first); err != nil {
 			return err
 		}
@@ -79,13 +63,13 @@ func (db *DB) EnsureTicketKey(ctx context.Context, first TicketKey) (created boo
 
 // RotateTicketKey retires the active key and stores next as the active
 // one; it returns next with its id. Retired keys keep verifying.
-func (db *DB) RotateTicketKey(ctx context.Context, next TicketKey) (TicketKey, error) {
-	var stored TicketKey
+func (db *DB) RotateTicketKey(ctx context.Context, next usher.TicketKey) (usher.TicketKey, error) {
+	var stored usher.TicketKey
 	err := db.InTx(ctx, func(tx *Tx) error {
-		if _, err := tx.exec(ctx, `UPDATE ticket_signing_keys SET state = $1 WHERE state = $2`, TicketKeyRetired, TicketKeyActive); err != nil {
+		if _, err := tx.exec(ctx, `UPDATE ticket_signing_keys SET state = $1 WHERE state = $2`, usher.TicketKeyRetired, usher.TicketKeyActive); err != nil {
 			return fmt.Errorf("retire ticket key: %w", err)
 		}
-		next.State = TicketKeyActive
+		next.State = usher.TicketKeyActive
 		var err error
 		stored, err = tx.insertTicketKey(ctx, next)
 		return err
@@ -97,23 +81,23 @@ func (db *DB) RotateTicketKey(ctx context.Context, next TicketKey) (TicketKey, e
 // which the database assigns, so the row is inserted first and its private
 // key sealed into it second, in the same transaction. A second active key
 // violates the one-active index: ErrConflict, and InTx tries again.
-func (tx *Tx) insertTicketKey(ctx context.Context, k TicketKey) (TicketKey, error) {
+func (tx *Tx) insertTicketKey(ctx context.Context, k usher.TicketKey) (usher.TicketKey, error) {
 	err := tx.tx.QueryRowContext(ctx, `INSERT INTO ticket_signing_keys (private_key, public_key, state, created_at)
 		VALUES ($1, $2, $3, $4) RETURNING id`, []byte{}, k.Public, k.State, micros(k.CreatedAt)).Scan(&k.ID)
 	if err != nil {
 		if tx.db.dialect.UniqueViolation(err) {
-			return TicketKey{}, fmt.Errorf("insert ticket key: %w", ErrConflict)
+			return usher.TicketKey{}, fmt.Errorf("insert ticket key: %w", usher.ErrConflict)
 		}
-		return TicketKey{}, fmt.Errorf("insert ticket key: %w", err)
+		return usher.TicketKey{}, fmt.Errorf("insert ticket key: %w", err)
 	}
 	sealed := k.Private
 	if tx.db.sealer != nil {
 		if sealed, err = tx.db.sealer.Seal(k.Private, ticketKeyContext(k.ID)); err != nil {
-			return TicketKey{}, fmt.Errorf("seal ticket key: %w", err)
+			return usher.TicketKey{}, fmt.Errorf("seal ticket key: %w", err)
 		}
 	}
 	if _, err := tx.exec(ctx, `UPDATE ticket_signing_keys SET private_key = $1 WHERE id = $2`, sealed, k.ID); err != nil {
-		return TicketKey{}, fmt.Errorf("store ticket key: %w", err)
+		return usher.TicketKey{}, fmt.Errorf("store ticket key: %w", err)
 	}
 	return k, nil
 }
@@ -153,19 +137,9 @@ func (db *DB) CodeSecret(ctx context.Context, name string, candidate []byte) ([]
 	return secret, nil
 }
 
-// ShowSettings is a show's code policy.
-type ShowSettings struct {
-	ShowID string `json:"show_id"`
-	// AllowStaticCodes lets a gate admit the plain ticket code, for devices
-	// that cannot show a rotating display code. Default false: only display
-	// codes are admitted.
-	AllowStaticCodes bool      `json:"allow_static_codes"`
-	UpdatedAt        time.Time `json:"updated_at"`
-}
-
 // PutShowSettings stores a show's settings, replacing earlier ones, and
 // returns them as stored.
-func (db *DB) PutShowSettings(ctx context.Context, s ShowSettings) (ShowSettings, error) {
+func (db *DB) PutShowSettings(ctx context.Context, s usher.ShowSettings) (usher.ShowSettings, error) {
 	allow := 0
 	if s.AllowStaticCodes {
 		allow = 1
@@ -174,58 +148,45 @@ func (db *DB) PutShowSettings(ctx context.Context, s ShowSettings) (ShowSettings
 	_, err := db.write.ExecContext(ctx, `INSERT INTO show_settings (show_id, allow_static_codes, updated_at) VALUES ($1, $2, $3)
 		ON CONFLICT (show_id) DO UPDATE SET allow_static_codes = $2, updated_at = $3`, s.ShowID, allow, micros(s.UpdatedAt))
 	if err != nil {
-		return ShowSettings{}, fmt.Errorf("put show settings: %w", err)
+		return usher.ShowSettings{}, fmt.Errorf("put show settings: %w", err)
 	}
 	return s, nil
 }
 
 // ShowSettings returns a show's settings, or the defaults when none are stored.
-func (db *DB) ShowSettings(ctx context.Context, showID string) (ShowSettings, error) {
+func (db *DB) ShowSettings(ctx context.Context, showID string) (usher.ShowSettings, error) {
 	return showSettings(ctx, db.read, showID)
 }
 
 // ShowSettings returns a show's settings inside the transaction, or the
 // defaults when none are stored.
-func (tx *Tx) ShowSettings(ctx context.Context, showID string) (ShowSettings, error) {
+func (tx *Tx) ShowSettings(ctx context.Context, showID string) (usher.ShowSettings, error) {
 	return showSettings(ctx, tx, showID)
 }
 
-func showSettings(ctx context.Context, q querier, showID string) (ShowSettings, error) {
+func showSettings(ctx context.Context, q querier, showID string) (usher.ShowSettings, error) {
 	rows, err := q.QueryContext(ctx, `SELECT allow_static_codes, updated_at FROM show_settings WHERE show_id = $1`, showID)
 	if err != nil {
-		return ShowSettings{}, fmt.Errorf("read show settings: %w", err)
+		return usher.ShowSettings{}, fmt.Errorf("read show settings: %w", err)
 	}
 	defer rows.Close()
-	s := ShowSettings{ShowID: showID}
+	s := usher.ShowSettings{ShowID: showID}
 	if rows.Next() {
 		var allow, updated int64
 		if err := rows.Scan(&allow, &updated); err != nil {
-			return ShowSettings{}, fmt.Errorf("scan show settings: %w", err)
+			return usher.ShowSettings{}, fmt.Errorf("scan show settings: %w", err)
 		}
 		s.AllowStaticCodes, s.UpdatedAt = allow == 1, fromMicros(updated)
 	}
 	return s, rows.Err()
 }
 
-// DisplayCodeUse is one acceptance of a display code at a gate.
-type DisplayCodeUse struct {
-	TicketID   string
-	Generation int
-	Step       int64
-	Nonce      string // the scan's nonce: the same scan again is not a replay
-	UsedAt     time.Time
-}
-
-// ErrDisplayCodeUsed is returned by UseDisplayCode for a step that another
-// scan already used.
-var ErrDisplayCodeUsed = errors.New("display code step already used")
-
 // UseDisplayCode records that a scan accepted a ticket's display code of
 // u.Step. A step at or before the last one used for the ticket's generation
 // by another nonce is ErrDisplayCodeUsed; the same nonce and step again (a
 // retried scan) is accepted. A newer generation starts afresh. A concurrent
 // use of the same ticket is ErrConflict, and InTx retries.
-func (tx *Tx) UseDisplayCode(ctx context.Context, u DisplayCodeUse) error {
+func (tx *Tx) UseDisplayCode(ctx context.Context, u usher.DisplayCodeUse) error {
 	var gen int
 	var step int64
 	var nonce string
@@ -234,7 +195,7 @@ func (tx *Tx) UseDisplayCode(ctx context.Context, u DisplayCodeUse) error {
 		_, err := tx.exec(ctx, `INSERT INTO display_code_uses (ticket_id, generation, step, nonce, used_at) VALUES ($1, $2, $3, $4, $5)`,
 			u.TicketID, u.Generation, u.Step, u.Nonce, micros(u.UsedAt))
 		if err != nil && tx.db.dialect.UniqueViolation(err) {
-			return fmt.Errorf("display code use of %s: %w", u.TicketID, ErrConflict)
+			return fmt.Errorf("display code use of %s: %w", u.TicketID, usher.ErrConflict)
 		}
 		if err != nil {
 			return fmt.Errorf("insert display code use: %w", err)
@@ -248,7 +209,7 @@ func (tx *Tx) UseDisplayCode(ctx context.Context, u DisplayCodeUse) error {
 	case u.Generation == gen && u.Step == step && u.Nonce == nonce:
 		return nil
 	case u.Generation < gen || u.Generation == gen && u.Step <= step:
-		return ErrDisplayCodeUsed
+		return usher.ErrDisplayCodeUsed
 	}
 	res, err := tx.exec(ctx, `UPDATE display_code_uses SET generation = $1, step = $2, nonce = $3, used_at = $4
 		WHERE ticket_id = $5 AND generation = $6 AND step = $7 AND nonce = $8`,
@@ -257,7 +218,7 @@ func (tx *Tx) UseDisplayCode(ctx context.Context, u DisplayCodeUse) error {
 		return fmt.Errorf("update display code use: %w", err)
 	}
 	if n, err := res.RowsAffected(); err != nil || n != 1 {
-		return fmt.Errorf("display code use of %s: %w", u.TicketID, ErrConflict)
+		return fmt.Errorf("display code use of %s: %w", u.TicketID, usher.ErrConflict)
 	}
 	return nil
 }

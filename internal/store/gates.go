@@ -8,46 +8,6 @@ import (
 	"github.com/usherhq/usher"
 )
 
-// Scan modes: decided here while the device was online, or decided by the
-// device offline and uploaded later.
-const (
-	ScanOnline  = "online"
-	ScanOffline = "offline"
-)
-
-// Scan is one presentation of a code at a gate, as recorded. Decision is what
-// the device was told (online) or decided itself (offline); Result is the
-// reconciled outcome, which an offline upload of an earlier scan of the same
-// ticket may later change from admitted to duplicate_entry.
-type Scan struct {
-	ID         int64
-	VenueID    string
-	Nonce      string
-	DeviceID   string
-	CodeHash   string
-	TicketID   string
-	ShowID     string
-	Mode       string
-	Decision   string
-	Result     string
-	Reason     string
-	ScannedAt  time.Time // the device's clock
-	RecordedAt time.Time // ours
-	UpdatedAt  time.Time
-}
-
-// Admission is the scan that let a ticket in: its earliest admitting scan by
-// device time.
-type Admission struct {
-	TicketID   string
-	VenueID    string
-	ScanID     int64
-	DeviceID   string
-	Nonce      string
-	AdmittedAt time.Time // the device's clock at the scan
-	UpdatedAt  time.Time
-}
-
 // TicketByCode returns the ticket holding code inside the transaction; found
 // is false when no ticket has it.
 func (tx *Tx) TicketByCode(ctx context.Context, code string) (usher.Ticket, bool, error) {
@@ -85,8 +45,8 @@ func (tx *Tx) RevokedAt(ctx context.Context, venueID, ticketID string) (at time.
 const scanColumns = `SELECT id, venue_id, nonce, device_id, code_hash, ticket_id, show_id, mode, decision, result, reason,
 	scanned_at, recorded_at, updated_at FROM scans`
 
-func scanScan(row scanner) (Scan, error) {
-	var s Scan
+func scanScan(row scanner) (usher.Scan, error) {
+	var s usher.Scan
 	var scanned, recorded, updated int64
 	err := row.Scan(&s.ID, &s.VenueID, &s.Nonce, &s.DeviceID, &s.CodeHash, &s.TicketID, &s.ShowID, &s.Mode,
 		&s.Decision, &s.Result, &s.Reason, &scanned, &recorded, &updated)
@@ -96,13 +56,13 @@ func scanScan(row scanner) (Scan, error) {
 
 // ScanByNonce returns the scan a venue recorded under nonce; found is false
 // when there is none.
-func (tx *Tx) ScanByNonce(ctx context.Context, venueID, nonce string) (Scan, bool, error) {
+func (tx *Tx) ScanByNonce(ctx context.Context, venueID, nonce string) (usher.Scan, bool, error) {
 	s, err := scanScan(tx.queryRow(ctx, scanColumns+` WHERE venue_id = $1 AND nonce = $2`, venueID, nonce))
 	if isNoRows(err) {
-		return Scan{}, false, nil
+		return usher.Scan{}, false, nil
 	}
 	if err != nil {
-		return Scan{}, false, fmt.Errorf("read scan: %w", err)
+		return usher.Scan{}, false, fmt.Errorf("read scan: %w", err)
 	}
 	return s, true, nil
 }
@@ -110,7 +70,7 @@ func (tx *Tx) ScanByNonce(ctx context.Context, venueID, nonce string) (Scan, boo
 // InsertScan records a scan and returns its id. A nonce the venue already
 // recorded fails with ErrConflict, so two racing uploads of one scan record
 // it once: InTx retries, and the retry finds the first.
-func (tx *Tx) InsertScan(ctx context.Context, s Scan) (int64, error) {
+func (tx *Tx) InsertScan(ctx context.Context, s usher.Scan) (int64, error) {
 	now := micros(tx.db.now())
 	var id int64
 	err := tx.queryRow(ctx, `INSERT INTO scans (venue_id, nonce, device_id, code_hash, ticket_id, show_id, mode,
@@ -120,7 +80,7 @@ func (tx *Tx) InsertScan(ctx context.Context, s Scan) (int64, error) {
 		s.Decision, s.Result, s.Reason, micros(s.ScannedAt), now).Scan(&id)
 	if err != nil {
 		if tx.db.dialect.UniqueViolation(err) {
-			return 0, fmt.Errorf("scan %s/%s: %w", s.VenueID, s.Nonce, ErrConflict)
+			return 0, fmt.Errorf("scan %s/%s: %w", s.VenueID, s.Nonce, usher.ErrConflict)
 		}
 		return 0, fmt.Errorf("insert scan: %w", err)
 	}
@@ -142,13 +102,13 @@ func (tx *Tx) SetScanResult(ctx context.Context, id int64, result, reason string
 
 // Scans lists a venue's scans in the order they were recorded, after the id
 // afterID.
-func (db *DB) Scans(ctx context.Context, venueID string, afterID int64, limit int) ([]Scan, error) {
+func (db *DB) Scans(ctx context.Context, venueID string, afterID int64, limit int) ([]usher.Scan, error) {
 	rows, err := db.read.QueryContext(ctx, scanColumns+` WHERE venue_id = $1 AND id > $2 ORDER BY id LIMIT $3`, venueID, afterID, limit)
 	if err != nil {
 		return nil, fmt.Errorf("list scans: %w", err)
 	}
 	defer rows.Close()
-	out := []Scan{}
+	out := []usher.Scan{}
 	for rows.Next() {
 		s, err := scanScan(rows)
 		if err != nil {
@@ -161,8 +121,8 @@ func (db *DB) Scans(ctx context.Context, venueID string, afterID int64, limit in
 
 const admissionColumns = `SELECT ticket_id, venue_id, scan_id, device_id, nonce, admitted_at, updated_at FROM admissions`
 
-func scanAdmission(row scanner) (Admission, error) {
-	var a Admission
+func scanAdmission(row scanner) (usher.Admission, error) {
+	var a usher.Admission
 	var admitted, updated int64
 	err := row.Scan(&a.TicketID, &a.VenueID, &a.ScanID, &a.DeviceID, &a.Nonce, &admitted, &updated)
 	a.AdmittedAt, a.UpdatedAt = fromMicros(admitted), fromMicros(updated)
@@ -171,26 +131,26 @@ func scanAdmission(row scanner) (Admission, error) {
 
 // Admission returns the admission of a ticket; found is false when it was
 // never admitted.
-func (tx *Tx) Admission(ctx context.Context, ticketID string) (Admission, bool, error) {
+func (tx *Tx) Admission(ctx context.Context, ticketID string) (usher.Admission, bool, error) {
 	a, err := scanAdmission(tx.queryRow(ctx, admissionColumns+` WHERE ticket_id = $1`, ticketID))
 	if isNoRows(err) {
-		return Admission{}, false, nil
+		return usher.Admission{}, false, nil
 	}
 	if err != nil {
-		return Admission{}, false, fmt.Errorf("read admission: %w", err)
+		return usher.Admission{}, false, fmt.Errorf("read admission: %w", err)
 	}
 	return a, true, nil
 }
 
 // InsertAdmission records a ticket's first admission; a ticket already
 // admitted fails with ErrConflict.
-func (tx *Tx) InsertAdmission(ctx context.Context, a Admission) error {
+func (tx *Tx) InsertAdmission(ctx context.Context, a usher.Admission) error {
 	_, err := tx.exec(ctx, `INSERT INTO admissions (ticket_id, venue_id, scan_id, device_id, nonce, admitted_at, updated_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7)`,
 		a.TicketID, a.VenueID, a.ScanID, a.DeviceID, a.Nonce, micros(a.AdmittedAt), micros(tx.db.now()))
 	if err != nil {
 		if tx.db.dialect.UniqueViolation(err) {
-			return fmt.Errorf("admission of %s: %w", a.TicketID, ErrConflict)
+			return fmt.Errorf("admission of %s: %w", a.TicketID, usher.ErrConflict)
 		}
 		return fmt.Errorf("insert admission: %w", err)
 	}
@@ -199,7 +159,7 @@ func (tx *Tx) InsertAdmission(ctx context.Context, a Admission) error {
 
 // SwapAdmission moves a ticket's admission to the scan in a if it is still
 // held by the scan fromScanID, and fails with ErrConflict otherwise.
-func (tx *Tx) SwapAdmission(ctx context.Context, a Admission, fromScanID int64) error {
+func (tx *Tx) SwapAdmission(ctx context.Context, a usher.Admission, fromScanID int64) error {
 	res, err := tx.exec(ctx, `UPDATE admissions SET scan_id = $1, device_id = $2, nonce = $3, admitted_at = $4, updated_at = $5
 		WHERE ticket_id = $6 AND scan_id = $7`,
 		a.ScanID, a.DeviceID, a.Nonce, micros(a.AdmittedAt), micros(tx.db.now()), a.TicketID, fromScanID)
@@ -207,19 +167,19 @@ func (tx *Tx) SwapAdmission(ctx context.Context, a Admission, fromScanID int64) 
 		return fmt.Errorf("swap admission: %w", err)
 	}
 	if n, err := res.RowsAffected(); err != nil || n != 1 {
-		return fmt.Errorf("admission of %s not held by scan %d: %w", a.TicketID, fromScanID, ErrConflict)
+		return fmt.Errorf("admission of %s not held by scan %d: %w", a.TicketID, fromScanID, usher.ErrConflict)
 	}
 	return nil
 }
 
 // Admissions lists a venue's admissions by ticket id.
-func (db *DB) Admissions(ctx context.Context, venueID string) ([]Admission, error) {
+func (db *DB) Admissions(ctx context.Context, venueID string) ([]usher.Admission, error) {
 	rows, err := db.read.QueryContext(ctx, admissionColumns+` WHERE venue_id = $1 ORDER BY ticket_id`, venueID)
 	if err != nil {
 		return nil, fmt.Errorf("list admissions: %w", err)
 	}
 	defer rows.Close()
-	out := []Admission{}
+	out := []usher.Admission{}
 	for rows.Next() {
 		a, err := scanAdmission(rows)
 		if err != nil {
@@ -228,27 +188,6 @@ func (db *DB) Admissions(ctx context.Context, venueID string) ([]Admission, erro
 		out = append(out, a)
 	}
 	return out, rows.Err()
-}
-
-// FeedState is what a venue's health shows of its feed.
-type FeedState struct {
-	VenueID string
-	// Head is the venue's last sequence number; 0 before its first change.
-	Head int64
-	// PrunedThrough is the last sequence number removed from history: a
-	// cursor before it needs a snapshot.
-	PrunedThrough int64
-	// DeliveredSeq is the highest sequence number a feed read has served, and
-	// DeliveredAt when it first did.
-	DeliveredSeq int64
-	DeliveredAt  time.Time
-	// Last is the change at Head, when it is still retained.
-	Last TicketChange
-	// OldestUndelivered is when the first change after DeliveredSeq was
-	// committed; zero when every change has been served.
-	OldestUndelivered time.Time
-	// LastScanAt is when the venue's last scan was recorded.
-	LastScanAt time.Time
 }
 
 // FeedHead returns a venue's last sequence number, 0 before its first change.
@@ -279,8 +218,8 @@ func (db *DB) FeedFloor(ctx context.Context, venueID string) (int64, error) {
 
 // FeedState reads a venue's feed bookkeeping. The reads are not one
 // snapshot; each figure is current when read.
-func (db *DB) FeedState(ctx context.Context, venueID string) (FeedState, error) {
-	st := FeedState{VenueID: venueID}
+func (db *DB) FeedState(ctx context.Context, venueID string) (usher.FeedState, error) {
+	st := usher.FeedState{VenueID: venueID}
 	var err error
 	if st.Head, err = db.FeedHead(ctx, venueID); err != nil {
 		return st, err
@@ -354,7 +293,7 @@ func (db *DB) AdvanceFeedDelivered(ctx context.Context, venueID string, seq int6
 			return fmt.Errorf("advance delivered mark: %w", err)
 		}
 		if n, err := res.RowsAffected(); err != nil || n != 1 {
-			return fmt.Errorf("delivered mark of %s moved: %w", venueID, ErrConflict)
+			return fmt.Errorf("delivered mark of %s moved: %w", venueID, usher.ErrConflict)
 		}
 		return nil
 	})

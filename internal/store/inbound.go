@@ -6,44 +6,23 @@ import (
 	"errors"
 	"fmt"
 	"time"
-)
 
-// Outcomes of an inbound event, kept on its dedupe record.
-const (
-	OutcomeApplied  = "applied"   // its effects were committed
-	OutcomeIgnored  = "ignored"   // recorded, no effect (unknown type, stale)
-	OutcomeSetAside = "set_aside" // permanent failure, kept in the dead-letter store
+	"github.com/usherhq/usher"
 )
-
-// InboundRecord is the dedupe record of one inbound event.
-type InboundRecord struct {
-	Source      string
-	EventID     string
-	PayloadHash string
-	Type        string
-	OrderID     string
-	KeyID       string
-	Outcome     string
-	Reason      string
-	Data        []byte
-	EventAt     time.Time
-	ReceivedAt  time.Time
-	ProcessedAt time.Time
-}
 
 // InboundRecord returns the dedupe record of (source, eventID); found is false
 // when the event was never processed.
-func (tx *Tx) InboundRecord(ctx context.Context, source, eventID string) (rec InboundRecord, found bool, err error) {
+func (tx *Tx) InboundRecord(ctx context.Context, source, eventID string) (rec usher.InboundRecord, found bool, err error) {
 	row := tx.queryRow(ctx, `SELECT payload_hash, type, order_id, key_id, outcome, reason, data, event_at, received_at, processed_at
 		FROM inbound_events WHERE source = $1 AND event_id = $2`, source, eventID)
 	var eventAt, receivedAt, processedAt int64
 	var data string
 	err = row.Scan(&rec.PayloadHash, &rec.Type, &rec.OrderID, &rec.KeyID, &rec.Outcome, &rec.Reason, &data, &eventAt, &receivedAt, &processedAt)
 	if errors.Is(err, sql.ErrNoRows) {
-		return InboundRecord{}, false, nil
+		return usher.InboundRecord{}, false, nil
 	}
 	if err != nil {
-		return InboundRecord{}, false, fmt.Errorf("read inbound record: %w", err)
+		return usher.InboundRecord{}, false, fmt.Errorf("read inbound record: %w", err)
 	}
 	rec.Source, rec.EventID, rec.Data = source, eventID, []byte(data)
 	rec.EventAt, rec.ReceivedAt, rec.ProcessedAt = fromMicros(eventAt), fromMicros(receivedAt), fromMicros(processedAt)
@@ -53,7 +32,7 @@ func (tx *Tx) InboundRecord(ctx context.Context, source, eventID string) (rec In
 // InsertInbound writes the dedupe record. A second record for the same
 // (source, event id) fails on the primary key, which makes the record the
 // guarantee even if two processors raced.
-func (tx *Tx) InsertInbound(ctx context.Context, rec InboundRecord) error {
+func (tx *Tx) InsertInbound(ctx context.Context, rec usher.InboundRecord) error {
 	_, err := tx.exec(ctx, `INSERT INTO inbound_events
 		(source, event_id, payload_hash, type, order_id, key_id, outcome, reason, data, event_at, received_at, processed_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
@@ -61,7 +40,7 @@ func (tx *Tx) InsertInbound(ctx context.Context, rec InboundRecord) error {
 		string(rec.Data), micros(rec.EventAt), micros(rec.ReceivedAt), micros(rec.ProcessedAt))
 	if err != nil {
 		if tx.db.dialect.UniqueViolation(err) {
-			return fmt.Errorf("insert inbound record: %w", ErrConflict)
+			return fmt.Errorf("insert inbound record: %w", usher.ErrConflict)
 		}
 		return fmt.Errorf("insert inbound record: %w", err)
 	}
@@ -69,16 +48,16 @@ func (tx *Tx) InsertInbound(ctx context.Context, rec InboundRecord) error {
 }
 
 // InboundRecords lists the dedupe records of an order, oldest first.
-func (db *DB) InboundRecords(ctx context.Context, orderID string) ([]InboundRecord, error) {
+func (db *DB) InboundRecords(ctx context.Context, orderID string) ([]usher.InboundRecord, error) {
 	rows, err := db.read.QueryContext(ctx, `SELECT source, event_id, payload_hash, type, key_id, outcome, reason, data, event_at, received_at, processed_at
 		FROM inbound_events WHERE order_id = $1 ORDER BY processed_at, event_id`, orderID)
 	if err != nil {
 		return nil, fmt.Errorf("list inbound records: %w", err)
 	}
 	defer rows.Close()
-	var out []InboundRecord
+	var out []usher.InboundRecord
 	for rows.Next() {
-		rec := InboundRecord{OrderID: orderID}
+		rec := usher.InboundRecord{OrderID: orderID}
 		var eventAt, receivedAt, processedAt int64
 		var data string
 		if err := rows.Scan(&rec.Source, &rec.EventID, &rec.PayloadHash, &rec.Type, &rec.KeyID, &rec.Outcome, &rec.Reason, &data, &eventAt, &receivedAt, &processedAt); err != nil {

@@ -9,45 +9,10 @@ import (
 	"github.com/usherhq/usher"
 )
 
-// Incident states.
-const (
-	IncidentOpen   = "open"
-	IncidentClosed = "closed"
-)
-
-// Kinds of what an incident tags, with the form of their ref.
-const (
-	TagDeadLetter = "dead_letter" // ref: the dead letter id
-	TagDelivery   = "delivery"    // ref: subscription_id/event_id
-	TagInbound    = "inbound"     // ref: source/event_id
-)
-
-// Incident is an operator's name for a stretch of trouble; what happened
-// to it (tags, replays, closing) is in the audit log under its id.
-type Incident struct {
-	ID          string    `json:"id"`
-	Title       string    `json:"title"`
-	Description string    `json:"description"`
-	Status      string    `json:"status"`
-	Summary     string    `json:"summary,omitempty"`
-	CreatedBy   string    `json:"created_by"`
-	CreatedAt   time.Time `json:"created_at"`
-	ClosedAt    time.Time `json:"closed_at,omitzero"`
-	// Tags counts the tagged items by kind.
-	Tags map[string]int `json:"tags"`
-}
-
-// IncidentTag is one item an incident covers.
-type IncidentTag struct {
-	Kind     string    `json:"kind"`
-	Ref      string    `json:"ref"`
-	TaggedAt time.Time `json:"tagged_at"`
-}
-
 // CreateIncident stores a new, open incident.
-func (tx *Tx) CreateIncident(ctx context.Context, in Incident) error {
+func (tx *Tx) CreateIncident(ctx context.Context, in usher.Incident) error {
 	_, err := tx.exec(ctx, `INSERT INTO incidents (id, title, description, status, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6)`,
-		in.ID, in.Title, in.Description, IncidentOpen, in.CreatedBy, micros(in.CreatedAt))
+		in.ID, in.Title, in.Description, usher.IncidentOpen, in.CreatedBy, micros(in.CreatedAt))
 	if err != nil {
 		return fmt.Errorf("insert incident: %w", err)
 	}
@@ -56,8 +21,8 @@ func (tx *Tx) CreateIncident(ctx context.Context, in Incident) error {
 
 const incidentColumns = `SELECT id, title, description, status, summary, created_by, created_at, closed_at FROM incidents`
 
-func scanIncident(row scanner) (Incident, error) {
-	var in Incident
+func scanIncident(row scanner) (usher.Incident, error) {
+	var in usher.Incident
 	var created, closed int64
 	err := row.Scan(&in.ID, &in.Title, &in.Description, &in.Status, &in.Summary, &in.CreatedBy, &created, &closed)
 	in.CreatedAt, in.ClosedAt = fromMicros(created), fromMicros(closed)
@@ -66,16 +31,16 @@ func scanIncident(row scanner) (Incident, error) {
 
 // Incident returns one incident with its tag counts, or a
 // usher.CodeNotFound error.
-func (db *DB) Incident(ctx context.Context, id string) (Incident, error) {
+func (db *DB) Incident(ctx context.Context, id string) (usher.Incident, error) {
 	in, err := scanIncident(db.read.QueryRowContext(ctx, incidentColumns+` WHERE id = $1`, id))
 	if isNoRows(err) {
-		return Incident{}, notFound("incident", id)
+		return usher.Incident{}, notFound("incident", id)
 	}
 	if err != nil {
-		return Incident{}, fmt.Errorf("read incident: %w", err)
+		return usher.Incident{}, fmt.Errorf("read incident: %w", err)
 	}
 	if in.Tags, err = db.tagCounts(ctx, id); err != nil {
-		return Incident{}, err
+		return usher.Incident{}, err
 	}
 	return in, nil
 }
@@ -86,7 +51,7 @@ func (db *DB) tagCounts(ctx context.Context, id string) (map[string]int, error) 
 
 // Incidents lists incidents, newest first, at most limit; status ""
 // lists every state.
-func (db *DB) Incidents(ctx context.Context, status string, limit int) ([]Incident, error) {
+func (db *DB) Incidents(ctx context.Context, status string, limit int) ([]usher.Incident, error) {
 	q, args := incidentColumns, []any{}
 	if status != "" {
 		q, args = q+` WHERE status = $1`, append(args, status)
@@ -96,7 +61,7 @@ func (db *DB) Incidents(ctx context.Context, status string, limit int) ([]Incide
 	if err != nil {
 		return nil, fmt.Errorf("list incidents: %w", err)
 	}
-	out := []Incident{}
+	out := []usher.Incident{}
 	for rows.Next() {
 		in, err := scanIncident(rows)
 		if err != nil {
@@ -128,7 +93,7 @@ func (tx *Tx) openIncident(ctx context.Context, id string) error {
 	if err != nil {
 		return fmt.Errorf("read incident: %w", err)
 	}
-	if status != IncidentOpen {
+	if status != usher.IncidentOpen {
 		return usher.Errorf(usher.CodeConflict, "incident %s is %s", id, status)
 	}
 	return nil
@@ -160,7 +125,7 @@ func (tx *Tx) CloseIncident(ctx context.Context, id, summary string, at time.Tim
 		return err
 	}
 	if _, err := tx.exec(ctx, `UPDATE incidents SET status = $1, summary = $2, closed_at = $3 WHERE id = $4`,
-		IncidentClosed, summary, micros(at), id); err != nil {
+		usher.IncidentClosed, summary, micros(at), id); err != nil {
 		return fmt.Errorf("close incident: %w", err)
 	}
 	return nil
@@ -168,16 +133,16 @@ func (tx *Tx) CloseIncident(ctx context.Context, id, summary string, at time.Tim
 
 // IncidentTags lists what an incident covers, in tagging order, at most
 // limit items.
-func (db *DB) IncidentTags(ctx context.Context, id string, limit int) ([]IncidentTag, error) {
+func (db *DB) IncidentTags(ctx context.Context, id string, limit int) ([]usher.IncidentTag, error) {
 	rows, err := db.read.QueryContext(ctx, `SELECT kind, ref, tagged_at FROM incident_tags WHERE incident_id = $1
 		ORDER BY tagged_at, kind, ref LIMIT $2`, id, limit)
 	if err != nil {
 		return nil, fmt.Errorf("list incident tags: %w", err)
 	}
 	defer rows.Close()
-	out := []IncidentTag{}
+	out := []usher.IncidentTag{}
 	for rows.Next() {
-		var t IncidentTag
+		var t usher.IncidentTag
 		var at int64
 		if err := rows.Scan(&t.Kind, &t.Ref, &at); err != nil {
 			return nil, fmt.Errorf("scan incident tag: %w", err)
@@ -212,18 +177,9 @@ func (db *DB) IncidentDeadLetters(ctx context.Context, id string, limit int) ([]
 	return out, rows.Err()
 }
 
-// DeliveryRefFilter selects deliveries to tag; SubscriptionID is required.
-type DeliveryRefFilter struct {
-	SubscriptionID string
-	Status         string // pending, delivered or dead; "" any
-	OrderID        string
-	Since          time.Time // created at or after
-	Limit          int
-}
-
 // DeliveryRefs returns the refs (subscription_id/event_id) of the
 // deliveries that match f, newest first.
-func (db *DB) DeliveryRefs(ctx context.Context, f DeliveryRefFilter) ([]string, error) {
+func (db *DB) DeliveryRefs(ctx context.Context, f usher.DeliveryRefFilter) ([]string, error) {
 	q := `SELECT subscription_id || '/' || event_id FROM deliveries WHERE subscription_id = $1 AND created_at >= $2`
 	args := []any{f.SubscriptionID, micros(f.Since)}
 	if f.Status != "" {
@@ -238,19 +194,9 @@ func (db *DB) DeliveryRefs(ctx context.Context, f DeliveryRefFilter) ([]string, 
 	return db.refs(ctx, q+` ORDER BY id DESC LIMIT $`+strconv.Itoa(len(args)), args...)
 }
 
-// InboundRefFilter selects inbound events to tag; OrderID or Source is
-// required.
-type InboundRefFilter struct {
-	Source  string
-	OrderID string
-	Outcome string
-	Since   time.Time // processed at or after
-	Limit   int
-}
-
 // InboundRefs returns the refs (source/event_id) of the inbound events
 // that match f, newest first.
-func (db *DB) InboundRefs(ctx context.Context, f InboundRefFilter) ([]string, error) {
+func (db *DB) InboundRefs(ctx context.Context, f usher.InboundRefFilter) ([]string, error) {
 	q := `SELECT source || '/' || event_id FROM inbound_events WHERE processed_at >= $1`
 	args := []any{micros(f.Since)}
 	for _, c := range []struct{ col, v string }{{"source", f.Source}, {"order_id", f.OrderID}, {"outcome", f.Outcome}} {

@@ -42,7 +42,7 @@ func (tx *Tx) SwapInventory(ctx context.Context, inv usher.Inventory, soldDelta,
 		return fmt.Errorf("swap inventory: %w", err)
 	}
 	if n, err := res.RowsAffected(); err != nil || n != 1 {
-		return fmt.Errorf("swap inventory of %s/%s at version %d: %w", inv.ShowID, inv.TicketType, inv.Version, ErrConflict)
+		return fmt.Errorf("swap inventory of %s/%s at version %d: %w", inv.ShowID, inv.TicketType, inv.Version, usher.ErrConflict)
 	}
 	return nil
 }
@@ -79,7 +79,7 @@ func (tx *Tx) AdjustCapacity(ctx context.Context, showID, ticketType string, cap
 		return false, fmt.Errorf("adjust capacity: %w", err)
 	}
 	if n, _ := res.RowsAffected(); n != 1 {
-		return false, ErrConflict
+		return false, usher.ErrConflict
 	}
 	return false, nil
 }
@@ -99,7 +99,7 @@ func (db *DB) PutCapacity(ctx context.Context, showID, ticketType string, capaci
 				VALUES ($1, $2, $3, 0, 0, 1, $4)`, showID, ticketType, capacity, now)
 			if err != nil {
 				if db.dialect.UniqueViolation(err) {
-					return ErrConflict
+					return usher.ErrConflict
 				}
 				return fmt.Errorf("insert inventory: %w", err)
 			}
@@ -115,7 +115,7 @@ func (db *DB) PutCapacity(ctx context.Context, showID, ticketType string, capaci
 			return fmt.Errorf("update capacity: %w", err)
 		}
 		if n, _ := res.RowsAffected(); n != 1 {
-			return ErrConflict
+			return usher.ErrConflict
 		}
 		inv = cur
 		inv.Capacity, inv.Version = capacity, cur.Version+1

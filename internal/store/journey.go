@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/usherhq/usher"
 )
 
 // The reads of this file serve the operator console: an event's journey
@@ -12,16 +14,16 @@ import (
 
 // InboundByEvent returns the dedupe records of an inbound event id, from
 // any source (ids are unique per source only).
-func (db *DB) InboundByEvent(ctx context.Context, eventID string) ([]InboundRecord, error) {
+func (db *DB) InboundByEvent(ctx context.Context, eventID string) ([]usher.InboundRecord, error) {
 	rows, err := db.read.QueryContext(ctx, `SELECT source, event_id, payload_hash, type, order_id, key_id, outcome, reason, data, event_at, received_at, processed_at
 		FROM inbound_events WHERE event_id = $1 ORDER BY processed_at, source`, eventID)
 	if err != nil {
 		return nil, fmt.Errorf("inbound by event: %w", err)
 	}
 	defer rows.Close()
-	var out []InboundRecord
+	var out []usher.InboundRecord
 	for rows.Next() {
-		var rec InboundRecord
+		var rec usher.InboundRecord
 		var eventAt, receivedAt, processedAt int64
 		var data string
 		if err := rows.Scan(&rec.Source, &rec.EventID, &rec.PayloadHash, &rec.Type, &rec.OrderID, &rec.KeyID, &rec.Outcome, &rec.Reason, &data, &eventAt, &receivedAt, &processedAt); err != nil {
@@ -36,19 +38,19 @@ func (db *DB) InboundByEvent(ctx context.Context, eventID string) ([]InboundReco
 
 // OutboxByOrder lists the outbound events of an order in seq order, at
 // most limit of them.
-func (db *DB) OutboxByOrder(ctx context.Context, orderID string, limit int) ([]OutboundEvent, error) {
+func (db *DB) OutboxByOrder(ctx context.Context, orderID string, limit int) ([]usher.OutboundEvent, error) {
 	return db.queryOutbox(ctx, outboxColumns+` WHERE order_id = $1 ORDER BY seq LIMIT $2`, orderID, limit)
 }
 
 // DeliveriesOfEvent lists the deliveries of one outbound event, one per
 // subscription that took it.
-func (db *DB) DeliveriesOfEvent(ctx context.Context, eventID string) ([]Delivery, error) {
+func (db *DB) DeliveriesOfEvent(ctx context.Context, eventID string) ([]usher.Delivery, error) {
 	rows, err := db.read.QueryContext(ctx, `SELECT `+deliveryColumns+` FROM deliveries d WHERE d.event_id = $1 ORDER BY d.id`, eventID)
 	if err != nil {
 		return nil, fmt.Errorf("deliveries of event: %w", err)
 	}
 	defer rows.Close()
-	var out []Delivery
+	var out []usher.Delivery
 	for rows.Next() {
 		d, err := scanDelivery(rows)
 		if err != nil {
@@ -60,23 +62,23 @@ func (db *DB) DeliveriesOfEvent(ctx context.Context, eventID string) ([]Delivery
 }
 
 // ScansOfTicket lists the scans of a ticket, oldest first.
-func (db *DB) ScansOfTicket(ctx context.Context, ticketID string) ([]Scan, error) {
+func (db *DB) ScansOfTicket(ctx context.Context, ticketID string) ([]usher.Scan, error) {
 	return db.queryScans(ctx, scanColumns+` WHERE ticket_id = $1 ORDER BY id LIMIT 1000`, ticketID)
 }
 
 // ScanConflicts lists a venue's scans that offline reconciliation marked
 // duplicate_entry or admitted_while_revoked, newest first.
-func (db *DB) ScanConflicts(ctx context.Context, venueID string, limit int) ([]Scan, error) {
+func (db *DB) ScanConflicts(ctx context.Context, venueID string, limit int) ([]usher.Scan, error) {
 	return db.queryScans(ctx, scanColumns+` WHERE venue_id = $1 AND result IN ('duplicate_entry', 'admitted_while_revoked') ORDER BY id DESC LIMIT $2`, venueID, limit)
 }
 
-func (db *DB) queryScans(ctx context.Context, q string, args ...any) ([]Scan, error) {
+func (db *DB) queryScans(ctx context.Context, q string, args ...any) ([]usher.Scan, error) {
 	rows, err := db.read.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list scans: %w", err)
 	}
 	defer rows.Close()
-	out := []Scan{}
+	out := []usher.Scan{}
 	for rows.Next() {
 		s, err := scanScan(rows)
 		if err != nil {
@@ -105,27 +107,17 @@ func (db *DB) Venues(ctx context.Context) ([]string, error) {
 	return out, rows.Err()
 }
 
-// DeviceActivity is what a venue's scans tell of one scanner device.
-type DeviceActivity struct {
-	DeviceID string
-	// LastSeen is when usher recorded the device's latest scan.
-	LastSeen time.Time
-	Scans    int
-	// Offline counts the scans the device decided itself and uploaded.
-	Offline int
-}
-
 // Devices lists the scanner devices of a venue, most recently seen first.
-func (db *DB) Devices(ctx context.Context, venueID string) ([]DeviceActivity, error) {
+func (db *DB) Devices(ctx context.Context, venueID string) ([]usher.DeviceActivity, error) {
 	rows, err := db.read.QueryContext(ctx, `SELECT device_id, MAX(recorded_at), COUNT(*), SUM(CASE WHEN mode = 'offline' THEN 1 ELSE 0 END)
 		FROM scans WHERE venue_id = $1 GROUP BY device_id ORDER BY 2 DESC LIMIT 500`, venueID)
 	if err != nil {
 		return nil, fmt.Errorf("list devices: %w", err)
 	}
 	defer rows.Close()
-	out := []DeviceActivity{}
+	out := []usher.DeviceActivity{}
 	for rows.Next() {
-		var d DeviceActivity
+		var d usher.DeviceActivity
 		var last int64
 		if err := rows.Scan(&d.DeviceID, &last, &d.Scans, &d.Offline); err != nil {
 			return nil, fmt.Errorf("scan device: %w", err)
@@ -136,25 +128,18 @@ func (db *DB) Devices(ctx context.Context, venueID string) ([]DeviceActivity, er
 	return out, rows.Err()
 }
 
-// KeyUse is how often a source's senders signed with one key.
-type KeyUse struct {
-	KeyID    string
-	Events   int
-	LastUsed time.Time
-}
-
 // KeyUsage counts, per signing key, the inbound events of a source
 // processed since the given time: which keys senders actually use.
-func (db *DB) KeyUsage(ctx context.Context, source string, since time.Time) ([]KeyUse, error) {
+func (db *DB) KeyUsage(ctx context.Context, source string, since time.Time) ([]usher.KeyUse, error) {
 	rows, err := db.read.QueryContext(ctx, `SELECT key_id, COUNT(*), MAX(processed_at) FROM inbound_events
 		WHERE processed_at >= $1 AND source = $2 GROUP BY key_id ORDER BY 3 DESC`, micros(since), source)
 	if err != nil {
 		return nil, fmt.Errorf("key usage: %w", err)
 	}
 	defer rows.Close()
-	out := []KeyUse{}
+	out := []usher.KeyUse{}
 	for rows.Next() {
-		var k KeyUse
+		var k usher.KeyUse
 		var last int64
 		if err := rows.Scan(&k.KeyID, &k.Events, &last); err != nil {
 			return nil, fmt.Errorf("scan key usage: %w", err)

@@ -55,7 +55,7 @@ func (tx *Tx) InsertOrder(ctx context.Context, o usher.Order, buyer usher.Buyer)
 		string(held), micros(o.HoldExpiresAt), micros(o.PaidAt), o.UnpaidReason, sqlBool(o.RefundAll), o.Chargebacks, now)
 	if err != nil {
 		if tx.db.dialect.UniqueViolation(err) {
-			return fmt.Errorf("insert order %s: %w", o.OrderID, ErrConflict)
+			return fmt.Errorf("insert order %s: %w", o.OrderID, usher.ErrConflict)
 		}
 		return fmt.Errorf("insert order: %w", err)
 	}
@@ -83,7 +83,7 @@ func (tx *Tx) UpdateOrder(ctx context.Context, o usher.Order) error {
 		return fmt.Errorf("update order: %w", err)
 	}
 	if n, err := res.RowsAffected(); err != nil || n != 1 {
-		return fmt.Errorf("order %s at version %d: %w", o.OrderID, o.Version, ErrConflict)
+		return fmt.Errorf("order %s at version %d: %w", o.OrderID, o.Version, usher.ErrConflict)
 	}
 	return nil
 }
@@ -99,7 +99,7 @@ func (tx *Tx) UpdateTicket(ctx context.Context, t usher.Ticket, from usher.Ticke
 		return fmt.Errorf("update ticket: %w", err)
 	}
 	if n, err := res.RowsAffected(); err != nil || n != 1 {
-		return fmt.Errorf("ticket %s not %s at generation %d: %w", t.TicketID, from, fromGeneration, ErrConflict)
+		return fmt.Errorf("ticket %s not %s at generation %d: %w", t.TicketID, from, fromGeneration, usher.ErrConflict)
 	}
 	return nil
 }
@@ -154,7 +154,7 @@ func (tx *Tx) SwapTicketStatus(ctx context.Context, ticketID string, from, to us
 		return fmt.Errorf("update ticket status: %w", err)
 	}
 	if n, err := res.RowsAffected(); err != nil || n != 1 {
-		return fmt.Errorf("ticket %s not %s: %w", ticketID, from, ErrConflict)
+		return fmt.Errorf("ticket %s not %s: %w", ticketID, from, usher.ErrConflict)
 	}
 	return nil
 }

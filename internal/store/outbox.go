@@ -2,34 +2,17 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
+
+	"github.com/usherhq/usher"
 )
 
-func isNoRows(err error) bool { return errors.Is(err, sql.ErrNoRows) }
-
-// OutboundEvent is an event for downstream systems, written in the
-// transaction of the change that caused it. Its ID is stable: derived from
-// the inbound event and the entity, so a re-run produces the same id.
-type OutboundEvent struct {
-	Seq       int64           `json:"seq"`
-	ID        string          `json:"id"`
-	Type      string          `json:"type"`
-	OrderID   string          `json:"order_id"`
-	VenueID   string          `json:"venue_id"`
-	Data      json.RawMessage `json:"data"`
-	CreatedAt time.Time       `json:"created_at"`
-	// TraceParent is the W3C trace context of the span that wrote the
-	// event; its delivery attempts continue that trace. Written, and read
-	// back by ClaimDeliveries only.
-	TraceParent string `json:"-"`
-}
-
 // AppendOutbox records an outbound event.
-func (tx *Tx) AppendOutbox(ctx context.Context, ev OutboundEvent) error {
+func (tx *Tx) AppendOutbox(ctx context.Context, ev usher.OutboundEvent) error {
 	_, err := tx.exec(ctx, `INSERT INTO outbox (id, type, order_id, venue_id, data, created_at, traceparent) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
 		ev.ID, ev.Type, ev.OrderID, ev.VenueID, string(ev.Data), micros(tx.db.now()), ev.TraceParent)
 	if err != nil {
@@ -39,123 +22,60 @@ func (tx *Tx) AppendOutbox(ctx context.Context, ev OutboundEvent) error {
 }
 
 // OutboxAfter lists outbound events with seq greater than after, oldest first.
-func (db *DB) OutboxAfter(ctx context.Context, after int64, limit int) ([]OutboundEvent, error) {
+func (db *DB) OutboxAfter(ctx context.Context, after int64, limit int) ([]usher.OutboundEvent, error) {
 	return db.queryOutbox(ctx, outboxColumns+` WHERE seq > $1 ORDER BY seq LIMIT $2`, after, limit)
 }
 
-// TicketChange is one entry of a venue's scanner feed.
-type TicketChange struct {
-	VenueID    string    `json:"-"`
-	Seq        int64     `json:"seq"`
-	TicketID   string    `json:"ticket_id"`
-	ShowID     string    `json:"show_id"`
-	Status     string    `json:"status"`
-	CodeHash   string    `json:"code_hash"`
-	AcceptedAt time.Time `json:"-"`
-	ChangedAt  time.Time `json:"changed_at"`
-}
+const outboxColumns = `SELECT seq, id, type, order_id, venue_id, data, created_at FROM outbox`
 
-// AppendTicketChange adds a change to its venue's feed under the venue's next
-// sequence number and returns it. Taking the number updates the venue's row,
-// so concurrent writers to one venue serialize and seq follows commit order.
-func (tx *Tx) AppendTicketChange(ctx context.Context, c TicketChange) (int64, error) {
-	var seq int64
-	err := tx.queryRow(ctx, `UPDATE venue_seq SET seq = seq + 1 WHERE venue_id = $1 RETURNING seq`, c.VenueID).Scan(&seq)
-	if isNoRows(err) {
-		seq = 1
-		_, err = tx.exec(ctx, `INSERT INTO venue_seq (venue_id, seq) VALUES ($1, 1)`, c.VenueID)
-		if err != nil && tx.db.dialect.UniqueViolation(err) {
-			return 0, fmt.Errorf("first feed entry of venue %s: %w", c.VenueID, ErrConflict)
-		}
-	}
+func (db *DB) queryOutbox(ctx context.Context, query string, args ...any) ([]usher.OutboundEvent, error) {
+	rows, err := db.read.QueryContext(ctx, query, args...)
 	if err != nil {
-		return 0, fmt.Errorf("next venue seq: %w", err)
-	}
-	_, err = tx.exec(ctx, `INSERT INTO ticket_changes (venue_id, seq, ticket_id, show_id, status, code_hash, accepted_at, changed_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-		c.VenueID, seq, c.TicketID, c.ShowID, c.Status, c.CodeHash, micros(c.AcceptedAt), micros(tx.db.now()))
-	if err != nil {
-		return 0, fmt.Errorf("append ticket change: %w", err)
-	}
-	return seq, nil
-}
-
-// TicketChanges lists a venue's feed after a cursor, in sequence order.
-func (db *DB) TicketChanges(ctx context.Context, venueID string, after int64, limit int) ([]TicketChange, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT seq, ticket_id, show_id, status, code_hash, accepted_at, changed_at FROM ticket_changes
-		WHERE venue_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`, venueID, after, limit)
-	if err != nil {
-		return nil, fmt.Errorf("list ticket changes: %w", err)
+		return nil, fmt.Errorf("list outbox: %w", err)
 	}
 	defer rows.Close()
-	out := []TicketChange{}
+	var out []usher.OutboundEvent
 	for rows.Next() {
-		c := TicketChange{VenueID: venueID}
-		var accepted, changed int64
-		if err := rows.Scan(&c.Seq, &c.TicketID, &c.ShowID, &c.Status, &c.CodeHash, &accepted, &changed); err != nil {
-			return nil, fmt.Errorf("scan ticket change: %w", err)
+		var ev usher.OutboundEvent
+		var data string
+		var created int64
+		if err := rows.Scan(&ev.Seq, &ev.ID, &ev.Type, &ev.OrderID, &ev.VenueID, &data, &created); err != nil {
+			return nil, fmt.Errorf("scan outbox: %w", err)
 		}
-		c.AcceptedAt, c.ChangedAt = fromMicros(accepted), fromMicros(changed)
-		out = append(out, c)
+		ev.Data, ev.CreatedAt = json.RawMessage(data), fromMicros(created)
+		out = append(out, ev)
 	}
 	return out, rows.Err()
 }
 
-// DeadLetter is an event set aside after a permanent failure, with what an
-// operator needs to find, understand and replay it.
-type DeadLetter struct {
-	ID             string          `json:"id"`
-	Stage          string          `json:"stage"` // processing or delivery
-	Source         string          `json:"source,omitempty"`
-	SubscriptionID string          `json:"subscription_id,omitempty"`
-	EventID        string          `json:"event_id"`
-	Type           string          `json:"type"`
-	OrderID        string          `json:"order_id,omitempty"`
-	VenueID        string          `json:"venue_id,omitempty"`
-	Reason         string          `json:"reason"`
-	Attempts       int             `json:"attempts"`
-	FirstError     string          `json:"first_error"`
-	LastError      string          `json:"last_error"`
-	Payload        json.RawMessage `json:"payload"`
-	CreatedAt      time.Time       `json:"created_at"`
-	UpdatedAt      time.Time       `json:"updated_at"`
+// OutboxBySeq returns the outbound events among seqs that exist, in seq
+// order.
+func (db *DB) OutboxBySeq(ctx context.Context, seqs []int64) ([]usher.OutboundEvent, error) {
+	if len(seqs) == 0 {
+		return nil, nil
+	}
+	ph := make([]string, len(seqs))
+	args := make([]any, len(seqs))
+	for i, s := range seqs {
+		ph[i], args[i] = "$"+strconv.Itoa(i+1), s
+	}
+	return db.queryOutbox(ctx, outboxColumns+` WHERE seq IN (`+strings.Join(ph, ", ")+`) ORDER BY seq`, args...)
 }
 
-// InsertDeadLetter records a dead letter; one with an id already stored is
-// left as it is, so a replayed failure is kept once.
-func (tx *Tx) InsertDeadLetter(ctx context.Context, d DeadLetter) error {
-	now := micros(tx.db.now())
-	_, err := tx.exec(ctx, `INSERT INTO dead_letters (id, stage, source, subscription_id, event_id, type, order_id, venue_id,
-		reason, attempts, first_error, last_error, payload, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14)
-		ON CONFLICT (id) DO NOTHING`,
-		d.ID, d.Stage, d.Source, d.SubscriptionID, d.EventID, d.Type, d.OrderID, d.VenueID,
-		d.Reason, d.Attempts, d.FirstError, d.LastError, string(d.Payload), now)
-	if err != nil {
-		return fmt.Errorf("insert dead letter: %w", err)
-	}
-	return nil
+// OutboxSince lists outbound events created at or after since with seq
+// greater than after, in seq order.
+func (db *DB) OutboxSince(ctx context.Context, since time.Time, after int64, limit int) ([]usher.OutboundEvent, error) {
+	return db.queryOutbox(ctx, outboxColumns+` WHERE created_at >= $1 AND seq > $2 ORDER BY seq LIMIT $3`, micros(since), after, limit)
 }
 
-// DeadLetters lists dead letters, newest first.
-func (db *DB) DeadLetters(ctx context.Context, limit int) ([]DeadLetter, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT id, stage, source, subscription_id, event_id, type, order_id, venue_id,
-		reason, attempts, first_error, last_error, payload, created_at, updated_at FROM dead_letters ORDER BY created_at DESC, id LIMIT $1`, limit)
+// OutboxEvent returns one outbound event by id, or a usher.CodeNotFound error.
+func (db *DB) OutboxEvent(ctx context.Context, id string) (usher.OutboundEvent, error) {
+	evs, err := db.queryOutbox(ctx, outboxColumns+` WHERE id = $1`, id)
 	if err != nil {
-		return nil, fmt.Errorf("list dead letters: %w", err)
+		return usher.OutboundEvent{}, err
 	}
-	defer rows.Close()
-	var out []DeadLetter
-	for rows.Next() {
-		var d DeadLetter
-		var payload string
-		var created, updated int64
-		if err := rows.Scan(&d.ID, &d.Stage, &d.Source, &d.SubscriptionID, &d.EventID, &d.Type, &d.OrderID, &d.VenueID,
-			&d.Reason, &d.Attempts, &d.FirstError, &d.LastError, &payload, &created, &updated); err != nil {
-			return nil, fmt.Errorf("scan dead letter: %w", err)
-		}
-		d.Payload, d.CreatedAt, d.UpdatedAt = json.RawMessage(payload), fromMicros(created), fromMicros(updated)
-		out = append(out, d)
+	if len(evs) == 0 {
+		return usher.OutboundEvent{}, notFound("outbound event", id)
 	}
-	return out, rows.Err()
+	return evs[0], nil
 }

@@ -4,30 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/usherhq/usher"
 )
-
-// BuyerTokenPrefix starts every buyer token.
-const BuyerTokenPrefix = "byr_"
-
-// ErrErased is in the chain of the error that Buyer returns for a buyer whose
-// personal data was erased (its code is usher.CodeNotFound).
-var ErrErased = errors.New("personal data erased")
-
-// BuyerRecord is one buyer in the personal-data vault. Buyer is empty once
-// ErasedAt is set.
-type BuyerRecord struct {
-	Token     string
-	OrderID   string
-	Buyer     usher.Buyer
-	CreatedAt time.Time
-	ErasedAt  time.Time
-}
-
-// Erased reports whether the buyer's personal data was erased.
-func (b BuyerRecord) Erased() bool { return !b.ErasedAt.IsZero() }
 
 // piiContext binds a sealed field to its row and column, so that a sealed
 // value copied to another buyer or field does not open.
@@ -73,7 +52,7 @@ func (tx *Tx) PutBuyer(ctx context.Context, orderID string, b usher.Buyer) (stri
 	return token, nil
 }
 
-func newBuyerToken() (string, error) { return usher.NewID(BuyerTokenPrefix), nil }
+func newBuyerToken() (string, error) { return usher.NewID(usher.BuyerTokenPrefix), nil }
 
 // sealPII seals a field; without a sealer (tests only: the server always
 // sets one) the value is kept as given, as source secrets are.
@@ -108,7 +87,7 @@ func (db *DB) Buyer(ctx context.Context, tokenOrOrderID string) (usher.Buyer, er
 		return usher.Buyer{}, err
 	}
 	if rec.Erased() {
-		return usher.Buyer{}, usher.WrapError(usher.CodeNotFound, ErrErased,
+		return usher.Buyer{}, usher.WrapError(usher.CodeNotFound, usher.ErrErased,
 			fmt.Sprintf("the buyer of order %s was erased", rec.OrderID))
 	}
 	return rec.Buyer, nil
@@ -117,28 +96,28 @@ func (db *DB) Buyer(ctx context.Context, tokenOrOrderID string) (usher.Buyer, er
 // BuyerRecord returns the vault record named by its token or by its order
 // id, decrypted, or a usher.CodeNotFound error. An erased buyer is returned
 // with ErasedAt set and no personal data.
-func (db *DB) BuyerRecord(ctx context.Context, tokenOrOrderID string) (BuyerRecord, error) {
-	var rec BuyerRecord
+func (db *DB) BuyerRecord(ctx context.Context, tokenOrOrderID string) (usher.BuyerRecord, error) {
+	var rec usher.BuyerRecord
 	var email, name []byte
 	var created, erased int64
 	err := db.read.QueryRowContext(ctx, `SELECT token, order_id, email_sealed, name_sealed, created_at, erased_at
 		FROM buyers WHERE token = $1 OR order_id = $1`, tokenOrOrderID).
 		Scan(&rec.Token, &rec.OrderID, &email, &name, &created, &erased)
 	if isNoRows(err) {
-		return BuyerRecord{}, notFound("buyer", tokenOrOrderID)
+		return usher.BuyerRecord{}, notFound("buyer", tokenOrOrderID)
 	}
 	if err != nil {
-		return BuyerRecord{}, fmt.Errorf("read buyer: %w", err)
+		return usher.BuyerRecord{}, fmt.Errorf("read buyer: %w", err)
 	}
 	rec.CreatedAt, rec.ErasedAt = fromMicros(created), fromMicros(erased)
 	if rec.Erased() {
 		return rec, nil
 	}
 	if rec.Buyer.Email, err = db.openPII(email, piiContext(rec.Token, "email")); err != nil {
-		return BuyerRecord{}, err
+		return usher.BuyerRecord{}, err
 	}
 	if rec.Buyer.Name, err = db.openPII(name, piiContext(rec.Token, "name")); err != nil {
-		return BuyerRecord{}, err
+		return usher.BuyerRecord{}, err
 	}
 	return rec, nil
 }
@@ -148,19 +127,19 @@ func (db *DB) BuyerRecord(ctx context.Context, tokenOrOrderID string) (BuyerReco
 // the order, its tickets and the audit log stay as they are. Erasing again
 // changes nothing. It returns the erased record, or a usher.CodeNotFound
 // error when the order has no buyer in the vault.
-func (tx *Tx) EraseBuyer(ctx context.Context, orderID string) (BuyerRecord, error) {
+func (tx *Tx) EraseBuyer(ctx context.Context, orderID string) (usher.BuyerRecord, error) {
 	if _, err := tx.exec(ctx, `UPDATE buyers SET email_sealed = NULL, name_sealed = NULL, erased_at = $1
 		WHERE order_id = $2 AND erased_at = 0`, micros(tx.db.now()), orderID); err != nil {
-		return BuyerRecord{}, fmt.Errorf("erase buyer: %w", err)
+		return usher.BuyerRecord{}, fmt.Errorf("erase buyer: %w", err)
 	}
-	rec := BuyerRecord{OrderID: orderID}
+	rec := usher.BuyerRecord{OrderID: orderID}
 	var created, erased int64
 	err := tx.queryRow(ctx, `SELECT token, created_at, erased_at FROM buyers WHERE order_id = $1`, orderID).Scan(&rec.Token, &created, &erased)
 	if isNoRows(err) {
-		return BuyerRecord{}, notFound("buyer of order", orderID)
+		return usher.BuyerRecord{}, notFound("buyer of order", orderID)
 	}
 	if err != nil {
-		return BuyerRecord{}, fmt.Errorf("read erased buyer: %w", err)
+		return usher.BuyerRecord{}, fmt.Errorf("read erased buyer: %w", err)
 	}
 	rec.CreatedAt, rec.ErasedAt = fromMicros(created), fromMicros(erased)
 	return rec, nil

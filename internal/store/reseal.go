@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/usherhq/usher"
 	"github.com/usherhq/usher/internal/personal"
 )
 
@@ -49,29 +50,6 @@ func sealedColumns() []sealedColumn {
 	}
 }
 
-// ResealReport counts, per "table.column", the values a Reseal moved to the
-// current key and those still under another key once it stopped.
-type ResealReport struct {
-	Resealed   map[string]int `json:"resealed"`
-	Remaining  map[string]int `json:"remaining"`
-	Unreadable map[string]int `json:"unreadable"` // under no key of the ring
-}
-
-// Done reports whether every value is under the current key.
-func (r ResealReport) Done() bool {
-	for _, n := range r.Remaining {
-		if n > 0 {
-			return false
-		}
-	}
-	for _, n := range r.Unreadable {
-		if n > 0 {
-			return false
-		}
-	}
-	return true
-}
-
 // sealedRow is one value of a sealed column.
 type sealedRow struct {
 	key   string
@@ -84,8 +62,8 @@ type sealedRow struct {
 // did not change meanwhile, and values already under the current key are
 // skipped, so an interrupted run is resumed by running it again. limit > 0
 // stops after that many values (the rest is left for the next run).
-func (db *DB) Reseal(ctx context.Context, r Rekeyer, batch, limit int) (ResealReport, error) {
-	rep := ResealReport{Resealed: map[string]int{}, Remaining: map[string]int{}, Unreadable: map[string]int{}}
+func (db *DB) Reseal(ctx context.Context, r Rekeyer, batch, limit int) (usher.ResealReport, error) {
+	rep := usher.ResealReport{Resealed: map[string]int{}, Remaining: map[string]int{}, Unreadable: map[string]int{}}
 	if batch <= 0 {
 		batch = 100
 	}
@@ -137,7 +115,7 @@ func (db *DB) sealedRows(ctx context.Context, c sealedColumn, after string, n in
 }
 
 // resealRows reseals the rows of one batch in the transaction.
-func (tx *Tx) resealRows(ctx context.Context, r Rekeyer, c sealedColumn, rows []sealedRow, budget *int, limited bool, rep *ResealReport) error {
+func (tx *Tx) resealRows(ctx context.Context, r Rekeyer, c sealedColumn, rows []sealedRow, budget *int, limited bool, rep *usher.ResealReport) error {
 	name := c.Name()
 	for _, row := range rows {
 		fresh, current, err := resealValue(r, c, row)

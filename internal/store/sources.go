@@ -9,26 +9,9 @@ import (
 	"github.com/usherhq/usher"
 )
 
-// Secret states.
-const (
-	SecretActive   = "active"
-	SecretRetiring = "retiring"
-	SecretRetired  = "retired"
-)
-
-// SourceSecret is one signing secret of a source as stored.
-type SourceSecret struct {
-	ID        string
-	Source    string
-	Secret    []byte
-	State     string
-	NotAfter  time.Time // end of the grace window of a retiring secret
-	CreatedAt time.Time
-}
-
 // CreateSource stores a source with its secrets; a taken name is a
 // usher.CodeConflict error.
-func (db *DB) CreateSource(ctx context.Context, src usher.Source, secrets []SourceSecret) error {
+func (db *DB) CreateSource(ctx context.Context, src usher.Source, secrets []usher.SourceSecret) error {
 	return db.InTx(ctx, func(tx *Tx) error {
 		_, err := tx.exec(ctx, `INSERT INTO sources (name, scheme, rate_per_second, burst, allow_cidrs, max_body_bytes, tolerance_seconds, created_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
@@ -52,7 +35,7 @@ func (db *DB) CreateSource(ctx context.Context, src usher.Source, secrets []Sour
 // secretContext binds a sealed secret to its row.
 func secretContext(source, id string) string { return "source/" + source + "/" + id }
 
-func (tx *Tx) insertSecret(ctx context.Context, s SourceSecret) error {
+func (tx *Tx) insertSecret(ctx context.Context, s usher.SourceSecret) error {
 	value := s.Secret
 	if tx.db.sealer != nil {
 		var err error
@@ -72,7 +55,7 @@ func (tx *Tx) insertSecret(ctx context.Context, s SourceSecret) error {
 // active secret to retiring until notAfter (verifying until then). Secrets
 // already retiring keep their own end. It returns usher.CodeNotFound for an
 // unknown source.
-func (db *DB) RotateSourceSecret(ctx context.Context, source string, next SourceSecret, notAfter time.Time) error {
+func (db *DB) RotateSourceSecret(ctx context.Context, source string, next usher.SourceSecret, notAfter time.Time) error {
 	return db.InTx(ctx, func(tx *Tx) error {
 		var name string
 		if err := tx.queryRow(ctx, `SELECT name FROM sources WHERE name = $1`, source).Scan(&name); err != nil {
@@ -82,10 +65,10 @@ func (db *DB) RotateSourceSecret(ctx context.Context, source string, next Source
 			return fmt.Errorf("read source: %w", err)
 		}
 		if _, err := tx.exec(ctx, `UPDATE source_secrets SET state = $1, not_after = $2 WHERE source = $3 AND state = $4`,
-			SecretRetiring, micros(notAfter), source, SecretActive); err != nil {
+			usher.SecretRetiring, micros(notAfter), source, usher.SecretActive); err != nil {
 			return fmt.Errorf("retire secrets: %w", err)
 		}
-		next.Source, next.State = source, SecretActive
+		next.Source, next.State = source, usher.SecretActive
 		return tx.insertSecret(ctx, next)
 	})
 }
@@ -104,7 +87,7 @@ func (db *DB) UpdateSourcePolicy(ctx context.Context, source string, p usher.Sou
 }
 
 // Source returns a source and all of its secrets, or a usher.CodeUnknownSource error.
-func (db *DB) Source(ctx context.Context, name string) (usher.Source, []SourceSecret, error) {
+func (db *DB) Source(ctx context.Context, name string) (usher.Source, []usher.SourceSecret, error) {
 	src, err := scanSource(db.read.QueryRowContext(ctx, sourceColumns+` WHERE name = $1`, name))
 	if err != nil {
 		if isNoRows(err) {
@@ -118,9 +101,9 @@ func (db *DB) Source(ctx context.Context, name string) (usher.Source, []SourceSe
 		return usher.Source{}, nil, fmt.Errorf("read source secrets: %w", err)
 	}
 	defer rows.Close()
-	var secrets []SourceSecret
+	var secrets []usher.SourceSecret
 	for rows.Next() {
-		s := SourceSecret{Source: name}
+		s := usher.SourceSecret{Source: name}
 		var notAfter, created int64
 		if err := rows.Scan(&s.ID, &s.Secret, &s.State, &notAfter, &created); err != nil {
 			return usher.Source{}, nil, fmt.Errorf("scan source secret: %w", err)

@@ -118,23 +118,17 @@ func (db *DB) InTx(ctx context.Context, fn func(tx *Tx) error) error {
 		}
 	}
 	switch {
-	case err == nil, errors.Is(err, usher.ErrTransient), errors.Is(err, ErrRejected):
+	case err == nil, errors.Is(err, usher.ErrTransient), errors.Is(err, usher.ErrRejected):
 	case db.retryable(err):
 		err = fmt.Errorf("%w: %w", usher.ErrTransient, err)
 	case db.dialect.Rejected(err):
-		err = fmt.Errorf("%w: %w", ErrRejected, err)
+		err = fmt.Errorf("%w: %w", usher.ErrRejected, err)
 	}
 	return err
 }
 
-// ErrRejected marks an error of a transaction that the engine will refuse
-// the same way on every attempt (see Dialect.Rejected): retrying it cannot
-// help, so the processor sets the event that caused it aside. It wraps
-// usher.ErrPermanent.
-var ErrRejected = fmt.Errorf("store rejected a value: %w", usher.ErrPermanent)
-
 func (db *DB) retryable(err error) bool {
-	return errors.Is(err, ErrConflict) || db.dialect.Retryable(err)
+	return errors.Is(err, usher.ErrConflict) || db.dialect.Retryable(err)
 }
 
 func (db *DB) inTxOnce(ctx context.Context, fn func(tx *Tx) error) error {
@@ -161,10 +155,6 @@ func (db *DB) inTxOnce(ctx context.Context, fn func(tx *Tx) error) error {
 	}
 	return nil
 }
-
-// ErrConflict is returned by a compare-and-swap that found another version;
-// InTx retries the transaction on it.
-var ErrConflict = errors.New("concurrent update")
 
 // Tx is one store transaction. Its methods run inside it.
 type Tx struct {
@@ -268,3 +258,5 @@ func fromMicros(us int64) time.Time {
 func notFound(what, id string) error {
 	return usher.Errorf(usher.CodeNotFound, "%s %q not found", what, id)
 }
+
+func isNoRows(err error) bool { return errors.Is(err, sql.ErrNoRows) }

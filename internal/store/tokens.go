@@ -9,27 +9,9 @@ import (
 	"github.com/usherhq/usher"
 )
 
-// Token is an admin bearer token as stored: only the SHA-256 of the token.
-// The zero time in ExpiresAt, RevokedAt or LastUsedAt means never.
-type Token struct {
-	ID          string    `json:"id"`
-	Hash        string    `json:"-"`
-	Scopes      []string  `json:"scopes"`
-	Description string    `json:"description"`
-	CreatedAt   time.Time `json:"created_at"`
-	ExpiresAt   time.Time `json:"-"`
-	RevokedAt   time.Time `json:"-"`
-	LastUsedAt  time.Time `json:"-"`
-}
-
-// Live reports whether the token may be used at now: not revoked, not expired.
-func (t Token) Live(now time.Time) bool {
-	return t.RevokedAt.IsZero() && (t.ExpiresAt.IsZero() || now.Before(t.ExpiresAt))
-}
-
 // CreateToken stores a token hash with its scopes. A hash or id already
 // stored is a usher.CodeConflict error.
-func (db *DB) CreateToken(ctx context.Context, t Token) error {
+func (db *DB) CreateToken(ctx context.Context, t usher.Token) error {
 	_, err := db.write.ExecContext(ctx, `INSERT INTO admin_tokens (id, token_hash, scopes, description, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)`,
 		t.ID, t.Hash, strings.Join(t.Scopes, " "), t.Description, micros(t.CreatedAt), micros(t.ExpiresAt))
 	if err != nil {
@@ -43,12 +25,12 @@ func (db *DB) CreateToken(ctx context.Context, t Token) error {
 
 const tokenColumns = `SELECT id, token_hash, scopes, description, created_at, expires_at, revoked_at, last_used_at FROM admin_tokens`
 
-func scanToken(row scanner) (Token, error) {
-	var t Token
+func scanToken(row scanner) (usher.Token, error) {
+	var t usher.Token
 	var scopes string
 	var created, expires, revoked, used int64
 	if err := row.Scan(&t.ID, &t.Hash, &scopes, &t.Description, &created, &expires, &revoked, &used); err != nil {
-		return Token{}, err
+		return usher.Token{}, err
 	}
 	t.Scopes, t.CreatedAt = strings.Fields(scopes), fromMicros(created)
 	t.ExpiresAt, t.RevokedAt, t.LastUsedAt = fromMicros(expires), fromMicros(revoked), fromMicros(used)
@@ -59,37 +41,37 @@ func scanToken(row scanner) (Token, error) {
 // ones included (the caller checks Live); found is false when none matches.
 // Every read sees the last committed revocation, of any process: there is
 // no cache in front of it.
-func (db *DB) TokenByHash(ctx context.Context, hash string) (t Token, found bool, err error) {
+func (db *DB) TokenByHash(ctx context.Context, hash string) (t usher.Token, found bool, err error) {
 	t, err = scanToken(db.read.QueryRowContext(ctx, tokenColumns+` WHERE token_hash = $1`, hash))
 	if isNoRows(err) {
-		return Token{}, false, nil
+		return usher.Token{}, false, nil
 	}
 	if err != nil {
-		return Token{}, false, fmt.Errorf("read token: %w", err)
+		return usher.Token{}, false, fmt.Errorf("read token: %w", err)
 	}
 	return t, true, nil
 }
 
 // TokenByID returns a token's metadata; an unknown id is usher.CodeNotFound.
-func (db *DB) TokenByID(ctx context.Context, id string) (Token, error) {
+func (db *DB) TokenByID(ctx context.Context, id string) (usher.Token, error) {
 	t, err := scanToken(db.read.QueryRowContext(ctx, tokenColumns+` WHERE id = $1`, id))
 	if isNoRows(err) {
-		return Token{}, notFound("token", id)
+		return usher.Token{}, notFound("token", id)
 	}
 	if err != nil {
-		return Token{}, fmt.Errorf("read token: %w", err)
+		return usher.Token{}, fmt.Errorf("read token: %w", err)
 	}
 	return t, nil
 }
 
 // Tokens lists every token, revoked and expired ones included, oldest first.
-func (db *DB) Tokens(ctx context.Context) ([]Token, error) {
+func (db *DB) Tokens(ctx context.Context) ([]usher.Token, error) {
 	rows, err := db.read.QueryContext(ctx, tokenColumns+` ORDER BY created_at, id`)
 	if err != nil {
 		return nil, fmt.Errorf("list tokens: %w", err)
 	}
 	defer rows.Close()
-	out := []Token{}
+	out := []usher.Token{}
 	for rows.Next() {
 		t, err := scanToken(rows)
 		if err != nil {
@@ -103,10 +85,10 @@ func (db *DB) Tokens(ctx context.Context) ([]Token, error) {
 // RevokeToken marks a token revoked at `at` and returns it. Revoking a
 // revoked token changes nothing (its first revocation time stays); an
 // unknown id is usher.CodeNotFound.
-func (db *DB) RevokeToken(ctx context.Context, id string, at time.Time) (Token, error) {
+func (db *DB) RevokeToken(ctx context.Context, id string, at time.Time) (usher.Token, error) {
 	_, err := db.write.ExecContext(ctx, `UPDATE admin_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at = 0`, micros(at), id)
 	if err != nil {
-		return Token{}, fmt.Errorf("revoke token: %w", err)
+		return usher.Token{}, fmt.Errorf("revoke token: %w", err)
 	}
 	return db.TokenByID(ctx, id)
 }

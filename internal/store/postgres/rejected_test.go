@@ -33,7 +33,7 @@ func TestRejectedCode(t *testing.T) {
 
 // TestPoisonValuesAreRejected: the two ids of the hardening issue that
 // PostgreSQL refuses (a NUL byte: 22021; 10 KB in an indexed column:
-// 54000) come back as store.ErrRejected, not as transient errors.
+// 54000) come back as usher.ErrRejected, not as transient errors.
 func TestPoisonValuesAreRejected(t *testing.T) {
 	t.Parallel()
 	db := open(t)
@@ -43,10 +43,10 @@ func TestPoisonValuesAreRejected(t *testing.T) {
 		calls := 0
 		err := db.InTx(t.Context(), func(tx *store.Tx) error {
 			calls++
-			return tx.InsertInbound(t.Context(), store.InboundRecord{Source: "s", EventID: "evt_" + name, PayloadHash: "h",
-				Type: "order.paid", OrderID: orderID, Outcome: store.OutcomeApplied, Data: []byte(`{}`)})
+			return tx.InsertInbound(t.Context(), usher.InboundRecord{Source: "s", EventID: "evt_" + name, PayloadHash: "h",
+				Type: "order.paid", OrderID: orderID, Outcome: usher.OutcomeApplied, Data: []byte(`{}`)})
 		})
-		if !errors.Is(err, store.ErrRejected) || !errors.Is(err, usher.ErrPermanent) || errors.Is(err, usher.ErrTransient) || calls != 1 {
+		if !errors.Is(err, usher.ErrRejected) || !errors.Is(err, usher.ErrPermanent) || errors.Is(err, usher.ErrTransient) || calls != 1 {
 			t.Errorf("%s order id: InTx = %v after %d calls, want ErrRejected after 1", name, err, calls)
 		}
 	}

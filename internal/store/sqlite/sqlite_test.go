@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/usherhq/usher"
 	"github.com/usherhq/usher/internal/store"
 	"github.com/usherhq/usher/internal/store/sqlite"
 	"github.com/usherhq/usher/internal/store/storetest"
@@ -65,9 +66,9 @@ func BenchmarkApplyTx(b *testing.B) {
 			if err := tx.SwapSold(ctx, inv, 1); err != nil {
 				return err
 			}
-			return tx.InsertInbound(ctx, store.InboundRecord{
+			return tx.InsertInbound(ctx, usher.InboundRecord{
 				Source: "stripe", EventID: id, PayloadHash: "sha256:" + id, Type: "order.paid", OrderID: "ord_" + id,
-				KeyID: "key_1", Outcome: store.OutcomeApplied, Data: []byte(`{"order_id":"ord"}`),
+				KeyID: "key_1", Outcome: usher.OutcomeApplied, Data: []byte(`{"order_id":"ord"}`),
 				EventAt: now, ReceivedAt: now, ProcessedAt: now,
 			})
 		})

@@ -1,8 +1,6 @@
 package storetest
 
 import (
-	"bytes"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"strings"
@@ -12,7 +10,6 @@ import (
 
 	"github.com/usherhq/usher"
 	"github.com/usherhq/usher/internal/audit"
-	"github.com/usherhq/usher/internal/secrets"
 	"github.com/usherhq/usher/internal/store"
 )
 
@@ -22,7 +19,7 @@ var auditTests = append([]subtest{
 	{"AppendAndList", func(t *testing.T, db *store.DB) {
 		ctx := t.Context()
 		before := time.Now().Add(-time.Millisecond)
-		entries := []store.AuditEntry{
+		entries := []usher.AuditEntry{
 			{Actor: "tok_1", Action: "source.created", EntityType: "source", EntityID: "shop", Detail: map[string]any{"scheme": "stripe"}},
 			{Actor: "processor", Action: "order.paid", EntityType: "order", EntityID: "ord_1", OrderID: "ord_1"},
 			{Actor: "processor", Action: "ticket.issued", EntityType: "ticket", EntityID: "tkt_1", OrderID: "ord_1", Detail: struct {
@@ -35,12 +32,12 @@ var auditTests = append([]subtest{
 			}
 		}
 		after := time.Now().Add(time.Millisecond)
-		recs := auditLog(t, db, store.AuditFilter{})
+		recs := auditLog(t, db, usher.AuditFilter{})
 		if len(recs) != 3 {
 			t.Fatalf("AuditLog = %d records, want 3", len(recs))
 		}
 		details := []string{`{"scheme":"stripe"}`, `{}`, `{"status":"valid"}`}
-		prev := store.AuditGenesis
+		prev := usher.AuditGenesis
 		for i, r := range recs {
 			e := entries[i]
 			if r.Seq != int64(i+1) || r.Actor != e.Actor || r.Action != e.Action || r.EntityType != e.EntityType ||
@@ -50,20 +47,20 @@ var auditTests = append([]subtest{
 			if r.At.Before(before) || r.At.After(after) || r.At.Location() != time.UTC {
 				t.Errorf("record %d at %v, want UTC between %v and %v", i, r.At, before, after)
 			}
-			if r.PrevHash != prev || r.Hash != store.AuditHash(r) || len(r.Hash) != 64 {
-				t.Errorf("record %d prev_hash %s hash %s, want prev_hash %s and hash %s", i, r.PrevHash, r.Hash, prev, store.AuditHash(r))
+			if r.PrevHash != prev || r.Hash != usher.AuditHash(r) || len(r.Hash) != 64 {
+				t.Errorf("record %d prev_hash %s hash %s, want prev_hash %s and hash %s", i, r.PrevHash, r.Hash, prev, usher.AuditHash(r))
 			}
 			prev = r.Hash
 		}
 		head, err := db.AuditHead(ctx)
-		if err != nil || head != (store.AuditHead{Seq: 3, Hash: recs[2].Hash}) {
+		if err != nil || head != (usher.AuditHead{Seq: 3, Hash: recs[2].Hash}) {
 			t.Fatalf("AuditHead = %+v, %v; want seq 3 with the last record's hash", head, err)
 		}
 		wantSound(t, db, 3)
 	}},
 	{"Filters", func(t *testing.T, db *store.DB) {
 		ctx := t.Context()
-		for i, e := range []store.AuditEntry{
+		for i, e := range []usher.AuditEntry{
 			{Actor: "processor", Action: "order.paid", OrderID: "ord_1"},
 			{Actor: "tok_1", Action: "inventory.set"},
 			{Actor: "processor", Action: "order.paid", OrderID: "ord_2"},
@@ -74,21 +71,21 @@ var auditTests = append([]subtest{
 				t.Fatalf("AppendAudit %d: %v", i, err)
 			}
 		}
-		all := auditLog(t, db, store.AuditFilter{})
+		all := auditLog(t, db, usher.AuditFilter{})
 		for _, c := range []struct {
 			name string
-			f    store.AuditFilter
+			f    usher.AuditFilter
 			want []int64
 		}{
-			{"order", store.AuditFilter{OrderID: "ord_1"}, []int64{1, 4, 5}},
-			{"actor", store.AuditFilter{Actor: "tok_1"}, []int64{2, 4}},
-			{"order and actor", store.AuditFilter{OrderID: "ord_1", Actor: "processor"}, []int64{1, 5}},
-			{"after", store.AuditFilter{After: 3}, []int64{4, 5}},
-			{"limit", store.AuditFilter{Limit: 2}, []int64{1, 2}},
-			{"page", store.AuditFilter{OrderID: "ord_1", After: 1, Limit: 1}, []int64{4}},
-			{"since", store.AuditFilter{Since: all[4].At}, seqsAtOrAfter(all, all[4].At)},
-			{"since the future", store.AuditFilter{Since: time.Now().Add(time.Hour)}, nil},
-			{"unknown order", store.AuditFilter{OrderID: "ord_9"}, nil},
+			{"order", usher.AuditFilter{OrderID: "ord_1"}, []int64{1, 4, 5}},
+			{"actor", usher.AuditFilter{Actor: "tok_1"}, []int64{2, 4}},
+			{"order and actor", usher.AuditFilter{OrderID: "ord_1", Actor: "processor"}, []int64{1, 5}},
+			{"after", usher.AuditFilter{After: 3}, []int64{4, 5}},
+			{"limit", usher.AuditFilter{Limit: 2}, []int64{1, 2}},
+			{"page", usher.AuditFilter{OrderID: "ord_1", After: 1, Limit: 1}, []int64{4}},
+			{"since", usher.AuditFilter{Since: all[4].At}, seqsAtOrAfter(all, all[4].At)},
+			{"since the future", usher.AuditFilter{Since: time.Now().Add(time.Hour)}, nil},
+			{"unknown order", usher.AuditFilter{OrderID: "ord_9"}, nil},
 		} {
 			if got := seqs(auditLog(t, db, c.f)); fmt.Sprint(got) != fmt.Sprint(c.want) {
 				t.Errorf("%s: AuditLog(%+v) = seqs %v, want %v", c.name, c.f, got, c.want)
@@ -101,34 +98,34 @@ var auditTests = append([]subtest{
 			if err := insertOrder(t, "ord_1")(tx); err != nil {
 				return err
 			}
-			return tx.AppendAudit(ctx, store.AuditEntry{Actor: "processor", Action: "order.paid", OrderID: "ord_1"})
+			return tx.AppendAudit(ctx, usher.AuditEntry{Actor: "processor", Action: "order.paid", OrderID: "ord_1"})
 		})
 		if err != nil {
 			t.Fatalf("order and audit record in one transaction: %v", err)
 		}
-		if recs := auditLog(t, db, store.AuditFilter{}); len(recs) != 0 {
+		if recs := auditLog(t, db, usher.AuditFilter{}); len(recs) != 0 {
 			t.Fatalf("a rolled-back append left %+v", recs)
 		}
 		mustTx(t, db, func(tx *store.Tx) error {
 			if err := insertOrder(t, "ord_1")(tx); err != nil {
 				return err
 			}
-			return tx.AppendAudit(ctx, store.AuditEntry{Actor: "processor", Action: "order.paid", OrderID: "ord_1"})
+			return tx.AppendAudit(ctx, usher.AuditEntry{Actor: "processor", Action: "order.paid", OrderID: "ord_1"})
 		})
-		recs := auditLog(t, db, store.AuditFilter{})
-		if len(recs) != 1 || recs[0].Seq != 1 || recs[0].PrevHash != store.AuditGenesis {
+		recs := auditLog(t, db, usher.AuditFilter{})
+		if len(recs) != 1 || recs[0].Seq != 1 || recs[0].PrevHash != usher.AuditGenesis {
 			t.Fatalf("after a rollback and a commit: %+v, want one record at seq 1 after the genesis", recs)
 		}
 		wantSound(t, db, 1)
 	}},
 	{"EntryNeedsActorAndAction", func(t *testing.T, db *store.DB) {
 		ctx := t.Context()
-		for _, e := range []store.AuditEntry{{Action: "order.paid"}, {Actor: "processor"}, {Actor: " ", Action: "x"}} {
+		for _, e := range []usher.AuditEntry{{Action: "order.paid"}, {Actor: "processor"}, {Actor: " ", Action: "x"}} {
 			if err := db.AppendAudit(ctx, e); err == nil {
 				t.Errorf("AppendAudit(%+v) succeeded", e)
 			}
 		}
-		if err := db.AppendAudit(ctx, store.AuditEntry{Actor: "a", Action: "b", Detail: func() {}}); err == nil {
+		if err := db.AppendAudit(ctx, usher.AuditEntry{Actor: "a", Action: "b", Detail: func() {}}); err == nil {
 			t.Error("AppendAudit with a detail that is not JSON succeeded")
 		}
 		wantSound(t, db, 0)
@@ -148,7 +145,7 @@ var auditTests = append([]subtest{
 								return err
 							}
 						}
-						return tx.AppendAudit(ctx, store.AuditEntry{Actor: fmt.Sprintf("w%d", w), Action: "test", EntityID: fmt.Sprint(i)})
+						return tx.AppendAudit(ctx, usher.AuditEntry{Actor: fmt.Sprintf("w%d", w), Action: "test", EntityID: fmt.Sprint(i)})
 					})
 					if err != nil {
 						errs <- fmt.Errorf("writer %d append %d: %w", w, i, err)
@@ -165,7 +162,7 @@ var auditTests = append([]subtest{
 		wantSound(t, db, writers*each)
 		seen := map[string]bool{}
 		for after := int64(0); ; {
-			page := auditLog(t, db, store.AuditFilter{After: after, Limit: 50})
+			page := auditLog(t, db, usher.AuditFilter{After: after, Limit: 50})
 			if len(page) == 0 {
 				break
 			}
@@ -184,7 +181,7 @@ var auditTests = append([]subtest{
 	}},
 	{"VerifyEmptyLog", func(t *testing.T, db *store.DB) {
 		rep := wantSound(t, db, 0)
-		if rep.Head != (store.AuditHead{Seq: 0, Hash: store.AuditGenesis}) {
+		if rep.Head != (usher.AuditHead{Seq: 0, Hash: usher.AuditGenesis}) {
 			t.Fatalf("head of an empty log = %+v, want seq 0 and the genesis hash", rep.Head)
 		}
 	}},
@@ -193,67 +190,67 @@ var auditTests = append([]subtest{
 // tamperTests build a chain of five records, change it with raw SQL outside
 // the store's API, and expect Verify to name the first broken record.
 func tamperTests() []subtest {
-	forged := func(t *testing.T, db *store.DB, seq int64, prev string) store.AuditRecord {
-		r := store.AuditRecord{Seq: seq, At: time.Now().UTC().Truncate(time.Microsecond), Actor: "mallory", Action: "inventory.set",
+	forged := func(t *testing.T, db *store.DB, seq int64, prev string) usher.AuditRecord {
+		r := usher.AuditRecord{Seq: seq, At: time.Now().UTC().Truncate(time.Microsecond), Actor: "mallory", Action: "inventory.set",
 			Detail: []byte(`{"capacity":1000}`), PrevHash: prev}
-		r.Hash = store.AuditHash(r)
+		r.Hash = usher.AuditHash(r)
 		rawExec(t, db, `INSERT INTO audit_log (seq, at, actor, action, entity_type, entity_id, order_id, detail, prev_hash, hash)
 			VALUES ($1, $2, $3, $4, '', '', '', $5, $6, $7)`, r.Seq, r.At.UnixMicro(), r.Actor, r.Action, string(r.Detail), r.PrevHash, r.Hash)
 		return r
 	}
 	cases := []struct {
 		name    string
-		tamper  func(t *testing.T, db *store.DB, recs []store.AuditRecord)
+		tamper  func(t *testing.T, db *store.DB, recs []usher.AuditRecord)
 		wantSeq int64
 		reason  string
 	}{
-		{"EditedDetail", func(t *testing.T, db *store.DB, _ []store.AuditRecord) {
+		{"EditedDetail", func(t *testing.T, db *store.DB, _ []usher.AuditRecord) {
 			rawExec(t, db, `UPDATE audit_log SET detail = $1 WHERE seq = 3`, `{"capacity":1000}`)
 		}, 3, "does not match its contents"},
-		{"EditedActor", func(t *testing.T, db *store.DB, _ []store.AuditRecord) {
+		{"EditedActor", func(t *testing.T, db *store.DB, _ []usher.AuditRecord) {
 			rawExec(t, db, `UPDATE audit_log SET actor = 'someone_else' WHERE seq = 1`)
 		}, 1, "does not match its contents"},
-		{"EditedTime", func(t *testing.T, db *store.DB, _ []store.AuditRecord) {
+		{"EditedTime", func(t *testing.T, db *store.DB, _ []usher.AuditRecord) {
 			rawExec(t, db, `UPDATE audit_log SET at = at - 3600000000 WHERE seq = 4`)
 		}, 4, "does not match its contents"},
-		{"EditedHash", func(t *testing.T, db *store.DB, _ []store.AuditRecord) {
+		{"EditedHash", func(t *testing.T, db *store.DB, _ []usher.AuditRecord) {
 			rawExec(t, db, `UPDATE audit_log SET hash = $1 WHERE seq = 2`, strings.Repeat("ab", 32))
 		}, 2, "does not match its contents"},
-		{"EditedAndRehashed", func(t *testing.T, db *store.DB, recs []store.AuditRecord) {
+		{"EditedAndRehashed", func(t *testing.T, db *store.DB, recs []usher.AuditRecord) {
 			r := recs[1]
 			r.Detail = []byte(`{"capacity":1000}`)
-			rawExec(t, db, `UPDATE audit_log SET detail = $1, hash = $2 WHERE seq = 2`, string(r.Detail), store.AuditHash(r))
+			rawExec(t, db, `UPDATE audit_log SET detail = $1, hash = $2 WHERE seq = 2`, string(r.Detail), usher.AuditHash(r))
 		}, 3, "prev_hash does not match the hash of record 2"},
-		{"DeletedRecord", func(t *testing.T, db *store.DB, _ []store.AuditRecord) {
+		{"DeletedRecord", func(t *testing.T, db *store.DB, _ []usher.AuditRecord) {
 			rawExec(t, db, `DELETE FROM audit_log WHERE seq = 3`)
 		}, 3, "missing"},
-		{"DeletedFirstRecord", func(t *testing.T, db *store.DB, _ []store.AuditRecord) {
+		{"DeletedFirstRecord", func(t *testing.T, db *store.DB, _ []usher.AuditRecord) {
 			rawExec(t, db, `DELETE FROM audit_log WHERE seq = 1`)
 		}, 1, "missing"},
-		{"DeletedTail", func(t *testing.T, db *store.DB, _ []store.AuditRecord) {
+		{"DeletedTail", func(t *testing.T, db *store.DB, _ []usher.AuditRecord) {
 			rawExec(t, db, `DELETE FROM audit_log WHERE seq >= 4`)
 		}, 4, "tail was removed"},
-		{"SwappedRecords", func(t *testing.T, db *store.DB, _ []store.AuditRecord) {
+		{"SwappedRecords", func(t *testing.T, db *store.DB, _ []usher.AuditRecord) {
 			rawExec(t, db, `UPDATE audit_log SET seq = -2 WHERE seq = 2`)
 			rawExec(t, db, `UPDATE audit_log SET seq = 2 WHERE seq = 4`)
 			rawExec(t, db, `UPDATE audit_log SET seq = 4 WHERE seq = -2`)
 		}, 2, "does not match its contents"},
-		{"InsertedRecord", func(t *testing.T, db *store.DB, recs []store.AuditRecord) {
+		{"InsertedRecord", func(t *testing.T, db *store.DB, recs []usher.AuditRecord) {
 			// Make room at seq 4 and chain a forged record to record 3.
 			rawExec(t, db, `UPDATE audit_log SET seq = 6 WHERE seq = 5`)
 			rawExec(t, db, `UPDATE audit_log SET seq = 5 WHERE seq = 4`)
 			forged(t, db, 4, recs[2].Hash)
 		}, 5, "does not match its contents"},
-		{"AppendedOutsideTheStore", func(t *testing.T, db *store.DB, recs []store.AuditRecord) {
+		{"AppendedOutsideTheStore", func(t *testing.T, db *store.DB, recs []usher.AuditRecord) {
 			forged(t, db, 6, recs[4].Hash)
 		}, 6, "beyond the head"},
-		{"DeletedHead", func(t *testing.T, db *store.DB, _ []store.AuditRecord) {
+		{"DeletedHead", func(t *testing.T, db *store.DB, _ []usher.AuditRecord) {
 			rawExec(t, db, `DELETE FROM audit_head`)
 		}, 6, "head row is missing"},
-		{"RewrittenLastRecordAndItsHash", func(t *testing.T, db *store.DB, recs []store.AuditRecord) {
+		{"RewrittenLastRecordAndItsHash", func(t *testing.T, db *store.DB, recs []usher.AuditRecord) {
 			r := recs[4]
 			r.Actor = "someone_else"
-			rawExec(t, db, `UPDATE audit_log SET actor = $1, hash = $2 WHERE seq = 5`, r.Actor, store.AuditHash(r))
+			rawExec(t, db, `UPDATE audit_log SET actor = $1, hash = $2 WHERE seq = 5`, r.Actor, usher.AuditHash(r))
 		}, 5, "head's hash differs"},
 	}
 	var out []subtest
@@ -261,13 +258,13 @@ func tamperTests() []subtest {
 		out = append(out, subtest{"Verify" + c.name, func(t *testing.T, db *store.DB) {
 			ctx := t.Context()
 			for i := range 5 {
-				e := store.AuditEntry{Actor: "processor", Action: "order.paid", OrderID: fmt.Sprintf("ord_%d", i), Detail: map[string]int{"quantity": i}}
+				e := usher.AuditEntry{Actor: "processor", Action: "order.paid", OrderID: fmt.Sprintf("ord_%d", i), Detail: map[string]int{"quantity": i}}
 				if err := db.AppendAudit(ctx, e); err != nil {
 					t.Fatalf("AppendAudit: %v", err)
 				}
 			}
 			wantSound(t, db, 5)
-			recs := auditLog(t, db, store.AuditFilter{})
+			recs := auditLog(t, db, usher.AuditFilter{})
 			c.tamper(t, db, recs)
 			rep, err := audit.Verify(ctx, db)
 			if err != nil {
@@ -294,7 +291,7 @@ func wantSound(t *testing.T, db *store.DB, n int) audit.Report {
 	return rep
 }
 
-func auditLog(t *testing.T, db *store.DB, f store.AuditFilter) []store.AuditRecord {
+func auditLog(t *testing.T, db *store.DB, f usher.AuditFilter) []usher.AuditRecord {
 	t.Helper()
 	recs, err := db.AuditLog(t.Context(), f)
 	if err != nil {
@@ -303,7 +300,7 @@ func auditLog(t *testing.T, db *store.DB, f store.AuditFilter) []store.AuditReco
 	return recs
 }
 
-func seqs(recs []store.AuditRecord) []int64 {
+func seqs(recs []usher.AuditRecord) []int64 {
 	var out []int64
 	for _, r := range recs {
 		out = append(out, r.Seq)
@@ -311,7 +308,7 @@ func seqs(recs []store.AuditRecord) []int64 {
 	return out
 }
 
-func seqsAtOrAfter(recs []store.AuditRecord, since time.Time) []int64 {
+func seqsAtOrAfter(recs []usher.AuditRecord, since time.Time) []int64 {
 	var out []int64
 	for _, r := range recs {
 		if !r.At.Before(since) {
@@ -356,173 +353,4 @@ func rawBytes(t *testing.T, db *store.DB, query string, args ...any) [][]byte {
 		return rows.Err()
 	})
 	return out
-}
-
-// withSealer makes db seal personal data under a fresh master key.
-func withSealer(t *testing.T, db *store.DB) {
-	t.Helper()
-	key := make([]byte, secrets.KeySize)
-	if _, err := rand.Read(key); err != nil {
-		t.Fatal(err)
-	}
-	s, err := secrets.New(key)
-	if err != nil {
-		t.Fatalf("secrets.New: %v", err)
-	}
-	db.SetSealer(s)
-}
-
-func putBuyer(t *testing.T, db *store.DB, orderID string, b usher.Buyer) string {
-	t.Helper()
-	var token string
-	mustTx(t, db, func(tx *store.Tx) error {
-		var err error
-		token, err = tx.PutBuyer(t.Context(), orderID, b)
-		return err
-	})
-	return token
-}
-
-// buyerTests cover the personal-data vault.
-var buyerTests = []subtest{
-	{"RoundTripSealedAtRest", func(t *testing.T, db *store.DB) {
-		withSealer(t, db)
-		ctx := t.Context()
-		want := usher.Buyer{Email: "grace.hopper@example.com", Name: "Grace Hopper"}
-		token := putBuyer(t, db, "ord_1", want)
-		if !strings.HasPrefix(token, store.BuyerTokenPrefix) || len(token) < 20 || strings.Contains(token, "grace") {
-			t.Fatalf("token %q: want an opaque byr_ pseudonym", token)
-		}
-		for _, key := range []string{token, "ord_1"} {
-			if got, err := db.Buyer(ctx, key); err != nil || got != want {
-				t.Errorf("Buyer(%s) = %+v, %v; want %+v", key, got, err, want)
-			}
-		}
-		rec, err := db.BuyerRecord(ctx, "ord_1")
-		if err != nil || rec.Token != token || rec.OrderID != "ord_1" || rec.Erased() || rec.CreatedAt.IsZero() {
-			t.Fatalf("BuyerRecord = %+v, %v", rec, err)
-		}
-		for _, col := range []string{"email_sealed", "name_sealed", "token", "order_id"} {
-			for _, raw := range rawBytes(t, db, `SELECT `+col+` FROM buyers`) {
-				for _, secret := range []string{want.Email, want.Name, "hopper", "Hopper"} {
-					if bytes.Contains(raw, []byte(secret)) {
-						t.Errorf("column %s holds %q in the clear: %q", col, secret, raw)
-					}
-				}
-			}
-		}
-	}},
-	{"PutIsIdempotentPerOrder", func(t *testing.T, db *store.DB) {
-		withSealer(t, db)
-		ctx := t.Context()
-		first := putBuyer(t, db, "ord_1", testBuyer)
-		again := putBuyer(t, db, "ord_1", usher.Buyer{Email: "other@example.com", Name: "Other"})
-		if again != first {
-			t.Fatalf("second PutBuyer of ord_1 = %s, want the first token %s", again, first)
-		}
-		if got, err := db.Buyer(ctx, "ord_1"); err != nil || got != testBuyer {
-			t.Fatalf("Buyer(ord_1) = %+v, %v; want the first buyer kept", got, err)
-		}
-		other := putBuyer(t, db, "ord_2", testBuyer)
-		if other == first {
-			t.Fatal("two orders share a buyer token")
-		}
-		// Concurrent first writers of one order agree on one token.
-		tokens := make([]string, 8)
-		var wg sync.WaitGroup
-		for i := range tokens {
-			wg.Go(func() {
-				_ = db.InTx(ctx, func(tx *store.Tx) error {
-					var err error
-					tokens[i], err = tx.PutBuyer(ctx, "ord_3", testBuyer)
-					return err
-				})
-			})
-		}
-		wg.Wait()
-		for _, tok := range tokens {
-			if tok == "" || tok != tokens[0] {
-				t.Fatalf("concurrent PutBuyer tokens = %v, want one token", tokens)
-			}
-		}
-		if n := len(rawBytes(t, db, `SELECT token FROM buyers WHERE order_id = $1`, "ord_3")); n != 1 {
-			t.Fatalf("%d vault rows for ord_3, want 1", n)
-		}
-	}},
-	{"EraseKeepsOrderTicketsAndAudit", func(t *testing.T, db *store.DB) {
-		withSealer(t, db)
-		ctx := t.Context()
-		var token string
-		mustTx(t, db, func(tx *store.Tx) error {
-			if err := insertOrder(t, "ord_1")(tx); err != nil {
-				return err
-			}
-			if err := tx.InsertTicket(ctx, testTicket("tkt_1", "ord_1", "code_1")); err != nil {
-				return err
-			}
-			var err error
-			if token, err = tx.PutBuyer(ctx, "ord_1", testBuyer); err != nil {
-				return err
-			}
-			return tx.AppendAudit(ctx, store.AuditEntry{Actor: "processor", Action: "order.paid", EntityType: "buyer", EntityID: token, OrderID: "ord_1"})
-		})
-		if err := db.EraseBuyer(ctx, "ord_1"); err != nil {
-			t.Fatalf("EraseBuyer: %v", err)
-		}
-		_, err := db.Buyer(ctx, "ord_1")
-		wantCode(t, "Buyer of an erased buyer", err, usher.CodeNotFound)
-		if !errors.Is(err, store.ErrErased) {
-			t.Fatalf("Buyer of an erased buyer = %v, want store.ErrErased in its chain", err)
-		}
-		rec, err := db.BuyerRecord(ctx, token)
-		if err != nil || !rec.Erased() || rec.Token != token || rec.OrderID != "ord_1" || rec.Buyer != (usher.Buyer{}) {
-			t.Fatalf("BuyerRecord after erasure = %+v, %v; want the token kept, erased, no data", rec, err)
-		}
-		for _, raw := range rawBytes(t, db, `SELECT email_sealed FROM buyers UNION ALL SELECT name_sealed FROM buyers`) {
-			if raw != nil {
-				t.Fatalf("sealed value after erasure = %q, want NULL", raw)
-			}
-		}
-		o, err := db.OrderWithTickets(ctx, "ord_1")
-		if err != nil || len(o.Tickets) != 1 || o.Tickets[0].TicketID != "tkt_1" {
-			t.Fatalf("order after erasure = %+v, %v; want it with its ticket", o, err)
-		}
-		wantSound(t, db, 1)
-
-		// Erasing again and a redelivered PutBuyer change nothing.
-		if err := db.EraseBuyer(ctx, "ord_1"); err != nil {
-			t.Fatalf("second EraseBuyer: %v", err)
-		}
-		if again := putBuyer(t, db, "ord_1", testBuyer); again != token {
-			t.Fatalf("PutBuyer after erasure = %s, want %s", again, token)
-		}
-		if rec2, err := db.BuyerRecord(ctx, "ord_1"); err != nil || !rec2.ErasedAt.Equal(rec.ErasedAt) || rec2.Buyer != (usher.Buyer{}) {
-			t.Fatalf("after a second erase and a new PutBuyer: %+v, %v; want still erased at %v", rec2, err, rec.ErasedAt)
-		}
-	}},
-	{"UnknownBuyer", func(t *testing.T, db *store.DB) {
-		ctx := t.Context()
-		_, err := db.Buyer(ctx, "ord_none")
-		wantCode(t, "Buyer(ord_none)", err, usher.CodeNotFound)
-		if errors.Is(err, store.ErrErased) {
-			t.Fatalf("Buyer of an unknown order = %v, want not found, not erased", err)
-		}
-		wantCode(t, "EraseBuyer(ord_none)", db.EraseBuyer(ctx, "ord_none"), usher.CodeNotFound)
-	}},
-	{"SealedValueBoundToItsRowAndField", func(t *testing.T, db *store.DB) {
-		withSealer(t, db)
-		ctx := t.Context()
-		putBuyer(t, db, "ord_1", usher.Buyer{Email: "a@example.com", Name: "A"})
-		putBuyer(t, db, "ord_2", usher.Buyer{Email: "b@example.com", Name: "B"})
-		// Field swap within a row.
-		rawExec(t, db, `UPDATE buyers SET email_sealed = name_sealed, name_sealed = email_sealed WHERE order_id = $1`, "ord_1")
-		if b, err := db.Buyer(ctx, "ord_1"); err == nil || usher.ErrorCode(err) != usher.CodeInternal {
-			t.Fatalf("Buyer after swapping its sealed fields = %+v, %v; want a failure to open", b, err)
-		}
-		// Copy of another row's value.
-		rawExec(t, db, `UPDATE buyers SET email_sealed = (SELECT email_sealed FROM buyers WHERE order_id = $1) WHERE order_id = $2`, "ord_1", "ord_2")
-		if b, err := db.Buyer(ctx, "ord_2"); err == nil {
-			t.Fatalf("Buyer with another row's sealed email = %+v, want a failure to open", b)
-		}
-	}},
 }

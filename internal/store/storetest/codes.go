@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/usherhq/usher"
 	"github.com/usherhq/usher/internal/secrets"
 	"github.com/usherhq/usher/internal/store"
 )
@@ -46,11 +47,11 @@ func (r *recordingSealer) Open(sealed []byte, context string) ([]byte, error) {
 	return r.inner.Open(sealed, context)
 }
 
-func testTicketKey(b byte, created time.Time) store.TicketKey {
-	return store.TicketKey{Private: bytes.Repeat([]byte{b}, 32), Public: bytes.Repeat([]byte{b + 1}, 32), CreatedAt: created}
+func testTicketKey(b byte, created time.Time) usher.TicketKey {
+	return usher.TicketKey{Private: bytes.Repeat([]byte{b}, 32), Public: bytes.Repeat([]byte{b + 1}, 32), CreatedAt: created}
 }
 
-func readTicketKeys(t *testing.T, db *store.DB) []store.TicketKey {
+func readTicketKeys(t *testing.T, db *store.DB) []usher.TicketKey {
 	t.Helper()
 	keys, err := db.TicketKeys(t.Context())
 	if err != nil {
@@ -59,10 +60,10 @@ func readTicketKeys(t *testing.T, db *store.DB) []store.TicketKey {
 	return keys
 }
 
-func activeKeys(keys []store.TicketKey) int {
+func activeKeys(keys []usher.TicketKey) int {
 	n := 0
 	for _, k := range keys {
-		if k.State == store.TicketKeyActive {
+		if k.State == usher.TicketKeyActive {
 			n++
 		}
 	}
@@ -89,7 +90,7 @@ var codeTests = []subtest{
 		}
 		k := keys[0]
 		if k.ID < 1 || !bytes.Equal(k.Private, first.Private) || !bytes.Equal(k.Public, first.Public) ||
-			k.State != store.TicketKeyActive || !k.CreatedAt.Equal(micro(created)) {
+			k.State != usher.TicketKeyActive || !k.CreatedAt.Equal(micro(created)) {
 			t.Fatalf("key = %+v, want %+v active with an id", k, first)
 		}
 	}},
@@ -133,12 +134,12 @@ var codeTests = []subtest{
 		for _, k := range keys {
 			states = append(states, k.State)
 		}
-		want := []string{store.TicketKeyRetired, store.TicketKeyRetired, store.TicketKeyActive}
+		want := []string{usher.TicketKeyRetired, usher.TicketKeyRetired, usher.TicketKeyActive}
 		if !slices.Equal(states, want) || keys[1].ID != second.ID || keys[2].ID != third.ID ||
 			second.ID <= keys[0].ID || third.ID <= second.ID || !bytes.Equal(keys[2].Private, third.Private) {
 			t.Fatalf("keys after two rotations = %+v (returned %d, %d), want states %v oldest first", keys, second.ID, third.ID, want)
 		}
-		if second.State != store.TicketKeyActive {
+		if second.State != usher.TicketKeyActive {
 			t.Fatalf("RotateTicketKey returned state %q, want active", second.State)
 		}
 	}},
@@ -234,11 +235,11 @@ var codeTests = []subtest{
 	{"ShowSettings", func(t *testing.T, db *store.DB) {
 		ctx := t.Context()
 		s, err := db.ShowSettings(ctx, "show_1")
-		if err != nil || s != (store.ShowSettings{ShowID: "show_1"}) {
+		if err != nil || s != (usher.ShowSettings{ShowID: "show_1"}) {
 			t.Fatalf("ShowSettings of an unknown show = %+v, %v; want the defaults", s, err)
 		}
 		for _, allow := range []bool{true, false, true} {
-			put, err := db.PutShowSettings(ctx, store.ShowSettings{ShowID: "show_1", AllowStaticCodes: allow})
+			put, err := db.PutShowSettings(ctx, usher.ShowSettings{ShowID: "show_1", AllowStaticCodes: allow})
 			if err != nil || put.AllowStaticCodes != allow || put.UpdatedAt.IsZero() {
 				t.Fatalf("PutShowSettings(%v) = %+v, %v", allow, put, err)
 			}
@@ -263,7 +264,7 @@ var codeTests = []subtest{
 		use := func(gen int, step int64, nonce string) error {
 			var err error
 			mustTx(t, db, func(tx *store.Tx) error {
-				err = tx.UseDisplayCode(t.Context(), store.DisplayCodeUse{TicketID: "tkt_1", Generation: gen, Step: step, Nonce: nonce, UsedAt: now})
+				err = tx.UseDisplayCode(t.Context(), usher.DisplayCodeUse{TicketID: "tkt_1", Generation: gen, Step: step, Nonce: nonce, UsedAt: now})
 				return nil
 			})
 			return err
@@ -276,12 +277,12 @@ var codeTests = []subtest{
 		}{
 			{1, 100, "a", nil},
 			{1, 100, "a", nil},                      // the same scan retried
-			{1, 100, "b", store.ErrDisplayCodeUsed}, // a second scan in the window
-			{1, 99, "c", store.ErrDisplayCodeUsed},  // an older step after a newer one
+			{1, 100, "b", usher.ErrDisplayCodeUsed}, // a second scan in the window
+			{1, 99, "c", usher.ErrDisplayCodeUsed},  // an older step after a newer one
 			{1, 101, "d", nil},                      // the next step
-			{1, 100, "a", store.ErrDisplayCodeUsed}, // the first scan, after a newer step
+			{1, 100, "a", usher.ErrDisplayCodeUsed}, // the first scan, after a newer step
 			{2, 50, "e", nil},                       // a new generation starts afresh
-			{1, 200, "f", store.ErrDisplayCodeUsed}, // an old generation never again
+			{1, 200, "f", usher.ErrDisplayCodeUsed}, // an old generation never again
 		} {
 			if err := use(c.gen, c.step, c.nonce); !errors.Is(err, c.want) {
 				t.Fatalf("use %d (gen %d step %d nonce %s) = %v, want %v", i, c.gen, c.step, c.nonce, err, c.want)
@@ -289,11 +290,11 @@ var codeTests = []subtest{
 		}
 		// Another ticket is independent.
 		mustTx(t, db, func(tx *store.Tx) error {
-			return tx.UseDisplayCode(t.Context(), store.DisplayCodeUse{TicketID: "tkt_2", Generation: 1, Step: 100, Nonce: "b", UsedAt: now})
+			return tx.UseDisplayCode(t.Context(), usher.DisplayCodeUse{TicketID: "tkt_2", Generation: 1, Step: 100, Nonce: "b", UsedAt: now})
 		})
 	}},
 	{"DisplayCodeUseRollsBack", func(t *testing.T, db *store.DB) {
-		u := store.DisplayCodeUse{TicketID: "tkt_1", Generation: 1, Step: 7, Nonce: "a", UsedAt: time.Now()}
+		u := usher.DisplayCodeUse{TicketID: "tkt_1", Generation: 1, Step: 7, Nonce: "a", UsedAt: time.Now()}
 		if err := tryTx(t, db, func(tx *store.Tx) error { return tx.UseDisplayCode(t.Context(), u) }); err != nil {
 			t.Fatalf("UseDisplayCode: %v", err)
 		}
@@ -308,8 +309,8 @@ var codeTests = []subtest{
 			wg.Go(func() {
 				var used error
 				err := db.InTx(t.Context(), func(tx *store.Tx) error {
-					used = tx.UseDisplayCode(t.Context(), store.DisplayCodeUse{TicketID: "tkt_1", Generation: 1, Step: 9, Nonce: strconv.Itoa(i), UsedAt: time.Now()})
-					if errors.Is(used, store.ErrDisplayCodeUsed) {
+					used = tx.UseDisplayCode(t.Context(), usher.DisplayCodeUse{TicketID: "tkt_1", Generation: 1, Step: 9, Nonce: strconv.Itoa(i), UsedAt: time.Now()})
+					if errors.Is(used, usher.ErrDisplayCodeUsed) {
 						return nil
 					}
 					return used

@@ -14,33 +14,9 @@ import (
 	"github.com/usherhq/usher/internal/store"
 )
 
-// testSubscription returns an active subscription to ticket events.
-func testSubscription(id string) store.Subscription {
-	now := time.Now().UTC()
-	return store.Subscription{
-		ID: id, URL: "https://example.com/hooks/" + id, EventTypes: []string{"ticket.issued", "order.*"},
-		VenueIDs: []string{"venue_1"}, Description: "wallet passes", Signing: "hmac",
-		RetrySchedule: []time.Duration{5 * time.Second, 5 * time.Minute}, PII: true, EventVersion: "2026-06-01",
-		Status: store.SubscriptionActive, Version: 1, CreatedAt: now, UpdatedAt: now,
-	}
-}
-
-func testKey(id string, at time.Time) store.SubscriptionKey {
-	return store.SubscriptionKey{ID: id, Algorithm: "hmac", Secret: []byte("0123456789abcdef0123456789abcdef"), CreatedAt: at}
-}
-
-func createSubscription(t *testing.T, db *store.DB, id string) store.Subscription {
-	t.Helper()
-	s := testSubscription(id)
-	if err := db.CreateSubscription(t.Context(), s, testKey("key_"+id, s.CreatedAt)); err != nil {
-		t.Fatalf("CreateSubscription(%s): %v", id, err)
-	}
-	return s
-}
-
 // appendEvents writes outbound events (order id, or "" for none) and
 // returns them as stored, with their seqs.
-func appendEvents(t *testing.T, db *store.DB, orders ...string) []store.OutboundEvent {
+func appendEvents(t *testing.T, db *store.DB, orders ...string) []usher.OutboundEvent {
 	t.Helper()
 	before, err := db.OutboxAfter(t.Context(), 0, 100000)
 	if err != nil {
@@ -49,7 +25,7 @@ func appendEvents(t *testing.T, db *store.DB, orders ...string) []store.Outbound
 	mustTx(t, db, func(tx *store.Tx) error {
 		for _, o := range orders {
 			id := uniq("evt")
-			if err := tx.AppendOutbox(t.Context(), store.OutboundEvent{ID: id, Type: "ticket.issued", OrderID: o, VenueID: "venue_1",
+			if err := tx.AppendOutbox(t.Context(), usher.OutboundEvent{ID: id, Type: "ticket.issued", OrderID: o, VenueID: "venue_1",
 				Data: json.RawMessage(`{"event":"` + id + `"}`)}); err != nil {
 				return err
 			}
@@ -64,7 +40,7 @@ func appendEvents(t *testing.T, db *store.DB, orders ...string) []store.Outbound
 }
 
 // enqueue records a due delivery of each event for the subscription.
-func enqueue(t *testing.T, db *store.DB, sub string, at time.Time, evs ...store.OutboundEvent) {
+func enqueue(t *testing.T, db *store.DB, sub string, at time.Time, evs ...usher.OutboundEvent) {
 	t.Helper()
 	mustTx(t, db, func(tx *store.Tx) error {
 		for _, ev := range evs {
@@ -76,11 +52,11 @@ func enqueue(t *testing.T, db *store.DB, sub string, at time.Time, evs ...store.
 	})
 }
 
-func deliveryFor(sub string, ev store.OutboundEvent, at time.Time) store.Delivery {
-	return store.Delivery{SubscriptionID: sub, EventID: ev.ID, EventSeq: ev.Seq, Type: ev.Type, OrderID: ev.OrderID, VenueID: ev.VenueID, NextAttemptAt: at}
+func deliveryFor(sub string, ev usher.OutboundEvent, at time.Time) usher.Delivery {
+	return usher.Delivery{SubscriptionID: sub, EventID: ev.ID, EventSeq: ev.Seq, Type: ev.Type, OrderID: ev.OrderID, VenueID: ev.VenueID, NextAttemptAt: at}
 }
 
-func claim(t *testing.T, db *store.DB, sub string, now time.Time, limit int) []store.Delivery {
+func claim(t *testing.T, db *store.DB, sub string, now time.Time, limit int) []usher.Delivery {
 	t.Helper()
 	ds, err := db.ClaimDeliveries(t.Context(), sub, now, now.Add(time.Minute), uniq("tok"), limit)
 	if err != nil {
@@ -89,7 +65,7 @@ func claim(t *testing.T, db *store.DB, sub string, now time.Time, limit int) []s
 	return ds
 }
 
-func eventIDs(ds []store.Delivery) []string {
+func eventIDs(ds []usher.Delivery) []string {
 	out := make([]string, len(ds))
 	for i, d := range ds {
 		out[i] = d.EventID
@@ -98,7 +74,7 @@ func eventIDs(ds []store.Delivery) []string {
 	return out
 }
 
-func ids(evs ...store.OutboundEvent) []string {
+func ids(evs ...usher.OutboundEvent) []string {
 	out := make([]string, len(evs))
 	for i, ev := range evs {
 		out[i] = ev.ID
@@ -108,14 +84,14 @@ func ids(evs ...store.OutboundEvent) []string {
 }
 
 // settle records the outcome of a claimed delivery.
-func settle(t *testing.T, db *store.DB, d store.Delivery, status string, next time.Time) error {
+func settle(t *testing.T, db *store.DB, d usher.Delivery, status string, next time.Time) error {
 	t.Helper()
 	d.Status, d.Attempts, d.WindowAttempts, d.NextAttemptAt = status, d.Attempts+1, d.WindowAttempts+1, next
 	return db.InTx(t.Context(), func(tx *store.Tx) error { return tx.SettleDelivery(t.Context(), d) })
 }
 
-func dlqEntry(id, stage, sub, typ, reason string) store.DeadLetter {
-	return store.DeadLetter{ID: id, Stage: stage, SubscriptionID: sub, EventID: "evt_" + id, Type: typ, VenueID: "venue_1",
+func dlqEntry(id, stage, sub, typ, reason string) usher.DeadLetter {
+	return usher.DeadLetter{ID: id, Stage: stage, SubscriptionID: sub, EventID: "evt_" + id, Type: typ, VenueID: "venue_1",
 		Reason: reason, Attempts: 3, FirstError: "http 500", LastError: "http 503", Payload: json.RawMessage(`{"n":1}`)}
 }
 
@@ -142,137 +118,13 @@ func reversed(b []byte) []byte {
 }
 
 // deliveryTests cover the delivery lanes' tables (subscriptions, keys,
-// deliveries, attempts, the dispatcher cursor) and the dead-letter search.
-var deliveryTests = []subtest{
-	{"SubscriptionRoundTrip", func(t *testing.T, db *store.DB) {
-		ctx := t.Context()
-		want := createSubscription(t, db, "sub_a")
-		got, err := db.Subscription(ctx, "sub_a")
-		if err != nil {
-			t.Fatalf("Subscription: %v", err)
-		}
-		want.CreatedAt, want.UpdatedAt = micro(want.CreatedAt), micro(want.UpdatedAt)
-		if fmt.Sprint(got) != fmt.Sprint(want) {
-			t.Fatalf("Subscription = %+v\nwant %+v", got, want)
-		}
-		createSubscription(t, db, "sub_b")
-		all, err := db.Subscriptions(ctx)
-		if err != nil || len(all) != 2 {
-			t.Fatalf("Subscriptions = %+v, %v; want 2", all, err)
-		}
-		err = db.CreateSubscription(ctx, testSubscription("sub_a"), testKey("key_other", time.Now()))
-		wantCode(t, "CreateSubscription with a taken id", err, usher.CodeConflict)
-		_, err = db.Subscription(ctx, "sub_none")
-		wantCode(t, "Subscription(missing)", err, usher.CodeNotFound)
-	}},
-	{"SubscriptionDefaultsRoundTrip", func(t *testing.T, db *store.DB) {
-		s := testSubscription("sub_a")
-		s.VenueIDs, s.RetrySchedule, s.PII = nil, nil, false
-		if err := db.CreateSubscription(t.Context(), s, testKey("key_a", s.CreatedAt)); err != nil {
-			t.Fatal(err)
-		}
-		got, err := db.Subscription(t.Context(), "sub_a")
-		if err != nil || len(got.VenueIDs) != 0 || got.RetrySchedule != nil || got.PII {
-			t.Fatalf("Subscription = %+v, %v; want no venues, the global schedule and no pii", got, err)
-		}
-	}},
-	{"UpdateSubscriptionComparesVersion", func(t *testing.T, db *store.DB) {
-		ctx := t.Context()
-		s := createSubscription(t, db, "sub_a")
-		s.URL, s.Status = "https://example.com/new", store.SubscriptionPaused
-		mustTx(t, db, func(tx *store.Tx) error { return tx.UpdateSubscription(ctx, s) })
-		got, _ := db.Subscription(ctx, "sub_a")
-		if got.URL != s.URL || got.Status != store.SubscriptionPaused || got.Version != 2 {
-			t.Fatalf("after update: %+v, want the new url, paused, version 2", got)
-		}
-		err := tryTx(t, db, func(tx *store.Tx) error { return tx.UpdateSubscription(ctx, s) }) // still at version 1
-		wantConflict(t, "UpdateSubscription at a stale version", err)
-	}},
-	{"FailingClockAndDisable", func(t *testing.T, db *store.DB) {
-		ctx := t.Context()
-		createSubscription(t, db, "sub_a")
-		first := time.Now().Add(-time.Hour)
-		mustTx(t, db, func(tx *store.Tx) error { return tx.MarkSubscriptionFailing(ctx, "sub_a", first) })
-		mustTx(t, db, func(tx *store.Tx) error { return tx.MarkSubscriptionFailing(ctx, "sub_a", time.Now()) })
-		got, _ := db.Subscription(ctx, "sub_a")
-		if !got.FailingSince.Equal(micro(first)) {
-			t.Fatalf("FailingSince = %v, want the first mark %v", got.FailingSince, micro(first))
-		}
-		mustTx(t, db, func(tx *store.Tx) error { return tx.ClearSubscriptionFailing(ctx, "sub_a") })
-		if got, _ = db.Subscription(ctx, "sub_a"); !got.FailingSince.IsZero() {
-			t.Fatalf("FailingSince after clear = %v, want zero", got.FailingSince)
-		}
-		for i, want := range []bool{true, false} {
-			var changed bool
-			mustTx(t, db, func(tx *store.Tx) error {
-				var err error
-				changed, err = tx.DisableSubscription(ctx, "sub_a", "gone")
-				return err
-			})
-			if changed != want {
-				t.Fatalf("DisableSubscription call %d = %v, want %v", i+1, changed, want)
-			}
-		}
-		got, _ = db.Subscription(ctx, "sub_a")
-		if got.Status != store.SubscriptionDisabled || got.DisabledReason != "gone" || got.Version != 2 {
-			t.Fatalf("after disable: %+v", got)
-		}
-	}},
-	{"KeysRotateAndDeleteCascades", func(t *testing.T, db *store.DB) {
-		ctx := t.Context()
-		createSubscription(t, db, "sub_a")
-		now := time.Now()
-		grace := now.Add(time.Hour)
-		mustTx(t, db, func(tx *store.Tx) error {
-			if err := tx.ExpireSubscriptionKeys(ctx, "sub_a", grace, now); err != nil {
-				return err
-			}
-			return tx.AddSubscriptionKey(ctx, store.SubscriptionKey{ID: "key_2", SubscriptionID: "sub_a", Algorithm: "ed25519",
-				Secret: []byte("seed"), PublicKey: []byte("pub"), CreatedAt: now.Add(time.Second)})
-		})
-		keys, err := db.SubscriptionKeys(ctx, "sub_a")
-		if err != nil || len(keys) != 2 {
-			t.Fatalf("SubscriptionKeys = %+v, %v; want 2", keys, err)
-		}
-		if keys[0].ID != "key_2" || !keys[0].ExpiresAt.IsZero() || string(keys[0].PublicKey) != "pub" {
-			t.Errorf("newest key = %+v, want key_2, current, with its public key", keys[0])
-		}
-		if keys[1].ID != "key_sub_a" || !keys[1].ExpiresAt.Equal(micro(grace)) || string(keys[1].Secret) != "0123456789abcdef0123456789abcdef" {
-			t.Errorf("old key = %+v, want key_sub_a expiring at %v", keys[1], micro(grace))
-		}
-		// A second rotation after the grace window prunes the expired key.
-		later := grace.Add(time.Minute)
-		mustTx(t, db, func(tx *store.Tx) error { return tx.ExpireSubscriptionKeys(ctx, "sub_a", later, later) })
-		if keys, _ = db.SubscriptionKeys(ctx, "sub_a"); len(keys) != 1 || keys[0].ID != "key_2" {
-			t.Fatalf("keys after a second rotation = %+v, want key_2 alone", keys)
-		}
-		evs := appendEvents(t, db, "ord_1")
-		enqueue(t, db, "sub_a", now, evs...)
-		if err := db.DeleteSubscription(ctx, "sub_a"); err != nil {
-			t.Fatalf("DeleteSubscription: %v", err)
-		}
-		if keys, _ = db.SubscriptionKeys(ctx, "sub_a"); len(keys) != 0 {
-			t.Errorf("keys after delete = %+v, want none", keys)
-		}
-		_, err = db.Delivery(ctx, "sub_a", evs[0].ID)
-		wantCode(t, "Delivery after delete", err, usher.CodeNotFound)
-		wantCode(t, "DeleteSubscription twice", db.DeleteSubscription(ctx, "sub_a"), usher.CodeNotFound)
-	}},
-	{"KeysAreSealedWithTheStoreSealer", func(t *testing.T, db *store.DB) {
-		ctx := t.Context()
-		db.SetSealer(prefixSealer{})
-		want := testKey("key_a", time.Now()).Secret
-		createSubscription(t, db, "sub_a")
-		keys, err := db.SubscriptionKeys(ctx, "sub_a")
-		if err != nil || len(keys) != 1 || !bytes.Equal(keys[0].Secret, want) {
-			t.Fatalf("SubscriptionKeys with the sealer = %+v, %v; want the secret back", keys, err)
-		}
-		db.SetSealer(nil)
-		raw, err := db.SubscriptionKeys(ctx, "sub_a")
-		if err != nil || len(raw) != 1 || bytes.Equal(raw[0].Secret, want) || !bytes.HasPrefix(raw[0].Secret, []byte("sealed|subscription/sub_a/key_sub_a|")) {
-			t.Fatalf("stored secret = %q, %v; want it sealed for its row", raw[0].Secret, err)
-		}
-	}},
+// deliveries, attempts, the dispatcher cursor) and the dead-letter search,
+// in this order.
+var deliveryTests = slices.Concat(subscriptionTests, laneTests, deadLetterSearchTests)
+
+// laneTests cover deliveries, their leases and attempts, the dispatcher
+// cursor and the outbox lookups.
+var laneTests = []subtest{
 	{"EnqueueIsIdempotent", func(t *testing.T, db *store.DB) {
 		ctx := t.Context()
 		evs := appendEvents(t, db, "ord_1")
@@ -291,7 +143,7 @@ var deliveryTests = []subtest{
 		enqueue(t, db, "sub_b", now, evs...)
 		for _, sub := range []string{"sub_a", "sub_b"} {
 			d, err := db.Delivery(ctx, sub, evs[0].ID)
-			if err != nil || d.Status != store.DeliveryPending || d.EventSeq != evs[0].Seq || d.OrderID != "ord_1" || !d.NextAttemptAt.Equal(micro(now)) {
+			if err != nil || d.Status != usher.DeliveryPending || d.EventSeq != evs[0].Seq || d.OrderID != "ord_1" || !d.NextAttemptAt.Equal(micro(now)) {
 				t.Fatalf("Delivery(%s) = %+v, %v; want pending, due now", sub, d, err)
 			}
 		}
@@ -319,29 +171,29 @@ var deliveryTests = []subtest{
 			t.Fatalf("second claim while the heads are leased = %v, want none", eventIDs(again))
 		}
 		// a1 delivered: a2 is the new head. b1 retried later: b2 waits behind it.
-		byID := map[string]store.Delivery{}
+		byID := map[string]usher.Delivery{}
 		for _, d := range got {
 			byID[d.EventID] = d
 		}
-		if err := settle(t, db, byID[a1.ID], store.DeliveryDelivered, now); err != nil {
+		if err := settle(t, db, byID[a1.ID], usher.DeliveryDelivered, now); err != nil {
 			t.Fatal(err)
 		}
-		if err := settle(t, db, byID[b1.ID], store.DeliveryPending, now.Add(time.Hour)); err != nil {
+		if err := settle(t, db, byID[b1.ID], usher.DeliveryPending, now.Add(time.Hour)); err != nil {
 			t.Fatal(err)
 		}
 		next := claim(t, db, "sub_a", now, 10)
 		if !slices.Equal(eventIDs(next), ids(a2)) {
 			t.Fatalf("claim after a1 delivered and b1 deferred = %v, want a2 alone", eventIDs(next))
 		}
-		for _, d := range []store.Delivery{next[0], byID[n1.ID], byID[n2.ID]} {
-			if err := settle(t, db, d, store.DeliveryDelivered, now); err != nil {
+		for _, d := range []usher.Delivery{next[0], byID[n1.ID], byID[n2.ID]} {
+			if err := settle(t, db, d, usher.DeliveryDelivered, now); err != nil {
 				t.Fatal(err)
 			}
 		}
 		if later := claim(t, db, "sub_a", now.Add(2*time.Hour), 10); !slices.Equal(eventIDs(later), ids(b1, a3)) {
 			t.Fatalf("claim once b1 is due = %v, want b1 and a3, not b2 (behind b1)", eventIDs(later))
 		}
-		if d, _ := db.Delivery(t.Context(), "sub_a", b2.ID); d.Status != store.DeliveryPending || d.LeaseToken != "" {
+		if d, _ := db.Delivery(t.Context(), "sub_a", b2.ID); d.Status != usher.DeliveryPending || d.LeaseToken != "" {
 			t.Fatalf("b2 = %+v, want pending and never claimed", d)
 		}
 		// A limit of 1 takes the earliest due.
@@ -364,14 +216,14 @@ var deliveryTests = []subtest{
 		if len(second) != 1 || second[0].LeaseToken == first[0].LeaseToken {
 			t.Fatalf("claim after the lease passed = %+v, want the delivery under a new token", second)
 		}
-		if err := settle(t, db, first[0], store.DeliveryDelivered, now); !errors.Is(err, store.ErrLeaseLost) {
+		if err := settle(t, db, first[0], usher.DeliveryDelivered, now); !errors.Is(err, usher.ErrLeaseLost) {
 			t.Fatalf("settle under the old token = %v, want ErrLeaseLost", err)
 		}
-		if err := settle(t, db, second[0], store.DeliveryDelivered, now); err != nil {
+		if err := settle(t, db, second[0], usher.DeliveryDelivered, now); err != nil {
 			t.Fatalf("settle under the new token: %v", err)
 		}
 		d, _ := db.Delivery(t.Context(), "sub_a", evs[0].ID)
-		if d.Status != store.DeliveryDelivered || d.Attempts != 1 || d.LeaseToken != "" {
+		if d.Status != usher.DeliveryDelivered || d.Attempts != 1 || d.LeaseToken != "" {
 			t.Fatalf("delivery = %+v, want delivered after 1 attempt, lease ended", d)
 		}
 	}},
@@ -432,11 +284,11 @@ var deliveryTests = []subtest{
 		evs := appendEvents(t, db, "ord_a", "ord_b")
 		enqueue(t, db, "sub_a", now, evs[0])
 		got := claim(t, db, "sub_a", now, 1)
-		if err := settle(t, db, got[0], store.DeliveryDead, now); err != nil {
+		if err := settle(t, db, got[0], usher.DeliveryDead, now); err != nil {
 			t.Fatal(err)
 		}
 		later := now.Add(time.Hour)
-		requeue := func(ev store.OutboundEvent) bool {
+		requeue := func(ev usher.OutboundEvent) bool {
 			var changed bool
 			mustTx(t, db, func(tx *store.Tx) error {
 				var err error
@@ -449,7 +301,7 @@ var deliveryTests = []subtest{
 			t.Fatal("RequeueDelivery of a dead delivery changed nothing")
 		}
 		d, _ := db.Delivery(ctx, "sub_a", evs[0].ID)
-		if d.Status != store.DeliveryPending || d.WindowAttempts != 0 || d.Attempts != 1 || !d.WindowStart.Equal(micro(later)) || !d.NextAttemptAt.Equal(micro(later)) {
+		if d.Status != usher.DeliveryPending || d.WindowAttempts != 0 || d.Attempts != 1 || !d.WindowStart.Equal(micro(later)) || !d.NextAttemptAt.Equal(micro(later)) {
 			t.Fatalf("requeued delivery = %+v, want pending in a new window from %v, attempts kept", d, micro(later))
 		}
 		if requeue(evs[0]) {
@@ -458,7 +310,7 @@ var deliveryTests = []subtest{
 		if !requeue(evs[1]) {
 			t.Fatal("RequeueDelivery of a missing delivery did not record it")
 		}
-		if d, err := db.Delivery(ctx, "sub_a", evs[1].ID); err != nil || d.Status != store.DeliveryPending || d.OrderID != "ord_b" {
+		if d, err := db.Delivery(ctx, "sub_a", evs[1].ID); err != nil || d.Status != usher.DeliveryPending || d.OrderID != "ord_b" {
 			t.Fatalf("recorded by requeue: %+v, %v", d, err)
 		}
 	}},
@@ -471,25 +323,25 @@ var deliveryTests = []subtest{
 				if i%2 == 1 {
 					ev = "evt_y"
 				}
-				if err := tx.InsertDeliveryAttempt(ctx, store.DeliveryAttempt{DeliveryID: 7, SubscriptionID: "sub_a", EventID: ev,
+				if err := tx.InsertDeliveryAttempt(ctx, usher.DeliveryAttempt{DeliveryID: 7, SubscriptionID: "sub_a", EventID: ev,
 					Attempt: i + 1, StatusCode: 500 + i, LatencyMS: int64(10 * i), Error: "http 5xx", At: at}); err != nil {
 					return err
 				}
 			}
-			return tx.InsertDeliveryAttempt(ctx, store.DeliveryAttempt{SubscriptionID: "sub_b", EventID: "evt_x", At: at})
+			return tx.InsertDeliveryAttempt(ctx, usher.DeliveryAttempt{SubscriptionID: "sub_b", EventID: "evt_x", At: at})
 		})
-		all, err := db.DeliveryAttempts(ctx, store.AttemptFilter{SubscriptionID: "sub_a", Limit: 10})
+		all, err := db.DeliveryAttempts(ctx, usher.AttemptFilter{SubscriptionID: "sub_a", Limit: 10})
 		if err != nil || len(all) != 5 {
 			t.Fatalf("DeliveryAttempts = %d, %v; want 5", len(all), err)
 		}
 		if all[0].Attempt != 5 || all[0].StatusCode != 504 || all[0].LatencyMS != 40 || !all[0].At.Equal(micro(at)) {
 			t.Errorf("newest attempt = %+v", all[0])
 		}
-		page, _ := db.DeliveryAttempts(ctx, store.AttemptFilter{SubscriptionID: "sub_a", Before: all[1].ID, Limit: 2})
+		page, _ := db.DeliveryAttempts(ctx, usher.AttemptFilter{SubscriptionID: "sub_a", Before: all[1].ID, Limit: 2})
 		if len(page) != 2 || page[0].ID != all[2].ID {
 			t.Errorf("page before %d = %+v, want attempts 3 and 2", all[1].ID, page)
 		}
-		ys, _ := db.DeliveryAttempts(ctx, store.AttemptFilter{SubscriptionID: "sub_a", EventID: "evt_y", Limit: 10})
+		ys, _ := db.DeliveryAttempts(ctx, usher.AttemptFilter{SubscriptionID: "sub_a", EventID: "evt_y", Limit: 10})
 		if len(ys) != 2 {
 			t.Errorf("attempts of evt_y = %+v, want 2", ys)
 		}
@@ -510,11 +362,11 @@ var deliveryTests = []subtest{
 		if due, _ = db.DueSubscriptions(ctx, now); len(due) != 0 {
 			t.Fatalf("DueSubscriptions with the delivery leased = %v, want none", due)
 		}
-		if err := settle(t, db, d, store.DeliveryDelivered, now); err != nil {
+		if err := settle(t, db, d, usher.DeliveryDelivered, now); err != nil {
 			t.Fatal(err)
 		}
 		mustTx(t, db, func(tx *store.Tx) error {
-			return tx.InsertDeliveryAttempt(ctx, store.DeliveryAttempt{DeliveryID: d.ID, SubscriptionID: "sub_now", EventID: d.EventID, At: now.Add(-time.Minute)})
+			return tx.InsertDeliveryAttempt(ctx, usher.DeliveryAttempt{DeliveryID: d.ID, SubscriptionID: "sub_now", EventID: d.EventID, At: now.Add(-time.Minute)})
 		})
 		n, err := db.PruneDeliveries(ctx, time.Now().Add(time.Minute), 100)
 		if err != nil || n != 2 {
@@ -556,101 +408,5 @@ var deliveryTests = []subtest{
 		}
 		_, err = db.OutboxEvent(ctx, "evt_none")
 		wantCode(t, "OutboxEvent(missing)", err, usher.CodeNotFound)
-	}},
-	{"DeadLetterSearch", func(t *testing.T, db *store.DB) {
-		ctx := t.Context()
-		entries := []store.DeadLetter{
-			dlqEntry("dl_1", "delivery", "sub_a", "ticket.issued", "rejected"),
-			dlqEntry("dl_2", "delivery", "sub_a", "order.confirmed", "exhausted"),
-			dlqEntry("dl_3", "delivery", "sub_b", "ticket.issued", "rejected"),
-			dlqEntry("dl_4", "processing", "", "order.paid", "invalid_data"),
-			dlqEntry("dl_5", "delivery", "sub_a", "ticket.issued", "gone"),
-		}
-		for _, e := range entries {
-			mustTx(t, db, func(tx *store.Tx) error { return tx.UpsertDeadLetter(ctx, e) })
-			time.Sleep(2 * time.Millisecond) // distinct creation times
-		}
-		search := func(f store.DeadLetterFilter) []string {
-			t.Helper()
-			if f.Limit == 0 {
-				f.Limit = 10
-			}
-			got, _, err := db.SearchDeadLetters(ctx, f)
-			if err != nil {
-				t.Fatalf("SearchDeadLetters(%+v): %v", f, err)
-			}
-			out := make([]string, len(got))
-			for i, d := range got {
-				out[i] = d.ID
-			}
-			return out
-		}
-		for _, tc := range []struct {
-			f    store.DeadLetterFilter
-			want []string
-		}{
-			{store.DeadLetterFilter{}, []string{"dl_5", "dl_4", "dl_3", "dl_2", "dl_1"}},
-			{store.DeadLetterFilter{Stage: "delivery", SubscriptionID: "sub_a"}, []string{"dl_5", "dl_2", "dl_1"}},
-			{store.DeadLetterFilter{Type: "ticket.issued", Reason: "rejected"}, []string{"dl_3", "dl_1"}},
-			{store.DeadLetterFilter{Stage: "processing"}, []string{"dl_4"}},
-			{store.DeadLetterFilter{VenueID: "venue_2"}, []string{}},
-		} {
-			if got := search(tc.f); !slices.Equal(got, tc.want) {
-				t.Errorf("search %+v = %v, want %v", tc.f, got, tc.want)
-			}
-		}
-		all, _, _ := db.SearchDeadLetters(ctx, store.DeadLetterFilter{Limit: 10})
-		if got := search(store.DeadLetterFilter{Since: all[1].CreatedAt}); !slices.Equal(got, []string{"dl_5", "dl_4"}) {
-			t.Errorf("since the second newest = %v", got)
-		}
-		// Paging walks every entry once.
-		var paged []string
-		f := store.DeadLetterFilter{Limit: 2}
-		for {
-			page, next, err := db.SearchDeadLetters(ctx, f)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, d := range page {
-				paged = append(paged, d.ID)
-			}
-			if next == "" {
-				break
-			}
-			f.Cursor = next
-		}
-		if !slices.Equal(paged, []string{"dl_5", "dl_4", "dl_3", "dl_2", "dl_1"}) {
-			t.Errorf("paged = %v", paged)
-		}
-		_, _, err := db.SearchDeadLetters(ctx, store.DeadLetterFilter{Cursor: "not-a-cursor", Limit: 2})
-		wantCode(t, "search with a forged cursor", err, usher.CodeInvalid)
-		// Replayed entries leave the open list; a new failure opens them again.
-		mustTx(t, db, func(tx *store.Tx) error { return tx.MarkDeadLetterReplayed(ctx, "dl_1", time.Now()) })
-		if got := search(store.DeadLetterFilter{SubscriptionID: "sub_a"}); !slices.Equal(got, []string{"dl_5", "dl_2"}) {
-			t.Errorf("open after replaying dl_1 = %v", got)
-		}
-		if got := search(store.DeadLetterFilter{State: store.DeadLettersReplayed}); !slices.Equal(got, []string{"dl_1"}) {
-			t.Errorf("replayed = %v", got)
-		}
-		counts, err := db.OpenDeadLetters(ctx)
-		if err != nil || counts["delivery"] != 3 || counts["processing"] != 1 {
-			t.Errorf("OpenDeadLetters = %v, %v", counts, err)
-		}
-		again := dlqEntry("dl_1", "delivery", "sub_a", "ticket.issued", "exhausted")
-		again.Attempts, again.FirstError, again.LastError = 9, "new first", "timeout"
-		mustTx(t, db, func(tx *store.Tx) error { return tx.UpsertDeadLetter(ctx, again) })
-		got, err := db.DeadLetterByID(ctx, "dl_1")
-		if err != nil || !got.ReplayedAt.IsZero() || got.Replays != 1 || got.Reason != "exhausted" || got.Attempts != 9 ||
-			got.FirstError != "http 500" || got.LastError != "timeout" {
-			t.Errorf("dl_1 after failing again = %+v, %v; want open, 1 replay, new reason and last error, first error kept", got, err)
-		}
-		_, err = db.DeadLetterByID(ctx, "dl_none")
-		wantCode(t, "DeadLetterByID(missing)", err, usher.CodeNotFound)
-		err = tryTx(t, db, func(tx *store.Tx) error { return tx.MarkDeadLetterReplayed(ctx, "dl_none", time.Now()) })
-		wantCode(t, "MarkDeadLetterReplayed(missing)", err, usher.CodeNotFound)
-		// The spine's reader still sees every entry.
-		if old, err := db.DeadLetters(ctx, 10); err != nil || len(old) != 5 {
-			t.Errorf("DeadLetters = %d, %v; want 5", len(old), err)
-		}
 	}},
 }

@@ -9,10 +9,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/usherhq/usher"
 	"github.com/usherhq/usher/internal/store"
 )
 
-func appendChange(t *testing.T, db *store.DB, c store.TicketChange) int64 {
+func appendChange(t *testing.T, db *store.DB, c usher.TicketChange) int64 {
 	t.Helper()
 	var seq int64
 	mustTx(t, db, func(tx *store.Tx) error {
@@ -23,8 +24,8 @@ func appendChange(t *testing.T, db *store.DB, c store.TicketChange) int64 {
 	return seq
 }
 
-func change(venue, ticket string) store.TicketChange {
-	return store.TicketChange{
+func change(venue, ticket string) usher.TicketChange {
+	return usher.TicketChange{
 		VenueID: venue, TicketID: ticket, ShowID: "show_1", Status: "valid",
 		CodeHash: "hash_" + ticket, AcceptedAt: time.Now().Add(-time.Second),
 	}
@@ -72,7 +73,7 @@ var feedTests = []subtest{
 	}},
 	{"Paging", func(t *testing.T, db *store.DB) {
 		ctx := t.Context()
-		want := make([]store.TicketChange, 5)
+		want := make([]usher.TicketChange, 5)
 		for i := range want {
 			want[i] = change("venue_a", fmt.Sprintf("tkt_%d", i))
 			want[i].Seq = appendChange(t, db, want[i])
@@ -182,7 +183,7 @@ var outboxTests = []subtest{
 		ids := []string{"evt_c", "evt_a", "evt_b", "evt_d"}
 		mustTx(t, db, func(tx *store.Tx) error {
 			for _, id := range ids[:2] {
-				if err := tx.AppendOutbox(ctx, store.OutboundEvent{ID: id, Type: "ticket.issued", OrderID: "ord_1", VenueID: "venue_1",
+				if err := tx.AppendOutbox(ctx, usher.OutboundEvent{ID: id, Type: "ticket.issued", OrderID: "ord_1", VenueID: "venue_1",
 					Data: json.RawMessage(`{"id":"` + id + `"}`)}); err != nil {
 					return err
 				}
@@ -191,7 +192,7 @@ var outboxTests = []subtest{
 		})
 		for _, id := range ids[2:] {
 			mustTx(t, db, func(tx *store.Tx) error {
-				return tx.AppendOutbox(ctx, store.OutboundEvent{ID: id, Type: "order.confirmed", OrderID: "ord_2", VenueID: "venue_2",
+				return tx.AppendOutbox(ctx, usher.OutboundEvent{ID: id, Type: "order.confirmed", OrderID: "ord_2", VenueID: "venue_2",
 					Data: json.RawMessage(`{"id":"` + id + `"}`)})
 			})
 		}
@@ -227,7 +228,7 @@ var outboxTests = []subtest{
 	}},
 	{"DuplicateIDRejected", func(t *testing.T, db *store.DB) {
 		ctx := t.Context()
-		ev := store.OutboundEvent{ID: "evt_1", Type: "ticket.issued", OrderID: "ord_1", VenueID: "venue_1", Data: json.RawMessage(`{}`)}
+		ev := usher.OutboundEvent{ID: "evt_1", Type: "ticket.issued", OrderID: "ord_1", VenueID: "venue_1", Data: json.RawMessage(`{}`)}
 		mustTx(t, db, func(tx *store.Tx) error { return tx.AppendOutbox(ctx, ev) })
 		err := tryTx(t, db, func(tx *store.Tx) error { return tx.AppendOutbox(ctx, ev) })
 		if err == nil {
@@ -239,8 +240,8 @@ var outboxTests = []subtest{
 	}},
 }
 
-func deadLetter(id, reason string) store.DeadLetter {
-	return store.DeadLetter{
+func deadLetter(id, reason string) usher.DeadLetter {
+	return usher.DeadLetter{
 		ID: id, Stage: "processing", Source: "stripe", EventID: "evt_" + id, Type: "order.paid",
 		OrderID: "ord_1", VenueID: "venue_1", Reason: reason, Attempts: 3,
 		FirstError: "first", LastError: "last", Payload: json.RawMessage(`{"a":1}`),
@@ -267,7 +268,7 @@ var deadLetterTests = []subtest{
 		if len(all) != 2 {
 			t.Fatalf("DeadLetters = %+v, want 2", all)
 		}
-		var got store.DeadLetter
+		var got usher.DeadLetter
 		for _, d := range all {
 			if d.ID == "dl_1" {
 				got = d
@@ -303,7 +304,7 @@ var deadLetterTests = []subtest{
 	}},
 }
 
-func reflectEqualDeadLetter(a, b store.DeadLetter) bool {
+func reflectEqualDeadLetter(a, b usher.DeadLetter) bool {
 	pa, pb := a.Payload, b.Payload
 	a.Payload, b.Payload = nil, nil
 	return string(pa) == string(pb) && reflect.DeepEqual(a, b)

@@ -35,14 +35,14 @@ func venueTickets(t *testing.T, db *store.DB, venue, orderID string, codes ...st
 	return out
 }
 
-func testScan(venue, nonce string, at time.Time) store.Scan {
-	return store.Scan{
+func testScan(venue, nonce string, at time.Time) usher.Scan {
+	return usher.Scan{
 		VenueID: venue, Nonce: nonce, DeviceID: "dev_1", CodeHash: "hash_" + nonce, TicketID: "tkt_1", ShowID: "show_1",
-		Mode: store.ScanOffline, Decision: "admitted", Result: "admitted", Reason: "why", ScannedAt: at,
+		Mode: usher.ScanOffline, Decision: "admitted", Result: "admitted", Reason: "why", ScannedAt: at,
 	}
 }
 
-func insertScan(t *testing.T, db *store.DB, s store.Scan) int64 {
+func insertScan(t *testing.T, db *store.DB, s usher.Scan) int64 {
 	t.Helper()
 	var id int64
 	mustTx(t, db, func(tx *store.Tx) error {
@@ -142,13 +142,13 @@ var gateTests = []subtest{
 	{"AdmissionSingleAndSwap", func(t *testing.T, db *store.DB) {
 		ctx := t.Context()
 		at := time.Now().Add(-time.Hour)
-		adm := store.Admission{TicketID: "tkt_1", VenueID: "venue_a", ScanID: 7, DeviceID: "dev_1", Nonce: "n7", AdmittedAt: at}
+		adm := usher.Admission{TicketID: "tkt_1", VenueID: "venue_a", ScanID: 7, DeviceID: "dev_1", Nonce: "n7", AdmittedAt: at}
 		mustTx(t, db, func(tx *store.Tx) error { return tx.InsertAdmission(ctx, adm) })
 		err := tryTx(t, db, func(tx *store.Tx) error {
-			return tx.InsertAdmission(ctx, store.Admission{TicketID: "tkt_1", VenueID: "venue_a", ScanID: 8, DeviceID: "dev_2", Nonce: "n8", AdmittedAt: at})
+			return tx.InsertAdmission(ctx, usher.Admission{TicketID: "tkt_1", VenueID: "venue_a", ScanID: 8, DeviceID: "dev_2", Nonce: "n8", AdmittedAt: at})
 		})
 		wantConflict(t, "a second admission of one ticket", err)
-		earlier := store.Admission{TicketID: "tkt_1", VenueID: "venue_a", ScanID: 9, DeviceID: "dev_3", Nonce: "n9", AdmittedAt: at.Add(-time.Minute)}
+		earlier := usher.Admission{TicketID: "tkt_1", VenueID: "venue_a", ScanID: 9, DeviceID: "dev_3", Nonce: "n9", AdmittedAt: at.Add(-time.Minute)}
 		err = tryTx(t, db, func(tx *store.Tx) error { return tx.SwapAdmission(ctx, earlier, 8) })
 		wantConflict(t, "SwapAdmission from a scan that does not hold it", err)
 		mustTx(t, db, func(tx *store.Tx) error { return tx.SwapAdmission(ctx, earlier, 7) })

@@ -4,26 +4,27 @@ import (
 	"testing"
 	"time"
 
+	"github.com/usherhq/usher"
 	"github.com/usherhq/usher/internal/store"
 )
 
-func testInbound(source, eventID string, processedAt time.Time) store.InboundRecord {
-	return store.InboundRecord{
+func testInbound(source, eventID string, processedAt time.Time) usher.InboundRecord {
+	return usher.InboundRecord{
 		Source: source, EventID: eventID, PayloadHash: "sha256:" + eventID, Type: "order.paid",
-		OrderID: "ord_1", KeyID: "key_1", Outcome: store.OutcomeApplied, Reason: "",
+		OrderID: "ord_1", KeyID: "key_1", Outcome: usher.OutcomeApplied, Reason: "",
 		Data:    []byte(`{"order_id":"ord_1"}`),
 		EventAt: processedAt.Add(-2 * time.Second), ReceivedAt: processedAt.Add(-time.Second), ProcessedAt: processedAt,
 	}
 }
 
-func insertInbound(t *testing.T, db *store.DB, rec store.InboundRecord) {
+func insertInbound(t *testing.T, db *store.DB, rec usher.InboundRecord) {
 	t.Helper()
 	mustTx(t, db, func(tx *store.Tx) error { return tx.InsertInbound(t.Context(), rec) })
 }
 
-func readInbound(t *testing.T, db *store.DB, source, eventID string) (store.InboundRecord, bool) {
+func readInbound(t *testing.T, db *store.DB, source, eventID string) (usher.InboundRecord, bool) {
 	t.Helper()
-	var rec store.InboundRecord
+	var rec usher.InboundRecord
 	var found bool
 	mustTx(t, db, func(tx *store.Tx) error {
 		var err error
@@ -35,7 +36,7 @@ func readInbound(t *testing.T, db *store.DB, source, eventID string) (store.Inbo
 
 // sameInbound compares every field InboundRecord reads back. Data is written
 // by InsertInbound but not selected by InboundRecord, so it is not compared.
-func sameInbound(t *testing.T, got, want store.InboundRecord) {
+func sameInbound(t *testing.T, got, want usher.InboundRecord) {
 	t.Helper()
 	if got.Source != want.Source || got.EventID != want.EventID || got.PayloadHash != want.PayloadHash ||
 		got.Type != want.Type || got.OrderID != want.OrderID || got.KeyID != want.KeyID ||
@@ -59,7 +60,7 @@ func sameInbound(t *testing.T, got, want store.InboundRecord) {
 var inboundTests = []subtest{
 	{"RoundTrip", func(t *testing.T, db *store.DB) {
 		want := testInbound("stripe", "evt_1", time.Now())
-		want.Outcome, want.Reason = store.OutcomeIgnored, "unhandled_type"
+		want.Outcome, want.Reason = usher.OutcomeIgnored, "unhandled_type"
 		insertInbound(t, db, want)
 		got, found := readInbound(t, db, "stripe", "evt_1")
 		if !found {
@@ -73,7 +74,7 @@ var inboundTests = []subtest{
 		}
 	}},
 	{"ZeroTimes", func(t *testing.T, db *store.DB) {
-		want := store.InboundRecord{Source: "stripe", EventID: "evt_1", Outcome: store.OutcomeApplied}
+		want := usher.InboundRecord{Source: "stripe", EventID: "evt_1", Outcome: usher.OutcomeApplied}
 		insertInbound(t, db, want)
 		got, found := readInbound(t, db, "stripe", "evt_1")
 		if !found {
@@ -162,10 +163,10 @@ var inboundTests = []subtest{
 		ctx := t.Context()
 		now := time.Now()
 		first, second := testInbound("stripe", "evt_b", now.Add(-time.Minute)), testInbound("stripe", "evt_a", now)
-		second.Outcome = store.OutcomeIgnored
+		second.Outcome = usher.OutcomeIgnored
 		other := testInbound("stripe", "evt_c", now)
 		other.OrderID = "ord_2"
-		for _, r := range []store.InboundRecord{second, other, first} {
+		for _, r := range []usher.InboundRecord{second, other, first} {
 			insertInbound(t, db, r)
 		}
 		recs, err := db.InboundRecords(ctx, "ord_1")
@@ -180,7 +181,7 @@ var inboundTests = []subtest{
 		if err != nil {
 			t.Fatalf("CountInbound: %v", err)
 		}
-		if counts[store.OutcomeApplied] != 2 || counts[store.OutcomeIgnored] != 1 || len(counts) != 2 {
+		if counts[usher.OutcomeApplied] != 2 || counts[usher.OutcomeIgnored] != 1 || len(counts) != 2 {
 			t.Fatalf("CountInbound = %v, want applied:2 ignored:1", counts)
 		}
 	}},

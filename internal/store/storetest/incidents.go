@@ -14,27 +14,27 @@ var incidentTests = []subtest{
 		ctx := t.Context()
 		at := time.Now().UTC().Truncate(time.Microsecond)
 		mustTx(t, db, func(tx *store.Tx) error {
-			return tx.CreateIncident(ctx, store.Incident{ID: "inc_1", Title: "lane down", CreatedBy: "tok_a", CreatedAt: at})
+			return tx.CreateIncident(ctx, usher.Incident{ID: "inc_1", Title: "lane down", CreatedBy: "tok_a", CreatedAt: at})
 		})
 		var added int
 		mustTx(t, db, func(tx *store.Tx) (err error) {
-			added, err = tx.TagIncident(ctx, "inc_1", store.TagDeadLetter, []string{"dl_1", "dl_2", "dl_1"}, at)
+			added, err = tx.TagIncident(ctx, "inc_1", usher.TagDeadLetter, []string{"dl_1", "dl_2", "dl_1"}, at)
 			return err
 		})
 		if added != 2 {
 			t.Fatalf("TagIncident added %d, want 2 (a repeated ref counts once)", added)
 		}
 		in, err := db.Incident(ctx, "inc_1")
-		if err != nil || in.Status != store.IncidentOpen || in.Tags[store.TagDeadLetter] != 2 || !in.CreatedAt.Equal(at) {
+		if err != nil || in.Status != usher.IncidentOpen || in.Tags[usher.TagDeadLetter] != 2 || !in.CreatedAt.Equal(at) {
 			t.Fatalf("Incident = %+v, %v; want open with 2 dead letters", in, err)
 		}
 		mustTx(t, db, func(tx *store.Tx) error { return tx.CloseIncident(ctx, "inc_1", "fixed", at.Add(time.Hour)) })
 		in, _ = db.Incident(ctx, "inc_1")
-		if in.Status != store.IncidentClosed || in.Summary != "fixed" || !in.ClosedAt.Equal(at.Add(time.Hour)) {
+		if in.Status != usher.IncidentClosed || in.Summary != "fixed" || !in.ClosedAt.Equal(at.Add(time.Hour)) {
 			t.Fatalf("closed incident = %+v", in)
 		}
 		err = db.InTx(ctx, func(tx *store.Tx) error {
-			_, err := tx.TagIncident(ctx, "inc_1", store.TagDeadLetter, []string{"dl_3"}, at)
+			_, err := tx.TagIncident(ctx, "inc_1", usher.TagDeadLetter, []string{"dl_3"}, at)
 			return err
 		})
 		wantCode(t, "TagIncident(closed)", err, usher.CodeConflict)
@@ -42,18 +42,18 @@ var incidentTests = []subtest{
 		wantCode(t, "CloseIncident(missing)", err, usher.CodeNotFound)
 		_, err = db.Incident(ctx, "inc_none")
 		wantCode(t, "Incident(missing)", err, usher.CodeNotFound)
-		list, err := db.Incidents(ctx, store.IncidentClosed, 10)
+		list, err := db.Incidents(ctx, usher.IncidentClosed, 10)
 		if err != nil || len(list) != 1 || list[0].ID != "inc_1" {
 			t.Fatalf("Incidents(closed) = %+v, %v", list, err)
 		}
-		if open, _ := db.Incidents(ctx, store.IncidentOpen, 10); len(open) != 0 {
+		if open, _ := db.Incidents(ctx, usher.IncidentOpen, 10); len(open) != 0 {
 			t.Fatalf("Incidents(open) = %+v, want none", open)
 		}
 	}},
 	{"DeadLettersOfTags", func(t *testing.T, db *store.DB) {
 		ctx := t.Context()
 		at := time.Now()
-		dls := []store.DeadLetter{
+		dls := []usher.DeadLetter{
 			dlqEntry("dl_a", "delivery", "sub_a", "ticket.issued", "rejected"),
 			dlqEntry("dl_b", "delivery", "sub_b", "ticket.issued", "rejected"),
 			dlqEntry("dl_c", "delivery", "sub_c", "ticket.issued", "rejected"),
@@ -64,12 +64,12 @@ var incidentTests = []subtest{
 			mustTx(t, db, func(tx *store.Tx) error { return tx.UpsertDeadLetter(ctx, d) })
 		}
 		mustTx(t, db, func(tx *store.Tx) error {
-			if err := tx.CreateIncident(ctx, store.Incident{ID: "inc_2", Title: "t", CreatedBy: "x", CreatedAt: at}); err != nil {
+			if err := tx.CreateIncident(ctx, usher.Incident{ID: "inc_2", Title: "t", CreatedBy: "x", CreatedAt: at}); err != nil {
 				return err
 			}
 			for kind, refs := range map[string][]string{
-				store.TagDeadLetter: {"dl_a"}, store.TagDelivery: {"sub_b/evt_dl_b", "sub_x/evt_none"},
-				store.TagInbound: {"stripe/evt_dl_p"},
+				usher.TagDeadLetter: {"dl_a"}, usher.TagDelivery: {"sub_b/evt_dl_b", "sub_x/evt_none"},
+				usher.TagInbound: {"stripe/evt_dl_p"},
 			} {
 				if _, err := tx.TagIncident(ctx, "inc_2", kind, refs, at); err != nil {
 					return err
@@ -94,11 +94,11 @@ var incidentTests = []subtest{
 		ctx := t.Context()
 		a, b := dlqEntry("dl_x", "delivery", "sub_a", "ticket.issued", "rejected"), dlqEntry("dl_y", "delivery", "sub_a", "ticket.issued", "rejected")
 		b.LastError, b.FirstError = "dial tcp: connection refused 100%_", "dial tcp"
-		for _, d := range []store.DeadLetter{a, b} {
+		for _, d := range []usher.DeadLetter{a, b} {
 			mustTx(t, db, func(tx *store.Tx) error { return tx.UpsertDeadLetter(ctx, d) })
 		}
 		for q, want := range map[string]int{"HTTP 503": 1, "Connection REFUSED": 1, "100%_": 1, "0%x": 0, "http 500": 1, "dial": 1, "": 2} {
-			got, _, err := db.SearchDeadLetters(ctx, store.DeadLetterFilter{Error: q, Limit: 10})
+			got, _, err := db.SearchDeadLetters(ctx, usher.DeadLetterFilter{Error: q, Limit: 10})
 			if err != nil || len(got) != want {
 				t.Errorf("SearchDeadLetters(error %q) = %d, %v; want %d", q, len(got), err, want)
 			}
@@ -107,10 +107,10 @@ var incidentTests = []subtest{
 	{"Refs", func(t *testing.T, db *store.DB) {
 		ctx := t.Context()
 		for i, o := range []string{"ord_1", "ord_2"} {
-			insertInbound(t, db, store.InboundRecord{Source: "stripe", EventID: "evt_" + o, PayloadHash: "h", Type: "order.paid",
-				OrderID: o, KeyID: "key_" + string(rune('a'+i)), Outcome: store.OutcomeApplied, EventAt: time.Now(), ReceivedAt: time.Now(), ProcessedAt: time.Now()})
+			insertInbound(t, db, usher.InboundRecord{Source: "stripe", EventID: "evt_" + o, PayloadHash: "h", Type: "order.paid",
+				OrderID: o, KeyID: "key_" + string(rune('a'+i)), Outcome: usher.OutcomeApplied, EventAt: time.Now(), ReceivedAt: time.Now(), ProcessedAt: time.Now()})
 		}
-		refs, err := db.InboundRefs(ctx, store.InboundRefFilter{OrderID: "ord_2", Limit: 10})
+		refs, err := db.InboundRefs(ctx, usher.InboundRefFilter{OrderID: "ord_2", Limit: 10})
 		if err != nil || !slices.Equal(refs, []string{"stripe/evt_ord_2"}) {
 			t.Fatalf("InboundRefs(ord_2) = %v, %v", refs, err)
 		}

@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/usherhq/usher"
 	"github.com/usherhq/usher/internal/store"
 )
 
@@ -17,7 +18,7 @@ var leaseTests = []subtest{
 		if len(got) != 2 {
 			t.Fatalf("claim = %d deliveries, want 2", len(got))
 		}
-		if err := settle(t, db, got[1], store.DeliveryDelivered, now); err != nil {
+		if err := settle(t, db, got[1], usher.DeliveryDelivered, now); err != nil {
 			t.Fatal(err)
 		}
 		n, err := db.RenewDeliveries(t.Context(), []int64{got[0].ID, got[1].ID}, got[0].LeaseToken, now.Add(5*time.Minute))

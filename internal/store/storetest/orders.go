@@ -201,7 +201,7 @@ var orderTests = []subtest{
 		if err == nil {
 			t.Fatal("InsertTicket for an order that does not exist succeeded (foreign key not enforced)")
 		}
-		if errors.Is(err, store.ErrConflict) {
+		if errors.Is(err, usher.ErrConflict) {
 			t.Fatalf("InsertTicket for a missing order = %v: a foreign-key failure must not be a retryable conflict", err)
 		}
 	}},

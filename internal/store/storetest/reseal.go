@@ -38,7 +38,7 @@ func testResealResumable(t *testing.T, db *store.DB) {
 	db.SetSealer(keyring(t, 0xA))
 	now := time.Now()
 	err := db.CreateSource(ctx, usher.Source{Name: "shop", Scheme: "standard", CreatedAt: now},
-		[]store.SourceSecret{{ID: "sec_1", Secret: []byte("whsec_rotate"), State: store.SecretActive, CreatedAt: now}})
+		[]usher.SourceSecret{{ID: "sec_1", Secret: []byte("whsec_rotate"), State: usher.SecretActive, CreatedAt: now}})
 	if err != nil {
 		t.Fatalf("CreateSource: %v", err)
 	}
@@ -54,7 +54,7 @@ func testResealResumable(t *testing.T, db *store.DB) {
 		if _, err := tx.PutBuyer(ctx, "ord_r", usher.Buyer{Email: "r@example.com", Name: "R"}); err != nil {
 			return err
 		}
-		return tx.InsertDeadLetter(ctx, store.DeadLetter{ID: "dlq_r", Stage: "processing", Source: "shop", EventID: "evt_1", Type: "order.paid", Reason: "id_reuse", Payload: payload})
+		return tx.InsertDeadLetter(ctx, usher.DeadLetter{ID: "dlq_r", Stage: "processing", Source: "shop", EventID: "evt_1", Type: "order.paid", Reason: "id_reuse", Payload: payload})
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -17,9 +17,9 @@ var sourceTests = []subtest{
 		src := usher.Source{Name: "stripe", Scheme: "stripe", CreatedAt: now.Add(-time.Hour)}
 		// Secret bytes that are not text: NUL, high bytes, invalid UTF-8.
 		raw := []byte{0x00, 0xff, 0xfe, 0x80, 'w', 'h', 's', 'e', 'c', 0x00, 0xc3, 0x28}
-		secrets := []store.SourceSecret{
-			{ID: "sec_old", Secret: []byte("old-secret"), State: store.SecretRetiring, NotAfter: now.Add(24 * time.Hour), CreatedAt: now.Add(-time.Hour)},
-			{ID: "sec_new", Secret: raw, State: store.SecretActive, CreatedAt: now},
+		secrets := []usher.SourceSecret{
+			{ID: "sec_old", Secret: []byte("old-secret"), State: usher.SecretRetiring, NotAfter: now.Add(24 * time.Hour), CreatedAt: now.Add(-time.Hour)},
+			{ID: "sec_new", Secret: raw, State: usher.SecretActive, CreatedAt: now},
 		}
 		if err := db.CreateSource(ctx, src, secrets); err != nil {
 			t.Fatalf("CreateSource: %v", err)
@@ -35,7 +35,7 @@ var sourceTests = []subtest{
 			t.Fatalf("Source secrets = %+v, want 2", gotSecrets)
 		}
 		// Newest first.
-		for i, want := range []store.SourceSecret{secrets[1], secrets[0]} {
+		for i, want := range []usher.SourceSecret{secrets[1], secrets[0]} {
 			g := gotSecrets[i]
 			if g.ID != want.ID || g.Source != "stripe" || !bytes.Equal(g.Secret, want.Secret) || g.State != want.State ||
 				!g.NotAfter.Equal(micro(want.NotAfter)) || !g.CreatedAt.Equal(micro(want.CreatedAt)) {
@@ -59,11 +59,11 @@ var sourceTests = []subtest{
 	{"DuplicateNameIsConflict", func(t *testing.T, db *store.DB) {
 		ctx := t.Context()
 		src := usher.Source{Name: "stripe", Scheme: "stripe", CreatedAt: time.Now()}
-		if err := db.CreateSource(ctx, src, []store.SourceSecret{{ID: "sec_1", Secret: []byte("a"), State: store.SecretActive, CreatedAt: time.Now()}}); err != nil {
+		if err := db.CreateSource(ctx, src, []usher.SourceSecret{{ID: "sec_1", Secret: []byte("a"), State: usher.SecretActive, CreatedAt: time.Now()}}); err != nil {
 			t.Fatalf("CreateSource: %v", err)
 		}
 		src.Scheme = "standard"
-		err := db.CreateSource(ctx, src, []store.SourceSecret{{ID: "sec_2", Secret: []byte("b"), State: store.SecretActive, CreatedAt: time.Now()}})
+		err := db.CreateSource(ctx, src, []usher.SourceSecret{{ID: "sec_2", Secret: []byte("b"), State: usher.SecretActive, CreatedAt: time.Now()}})
 		wantCode(t, "second CreateSource(stripe)", err, usher.CodeConflict)
 		got, secrets, err := db.Source(ctx, "stripe")
 		if err != nil || got.Scheme != "stripe" || len(secrets) != 1 || secrets[0].ID != "sec_1" {
@@ -73,9 +73,9 @@ var sourceTests = []subtest{
 	{"FailedSecretRollsBackSource", func(t *testing.T, db *store.DB) {
 		ctx := t.Context()
 		now := time.Now()
-		dup := []store.SourceSecret{
-			{ID: "sec_1", Secret: []byte("a"), State: store.SecretActive, CreatedAt: now},
-			{ID: "sec_1", Secret: []byte("b"), State: store.SecretActive, CreatedAt: now},
+		dup := []usher.SourceSecret{
+			{ID: "sec_1", Secret: []byte("a"), State: usher.SecretActive, CreatedAt: now},
+			{ID: "sec_1", Secret: []byte("b"), State: usher.SecretActive, CreatedAt: now},
 		}
 		if err := db.CreateSource(ctx, usher.Source{Name: "stripe", Scheme: "stripe", CreatedAt: now}, dup); err == nil {
 			t.Fatal("CreateSource with two secrets of one id succeeded")
@@ -114,11 +114,11 @@ var sourceTests = []subtest{
 var tokenTests = []subtest{
 	{"CreateAndFindByHash", func(t *testing.T, db *store.DB) {
 		ctx := t.Context()
-		want := store.Token{ID: "tok_1", Hash: "sha256:abc", Scopes: []string{"admin:read", "admin:write"}, Description: "ops", CreatedAt: time.Now()}
+		want := usher.Token{ID: "tok_1", Hash: "sha256:abc", Scopes: []string{"admin:read", "admin:write"}, Description: "ops", CreatedAt: time.Now()}
 		if err := db.CreateToken(ctx, want); err != nil {
 			t.Fatalf("CreateToken: %v", err)
 		}
-		if err := db.CreateToken(ctx, store.Token{ID: "tok_2", Hash: "sha256:def", Scopes: []string{"admin:read"}, CreatedAt: time.Now()}); err != nil {
+		if err := db.CreateToken(ctx, usher.Token{ID: "tok_2", Hash: "sha256:def", Scopes: []string{"admin:read"}, CreatedAt: time.Now()}); err != nil {
 			t.Fatalf("CreateToken(tok_2): %v", err)
 		}
 		got, found, err := db.TokenByHash(ctx, "sha256:abc")
@@ -135,10 +135,10 @@ var tokenTests = []subtest{
 	}},
 	{"DuplicateHashRejected", func(t *testing.T, db *store.DB) {
 		ctx := t.Context()
-		if err := db.CreateToken(ctx, store.Token{ID: "tok_1", Hash: "sha256:abc", CreatedAt: time.Now()}); err != nil {
+		if err := db.CreateToken(ctx, usher.Token{ID: "tok_1", Hash: "sha256:abc", CreatedAt: time.Now()}); err != nil {
 			t.Fatalf("CreateToken: %v", err)
 		}
-		if err := db.CreateToken(ctx, store.Token{ID: "tok_2", Hash: "sha256:abc", CreatedAt: time.Now()}); err == nil {
+		if err := db.CreateToken(ctx, usher.Token{ID: "tok_2", Hash: "sha256:abc", CreatedAt: time.Now()}); err == nil {
 			t.Fatal("CreateToken with a hash already stored succeeded")
 		}
 	}},

@@ -161,11 +161,11 @@ func tryTx(t *testing.T, db *store.DB, fn func(tx *store.Tx) error) error {
 	return got
 }
 
-// wantConflict fails unless err is a store.ErrConflict.
+// wantConflict fails unless err is a usher.ErrConflict.
 func wantConflict(t *testing.T, what string, err error) {
 	t.Helper()
-	if !errors.Is(err, store.ErrConflict) {
-		t.Fatalf("%s = %v, want store.ErrConflict", what, err)
+	if !errors.Is(err, usher.ErrConflict) {
+		t.Fatalf("%s = %v, want usher.ErrConflict", what, err)
 	}
 }
 

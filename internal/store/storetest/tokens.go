@@ -12,8 +12,8 @@ var tokenLifecycleTests = []subtest{
 	{"ExpiryRevocationAndList", func(t *testing.T, db *store.DB) {
 		ctx := t.Context()
 		now := time.Now()
-		exp := store.Token{ID: "tok_exp", Hash: "h_exp", Scopes: []string{"orders:read"}, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
-		for _, tok := range []store.Token{exp, {ID: "tok_live", Hash: "h_live", Scopes: []string{"*"}, CreatedAt: now.Add(time.Second)}} {
+		exp := usher.Token{ID: "tok_exp", Hash: "h_exp", Scopes: []string{"orders:read"}, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
+		for _, tok := range []usher.Token{exp, {ID: "tok_live", Hash: "h_live", Scopes: []string{"*"}, CreatedAt: now.Add(time.Second)}} {
 			if err := db.CreateToken(ctx, tok); err != nil {
 				t.Fatalf("CreateToken(%s): %v", tok.ID, err)
 			}
@@ -46,7 +46,7 @@ var tokenLifecycleTests = []subtest{
 	{"TouchAtMostOncePerInterval", func(t *testing.T, db *store.DB) {
 		ctx := t.Context()
 		now := time.Now()
-		if err := db.CreateToken(ctx, store.Token{ID: "tok_1", Hash: "h1", Scopes: []string{"*"}, CreatedAt: now}); err != nil {
+		if err := db.CreateToken(ctx, usher.Token{ID: "tok_1", Hash: "h1", Scopes: []string{"*"}, CreatedAt: now}); err != nil {
 			t.Fatal(err)
 		}
 		touch := func(at time.Time) time.Time {
@@ -69,9 +69,9 @@ var tokenLifecycleTests = []subtest{
 	}},
 	{"DuplicateHashIsConflict", func(t *testing.T, db *store.DB) {
 		ctx := t.Context()
-		if err := db.CreateToken(ctx, store.Token{ID: "tok_1", Hash: "a", CreatedAt: time.Now()}); err != nil {
+		if err := db.CreateToken(ctx, usher.Token{ID: "tok_1", Hash: "a", CreatedAt: time.Now()}); err != nil {
 			t.Fatal(err)
 		}
-		wantCode(t, "CreateToken(same hash)", db.CreateToken(ctx, store.Token{ID: "tok_2", Hash: "a", CreatedAt: time.Now()}), usher.CodeConflict)
+		wantCode(t, "CreateToken(same hash)", db.CreateToken(ctx, usher.Token{ID: "tok_2", Hash: "a", CreatedAt: time.Now()}), usher.CodeConflict)
 	}},
 }

@@ -74,7 +74,7 @@ var txTests = []subtest{
 				return err
 			}
 			if calls < 3 {
-				return store.ErrConflict
+				return usher.ErrConflict
 			}
 			return nil
 		})
@@ -92,9 +92,9 @@ var txTests = []subtest{
 		calls := 0
 		err := db.InTx(t.Context(), func(tx *store.Tx) error {
 			calls++
-			return store.ErrConflict
+			return usher.ErrConflict
 		})
-		if !errors.Is(err, store.ErrConflict) || !errors.Is(err, usher.ErrTransient) {
+		if !errors.Is(err, usher.ErrConflict) || !errors.Is(err, usher.ErrTransient) {
 			t.Fatalf("InTx = %v, want ErrConflict marked usher.ErrTransient", err)
 		}
 		if calls < 2 || calls > 100 {
@@ -108,14 +108,14 @@ var txTests = []subtest{
 var rejectedTests = []subtest{
 	{"CheckViolationIsPermanent", func(t *testing.T, db *store.DB) {
 		_, err := db.PutCapacity(t.Context(), "show_1", "GA", -1) // CHECK (sold + held <= capacity)
-		if !errors.Is(err, store.ErrRejected) || !errors.Is(err, usher.ErrPermanent) || errors.Is(err, usher.ErrTransient) {
+		if !errors.Is(err, usher.ErrRejected) || !errors.Is(err, usher.ErrPermanent) || errors.Is(err, usher.ErrTransient) {
 			t.Fatalf("PutCapacity(-1) = %v, want ErrRejected, permanent, not transient", err)
 		}
 	}},
 	{"OtherErrorsAreNotMarked", func(t *testing.T, db *store.DB) {
 		boom := errors.New("boom")
 		err := db.InTx(t.Context(), func(*store.Tx) error { return boom })
-		if !errors.Is(err, boom) || errors.Is(err, store.ErrRejected) || errors.Is(err, usher.ErrTransient) {
+		if !errors.Is(err, boom) || errors.Is(err, usher.ErrRejected) || errors.Is(err, usher.ErrTransient) {
 			t.Fatalf("InTx = %v, want boom unmarked", err)
 		}
 	}},
