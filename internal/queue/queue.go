@@ -185,6 +185,13 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, onBatch func(events
 		q.Close()
 		return nil, err
 	}
+	q.startWorkers()
+	return q, nil
+}
+
+// startWorkers starts the write watcher, the embedded server's supervisor
+// and one group-commit batcher per partition; Close waits for them.
+func (q *Queue) startWorkers() {
 	q.wg.Add(1)
 	go func() {
 		defer q.wg.Done()
@@ -197,7 +204,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, onBatch func(events
 			q.emb.watch(q.stop)
 		}()
 	}
-	q.batchers = make([]*batcher, cfg.Partitions)
+	q.batchers = make([]*batcher, q.cfg.Partitions)
 	for p := range q.batchers {
 		q.batchers[p] = newBatcher(q, p)
 		q.wg.Add(1)
@@ -206,7 +213,6 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, onBatch func(events
 			q.batchers[p].run()
 		}()
 	}
-	return q, nil
 }
 
 // checkPartitions refuses to run with fewer partitions than the stream holds

@@ -40,58 +40,9 @@ var FreshnessBuckets = []float64{0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 15, 20, 25, 
 // NewMetrics registers usher's instruments, plus the Go runtime and process
 // collectors, on a fresh registry.
 func NewMetrics() *Metrics {
-	m := &Metrics{
-		Registry: prometheus.NewRegistry(),
-		HTTPErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "usher_http_errors_total",
-			Help: "HTTP problem responses by error code, over every route.",
-		}, []string{"code"}),
-		InboundRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "usher_inbound_requests_total",
-			Help: "Inbound webhook requests by source and outcome (accepted, or the rejection code).",
-		}, []string{"source", "outcome"}),
-		IngestAckSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name:    "usher_ingest_ack_seconds",
-			Help:    "Time from request arrival to the durable-enqueue acknowledgement, for accepted webhooks.",
-			Buckets: latencyBuckets,
-		}, []string{"source"}),
-		KeyVerified: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "usher_inbound_key_verified_total",
-			Help: "Accepted webhooks by the id of the source secret that verified them.",
-		}, []string{"source", "key_id"}),
-		EnqueueBatchSize: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Name:    "usher_enqueue_batch_events",
-			Help:    "Events made durable by one stream write (group commit).",
-			Buckets: prometheus.ExponentialBuckets(1, 2, 10),
-		}),
-		ProcessedEvents: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "usher_processed_events_total",
-			Help: "Processed inbound events by type and outcome (applied, duplicate, id_reuse, ignored, set_aside).",
-		}, []string{"type", "outcome"}),
-		ProcessingLag: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name:    "usher_processing_lag_seconds",
-			Help:    "Time from acceptance of an event to the commit of its effects.",
-			Buckets: latencyBuckets,
-		}, []string{"type"}),
-		ProcessBatch: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Name:    "usher_process_batch_seconds",
-			Help:    "Time to apply one queued batch in one store transaction.",
-			Buckets: latencyBuckets,
-		}),
-		QueueDepth: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "usher_queue_depth",
-			Help: "Batches waiting in the inbound stream per partition, as last seen by its consumer.",
-		}, []string{"partition"}),
-		PartitionProgress: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "usher_partition_last_progress_timestamp_seconds",
-			Help: "Unix time at which this process last applied a batch of the partition (its consumer's start before the first).",
-		}, []string{"partition"}),
-		PaidToFeed: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name:    "usher_paid_to_feed_seconds",
-			Help:    "Time from the acceptance of an order.paid to the commit that makes its tickets readable in the venue feed.",
-			Buckets: FreshnessBuckets,
-		}, []string{"venue"}),
-	}
+	m := &Metrics{Registry: prometheus.NewRegistry()}
+	m.newEdgeMetrics()
+	m.newProcessingMetrics()
 	m.Registry.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
@@ -100,4 +51,61 @@ func NewMetrics() *Metrics {
 		m.PartitionProgress, m.PaidToFeed, m.HTTPErrors,
 	)
 	return m
+}
+
+// newEdgeMetrics makes the HTTP, receiver and enqueue metrics.
+func (m *Metrics) newEdgeMetrics() {
+	m.HTTPErrors = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "usher_http_errors_total",
+		Help: "HTTP problem responses by error code, over every route.",
+	}, []string{"code"})
+	m.InboundRequests = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "usher_inbound_requests_total",
+		Help: "Inbound webhook requests by source and outcome (accepted, or the rejection code).",
+	}, []string{"source", "outcome"})
+	m.IngestAckSeconds = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "usher_ingest_ack_seconds",
+		Help:    "Time from request arrival to the durable-enqueue acknowledgement, for accepted webhooks.",
+		Buckets: latencyBuckets,
+	}, []string{"source"})
+	m.KeyVerified = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "usher_inbound_key_verified_total",
+		Help: "Accepted webhooks by the id of the source secret that verified them.",
+	}, []string{"source", "key_id"})
+	m.EnqueueBatchSize = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "usher_enqueue_batch_events",
+		Help:    "Events made durable by one stream write (group commit).",
+		Buckets: prometheus.ExponentialBuckets(1, 2, 10),
+	})
+}
+
+// newProcessingMetrics makes the queue, processing and freshness metrics.
+func (m *Metrics) newProcessingMetrics() {
+	m.ProcessedEvents = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "usher_processed_events_total",
+		Help: "Processed inbound events by type and outcome (applied, duplicate, id_reuse, ignored, set_aside).",
+	}, []string{"type", "outcome"})
+	m.ProcessingLag = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "usher_processing_lag_seconds",
+		Help:    "Time from acceptance of an event to the commit of its effects.",
+		Buckets: latencyBuckets,
+	}, []string{"type"})
+	m.ProcessBatch = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "usher_process_batch_seconds",
+		Help:    "Time to apply one queued batch in one store transaction.",
+		Buckets: latencyBuckets,
+	})
+	m.QueueDepth = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "usher_queue_depth",
+		Help: "Batches waiting in the inbound stream per partition, as last seen by its consumer.",
+	}, []string{"partition"})
+	m.PartitionProgress = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "usher_partition_last_progress_timestamp_seconds",
+		Help: "Unix time at which this process last applied a batch of the partition (its consumer's start before the first).",
+	}, []string{"partition"})
+	m.PaidToFeed = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "usher_paid_to_feed_seconds",
+		Help:    "Time from the acceptance of an order.paid to the commit that makes its tickets readable in the venue feed.",
+		Buckets: FreshnessBuckets,
+	}, []string{"venue"})
 }
