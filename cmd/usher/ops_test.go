@@ -75,7 +75,7 @@ func cli(s *ushertest.Server, args ...string) []string {
 // deliver them, and usher replay re-delivers a subscription's events.
 func TestDLQAndReplayCommands(t *testing.T) {
 	t.Parallel()
-	s, accept, got, sub, _ := opsSetup(t, 3)
+	s, accept, got, sub, ids := opsSetup(t, 3)
 	out, err := runCLI(t, cli(s, "dlq", "list", "--subscription", sub, "--order", "ord_cli_a", "-o", "json")...)
 	var page struct {
 		DeadLetters []usher.DeadLetterRecord `json:"dead_letters"`
@@ -95,6 +95,16 @@ func TestDLQAndReplayCommands(t *testing.T) {
 		t.Fatalf("dlq replay --subscription: %v\n%s", err, out)
 	}
 	ushertest.Eventually(t, time.Minute, "3 deliveries after the replays", func() bool { return got.Load() == 3 })
+	// The receiver answering is not the lane settling: a delivery still
+	// leased is in flight, and a subscription replay leaves it alone.
+	ushertest.Eventually(t, time.Minute, "the 3 deliveries settled", func() bool {
+		for _, id := range ids {
+			if d, err := s.Store().Delivery(context.Background(), sub, id); err != nil || d.Status != usher.DeliveryDelivered {
+				return false
+			}
+		}
+		return true
+	})
 	if _, err := runCLI(t, cli(s, "dlq", "replay")...); err == nil {
 		t.Errorf("dlq replay without a filter nor --all succeeded")
 	}
