@@ -103,20 +103,7 @@ func (tx *Tx) SetScanResult(ctx context.Context, id int64, result, reason string
 // Scans lists a venue's scans in the order they were recorded, after the id
 // afterID.
 func (db *DB) Scans(ctx context.Context, venueID string, afterID int64, limit int) ([]usher.Scan, error) {
-	rows, err := db.read.QueryContext(ctx, scanColumns+` WHERE venue_id = $1 AND id > $2 ORDER BY id LIMIT $3`, venueID, afterID, limit)
-	if err != nil {
-		return nil, fmt.Errorf("list scans: %w", err)
-	}
-	defer rows.Close()
-	out := []usher.Scan{}
-	for rows.Next() {
-		s, err := scanScan(rows)
-		if err != nil {
-			return nil, fmt.Errorf("scan scan: %w", err)
-		}
-		out = append(out, s)
-	}
-	return out, rows.Err()
+	return db.queryScans(ctx, scanColumns+` WHERE venue_id = $1 AND id > $2 ORDER BY id LIMIT $3`, venueID, afterID, limit)
 }
 
 const admissionColumns = `SELECT ticket_id, venue_id, scan_id, device_id, nonce, admitted_at, updated_at FROM admissions`
