@@ -44,10 +44,17 @@ func newDispatcher(st Store, now func() time.Time, cfg Config) *dispatcher {
 	return &dispatcher{st: st, now: now, batch: cfg.BatchSize, timeout: cfg.GapTimeout, gaps: map[int64]time.Time{}}
 }
 
-// pass records the deliveries of the next batch of outbox events for subs
-// and returns the subscriptions that got new deliveries, and whether more
+// pass records the deliveries of the next batch of outbox events and
+// returns the subscriptions that got new deliveries, and whether more
 // events are waiting.
-func (d *dispatcher) pass(ctx context.Context, subs []usher.Subscription) (touched map[string]bool, more bool, err error) {
+//
+// It reads the subscriptions after the events: an event committed after a
+// subscription was created is then always delivered to it. Read the other
+// way round, a subscription created and sent an event between the two
+// reads would miss that event for good, as the cursor moves past it. An
+// event committed just before a subscription may reach it too; an early
+// event is harmless, a missing one is not.
+func (d *dispatcher) pass(ctx context.Context) (touched map[string]bool, more bool, err error) {
 	if !d.loaded {
 		if d.scan, err = d.st.DeliveryCursor(ctx, cursorName); err != nil {
 			return nil, false, err
@@ -83,6 +90,10 @@ func (d *dispatcher) pass(ctx context.Context, subs []usher.Subscription) (touch
 	if len(evs) == 0 && len(filled) == 0 && safe == d.saved {
 		d.gaps = gaps
 		return touched, false, nil // nothing new: no write
+	}
+	subs, err := d.st.Subscriptions(ctx)
+	if err != nil {
+		return nil, false, err
 	}
 	err = d.st.InTx(ctx, func(tx Tx) error {
 		clear(touched)

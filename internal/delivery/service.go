@@ -216,7 +216,7 @@ func (s *Service) tick(ctx context.Context) error {
 	s.syncLanes(ctx, subs)
 	for more := true; more; {
 		var touched map[string]bool
-		if touched, more, err = s.disp.pass(ctx, subs); err != nil {
+		if touched, more, err = s.disp.pass(ctx); err != nil {
 			return fmt.Errorf("dispatch: %w", err)
 		}
 		for id := range touched {

@@ -7,12 +7,15 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/usherhq/usher"
 	"github.com/usherhq/usher/internal/delivery/ssrf"
 	"github.com/usherhq/usher/internal/store"
@@ -204,26 +207,26 @@ func TestDispatcherWaitsForSkippedSequenceNumbers(t *testing.T) {
 	st := &hidingStore{Bound: bound(h.db), hidden: map[int64]bool{}}
 	all, _ := h.db.OutboxAfter(ctx, 0, 10)
 	st.hidden[all[1].Seq] = true
-	sub := usher.Subscription{ID: "sub_1", EventTypes: []string{"*"}, Status: usher.SubscriptionActive}
+	sub, _ := h.subscribe("http://127.0.0.1:9/")
 	d := newDispatcher(st, h.clock.Now, Config{BatchSize: 10, GapTimeout: time.Minute})
 
-	if _, _, err := d.pass(ctx, []usher.Subscription{sub}); err != nil {
+	if _, _, err := d.pass(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if cur, _ := h.db.DeliveryCursor(ctx, cursorName); cur != all[0].Seq {
 		t.Fatalf("cursor %d with seq %d not yet visible, want %d (just below it)", cur, all[1].Seq, all[0].Seq)
 	}
-	if _, err := h.db.Delivery(ctx, "sub_1", evs[2].ID); err != nil {
+	if _, err := h.db.Delivery(ctx, sub.ID, evs[2].ID); err != nil {
 		t.Fatalf("the event after the gap was not dispatched: %v", err)
 	}
 	// The transaction commits: the next pass finds it.
 	st.mu.Lock()
 	delete(st.hidden, all[1].Seq)
 	st.mu.Unlock()
-	if _, _, err := d.pass(ctx, []usher.Subscription{sub}); err != nil {
+	if _, _, err := d.pass(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := h.db.Delivery(ctx, "sub_1", evs[1].ID); err != nil {
+	if _, err := h.db.Delivery(ctx, sub.ID, evs[1].ID); err != nil {
 		t.Fatalf("the late event was not dispatched: %v", err)
 	}
 	if cur, _ := h.db.DeliveryCursor(ctx, cursorName); cur != all[2].Seq {
@@ -237,15 +240,69 @@ func TestDispatcherWaitsForSkippedSequenceNumbers(t *testing.T) {
 	st.mu.Lock()
 	st.hidden[later[0].Seq] = true
 	st.mu.Unlock()
-	if _, _, err := d.pass(ctx, []usher.Subscription{sub}); err != nil {
+	if _, _, err := d.pass(ctx); err != nil {
 		t.Fatal(err)
 	}
 	h.clock.Advance(2 * time.Minute)
-	if _, _, err := d.pass(ctx, []usher.Subscription{sub}); err != nil {
+	if _, _, err := d.pass(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if cur, _ := h.db.DeliveryCursor(ctx, cursorName); cur != later[1].Seq {
 		t.Fatalf("cursor %d after the gap timed out, want %d", cur, later[1].Seq)
 	}
 	_ = more
+}
+
+// raceStore runs a hook once, the first time the dispatcher reads the
+// outbox after it is armed: what the hook does lands between the service's
+// read of the subscriptions and the dispatcher's read of the events.
+type raceStore struct {
+	store.Bound[Tx]
+	hook atomic.Pointer[func()]
+}
+
+func (s *raceStore) OutboxAfter(ctx context.Context, after int64, limit int) ([]usher.OutboundEvent, error) {
+	if f := s.hook.Swap(nil); f != nil {
+		(*f)()
+	}
+	return s.Bound.OutboxAfter(ctx, after, limit)
+}
+
+// A subscription created, then sent an event, while a delivery pass is
+// between its reads still gets the event: the pass reads the subscriptions
+// after the events. Read before, the cursor moved past the event with no
+// delivery for the new subscription, and the event never reached it.
+func TestSubscriptionCreatedDuringAPassGetsTheNextEvent(t *testing.T) {
+	t.Parallel()
+	h := &harness{t: t, path: filepath.Join(t.TempDir(), "usher.db"), clock: newClock()}
+	h.db = openStore(t, h.path)
+	t.Cleanup(func() { _ = h.db.Close() })
+	st := &raceStore{Bound: bound(h.db)}
+	svc, err := New(st, testConfig(), Options{Logger: testLogger(t), Now: h.clock.Now, Registerer: prometheus.NewRegistry()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.svc = svc
+	rc := newReceiver(t, nil)
+	var sub usher.Subscription
+	var ev usher.OutboundEvent
+	done := make(chan struct{})
+	hook := func() {
+		defer close(done)
+		sub, _ = h.subscribe(rc.URL)
+		ev = h.emit("ticket.issued", "ord_1")[0]
+	}
+	st.hook.Store(&hook)
+	if err := svc.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(svc.Stop)
+	select {
+	case <-done:
+	case <-time.After(waitLong):
+		t.Fatal("the dispatcher never read the outbox")
+	}
+	h.waitDelivery(sub.ID, ev.ID, "the event delivered to the subscription created during the pass", func(d usher.Delivery) bool {
+		return d.Status == usher.DeliveryDelivered
+	})
 }
