@@ -12,12 +12,6 @@ import (
 // maxBody bounds an admin request body.
 const maxBody = 1 << 20
 
-// decode reads a JSON body strictly: unknown fields and trailing data are
-// usher.CodeInvalid errors. An empty body is allowed when optional.
-func decode(r *http.Request, v any, optional bool) error {
-	return httpjson.Decode(r, v, httpjson.Options{Limit: maxBody, Optional: optional})
-}
-
 // respond writes v as JSON with the status.
 func respond(w http.ResponseWriter, status int, v any) { httpjson.Respond(w, status, v) }
 

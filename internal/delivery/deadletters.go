@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/usherhq/usher"
+	"github.com/usherhq/usher/internal/httpjson"
 	"github.com/usherhq/usher/internal/problem"
 )
 
@@ -110,12 +111,7 @@ type bulkReplayRequest struct {
 }
 
 func (s *Service) handleBulkReplay() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var req bulkReplayRequest
-		if err := decode(r, &req, false); err != nil {
-			problem.Fail(w, r, err)
-			return
-		}
+	return httpjson.WithBody(httpjson.Options{Limit: maxBody}, func(w http.ResponseWriter, r *http.Request, req bulkReplayRequest) {
 		fields := map[string]string{
 			"stage": req.Stage, "source": req.Source, "subscription_id": req.SubscriptionID, "type": req.Type,
 			"order_id": req.OrderID, "venue_id": req.VenueID, "reason": req.Reason, "since": req.Since, "until": req.Until, "cursor": req.Cursor,

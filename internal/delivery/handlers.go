@@ -1,12 +1,14 @@
 package delivery
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 	"time"
 
 	"github.com/usherhq/usher"
 	"github.com/usherhq/usher/internal/auth"
+	"github.com/usherhq/usher/internal/httpjson"
 	"github.com/usherhq/usher/internal/problem"
 )
 
@@ -29,12 +31,7 @@ type createdSubscription struct {
 }
 
 func (s *Service) handleCreateSubscription() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var req createSubscriptionRequest
-		if err := decode(r, &req, false); err != nil {
-			problem.Fail(w, r, err)
-			return
-		}
+	return httpjson.WithBody(httpjson.Options{Limit: maxBody}, func(w http.ResponseWriter, r *http.Request, req createSubscriptionRequest) {
 		if err := mayShare(r, req.PII); err != nil {
 			problem.Fail(w, r, err)
 			return
@@ -71,14 +68,10 @@ func (s *Service) handleListSubscriptions() http.Handler {
 			problem.Fail(w, r, err)
 			return
 		}
-		pending, err := s.Pending(r.Context())
+		out, err := s.views(r.Context(), subs...)
 		if err != nil {
 			problem.Fail(w, r, err)
 			return
-		}
-		out := make([]subscriptionView, 0, len(subs))
-		for _, sub := range subs {
-			out = append(out, s.view(sub, pending[sub.ID]))
 		}
 		respond(w, http.StatusOK, map[string]any{"subscriptions": out})
 	})
@@ -91,13 +84,26 @@ func (s *Service) handleGetSubscription() http.Handler {
 			problem.Fail(w, r, err)
 			return
 		}
-		pending, err := s.Pending(r.Context())
+		out, err := s.views(r.Context(), sub)
 		if err != nil {
 			problem.Fail(w, r, err)
 			return
 		}
-		respond(w, http.StatusOK, s.view(sub, pending[sub.ID]))
+		respond(w, http.StatusOK, out[0])
 	})
+}
+
+// views returns subs as the API shows them, with their pending deliveries.
+func (s *Service) views(ctx context.Context, subs ...usher.Subscription) ([]subscriptionView, error) {
+	pending, err := s.Pending(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]subscriptionView, 0, len(subs))
+	for _, sub := range subs {
+		out = append(out, s.view(sub, pending[sub.ID]))
+	}
+	return out, nil
 }
 
 // mayShare refuses a subscription with personal data to a caller without
@@ -121,12 +127,7 @@ type patchSubscriptionRequest struct {
 }
 
 func (s *Service) handlePatchSubscription() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var req patchSubscriptionRequest
-		if err := decode(r, &req, false); err != nil {
-			problem.Fail(w, r, err)
-			return
-		}
+	return httpjson.WithBody(httpjson.Options{Limit: maxBody}, func(w http.ResponseWriter, r *http.Request, req patchSubscriptionRequest) {
 		if req.Signing != nil {
 			problem.Fail(w, r, usher.Errorf(usher.CodeInvalid, "signing cannot change; create a new subscription"))
 			return
@@ -187,12 +188,7 @@ type rotateRequest struct {
 }
 
 func (s *Service) handleRotate() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var req rotateRequest
-		if err := decode(r, &req, true); err != nil {
-			problem.Fail(w, r, err)
-			return
-		}
+	return httpjson.WithBody(httpjson.Options{Limit: maxBody, Optional: true}, func(w http.ResponseWriter, r *http.Request, req rotateRequest) {
 		grace := defaultGrace
 		if req.Grace != nil {
 			var err error
@@ -264,12 +260,7 @@ type replaySubscriptionRequest struct {
 }
 
 func (s *Service) handleReplaySubscription() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var req replaySubscriptionRequest
-		if err := decode(r, &req, false); err != nil {
-			problem.Fail(w, r, err)
-			return
-		}
+	return httpjson.WithBody(httpjson.Options{Limit: maxBody}, func(w http.ResponseWriter, r *http.Request, req replaySubscriptionRequest) {
 		if req.Since == "" {
 			problem.Fail(w, r, usher.Errorf(usher.CodeInvalid, "since is required"))
 			return

@@ -18,6 +18,7 @@ import (
 	"github.com/usherhq/usher"
 	"github.com/usherhq/usher/internal/delivery/ssrf"
 	"github.com/usherhq/usher/internal/events"
+	"github.com/usherhq/usher/internal/periodic"
 	"github.com/usherhq/usher/internal/personal"
 	"github.com/usherhq/usher/internal/telemetry"
 )
@@ -301,27 +302,14 @@ func (s *Service) BreakerState(id string) string {
 
 // prune deletes old delivered and dead deliveries and attempts, hourly.
 func (s *Service) prune(ctx context.Context) {
-	t := time.NewTicker(time.Hour)
-	defer t.Stop()
-	for {
-		for {
-			n, err := s.st.PruneDeliveries(ctx, s.now().Add(-s.cfg.Retention), 1000)
-			if err != nil {
-				if ctx.Err() == nil {
-					s.log.Warn("delivery prune failed", "err", err)
-				}
-				break
-			}
-			if n < 1000 {
-				break
-			}
+	periodic.Every(ctx, time.Hour, true, func(ctx context.Context) {
+		_, err := periodic.Drain(ctx, 1000, func(ctx context.Context, limit int) (int64, error) {
+			return s.st.PruneDeliveries(ctx, s.now().Add(-s.cfg.Retention), limit)
+		})
+		if err != nil && ctx.Err() == nil {
+			s.log.Warn("delivery prune failed", "err", err)
 		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
+	})
 }
 
 // leaseToken returns a new claim's token: the instance and the run, when

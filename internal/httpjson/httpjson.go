@@ -10,6 +10,7 @@ import (
 	"net/http"
 
 	"github.com/usherhq/usher"
+	"github.com/usherhq/usher/internal/problem"
 )
 
 // Options says how a body is read.
@@ -50,4 +51,18 @@ func Respond(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v)
+}
+
+// WithBody returns a handler that decodes the request's JSON body into a T,
+// as o says, and passes it to fn; a body that does not decode is answered
+// with its problem and never reaches fn.
+func WithBody[T any](o Options, fn func(w http.ResponseWriter, r *http.Request, body T)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var body T
+		if err := Decode(r, &body, o); err != nil {
+			problem.Fail(w, r, err)
+			return
+		}
+		fn(w, r, body)
+	})
 }

@@ -1,6 +1,7 @@
 package passes
 
 import (
+	"context"
 	"encoding/base64"
 	"mime"
 	"net/http"
@@ -65,10 +66,7 @@ func (s *Service) handleVenueDisplayKey() http.Handler {
 
 func (s *Service) handleDisplayCode() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		t, err := s.db.Ticket(r.Context(), r.PathValue("ticket_id"))
-		if err == nil && t.Status == usher.TicketRevoked {
-			err = usher.Errorf(CodeTicketRevoked, "ticket %s is revoked", t.TicketID)
-		}
+		t, err := s.liveTicket(r.Context(), r.PathValue("ticket_id"))
 		if err != nil {
 			problem.Fail(w, r, err)
 			return
@@ -85,10 +83,7 @@ func (s *Service) handleCreatePass() http.Handler {
 			problem.Fail(w, r, err)
 			return
 		}
-		t, err := s.db.Ticket(r.Context(), r.PathValue("ticket_id"))
-		if err == nil && t.Status == usher.TicketRevoked {
-			err = usher.Errorf(CodeTicketRevoked, "ticket %s is revoked", t.TicketID)
-		}
+		t, err := s.liveTicket(r.Context(), r.PathValue("ticket_id"))
 		if err != nil {
 			problem.Fail(w, r, err)
 			return
@@ -330,3 +325,13 @@ func decode(r *http.Request, v any) error {
 
 // respond writes v as JSON with the status.
 func respond(w http.ResponseWriter, status int, v any) { httpjson.Respond(w, status, v) }
+
+// liveTicket returns the ticket a code or pass is asked for; a revoked one
+// is refused, since nothing may put it in a holder's hands again.
+func (s *Service) liveTicket(ctx context.Context, id string) (usher.Ticket, error) {
+	t, err := s.db.Ticket(ctx, id)
+	if err == nil && t.Status == usher.TicketRevoked {
+		return t, usher.Errorf(CodeTicketRevoked, "ticket %s is revoked", t.TicketID)
+	}
+	return t, err
+}

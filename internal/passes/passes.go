@@ -15,6 +15,8 @@ import (
 	"net/url"
 	"sync"
 	"time"
+
+	"github.com/usherhq/usher/internal/periodic"
 )
 
 // Config tunes the pass service. Each field says its default.
@@ -120,8 +122,8 @@ func (s *Service) Start(ctx context.Context) error {
 	}
 	bg, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	s.cancel = cancel
-	s.bg.Go(func() { s.every(bg, s.cfg.KeyRefresh, s.refreshKeys) })
-	s.bg.Go(func() { s.every(bg, s.cfg.PruneInterval, s.prune) })
+	s.bg.Go(func() { periodic.Every(bg, s.cfg.KeyRefresh, false, s.refreshKeys) })
+	s.bg.Go(func() { periodic.Every(bg, s.cfg.PruneInterval, false, s.prune) })
 	return nil
 }
 
@@ -135,19 +137,6 @@ func (s *Service) Stop() {
 
 // Codes returns the code authority (nil before Start when none was given).
 func (s *Service) Codes() *Codes { return s.codes }
-
-func (s *Service) every(ctx context.Context, d time.Duration, fn func(context.Context)) {
-	t := time.NewTicker(d)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			fn(ctx)
-		}
-	}
-}
 
 func (s *Service) refreshKeys(ctx context.Context) {
 	if err := s.codes.Reload(ctx); err != nil && ctx.Err() == nil {

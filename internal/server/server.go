@@ -23,6 +23,7 @@ import (
 	"github.com/usherhq/usher/internal/events"
 	"github.com/usherhq/usher/internal/ingest"
 	"github.com/usherhq/usher/internal/passes"
+	"github.com/usherhq/usher/internal/periodic"
 	"github.com/usherhq/usher/internal/processor"
 	"github.com/usherhq/usher/internal/queue"
 	"github.com/usherhq/usher/internal/secrets"
@@ -370,46 +371,26 @@ func (a *App) close() {
 
 // expireHolds releases lapsed order.created holds every 15 seconds.
 func (a *App) expireHolds(ctx context.Context) {
-	t := time.NewTicker(15 * time.Second)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	periodic.Every(ctx, 15*time.Second, false, func(ctx context.Context) {
 		if n, err := a.proc.ExpireHolds(ctx, a.cfg.Clock()); err != nil && ctx.Err() == nil {
 			a.log.Warn("hold expiry failed", "err", err)
 		} else if n > 0 {
 			a.log.Info("holds expired", "orders", n)
 		}
-	}
+	})
 }
 
 // pruneDedupe deletes dedupe records older than the retention, hourly, in
 // small batches so that it never holds the writer for long.
 func (a *App) pruneDedupe(ctx context.Context) {
-	t := time.NewTicker(time.Hour)
-	defer t.Stop()
-	for {
-		for {
-			n, err := a.db.PruneInbound(ctx, a.cfg.Clock().Add(-a.cfg.DedupeRetention), 1000)
-			if err != nil {
-				if ctx.Err() == nil {
-					a.log.Warn("dedupe prune failed", "err", err)
-				}
-				break
-			}
-			if n < 1000 {
-				break
-			}
+	periodic.Every(ctx, time.Hour, true, func(ctx context.Context) {
+		_, err := periodic.Drain(ctx, 1000, func(ctx context.Context, limit int) (int64, error) {
+			return a.db.PruneInbound(ctx, a.cfg.Clock().Add(-a.cfg.DedupeRetention), limit)
+		})
+		if err != nil && ctx.Err() == nil {
+			a.log.Warn("dedupe prune failed", "err", err)
 		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
+	})
 }
 
 // shortDedupeRetention is the retention below which usher warns at start:

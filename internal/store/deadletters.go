@@ -194,23 +194,13 @@ func (tx *Tx) InsertDeadLetter(ctx context.Context, d usher.DeadLetter) error {
 
 // DeadLetters lists dead letters, newest first.
 func (db *DB) DeadLetters(ctx context.Context, limit int) ([]usher.DeadLetter, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT id, stage, source, subscription_id, event_id, type, order_id, venue_id,
-		reason, attempts, first_error, last_error, payload, created_at, updated_at FROM dead_letters ORDER BY created_at DESC, id LIMIT $1`, limit)
+	recs, err := db.queryDeadLetters(ctx, `SELECT `+deadLetterColumns+` FROM dead_letters ORDER BY created_at DESC, id LIMIT $1`, limit)
 	if err != nil {
-		return nil, fmt.Errorf("list dead letters: %w", err)
+		return nil, err
 	}
-	defer rows.Close()
-	var out []usher.DeadLetter
-	for rows.Next() {
-		var d usher.DeadLetter
-		var payload string
-		var created, updated int64
-		if err := rows.Scan(&d.ID, &d.Stage, &d.Source, &d.SubscriptionID, &d.EventID, &d.Type, &d.OrderID, &d.VenueID,
-			&d.Reason, &d.Attempts, &d.FirstError, &d.LastError, &payload, &created, &updated); err != nil {
-			return nil, fmt.Errorf("scan dead letter: %w", err)
-		}
-		d.Payload, d.CreatedAt, d.UpdatedAt = json.RawMessage(payload), fromMicros(created), fromMicros(updated)
-		out = append(out, d)
+	out := make([]usher.DeadLetter, 0, len(recs))
+	for _, r := range recs {
+		out = append(out, r.DeadLetter)
 	}
-	return out, rows.Err()
+	return out, nil
 }

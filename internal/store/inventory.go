@@ -127,26 +127,17 @@ func (db *DB) PutCapacity(ctx context.Context, showID, ticketType string, capaci
 
 // ShowInventory lists every ticket type of a show.
 func (db *DB) ShowInventory(ctx context.Context, showID string) ([]usher.Inventory, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT show_id, ticket_type, capacity, sold, held, version
+	return db.queryInventory(ctx, `SELECT show_id, ticket_type, capacity, sold, held, version
 		FROM inventory WHERE show_id = $1 ORDER BY ticket_type`, showID)
-	if err != nil {
-		return nil, fmt.Errorf("list inventory: %w", err)
-	}
-	defer rows.Close()
-	var out []usher.Inventory
-	for rows.Next() {
-		inv, err := scanInventory(rows)
-		if err != nil {
-			return nil, fmt.Errorf("scan inventory: %w", err)
-		}
-		out = append(out, inv)
-	}
-	return out, rows.Err()
 }
 
 // AllInventory lists every inventory row, for invariant checks.
 func (db *DB) AllInventory(ctx context.Context) ([]usher.Inventory, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT show_id, ticket_type, capacity, sold, held, version FROM inventory ORDER BY show_id, ticket_type`)
+	return db.queryInventory(ctx, `SELECT show_id, ticket_type, capacity, sold, held, version FROM inventory ORDER BY show_id, ticket_type`)
+}
+
+func (db *DB) queryInventory(ctx context.Context, query string, args ...any) ([]usher.Inventory, error) {
+	rows, err := db.read.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list inventory: %w", err)
 	}

@@ -29,13 +29,7 @@ func withSealer(t *testing.T, db *store.DB) {
 
 func putBuyer(t *testing.T, db *store.DB, orderID string, b usher.Buyer) string {
 	t.Helper()
-	var token string
-	mustTx(t, db, func(tx *store.Tx) error {
-		var err error
-		token, err = tx.PutBuyer(t.Context(), orderID, b)
-		return err
-	})
-	return token
+	return txValue(t, db, func(tx *store.Tx) (string, error) { return tx.PutBuyer(t.Context(), orderID, b) })
 }
 
 // buyerTests cover the personal-data vault.

@@ -130,12 +130,7 @@ var laneTests = []subtest{
 		evs := appendEvents(t, db, "ord_1")
 		now := time.Now()
 		for i, want := range []bool{true, false} {
-			var added bool
-			mustTx(t, db, func(tx *store.Tx) error {
-				var err error
-				added, err = tx.EnqueueDelivery(ctx, deliveryFor("sub_a", evs[0], now))
-				return err
-			})
+			added := txValue(t, db, func(tx *store.Tx) (bool, error) { return tx.EnqueueDelivery(ctx, deliveryFor("sub_a", evs[0], now)) })
 			if added != want {
 				t.Fatalf("EnqueueDelivery call %d = %v, want %v", i+1, added, want)
 			}
@@ -289,13 +284,7 @@ var laneTests = []subtest{
 		}
 		later := now.Add(time.Hour)
 		requeue := func(ev usher.OutboundEvent) bool {
-			var changed bool
-			mustTx(t, db, func(tx *store.Tx) error {
-				var err error
-				changed, err = tx.RequeueDelivery(ctx, deliveryFor("sub_a", ev, later))
-				return err
-			})
-			return changed
+			return txValue(t, db, func(tx *store.Tx) (bool, error) { return tx.RequeueDelivery(ctx, deliveryFor("sub_a", ev, later)) })
 		}
 		if !requeue(evs[0]) {
 			t.Fatal("RequeueDelivery of a dead delivery changed nothing")

@@ -15,13 +15,7 @@ import (
 
 func appendChange(t *testing.T, db *store.DB, c usher.TicketChange) int64 {
 	t.Helper()
-	var seq int64
-	mustTx(t, db, func(tx *store.Tx) error {
-		var err error
-		seq, err = tx.AppendTicketChange(t.Context(), c)
-		return err
-	})
-	return seq
+	return txValue(t, db, func(tx *store.Tx) (int64, error) { return tx.AppendTicketChange(t.Context(), c) })
 }
 
 func change(venue, ticket string) usher.TicketChange {

@@ -44,13 +44,7 @@ func testScan(venue, nonce string, at time.Time) usher.Scan {
 
 func insertScan(t *testing.T, db *store.DB, s usher.Scan) int64 {
 	t.Helper()
-	var id int64
-	mustTx(t, db, func(tx *store.Tx) error {
-		var err error
-		id, err = tx.InsertScan(t.Context(), s)
-		return err
-	})
-	return id
+	return txValue(t, db, func(tx *store.Tx) (int64, error) { return tx.InsertScan(t.Context(), s) })
 }
 
 var gateTests = []subtest{

@@ -140,6 +140,18 @@ func mustTx(t *testing.T, db *store.DB, fn func(tx *store.Tx) error) {
 	}
 }
 
+// txValue runs fn in a transaction that must commit and returns its value.
+func txValue[T any](t *testing.T, db *store.DB, fn func(tx *store.Tx) (T, error)) T {
+	t.Helper()
+	var v T
+	mustTx(t, db, func(tx *store.Tx) error {
+		var err error
+		v, err = fn(tx)
+		return err
+	})
+	return v
+}
+
 // tryTx runs fn once in a transaction that is then rolled back, and returns
 // fn's error. A compare-and-swap failure is observed as it is, without the
 // retries InTx makes when the transaction itself returns ErrConflict.
