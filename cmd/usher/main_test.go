@@ -92,7 +92,7 @@ func TestCheckFindsABrokenInvariant(t *testing.T) {
 	if err != nil || !strings.HasPrefix(out, "OK:") {
 		t.Fatalf("check on a sound store: %v\n%s", err, out)
 	}
-	db, err := sql.Open("sqlite", "file:"+filepath.Join(s.Config.DataDir, "usher.db"))
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(s.Config.DataDir, "usher.db")+"?_pragma=busy_timeout(10000)")
 	if err != nil {
 		t.Fatal(err)
 	}

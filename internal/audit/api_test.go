@@ -7,23 +7,18 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"testing"
 
 	"github.com/usherhq/usher"
 	"github.com/usherhq/usher/internal/audit"
-	"github.com/usherhq/usher/internal/store/sqlite"
+	"github.com/usherhq/usher/internal/store/enginetest"
 )
 
 // setup returns the list handler over a fresh store holding n records, every
 // third of order ord_1.
 func setup(t *testing.T, n int) http.Handler {
 	t.Helper()
-	db, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "usher.db"))
-	if err != nil {
-		t.Fatalf("sqlite.Open: %v", err)
-	}
-	t.Cleanup(func() { _ = db.Close() })
+	db := enginetest.SQLite(t)
 	for i := range n {
 		e := usher.AuditEntry{Actor: "processor", Action: "order.paid", OrderID: fmt.Sprintf("ord_%d", i%3)}
 		if err := db.AppendAudit(t.Context(), e); err != nil {

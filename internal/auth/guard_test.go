@@ -5,14 +5,13 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/usherhq/usher"
 	"github.com/usherhq/usher/internal/auth"
 	"github.com/usherhq/usher/internal/problem"
-	"github.com/usherhq/usher/internal/store/sqlite"
+	"github.com/usherhq/usher/internal/store/enginetest"
 )
 
 // guarded serves two guarded routes over real HTTP, backed by a real SQLite
@@ -21,11 +20,7 @@ import (
 func guarded(t *testing.T) (*httptest.Server, map[string]string) {
 	t.Helper()
 	ctx := t.Context()
-	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "u.db"))
-	if err != nil {
-		t.Fatalf("sqlite.Open: %v", err)
-	}
-	t.Cleanup(func() { _ = db.Close() })
+	db := enginetest.SQLite(t)
 	now := time.Date(2026, 6, 1, 20, 0, 0, 0, time.UTC)
 	secrets := map[string]string{"scanner": "s-scanner", "expired": "s-expired", "revoked": "s-revoked", "metrics": "s-metrics"}
 	for name, scopes := range map[string][]string{"scanner": {"scanner:venue-a"}, "expired": {"*"}, "revoked": {"*"}, "metrics": {"metrics:read"}} {

@@ -21,7 +21,7 @@ import (
 	"github.com/usherhq/usher"
 	"github.com/usherhq/usher/internal/events/eventstest"
 	"github.com/usherhq/usher/internal/store"
-	"github.com/usherhq/usher/internal/store/sqlite"
+	"github.com/usherhq/usher/internal/store/enginetest"
 )
 
 // waitLong bounds every wait for something the lanes do; generous, because
@@ -77,11 +77,7 @@ func testConfig() Config {
 
 func openStore(t *testing.T, path string) *store.DB {
 	t.Helper()
-	db, err := sqlite.Open(context.Background(), path)
-	if err != nil {
-		t.Fatalf("sqlite.Open: %v", err)
-	}
-	return db
+	return enginetest.SQLiteAt(t, path)
 }
 
 // setup starts a Service; change adjusts its config first.

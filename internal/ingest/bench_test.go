@@ -3,8 +3,6 @@ package ingest_test
 import (
 	"bytes"
 	"context"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -13,7 +11,6 @@ import (
 	"github.com/usherhq/usher"
 	"github.com/usherhq/usher/internal/events"
 	"github.com/usherhq/usher/internal/ingest"
-	"github.com/usherhq/usher/internal/telemetry"
 	"github.com/usherhq/usher/internal/webhook"
 )
 
@@ -34,8 +31,7 @@ func BenchmarkReceive(b *testing.B) {
 func benchReceive(b *testing.B, schemas ingest.Schemas) {
 	now := func() time.Time { return time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC) }
 	key := bytes.Repeat([]byte{7}, 32)
-	rc := ingest.NewReceiver(ingest.Config{Schemas: schemas}, benchSources{key: key}, nopQueue{}, nopSealer{},
-		telemetry.NewMetrics(), slog.New(slog.NewTextHandler(io.Discard, nil)), now)
+	rc := ingest.NewReceiver(benchSources{key: key}, nopQueue{}, nopSealer{}, ingest.Config{}, ingest.Options{Now: now, Schemas: schemas})
 	body := []byte(`{"type":"order.paid","timestamp":"2026-12-01T12:00:00Z","data":{"order_id":"ord_1001","show_id":"show_42","venue_id":"venue_1","items":[{"ticket_type":"GA","quantity":2},{"ticket_type":"VIP","quantity":1}],"buyer":{"email":"ada@example.com","name":"Ada"},"payment_intent":"pi_3Nx"}}`)
 	scheme, _ := webhook.Lookup(webhook.SchemeStandardWebhooks)
 	h := scheme.Sign("msg_bench", now(), body, webhook.Secret{ID: "k1", Key: key})

@@ -42,12 +42,37 @@ type Config struct {
 	// a balancer; each admits 1/Receivers of a source's rate and burst, so
 	// the deployment as a whole keeps the configured rate. Default 1.
 	Receivers int
+}
+
+// Options are the receiver's collaborators; each has a default.
+type Options struct {
+	// Logger receives refusals and enqueue failures; default: discarded.
+	Logger *slog.Logger
+	// Metrics counts what the receiver accepts and refuses; default: a
+	// fresh set no one scrapes.
+	Metrics *telemetry.Metrics
+	// Now is the clock of timestamp tolerance and rate limits; default
+	// time.Now.
+	Now func() time.Time
 	// Schemas, when set, refuses canonical data that does not validate
 	// against its type's schema (400 schema_violation) before it is
 	// enqueued. Default nil: no schema check.
 	Schemas Schemas
 	// Tracing, when on, traces every webhook (nil: off).
 	Tracing *telemetry.Tracing
+}
+
+func (o Options) withDefaults() Options {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Metrics == nil {
+		o.Metrics = telemetry.NewMetrics()
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return o
 }
 
 // WithDefaults returns the config with every unset field at its default.
@@ -70,6 +95,8 @@ func (c Config) WithDefaults() Config {
 // Receiver handles POST /webhooks/{source}.
 type Receiver struct {
 	cfg      Config
+	schemas  Schemas
+	tracing  *telemetry.Tracing
 	sources  *sourceCache
 	limiters limiters
 	queue    Enqueuer
@@ -82,9 +109,13 @@ type Receiver struct {
 // NewReceiver returns a Receiver. sealer (the master keys) seals the
 // personal data of every event before it is enqueued; it needs no store,
 // so the receiver keeps accepting while the store is down.
-func NewReceiver(cfg Config, sources SourceStore, q Enqueuer, sealer personal.Sealer, metrics *telemetry.Metrics, log *slog.Logger, now func() time.Time) *Receiver {
-	cfg = cfg.WithDefaults()
-	rc := &Receiver{cfg: cfg, sources: newSourceCache(sources, cfg.SourceCacheTTL, now), queue: q, sealer: sealer, metrics: metrics, log: log, now: now}
+func NewReceiver(sources SourceStore, q Enqueuer, sealer personal.Sealer, cfg Config, opts Options) *Receiver {
+	cfg, opts = cfg.WithDefaults(), opts.withDefaults()
+	rc := &Receiver{
+		cfg: cfg, schemas: opts.Schemas, tracing: opts.Tracing,
+		sources: newSourceCache(sources, cfg.SourceCacheTTL, opts.Now), queue: q, sealer: sealer,
+		metrics: opts.Metrics, log: opts.Logger, now: opts.Now,
+	}
 	rc.limiters.share = cfg.Receivers
 	return rc
 }

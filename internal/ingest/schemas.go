@@ -43,10 +43,10 @@ func (v envelopeViolation) Reason() string { return v.cause.Reason() }
 // data as the sender sent it (or as a Stripe event maps), before personal
 // data is sealed away.
 func (rc *Receiver) validate(env usher.Envelope) error {
-	if rc.cfg.Schemas == nil {
+	if rc.schemas == nil {
 		return nil
 	}
-	err := rc.cfg.Schemas.ValidateInbound(env.Type, env.Data)
+	err := rc.schemas.ValidateInbound(env.Type, env.Data)
 	var p pointed
 	if err == nil || usher.ErrorCode(err) != usher.CodeSchemaViolation || !errors.As(err, &p) {
 		return err

@@ -17,7 +17,7 @@ import (
 // continuing the W3C trace context the request carries, if any. With
 // tracing off it returns r and a nil span.
 func (rc *Receiver) startReceive(r *http.Request, name string) (*http.Request, trace.Span) {
-	t := rc.cfg.Tracing
+	t := rc.tracing
 	if !t.On() {
 		return r, nil
 	}
@@ -53,7 +53,7 @@ func endReceive(span trace.Span, err error) {
 // event with the receive span's traceparent: the trace travels with the
 // event through the queue.
 func (rc *Receiver) enqueue(ctx context.Context, ev *usher.InboundEvent) error {
-	t := rc.cfg.Tracing
+	t := rc.tracing
 	if !t.On() {
 		return rc.queue.Enqueue(ctx, ev)
 	}

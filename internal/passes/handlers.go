@@ -71,7 +71,7 @@ func (s *Service) handleDisplayCode() http.Handler {
 			problem.Fail(w, r, err)
 			return
 		}
-		code, validUntil := s.codes.DisplayCode(t, s.cfg.Now())
+		code, validUntil := s.codes.DisplayCode(t, s.now())
 		respond(w, http.StatusOK, map[string]any{"code": code, "valid_until": validUntil})
 	})
 }
@@ -88,7 +88,7 @@ func (s *Service) handleCreatePass() http.Handler {
 			problem.Fail(w, r, err)
 			return
 		}
-		token, p, err := newPassToken(s.codes.passKey, t.TicketID, s.cfg.Now().Add(ttl))
+		token, p, err := newPassToken(s.codes.passKey, t.TicketID, s.now().Add(ttl))
 		if err != nil {
 			problem.Fail(w, r, err)
 			return
@@ -138,7 +138,7 @@ func (s *Service) handleRevokePass() http.Handler {
 			problem.Fail(w, r, usher.Errorf(usher.CodeInvalid, "%q is not a pass token id (pas_ and 24 hex digits)", id))
 			return
 		}
-		if err := s.db.RevokePass(r.Context(), id, s.cfg.Now()); err != nil {
+		if err := s.db.RevokePass(r.Context(), id, s.now()); err != nil {
 			problem.Fail(w, r, err)
 			return
 		}
@@ -247,7 +247,7 @@ func (s *Service) openPass(r *http.Request) (pass, error) {
 	if err != nil {
 		return pass{}, usher.Errorf(CodeInvalidPass, "this pass link is not valid")
 	}
-	now := s.cfg.Now()
+	now := s.now()
 	if !now.Before(tok.Expires) {
 		return pass{}, usher.Errorf(CodePassExpired, "this pass link expired at %s", tok.Expires.Format(time.RFC3339))
 	}

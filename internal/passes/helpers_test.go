@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -20,7 +19,7 @@ import (
 	"github.com/usherhq/usher/internal/problem"
 	"github.com/usherhq/usher/internal/secrets"
 	"github.com/usherhq/usher/internal/store"
-	"github.com/usherhq/usher/internal/store/sqlite"
+	"github.com/usherhq/usher/internal/store/enginetest"
 	"github.com/usherhq/usher/internal/ticketcode"
 )
 
@@ -57,11 +56,7 @@ type env struct {
 func setup(t *testing.T) *env {
 	t.Helper()
 	ctx := t.Context()
-	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "u.db"))
-	if err != nil {
-		t.Fatalf("sqlite.Open: %v", err)
-	}
-	t.Cleanup(func() { _ = db.Close() })
+	db := enginetest.SQLite(t)
 	key := make([]byte, secrets.KeySize)
 	_, _ = rand.Read(key)
 	sealer, err := secrets.New(key)
@@ -72,7 +67,7 @@ func setup(t *testing.T) *env {
 	// A step boundary plus 5 s, so that tests know where the window lies.
 	clk := &clock{now: time.Date(2026, 6, 1, 20, 0, 5, 0, time.UTC)}
 	log := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
-	svc, err := passes.New(passes.Config{Now: clk.Now}, db, log)
+	svc, err := passes.New(db, passes.Config{}, passes.Options{Logger: log, Now: clk.Now})
 	if err != nil {
 		t.Fatalf("passes.New: %v", err)
 	}

@@ -221,11 +221,11 @@ func TestRevokedTicketPassRefused(t *testing.T) {
 func TestPublicURLConfig(t *testing.T) {
 	t.Parallel()
 	for _, bad := range []string{"ftp://x", "https://", "https://x/?q=1", "://"} {
-		if _, err := passes.New(passes.Config{PublicURL: bad}, nil, nil); err == nil {
+		if _, err := passes.New(nil, passes.Config{PublicURL: bad}, passes.Options{}); err == nil {
 			t.Errorf("New with PublicURL %q succeeded", bad)
 		}
 	}
-	if _, err := passes.New(passes.Config{PassTTL: 2 * time.Hour, MaxPassTTL: time.Hour}, nil, nil); err == nil {
+	if _, err := passes.New(nil, passes.Config{PassTTL: 2 * time.Hour, MaxPassTTL: time.Hour}, passes.Options{}); err == nil {
 		t.Fatal("New with PassTTL above MaxPassTTL succeeded")
 	}
 }
@@ -233,7 +233,7 @@ func TestPublicURLConfig(t *testing.T) {
 func TestRevocationsArePrunedAfterEveryTokenExpired(t *testing.T) {
 	t.Parallel()
 	e := setup(t)
-	svc, err := passes.New(passes.Config{Now: e.clock.Now, PruneInterval: time.Second, MaxPassTTL: time.Hour, Codes: e.svc.Codes()}, e.db, slogDiscard())
+	svc, err := passes.New(e.db, passes.Config{PruneInterval: time.Second, MaxPassTTL: time.Hour}, passes.Options{Logger: slogDiscard(), Now: e.clock.Now, Codes: e.svc.Codes()})
 	if err != nil {
 		t.Fatal(err)
 	}

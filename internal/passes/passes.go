@@ -37,11 +37,27 @@ type Config struct {
 	// PruneInterval is how often revocations past their use are deleted.
 	// Default 1h.
 	PruneInterval time.Duration
+}
+
+// Options are the service's collaborators; each has a default.
+type Options struct {
+	// Logger receives key refresh and pruning failures; default: discarded.
+	Logger *slog.Logger
+	// Now is the clock of display codes and pass expiries. Default time.Now.
+	Now func() time.Time
 	// Codes is the code authority shared with the processor and the
 	// scanner. Default: one loaded from the store at Start.
 	Codes *Codes
-	// Now is the clock of display codes and pass expiries. Default time.Now.
-	Now func() time.Time
+}
+
+func (o Options) withDefaults() Options {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return o
 }
 
 // WithDefaults returns the config with every unset field at its default.
@@ -57,9 +73,6 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.PruneInterval == 0 {
 		c.PruneInterval = time.Hour
-	}
-	if c.Now == nil {
-		c.Now = time.Now
 	}
 	return c
 }
@@ -91,30 +104,27 @@ type Service struct {
 	cfg   Config
 	db    Store
 	log   *slog.Logger
+	now   func() time.Time
 	codes *Codes
 
 	cancel context.CancelFunc
 	bg     sync.WaitGroup
 }
 
-// New returns a Service logging to log (nil discards); it does no I/O
-// until Start.
-func New(cfg Config, db Store, log *slog.Logger) (*Service, error) {
-	cfg = cfg.WithDefaults()
+// New returns a Service over st; it does no I/O until Start.
+func New(st Store, cfg Config, opts Options) (*Service, error) {
+	cfg, opts = cfg.WithDefaults(), opts.withDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("passes config: %w", err)
 	}
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	return &Service{cfg: cfg, db: db, log: log, codes: cfg.Codes}, nil
+	return &Service{cfg: cfg, db: st, log: opts.Logger, now: opts.Now, codes: opts.Codes}, nil
 }
 
 // Start loads the code authority when none was given, then begins the
 // background upkeep; it returns at once. Stop ends it.
 func (s *Service) Start(ctx context.Context) error {
 	if s.codes == nil {
-		codes, err := LoadCodes(ctx, s.db, s.cfg.Now)
+		codes, err := LoadCodes(ctx, s.db, s.now)
 		if err != nil {
 			return err
 		}
@@ -145,7 +155,7 @@ func (s *Service) refreshKeys(ctx context.Context) {
 }
 
 func (s *Service) prune(ctx context.Context) {
-	before := s.cfg.Now().Add(-s.cfg.MaxPassTTL - time.Hour)
+	before := s.now().Add(-s.cfg.MaxPassTTL - time.Hour)
 	if _, err := s.db.PrunePassRevocations(ctx, before); err != nil && ctx.Err() == nil {
 		s.log.Warn("pass revocation prune failed", "err", err)
 	}

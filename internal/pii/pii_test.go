@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -18,7 +17,7 @@ import (
 	"github.com/usherhq/usher/internal/pii"
 	"github.com/usherhq/usher/internal/secrets"
 	"github.com/usherhq/usher/internal/store"
-	"github.com/usherhq/usher/internal/store/sqlite"
+	"github.com/usherhq/usher/internal/store/enginetest"
 )
 
 var ada = usher.Buyer{Email: "ada@example.com", Name: "Ada Lovelace"}
@@ -26,11 +25,7 @@ var ada = usher.Buyer{Email: "ada@example.com", Name: "Ada Lovelace"}
 // setup returns a sealed store holding the buyer of ord_1.
 func setup(t *testing.T) *store.DB {
 	t.Helper()
-	db, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "usher.db"))
-	if err != nil {
-		t.Fatalf("sqlite.Open: %v", err)
-	}
-	t.Cleanup(func() { _ = db.Close() })
+	db := enginetest.SQLite(t)
 	key := make([]byte, secrets.KeySize)
 	_, _ = rand.Read(key)
 	s, err := secrets.New(key)

@@ -62,7 +62,7 @@ const batchChunk = 100
 
 func (s *Service) handleBatch() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		accepted := s.cfg.Now()
+		accepted := s.now()
 		scans, err := s.decodeBatch(r)
 		if err != nil {
 			problem.Fail(w, r, err)
@@ -206,7 +206,7 @@ func (s *Service) reconcileOne(ctx context.Context, tx Tx, b BatchScan, accepted
 		res.FirstAdmittedAt, err = firstAdmittedFor(ctx, tx, prev.Result, prev.TicketID)
 		return res, eff, err
 	}
-	v, err := judge(ctx, tx, s.cfg.Codes, b.Code, b.VenueID, b.ShowID)
+	v, err := judge(ctx, tx, s.codes, b.Code, b.VenueID, b.ShowID)
 	if err != nil {
 		return res, eff, err
 	}

@@ -34,7 +34,7 @@ func (s *Service) handleHealth() http.Handler {
 			problem.Fail(w, r, err)
 			return
 		}
-		now := s.cfg.Now()
+		now := s.now()
 		h := Health{
 			VenueID: venue, Cursor: cursor{seq: st.Head}.String(),
 			UndeliveredChanges: max(st.Head-st.DeliveredSeq, 0),

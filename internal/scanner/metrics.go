@@ -46,6 +46,9 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help: "Scanners holding a feed stream open on this process, by venue.",
 		}, []string{"venue"}),
 	}
+	if reg == nil {
+		return m, nil
+	}
 	for _, c := range []prometheus.Collector{m.scans, m.alerts, m.freshness, m.commitLag, m.connected} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
@@ -83,7 +86,7 @@ func (s *Service) served(ctx context.Context, venue string, changes []usher.Tick
 	if last <= known {
 		return
 	}
-	now := s.cfg.Now()
+	now := s.now()
 	prev, err := s.db.AdvanceFeedDelivered(context.WithoutCancel(ctx), venue, last, now)
 	if err != nil {
 		if !errors.Is(err, context.Canceled) {

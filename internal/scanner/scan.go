@@ -177,7 +177,7 @@ func visibleTicket(result, ticketID string) string {
 
 func (s *Service) handleScan() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		accepted := s.cfg.Now()
+		accepted := s.now()
 		var req ScanRequest
 		if err := decode(r, maxScanBody, &req); err != nil {
 			problem.Fail(w, r, err)
@@ -235,15 +235,15 @@ func (s *Service) scanOnline(ctx context.Context, req ScanRequest, accepted time
 			return err
 		}
 		code, otp := req.Code, ""
-		if s.cfg.Presented != nil {
+		if s.presented != nil {
 			code, otp = ticketcode.SplitDisplay(req.Code)
 		}
-		v, err := judge(ctx, tx, s.cfg.Codes, code, req.VenueID, req.ShowID)
+		v, err := judge(ctx, tx, s.codes, code, req.VenueID, req.ShowID)
 		if err != nil {
 			return err
 		}
-		if v.result == ResultAdmitted && s.cfg.Presented != nil {
-			if v.result, err = presentedResult(s.cfg.Presented.CheckPresented(ctx, tx, v.ticket, otp, req.Nonce, s.cfg.Now())); err != nil {
+		if v.result == ResultAdmitted && s.presented != nil {
+			if v.result, err = presentedResult(s.presented.CheckPresented(ctx, tx, v.ticket, otp, req.Nonce, s.now())); err != nil {
 				return err
 			}
 		}

@@ -12,6 +12,7 @@ package scanner
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/usherhq/usher"
 	"github.com/usherhq/usher/internal/auth"
+	"github.com/usherhq/usher/internal/periodic"
 	"github.com/usherhq/usher/internal/ticketcode"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -44,6 +46,14 @@ type Config struct {
 	DefaultLimit, MaxLimit int
 	// MaxBatch is the most scans one offline upload may carry. Default 1000.
 	MaxBatch int
+}
+
+// Options are the service's collaborators; each has a default.
+type Options struct {
+	// Logger receives stream and pruning failures; default: discarded.
+	Logger *slog.Logger
+	// Registerer takes the scanner metrics; nil registers nothing.
+	Registerer prometheus.Registerer
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
 	// Codes verifies signed ticket codes (nil: codes are only looked up).
@@ -53,6 +63,16 @@ type Config struct {
 	// Presented enforces rotating display codes on online scans (nil: any
 	// valid code admits).
 	Presented PresentedChecker
+}
+
+func (o Options) withDefaults() Options {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return o
 }
 
 // PresentedChecker applies the rotating display-code rules to a ticket
@@ -94,9 +114,6 @@ func (c Config) WithDefaults() Config {
 	if c.MaxBatch == 0 {
 		c.MaxBatch = 1000
 	}
-	if c.Now == nil {
-		c.Now = time.Now
-	}
 	return c
 }
 
@@ -121,10 +138,13 @@ func (c Config) Validate() error {
 // Service serves the scanner routes and runs the feed pollers and the
 // history pruner.
 type Service struct {
-	cfg     Config
-	db      Store
-	log     *slog.Logger
-	metrics *metrics
+	cfg       Config
+	db        Store
+	log       *slog.Logger
+	now       func() time.Time
+	codes     CodeVerifier
+	presented PresentedChecker
+	metrics   *metrics
 
 	hubsMu sync.Mutex
 	hubs   map[string]*hub
@@ -142,19 +162,19 @@ type Service struct {
 	bg     sync.WaitGroup
 }
 
-// New returns a Service recording its metrics on reg.
-func New(cfg Config, db Store, reg prometheus.Registerer, log *slog.Logger) (*Service, error) {
-	cfg = cfg.WithDefaults()
+// New returns a Service over st; Start runs its background work.
+func New(st Store, cfg Config, opts Options) (*Service, error) {
+	cfg, opts = cfg.WithDefaults(), opts.withDefaults()
 	if err := cfg.Validate(); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("scanner config: %w", err)
 	}
-	m, err := newMetrics(reg)
+	m, err := newMetrics(opts.Registerer)
 	if err != nil {
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Service{
-		cfg: cfg, db: db, log: log, metrics: m,
+		cfg: cfg, db: st, log: opts.Logger, now: opts.Now, codes: opts.Codes, presented: opts.Presented, metrics: m,
 		hubs: map[string]*hub{}, marks: map[string]int64{},
 		draining: make(chan struct{}), watched: map[*http.Server]bool{},
 		ctx: ctx, cancel: cancel,
@@ -211,25 +231,12 @@ func (s *Service) watchShutdown(r *http.Request) {
 }
 
 func (s *Service) pruneLoop(ctx context.Context) {
-	t := time.NewTicker(s.cfg.PruneInterval)
-	defer t.Stop()
-	for {
-		for {
-			n, err := s.db.PruneTicketChanges(ctx, s.cfg.Now().Add(-s.cfg.FeedRetention), 1000)
-			if err != nil {
-				if ctx.Err() == nil {
-					s.log.Warn("feed prune failed", "err", err)
-				}
-				break
-			}
-			if n == 0 {
-				break
-			}
+	periodic.Every(ctx, s.cfg.PruneInterval, true, func(ctx context.Context) {
+		_, err := periodic.Drain(ctx, 1000, func(ctx context.Context, limit int) (int64, error) {
+			return s.db.PruneTicketChanges(ctx, s.now().Add(-s.cfg.FeedRetention), limit)
+		})
+		if err != nil && ctx.Err() == nil {
+			s.log.Warn("feed prune failed", "err", err)
 		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
+	})
 }

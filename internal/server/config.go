@@ -111,7 +111,7 @@ type Config struct {
 
 // PassesConfig returns the settings of the pass service.
 func (c Config) PassesConfig() passes.Config {
-	return passes.Config{PublicURL: c.PublicURL, PassTTL: c.PassTTL, MaxPassTTL: c.PassMaxTTL, Now: c.Clock}
+	return passes.Config{PublicURL: c.PublicURL, PassTTL: c.PassTTL, MaxPassTTL: c.PassMaxTTL}
 }
 
 // WithDefaults returns the config with every unset field at its default.

@@ -383,7 +383,7 @@ func TestDeliverySecretsAreSealedAtRest(t *testing.T) {
 	if err != nil || len(key) != 32 {
 		t.Fatalf("secret %q: %v", sub.Secret, err)
 	}
-	db, err := sql.Open("sqlite", "file:"+filepath.Join(s.Config.DataDir, "usher.db")+"?mode=ro")
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(s.Config.DataDir, "usher.db")+"?mode=ro&_pragma=busy_timeout(10000)")
 	if err != nil {
 		t.Fatal(err)
 	}

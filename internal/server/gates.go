@@ -6,5 +6,7 @@ import "github.com/usherhq/usher/internal/scanner"
 // Server-Sent Events), online scans, offline batch reconciliation and venue
 // health, with its metrics on the process registry.
 func newGatesComponent(a *App) (component, error) {
-	return scanner.New(scanner.Config{Now: a.Config().Clock, Codes: a.Codes(), Presented: a.Codes()}, scannerStore(a.Store()), a.Metrics().Registry, a.Logger())
+	return scanner.New(scannerStore(a.Store()), scanner.Config{}, scanner.Options{
+		Logger: a.Logger(), Registerer: a.Metrics().Registry, Now: a.Config().Clock, Codes: a.Codes(), Presented: a.Codes(),
+	})
 }

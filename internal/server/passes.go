@@ -9,9 +9,10 @@ import (
 // Its GET /passes/{token} is public (the token is the capability), so the
 // component also has PublicRoutes. Its settings are Config.PassesConfig.
 func newPassesComponent(a *App) (component, error) {
-	cfg := a.cfg.PassesConfig()
-	cfg.Codes = a.Codes() // the keys the processor signs with
-	svc, err := passes.New(cfg, a.Store(), a.Logger().With("component", "passes"))
+	svc, err := passes.New(a.Store(), a.cfg.PassesConfig(), passes.Options{
+		Logger: a.Logger().With("component", "passes"), Now: a.cfg.Clock,
+		Codes: a.Codes(), // the keys the processor signs with
+	})
 	if err != nil {
 		return nil, err
 	}

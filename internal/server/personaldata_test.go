@@ -25,7 +25,7 @@ func TestBuyerDataOnlyInTheVault(t *testing.T) {
 	mustAccept(t, s, ushertest.NewID(), ushertest.Envelope("order.paid", ushertest.Paid("ord_pii", 1)))
 	waitOrder(t, s, "ord_pii")
 
-	db, err := sql.Open("sqlite", "file:"+filepath.Join(s.Config.DataDir, "usher.db")+"?mode=ro")
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(s.Config.DataDir, "usher.db")+"?mode=ro&_pragma=busy_timeout(10000)")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -117,7 +117,7 @@ func safeIndex(m []string, i int) string {
 func TestPoisonEventDoesNotStallItsPartitionOnSQLite(t *testing.T) {
 	t.Parallel()
 	s := ushertest.Start(t)
-	db, err := sql.Open("sqlite", "file:"+filepath.Join(s.Config.DataDir, "usher.db"))
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(s.Config.DataDir, "usher.db")+"?_pragma=busy_timeout(10000)")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -184,9 +184,9 @@ func (a *App) startComponents(ctx context.Context) (*ingest.Receiver, *auth.Auth
 	if a.catalog, err = events.Load(); err != nil {
 		return nil, nil, fmt.Errorf("event catalog: %w", err)
 	}
-	recv := ingest.NewReceiver(ingest.Config{MaxBodyBytes: a.cfg.MaxBodyBytes, TrustedProxies: trusted, Receivers: a.cfg.IngestReceivers,
-		Schemas: a.catalog.InboundValidator(), Tracing: a.cfg.Tracing},
-		a.db, a.queue, a.sealer, a.metrics, a.log, a.cfg.Clock)
+	recv := ingest.NewReceiver(a.db, a.queue, a.sealer,
+		ingest.Config{MaxBodyBytes: a.cfg.MaxBodyBytes, TrustedProxies: trusted, Receivers: a.cfg.IngestReceivers},
+		ingest.Options{Logger: a.log, Metrics: a.metrics, Now: a.cfg.Clock, Schemas: a.catalog.InboundValidator(), Tracing: a.cfg.Tracing})
 	if a.cfg.AdminToken != "" {
 		if err := admin.RegisterBootstrapToken(ctx, a.db, a.cfg.AdminToken, a.cfg.Clock(), a.log); err != nil {
 			return nil, nil, err

@@ -166,7 +166,7 @@ func TestSecretsAreSealedAtRest(t *testing.T) {
 	if _, shown := src.Secrets[0]["secret"]; shown {
 		t.Error("GET /v1/sources/demo shows the secret after creation")
 	}
-	db, err := sql.Open("sqlite", "file:"+filepath.Join(s.Config.DataDir, "usher.db")+"?mode=ro")
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(s.Config.DataDir, "usher.db")+"?mode=ro&_pragma=busy_timeout(10000)")
 	if err != nil {
 		t.Fatal(err)
 	}
