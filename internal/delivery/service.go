@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
@@ -101,9 +100,7 @@ func New(st Store, cfg Config, opts Options) (*Service, error) {
 		limiter: rate.NewLimiter(rate.Limit(cfg.ReplayRate), max(1, int(cfg.ReplayRate))),
 		lanes:   map[string]*lane{}, wake: make(chan struct{}, 1),
 	}
-	if s.log == nil {
-		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
-	}
+	s.log = telemetry.OrDiscard(s.log)
 	if s.now == nil {
 		s.now = time.Now
 	}

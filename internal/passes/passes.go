@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/usherhq/usher/internal/periodic"
+	"github.com/usherhq/usher/internal/telemetry"
 )
 
 // Config tunes the pass service. Each field says its default.
@@ -51,9 +52,7 @@ type Options struct {
 }
 
 func (o Options) withDefaults() Options {
-	if o.Logger == nil {
-		o.Logger = slog.New(slog.DiscardHandler)
-	}
+	o.Logger = telemetry.OrDiscard(o.Logger)
 	if o.Now == nil {
 		o.Now = time.Now
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/usherhq/usher"
 	"github.com/usherhq/usher/internal/auth"
 	"github.com/usherhq/usher/internal/periodic"
+	"github.com/usherhq/usher/internal/telemetry"
 	"github.com/usherhq/usher/internal/ticketcode"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -66,9 +67,7 @@ type Options struct {
 }
 
 func (o Options) withDefaults() Options {
-	if o.Logger == nil {
-		o.Logger = slog.New(slog.DiscardHandler)
-	}
+	o.Logger = telemetry.OrDiscard(o.Logger)
 	if o.Now == nil {
 		o.Now = time.Now
 	}

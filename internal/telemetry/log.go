@@ -56,3 +56,12 @@ func MaskEmail(s string) string {
 	}
 	return s[:1] + "***"
 }
+
+// OrDiscard returns log, or a logger that discards everything when log is
+// nil: the default of every component's Options.Logger.
+func OrDiscard(log *slog.Logger) *slog.Logger {
+	if log == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return log
+}
