@@ -93,7 +93,7 @@ func Defs() []Def {
 		out(usher.TypeTicketTransferred), out(usher.TypeTicketAdmitted),
 		out(usher.TypeInventoryChanged),
 		out(usher.TypeScanDuplicateEntry), out(usher.TypeScanAdmittedWhileRevoked),
-		out(usher.TypeSubscriptionDisabled),
+		out(usher.TypeSubscriptionDisabled), out(usher.TypeSubscriptionVersionDeprecated),
 	}
 }
 
