@@ -38,6 +38,10 @@ type supervisor struct {
 	exit  chan struct{}
 }
 
+// errInactive answers is-active for a stopped usher: the shim exits
+// non-zero, as systemctl does.
+var errInactive = errors.New("inactive")
+
 // stopTimeout is TimeoutStopSec of deploy/systemd/usher.service.
 const stopTimeout = 45 * time.Second
 
@@ -59,11 +63,14 @@ func (s *supervisor) serveHTTP() string {
 		body, _ := io.ReadAll(r.Body)
 		args := strings.Fields(string(body))
 		out, err := s.systemctl(args)
-		if err != nil {
+		switch {
+		case errors.Is(err, errInactive):
+			http.Error(w, "inactive", http.StatusServiceUnavailable)
+		case err != nil:
 			http.Error(w, "systemctl "+strings.Join(args, " ")+": "+err.Error(), http.StatusConflict)
-			return
+		default:
+			fmt.Fprint(w, out)
 		}
-		fmt.Fprint(w, out)
 	}))
 	s.t.Cleanup(srv.Close)
 	return srv.URL
@@ -107,7 +114,7 @@ func (s *supervisor) systemctl(args []string) (string, error) {
 		if s.running() {
 			return "active\n", nil
 		}
-		return "inactive\n", nil
+		return "", errInactive
 	}
 	return "", fmt.Errorf("%s is not supported in the rehearsal", verb)
 }
