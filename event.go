@@ -73,6 +73,9 @@ const (
 	TypeScanDuplicateEntry       = "scan.duplicate_entry"
 	TypeScanAdmittedWhileRevoked = "scan.admitted_while_revoked"
 	TypeSubscriptionDisabled     = "subscription.disabled"
+	// TypeSubscriptionVersionDeprecated is raised once per subscription and
+	// event version when the subscription is on a deprecated version.
+	TypeSubscriptionVersionDeprecated = "subscription.version_deprecated"
 )
 
 // OrderEventType is the outbound event type announcing that an order

@@ -32,11 +32,12 @@ func newEventsCmd(e *env) *cobra.Command {
 func newEventsValidateCmd(e *env) *cobra.Command {
 	var typ, version, dir string
 	cmd := &cobra.Command{
-		Use:   "validate --type T [--version V] [--direction outbound|inbound] FILE...",
+		Use:   "validate --type T [--version V] [--direction outbound|inbound|gate] FILE...",
 		Short: "Check payloads against the published schema; fails on any mismatch",
 		Long: "Checks each FILE against the schema of --type: a delivery body ({\"type\",\"version\",\"data\",…})\n" +
 			"is checked by its data, anything else as the data itself. Exit 1 on any failure.",
-		Example: "  usher events validate --type ticket.issued delivery.json\n  usher events validate --type order.paid --direction inbound payload.json",
+		Example: "  usher events validate --type ticket.issued delivery.json\n  usher events validate --type order.paid --direction inbound payload.json\n" +
+			"  usher events validate --direction gate --type scan.answer answer.json",
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 0 {
 				return usagef("%s: name at least one FILE", cmd.CommandPath())
@@ -44,8 +45,8 @@ func newEventsValidateCmd(e *env) *cobra.Command {
 			if typ == "" {
 				return usagef("%s: --type is required", cmd.CommandPath())
 			}
-			if dir != string(events.Outbound) && dir != string(events.Inbound) {
-				return usagef("--direction %q: want outbound or inbound", dir)
+			if d := events.Direction(dir); d != events.Outbound && d != events.Inbound && d != events.Gate {
+				return usagef("--direction %q: want outbound, inbound or gate", dir)
 			}
 			return nil
 		},
@@ -55,7 +56,7 @@ func newEventsValidateCmd(e *env) *cobra.Command {
 	}
 	cmd.Flags().StringVar(&typ, "type", "", "event type, e.g. ticket.issued (required)")
 	cmd.Flags().StringVar(&version, "version", "", "version (default: a body's version field, else the current version)")
-	cmd.Flags().StringVar(&dir, "direction", string(events.Outbound), "outbound (what usher delivers) or inbound (what usher accepts)")
+	cmd.Flags().StringVar(&dir, "direction", string(events.Outbound), "outbound (what usher delivers), inbound (what usher accepts) or gate (what the gate API answers scanners: feed.entry, scan.answer, scan.batch_result)")
 	return cmd
 }
 

@@ -3,10 +3,14 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/usherhq/usher/internal/events"
 )
 
 func TestEventsExportWritesEverySchema(t *testing.T) {
@@ -20,8 +24,33 @@ func TestEventsExportWritesEverySchema(t *testing.T) {
 	if err != nil || !bytes.Contains(b, []byte("2020-12")) {
 		t.Fatalf("ticket.issued schema: %v %.80s", err, b)
 	}
-	if !strings.Contains(out.String(), "wrote 48 schemas") {
-		t.Errorf("got %q", out.String())
+	n := 0
+	_ = fs.WalkDir(events.Files(), ".", func(_ string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			n++
+		}
+		return err
+	})
+	if want := fmt.Sprintf("wrote %d schemas", n); n < 50 || !strings.Contains(out.String(), want) {
+		t.Errorf("got %q, want %q", out.String(), want)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "gate", "scan.answer", "2026-12-01.json")); err != nil {
+		t.Errorf("the gate contracts are not exported: %v", err)
+	}
+}
+
+// TestEventsValidateGateAnswers: a scanner team validates recorded answers
+// of the gate API against the gate contracts.
+func TestEventsValidateGateAnswers(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	good, bad := filepath.Join(dir, "good.json"), filepath.Join(dir, "bad.json")
+	_ = os.WriteFile(good, []byte(`{"result":"admitted","ticket_id":"tkt_1","nonce":"n-1"}`), 0o644)
+	_ = os.WriteFile(bad, []byte(`{"result":"let_in","ticket_id":"tkt_1","nonce":"n-1"}`), 0o644)
+	var out bytes.Buffer
+	err := run(context.Background(), []string{"events", "validate", "--direction", "gate", "--type", "scan.answer", good, bad}, os.Getenv, &out, &out)
+	if err == nil || !strings.Contains(out.String(), "ok   "+good) || !strings.Contains(out.String(), `FAIL `+bad+`: at "/result"`) {
+		t.Errorf("got %v\n%s", err, out.String())
 	}
 }
 

@@ -46,4 +46,11 @@
 // record to the audit chain in its own transaction, as does a subscription
 // the lanes disable. A subscription with "pii": true needs the pii:read
 // scope; without it personal fields are removed from the data it receives.
+//
+// A subscription on a deprecated event version raises the operator event
+// "subscription.version_deprecated" once per subscription and version: in
+// the transaction that creates it on, or changes it to, that version, and
+// for subscriptions already on a version that became deprecated, from a
+// sweep at start and hourly. The store notes each pair, so a restart raises
+// nothing again.
 package delivery

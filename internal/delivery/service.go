@@ -133,8 +133,9 @@ func New(st Store, cfg Config, opts Options) (*Service, error) {
 func (s *Service) Config() Config { return s.cfg }
 
 // Start ends the leases this instance's previous run left behind, then
-// runs the dispatcher, the lanes and the pruning of old deliveries until
-// ctx ends or Stop is called.
+// runs the dispatcher, the lanes, the pruning of old deliveries and the
+// sweep for subscriptions on a deprecated version until ctx ends or Stop
+// is called.
 func (s *Service) Start(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -152,7 +153,7 @@ func (s *Service) Start(ctx context.Context) error {
 	}
 	ctx, s.cancel = context.WithCancel(ctx)
 	s.running = true
-	s.wg.Add(2)
+	s.wg.Add(3)
 	go func() {
 		defer s.wg.Done()
 		s.loop(ctx)
@@ -160,6 +161,10 @@ func (s *Service) Start(ctx context.Context) error {
 	go func() {
 		defer s.wg.Done()
 		s.prune(ctx)
+	}()
+	go func() {
+		defer s.wg.Done()
+		s.noticeLoop(ctx)
 	}()
 	return nil
 }

@@ -67,6 +67,10 @@ type Tx interface {
 
 	AppendOutbox(ctx context.Context, ev usher.OutboundEvent) error
 	AppendAudit(ctx context.Context, e usher.AuditEntry) error
+	// NoteDeprecatedVersion records that the operator event of a
+	// subscription on a deprecated version was raised; false when that
+	// subscription and version were noted before.
+	NoteDeprecatedVersion(ctx context.Context, subscriptionID, version, eventID string) (bool, error)
 }
 
 // ProcessingReplayer re-runs a processing-stage dead letter through the

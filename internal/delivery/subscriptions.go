@@ -87,10 +87,14 @@ func (s *Service) CreateSubscription(ctx context.Context, spec SubscriptionSpec)
 		if err := tx.InsertSubscription(ctx, sub, key); err != nil {
 			return err
 		}
-		return audit(ctx, tx, ActionSubscriptionCreated, "subscription", sub.ID, map[string]any{
+		err := audit(ctx, tx, ActionSubscriptionCreated, "subscription", sub.ID, map[string]any{
 			"url": withoutQuery(sub.URL), "event_types": sub.EventTypes, "venue_ids": sub.VenueIDs,
 			"signing": sub.Signing, "pii": sub.PII, "key_id": key.ID, "version": sub.EventVersion,
 		})
+		if err != nil {
+			return err
+		}
+		return s.noticeDeprecated(ctx, tx, sub, causeCreated)
 	})
 	if err != nil {
 		return usher.Subscription{}, usher.SubscriptionKey{}, "", err
@@ -253,7 +257,7 @@ func (s *Service) updateLane(ctx context.Context, sub usher.Subscription) {
 
 // UpdateSubscription applies a patch after validating the result.
 func (s *Service) UpdateSubscription(ctx context.Context, id string, p SubscriptionPatch) (usher.Subscription, error) {
-	return s.modify(ctx, id, ActionSubscriptionUpdated, func(_ Tx, sub *usher.Subscription) (any, error) {
+	return s.modify(ctx, id, ActionSubscriptionUpdated, func(tx Tx, sub *usher.Subscription) (any, error) {
 		var fields []string
 		set := func(name string, apply func()) {
 			apply()
@@ -285,7 +289,13 @@ func (s *Service) UpdateSubscription(ctx context.Context, id string, p Subscript
 		if p.Version != nil {
 			set("version", func() { sub.EventVersion = *p.Version })
 		}
-		return map[string]any{"fields": fields}, s.validate(*sub)
+		if err := s.validate(*sub); err != nil {
+			return nil, err
+		}
+		if p.Version == nil {
+			return map[string]any{"fields": fields}, nil
+		}
+		return map[string]any{"fields": fields}, s.noticeDeprecated(ctx, tx, *sub, causeUpdated)
 	})
 }
 

@@ -3,6 +3,7 @@ package events
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 )
@@ -12,7 +13,8 @@ import (
 // newer version names must have the same schema in both (apart from its
 // $id and title); a type a Change names must differ. Breaking differences
 // are reported with the Change that declares them, so that a breaking edit
-// without a declared Change fails with its reasons.
+// without a declared Change fails with its reasons. An inbound type or a
+// gate contract may only change compatibly (checkCompatible).
 func (c *Catalog) Check() []error {
 	var errs []error
 	for _, e := range c.entries {
@@ -27,6 +29,9 @@ func (c *Catalog) Check() []error {
 }
 
 func (c *Catalog) checkPair(e Entry, prev, cur EntryVersion) error {
+	if e.Direction != Outbound {
+		return checkCompatible(e, prev, cur)
+	}
 	changes := c.changesAt(cur.Name, e.Type)
 	declared := len(changes) > 0
 	same, err := sameSchema(prev.Schema, cur.Schema)
@@ -49,6 +54,26 @@ func (c *Catalog) checkPair(e Entry, prev, cur EntryVersion) error {
 		}
 	}
 	return &UndeclaredChange{Type: e.Type, From: prev.Name, To: cur.Name, Breaks: breaks, Declared: declared}
+}
+
+// checkCompatible holds a version of an inbound type or a gate contract to
+// compatible changes only: nobody chooses those versions (senders and
+// scanners of every age meet the same usher), and no transform renders
+// one version in another.
+func checkCompatible(e Entry, prev, cur EntryVersion) error {
+	breaks, err := Compare(prev.Schema, cur.Schema)
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", e.Type, cur.Name, err)
+	}
+	if len(breaks) == 0 {
+		return nil
+	}
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "%s (%s) changed from %s to %s in breaking ways; only compatible changes are allowed here", e.Type, e.Direction, prev.Name, cur.Name)
+	for _, br := range breaks {
+		fmt.Fprintf(&b, "\n  breaking: %s", br)
+	}
+	return errors.New(b.String())
 }
 
 // undeclared returns the breaks that no change allows.

@@ -37,14 +37,17 @@ func summary(e Entry, full bool) typeSummary {
 	return s
 }
 
-// HandleList serves GET /v1/event-types: every type with its versions.
+// HandleList serves GET /v1/event-types: every event type (inbound and
+// outbound, not the gate contracts) with its versions.
 func (c *Catalog) HandleList() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		out := struct {
 			EventTypes []typeSummary `json:"event_types"`
 		}{EventTypes: make([]typeSummary, 0, len(c.entries))}
 		for _, e := range c.entries {
-			out.EventTypes = append(out.EventTypes, summary(e, false))
+			if e.Direction != Gate { // a gate contract is no event type
+				out.EventTypes = append(out.EventTypes, summary(e, false))
+			}
 		}
 		writeJSON(w, out)
 	})

@@ -30,13 +30,24 @@ func (c *Catalog) Markdown() []byte {
 	}
 	for _, d := range []Direction{Inbound, Outbound} {
 		fmt.Fprintf(&b, "\n## %s event types\n", strings.ToUpper(string(d[:1]))+string(d[1:]))
-		for _, e := range c.entries {
-			if e.Direction == d {
-				writeEntry(&b, e)
-			}
+		c.writeEntries(&b, d)
+	}
+	fmt.Fprintf(&b, "\n## Gate contracts\n\n%s\n", gateIntro)
+	c.writeEntries(&b, Gate)
+	return b.Bytes()
+}
+
+const gateIntro = "The documents the gate API serves scanners (docs/gates.md), under the same lock and check as the events.\n" +
+	"They are not event types: `GET /v1/event-types` leaves them out; `usher events export DIR` writes them under `gate/`.\n" +
+	"Scanners do not choose a version, so a gate version may only change compatibly (docs/compatibility.md);\n" +
+	"a scanner ignores fields it does not know and refuses on a result or status it does not know."
+
+func (c *Catalog) writeEntries(b *bytes.Buffer, d Direction) {
+	for _, e := range c.entries {
+		if e.Direction == d {
+			writeEntry(b, e)
 		}
 	}
-	return b.Bytes()
 }
 
 func writeEntry(b *bytes.Buffer, e Entry) {

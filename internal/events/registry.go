@@ -5,10 +5,13 @@ import "github.com/usherhq/usher"
 // Direction says whether usher accepts an event type or emits it.
 type Direction string
 
-// Directions.
+// Directions. Gate is not a direction of events but the family of gate
+// contracts (gate.go): kept, versioned, locked and checked as event schemas
+// are, and left out of GET /v1/event-types.
 const (
 	Inbound  Direction = "inbound"
 	Outbound Direction = "outbound"
+	Gate     Direction = "gate"
 )
 
 // State is where a version is in its life.
@@ -41,8 +44,11 @@ const InboundVersion = V20261201
 // versions lists the versions of a direction, oldest first; the last is
 // current.
 func versions(d Direction) []Version {
-	if d == Inbound {
+	switch d {
+	case Inbound:
 		return []Version{{Name: InboundVersion, State: Current}}
+	case Gate:
+		return []Version{{Name: GateVersion, State: Current}}
 	}
 	return []Version{
 		{Name: V20260601, State: Deprecated, Sunset: "2027-06-01"},
@@ -62,8 +68,9 @@ type Def struct {
 // events listed under it are Stripe's own type names.
 const stripe = "stripe"
 
-// Defs lists every event type usher accepts and emits. Every canonical
-// (Standard Webhooks) inbound type is accepted as it is.
+// Defs lists every event type usher accepts and emits, then the gate
+// contracts. Every canonical (Standard Webhooks) inbound type is accepted as
+// it is.
 func Defs() []Def {
 	in := func(t string, stripeTypes ...string) Def {
 		d := Def{Type: t, Direction: Inbound}
@@ -73,6 +80,7 @@ func Defs() []Def {
 		return d
 	}
 	out := func(t string) Def { return Def{Type: t, Direction: Outbound} }
+	gate := func(t string) Def { return Def{Type: t, Direction: Gate} }
 	return []Def{
 		in(usher.TypeOrderCreated),
 		in(usher.TypeOrderPaid, "checkout.session.completed (payment_status paid)",
@@ -93,7 +101,8 @@ func Defs() []Def {
 		out(usher.TypeTicketTransferred), out(usher.TypeTicketAdmitted),
 		out(usher.TypeInventoryChanged),
 		out(usher.TypeScanDuplicateEntry), out(usher.TypeScanAdmittedWhileRevoked),
-		out(usher.TypeSubscriptionDisabled),
+		out(usher.TypeSubscriptionDisabled), out(usher.TypeSubscriptionVersionDeprecated),
+		gate(GateFeedEntry), gate(GateScanAnswer), gate(GateBatchResult),
 	}
 }
 

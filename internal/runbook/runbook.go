@@ -4,7 +4,9 @@
 //
 // A block fenced as ```sh runs. A block fenced as ```sh norun is shown to
 // the reader but not run; its first line must be a comment saying why
-// (production-only, destroys data, needs another machine).
+// (production-only, destroys data, needs another machine). A line
+// <!-- rehearsal-env: NAME=value --> sets the environment of the usher the
+// test starts for the runbook (RehearsalEnv).
 package runbook
 
 import (
@@ -13,6 +15,28 @@ import (
 	"io"
 	"strings"
 )
+
+// envDirective marks a line of a runbook that sets the environment its
+// rehearsal's usher starts with: <!-- rehearsal-env: NAME=value ... -->.
+const envDirective = "<!-- rehearsal-env:"
+
+// RehearsalEnv returns the NAME=value settings of the rehearsal-env lines
+// of a Markdown runbook, in order: what the usher a test starts for the
+// runbook is given, shown in the file's source beside the blocks that rely
+// on it.
+func RehearsalEnv(md string) []string {
+	var env []string
+	for _, line := range strings.Split(md, "\n") {
+		rest, ok := strings.CutPrefix(strings.TrimSpace(line), envDirective)
+		if !ok {
+			continue
+		}
+		if rest, ok = strings.CutSuffix(rest, "-->"); ok {
+			env = append(env, strings.Fields(rest)...)
+		}
+	}
+	return env
+}
 
 // Block is one shell block of a runbook.
 type Block struct {

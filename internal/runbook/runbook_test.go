@@ -1,11 +1,9 @@
 package runbook_test
 
 import (
-	"bufio"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -34,6 +32,9 @@ func TestParse(t *testing.T) {
 	}
 	if blocks[1].Run || blocks[1].Why != "production only" {
 		t.Errorf("norun block %+v", blocks[1])
+	}
+	if env := runbook.RehearsalEnv("# x\n<!-- rehearsal-env: A=1 B=two -->\ntext\n <!-- rehearsal-env: C=3 -->\n<!-- other -->\n"); strings.Join(env, " ") != "A=1 B=two C=3" {
+		t.Errorf("RehearsalEnv = %q, want A=1 B=two C=3", env)
 	}
 	for _, bad := range []string{"```sh\nopen\n", "```sh norun\nrm -rf /\n```\n"} {
 		if _, err := runbook.Parse(strings.NewReader(bad)); err == nil {
@@ -74,7 +75,8 @@ func build(t *testing.T, repo string) string {
 }
 
 // live is a usher serve on its embedded default: its own data directory,
-// embedded NATS and SQLite, a random port on 127.0.0.1.
+// embedded NATS and SQLite, a port on 127.0.0.1, run by a supervisor that
+// the blocks drive with systemctl.
 type live struct {
 	url, token, dataDir string
 	env                 []string
@@ -85,35 +87,30 @@ func serve(t *testing.T, bin string, extraEnv []string) live {
 	var b [16]byte
 	_, _ = rand.Read(b[:])
 	l := live{token: "rb_" + hex.EncodeToString(b[:]), dataDir: filepath.Join(t.TempDir(), "usher-data")}
-	l.env = append(os.Environ(), "USHER_ADMIN_TOKEN="+l.token, "USHER_DATA_DIR="+l.dataDir,
-		"USHER_ALLOW_PRIVATE_DESTINATIONS=true", "USHER_DELIVERY_POLL_INTERVAL=100ms",
-		"PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"))
-	l.env = append(l.env, extraEnv...)
-	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, filepath.Join(bin, "usher"), "serve", "--addr", "127.0.0.1:0")
-	cmd.Env, cmd.Stderr = l.env, &logWriter{t: t}
-	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
-	cmd.WaitDelay = 30 * time.Second
-	out, err := cmd.StdoutPipe()
+	sup := &supervisor{t: t, bin: bin, addr: freeAddr(t)}
+	l.url = "http://" + sup.addr
+	shims := t.TempDir()
+	shim, err := os.ReadFile(filepath.Join("testdata", "systemctl"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := cmd.Start(); err != nil {
+	if err := os.WriteFile(filepath.Join(shims, "systemctl"), shim, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	l.env = append(os.Environ(), "USHER_ADMIN_TOKEN="+l.token, "USHER_DATA_DIR="+l.dataDir,
+		"USHER_ALLOW_PRIVATE_DESTINATIONS=true", "USHER_DELIVERY_POLL_INTERVAL=100ms", "USHER_URL="+l.url,
+		"PATH="+shims+string(os.PathListSeparator)+bin+string(os.PathListSeparator)+os.Getenv("PATH"))
+	l.env = append(l.env, extraEnv...)
+	sup.env = l.env
+	l.env = append(l.env, "USHER_SUPERVISOR="+sup.serveHTTP())
+	if err := sup.start(); err != nil {
 		t.Fatalf("usher serve: %v", err)
 	}
-	t.Cleanup(func() { cancel(); _ = cmd.Wait() })
-	sc := bufio.NewScanner(out)
-	for sc.Scan() {
-		if rest, ok := strings.CutPrefix(sc.Text(), "usher is listening on "); ok {
-			l.url = strings.Fields(rest)[0]
-			break
+	t.Cleanup(func() {
+		if err := sup.stop(); err != nil {
+			t.Error(err)
 		}
-	}
-	if l.url == "" {
-		t.Fatal("usher serve did not say where it listens")
-	}
-	go func() { _, _ = io.Copy(io.Discard, out) }()
-	l.env = append(l.env, "USHER_URL="+l.url)
+	})
 	return l
 }
 
@@ -176,7 +173,8 @@ func runFile(t *testing.T, repo, bin, path string) {
 	}
 	ran := 0
 	srv, _ := endpoint(t)
-	l := serve(t, bin, []string{"USHER_REHEARSAL_ENDPOINT=" + srv.URL, "USHER_REPO=" + repo})
+	env := append([]string{"USHER_REHEARSAL_ENDPOINT=" + srv.URL, "USHER_REPO=" + repo}, runbook.RehearsalEnv(string(raw))...)
+	l := serve(t, bin, env)
 	work := t.TempDir()
 	for _, b := range blocks {
 		if !b.Run {
@@ -191,6 +189,7 @@ func runFile(t *testing.T, repo, bin, path string) {
 		if err != nil {
 			t.Fatalf("%s, block at line %d failed: %v\n--- block\n%s--- output\n%s", filepath.Base(path), b.Line, err, b.Code, out)
 		}
+		t.Logf("block at line %d:\n%s", b.Line, lastLines(out, 8))
 		ran++
 	}
 	if ran == 0 {
@@ -276,4 +275,10 @@ func promtool(t *testing.T, file string) {
 	if out, err := exec.Command(bin, "check", "rules", file).CombinedOutput(); err != nil {
 		t.Errorf("promtool check rules %s: %v\n%s", file, err, out)
 	}
+}
+
+// lastLines returns the last n lines of a block's output, for the log.
+func lastLines(out []byte, n int) string {
+	lines := strings.Split(strings.TrimRight(string(out), "\n"), "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "\n")
 }

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/usherhq/usher"
+	"github.com/usherhq/usher/internal/events"
+	"github.com/usherhq/usher/internal/events/eventstest"
 	"github.com/usherhq/usher/internal/scanner"
 	"github.com/usherhq/usher/internal/server"
 	"github.com/usherhq/usher/internal/ticketing"
@@ -34,11 +36,41 @@ func scannerToken(t *testing.T, s *ushertest.Server, scopes ...string) string {
 
 func feedPage(t *testing.T, s *ushertest.Server, token, venue, query string) scanner.FeedPage {
 	t.Helper()
-	var p scanner.FeedPage
-	if status := s.Admin(http.MethodGet, "/v1/venues/"+venue+"/feed?"+query, token, nil, &p); status != http.StatusOK {
+	var raw json.RawMessage
+	if status := s.Admin(http.MethodGet, "/v1/venues/"+venue+"/feed?"+query, token, nil, &raw); status != http.StatusOK {
 		t.Fatalf("feed of %s?%s: %d", venue, query, status)
 	}
+	checkGateItems(t, events.GateFeedEntry, raw, "changes")
+	var p scanner.FeedPage
+	if err := json.Unmarshal(raw, &p); err != nil {
+		t.Fatalf("feed page %s: %v", raw, err)
+	}
 	return p
+}
+
+// checkGateItems checks each item of the array member of doc against the
+// gate contract typ: every feed entry and scan answer a scanner test
+// receives is on its published contract.
+func checkGateItems(t *testing.T, typ string, doc []byte, member string) {
+	t.Helper()
+	var members map[string]json.RawMessage
+	var items []json.RawMessage
+	if err := json.Unmarshal(doc, &members); err != nil {
+		t.Fatalf("%s: %v", doc, err)
+	}
+	if err := json.Unmarshal(members[member], &items); err != nil {
+		t.Fatalf("%s of %s: %v", member, doc, err)
+	}
+	for _, item := range items {
+		checkGate(t, typ, item)
+	}
+}
+
+func checkGate(t *testing.T, typ string, doc []byte) {
+	t.Helper()
+	if err := eventstest.CheckGate(typ, doc); err != nil {
+		t.Errorf("off-contract answer: %v", err)
+	}
 }
 
 // waitFeed polls the feed from the start until it holds n changes.
@@ -54,18 +86,28 @@ func waitFeed(t *testing.T, s *ushertest.Server, token, venue string, n int) []s
 
 func scan(t *testing.T, s *ushertest.Server, token string, req scanner.ScanRequest) scanner.ScanResult {
 	t.Helper()
-	var res scanner.ScanResult
-	if status := s.Admin(http.MethodPost, "/v1/scans", token, req, &res); status != http.StatusOK {
+	var raw json.RawMessage
+	if status := s.Admin(http.MethodPost, "/v1/scans", token, req, &raw); status != http.StatusOK {
 		t.Fatalf("scan %+v: %d", req, status)
+	}
+	checkGate(t, events.GateScanAnswer, raw)
+	var res scanner.ScanResult
+	if err := json.Unmarshal(raw, &res); err != nil {
+		t.Fatalf("scan answer %s: %v", raw, err)
 	}
 	return res
 }
 
 func uploadBatch(t *testing.T, s *ushertest.Server, token string, batch []scanner.BatchScan) []scanner.BatchResult {
 	t.Helper()
-	var res scanner.BatchResponse
-	if status := s.Admin(http.MethodPost, "/v1/scans/batch", token, batch, &res); status != http.StatusOK {
+	var raw json.RawMessage
+	if status := s.Admin(http.MethodPost, "/v1/scans/batch", token, batch, &raw); status != http.StatusOK {
 		t.Fatalf("upload batch: %d", status)
+	}
+	checkGateItems(t, events.GateBatchResult, raw, "results")
+	var res scanner.BatchResponse
+	if err := json.Unmarshal(raw, &res); err != nil {
+		t.Fatalf("batch answer %s: %v", raw, err)
 	}
 	if len(res.Results) != len(batch) {
 		t.Fatalf("batch of %d got %d results", len(batch), len(res.Results))
@@ -153,6 +195,12 @@ func nextEvent(t *testing.T, ch <-chan sseEvent, name string) sseEvent {
 		case ev, ok := <-ch:
 			if !ok {
 				t.Fatalf("stream ended while waiting for a %s event", name)
+			}
+			switch ev.name {
+			case "change":
+				checkGate(t, events.GateFeedEntry, []byte(ev.data))
+			case "snapshot":
+				checkGateItems(t, events.GateFeedEntry, []byte(ev.data), "changes")
 			}
 			if ev.name == name {
 				return ev

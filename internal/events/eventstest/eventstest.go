@@ -1,6 +1,7 @@
 // Package eventstest checks in tests that what usher delivers is on its
-// published contract: every test receiver of deliveries calls Check, so no
-// code path can emit an off-contract payload unnoticed.
+// published contract: every test receiver of deliveries calls Check, and
+// every scanner test CheckGate, so no code path can emit an off-contract
+// payload or answer unnoticed.
 package eventstest
 
 import (
@@ -43,6 +44,21 @@ func Check(body []byte) error {
 	}
 	if err := c.Validator(events.Outbound).Validate(b.Type, b.Version, b.Data); err != nil {
 		return fmt.Errorf("delivery of %s %s: %w (body %.300s)", b.Type, b.Version, err, body)
+	}
+	return nil
+}
+
+// CheckGate returns an error unless doc, a document the gate API served,
+// validates against the gate contract typ (events.GateFeedEntry,
+// events.GateScanAnswer, events.GateBatchResult) at the current gate
+// version. Every scanner test calls it on what it receives.
+func CheckGate(typ string, doc []byte) error {
+	c, err := catalog()
+	if err != nil {
+		return err
+	}
+	if err := c.Validator(events.Gate).Validate(typ, "", doc); err != nil {
+		return fmt.Errorf("%s %.300s: %w", typ, doc, err)
 	}
 	return nil
 }

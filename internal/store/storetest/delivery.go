@@ -120,7 +120,7 @@ func reversed(b []byte) []byte {
 // deliveryTests cover the delivery lanes' tables (subscriptions, keys,
 // deliveries, attempts, the dispatcher cursor) and the dead-letter search,
 // in this order.
-var deliveryTests = slices.Concat(subscriptionTests, laneTests, deadLetterSearchTests)
+var deliveryTests = slices.Concat(subscriptionTests, laneTests, deadLetterSearchTests, versionNoticeTests)
 
 // laneTests cover deliveries, their leases and attempts, the dispatcher
 // cursor and the outbox lookups.
