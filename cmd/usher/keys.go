@@ -31,7 +31,7 @@ func newKeysCmd(e *env) *cobra.Command {
 type keysOptions struct {
 	dataDir, pgURL, keyFile string
 	batch, limit            int
-	finish                  bool
+	finish, keyOnly         bool
 }
 
 func newKeysRotateCmd(e *env) *cobra.Command {
@@ -53,6 +53,7 @@ func newKeysRotateCmd(e *env) *cobra.Command {
 	fs.IntVar(&o.batch, "batch", 100, "values resealed per transaction")
 	fs.IntVar(&o.limit, "limit", 0, "stop after resealing this many values (0: all); run again to resume")
 	fs.BoolVar(&o.finish, "finish", false, "once every value is under the new key, drop the retiring keys from the key file")
+	fs.BoolVar(&o.keyOnly, "key-only", false, "add the new key to the key file and stop, re-sealing nothing: for processes that read a copy of the file (a systemd credential), restart them, then run again to re-seal")
 	return cmd
 }
 
@@ -68,6 +69,10 @@ func (o *keysOptions) run(ctx context.Context, getenv func(string) string, stdou
 	kr, err := startRotation(*keyFile, *finish, stdout)
 	if err != nil {
 		return err
+	}
+	if o.keyOnly {
+		fmt.Fprintf(stdout, "key %s added to %s; nothing re-sealed: restart every process that reads a copy of the key file, then run again without --key-only\n", kr.Current(), *keyFile)
+		return nil
 	}
 	db, err := openKeysStore(ctx, *pgURL, *dataDir)
 	if err != nil {

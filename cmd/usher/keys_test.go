@@ -69,6 +69,41 @@ func TestRotateMasterOnline(t *testing.T) {
 	payAndRead(t, s, ushertest.NewID(), "ord_rot_4", 1)
 }
 
+// TestRotateMasterKeyOnlyReSealsNothing: --key-only writes the new key and
+// stops, so that processes reading a copy of the key file (the systemd
+// unit's credential) can be restarted before any value is sealed under a
+// key they do not have; the next run re-seals.
+func TestRotateMasterKeyOnlyReSealsNothing(t *testing.T) {
+	t.Parallel()
+	s := ushertest.Start(t)
+	dir := s.Config.DataDir
+	if status := s.Admin(http.MethodPut, "/v1/shows/demo-show/inventory/GA", "", map[string]int{"capacity": 50}, nil); status != 200 {
+		t.Fatalf("capacity: %d", status)
+	}
+	payAndRead(t, s, ushertest.NewID(), "ord_ko_1", 1)
+	keyA := onlyKey(t, sealedKeys(t, dir))
+	out, err := runCLI(t, "keys", "rotate-master", "--data-dir", dir, "--key-only")
+	if err != nil || !strings.Contains(out, "nothing re-sealed") {
+		t.Fatalf("rotate-master --key-only: %v\n%s", err, out)
+	}
+	raw, _ := os.ReadFile(filepath.Join(dir, "master.key"))
+	if keys, err := secrets.ParseKeys(string(raw)); err != nil || len(keys) != 2 {
+		t.Fatalf("key file after --key-only: %d keys, %v; want the new and the old", len(keys), err)
+	}
+	if got := onlyKey(t, sealedKeys(t, dir)); got != keyA {
+		t.Fatalf("after --key-only values are under %s, want all still under %s", got, keyA)
+	}
+	s.Restart()
+	readBuyer(t, s, "ord_ko_1")
+	if out, err := runCLI(t, "keys", "rotate-master", "--data-dir", dir); err != nil || !strings.Contains(out, "every sealed value is under key") {
+		t.Fatalf("the run after --key-only: %v\n%s", err, out)
+	}
+	if got := onlyKey(t, sealedKeys(t, dir)); got == keyA {
+		t.Fatalf("after the second run values are still under the old key %s", keyA)
+	}
+	readBuyer(t, s, "ord_ko_1")
+}
+
 func payAndRead(t *testing.T, s *ushertest.Server, id, orderID string, qty int) {
 	t.Helper()
 	if status, body := s.Send(id, ushertest.Envelope("order.paid", ushertest.Paid(orderID, qty))); status != 202 {
