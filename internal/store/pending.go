@@ -36,6 +36,9 @@ type venueSeq struct {
 // commit flushes by itself; a caller flushes earlier to learn which of its
 // steps a refused value belongs to.
 func (tx *Tx) Flush(ctx context.Context) error {
+	if err := tx.flushInventory(ctx); err != nil {
+		return err
+	}
 	p := &tx.pend
 	if len(p.changes) > 0 {
 		if err := tx.insertRows(ctx, changeTable, p.changes); err != nil {
@@ -117,6 +120,8 @@ var (
 		columns: []string{"venue_id", "seq", "ticket_id", "show_id", "status", "code_hash", "accepted_at", "changed_at"}}
 	outboxTable = &rowTable{name: "outbox",
 		columns: []string{"id", "type", "order_id", "venue_id", "data", "created_at", "traceparent"}}
+	ticketTable = &rowTable{name: "tickets",
+		columns: []string{"ticket_id", "order_id", "show_id", "venue_id", "ticket_type", "status", "code", "generation", "revoked_by", "created_at", "updated_at"}}
 	auditTable = &rowTable{name: "audit_log",
 		columns: []string{"seq", "at", "actor", "action", "entity_type", "entity_id", "order_id", "detail", "prev_hash", "hash"}}
 )

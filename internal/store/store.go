@@ -164,9 +164,10 @@ func (db *DB) inTxOnce(ctx context.Context, fn func(tx *Tx) error) error {
 type Tx struct {
 	tx     *sql.Tx
 	db     *DB
-	missed []string // queries run without a cached statement
-	pend   pending  // rows written at the commit
-	writes int      // statements and appends that changed something
+	missed []string                      // queries run without a cached statement
+	pend   pending                       // rows written at the commit
+	inv    map[inventoryKey]*txInventory // inventory rows read and swapped
+	writes int                           // statements and appends that changed something
 }
 
 // Writes counts the writes the transaction made so far: a caller compares
@@ -246,6 +247,7 @@ func (tx *Tx) Savepoint(ctx context.Context, fn func() error) error {
 			return errors.Join(ferr, fmt.Errorf("rollback to savepoint: %w", err))
 		}
 		tx.pend.forget(venues)
+		tx.inv = nil // rows as the flush wrote them: read again
 		if _, err := tx.tx.ExecContext(ctx, "RELEASE SAVEPOINT usher_sp"); err != nil {
 			return errors.Join(ferr, fmt.Errorf("release savepoint: %w", err))
 		}
