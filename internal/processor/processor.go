@@ -195,6 +195,15 @@ func (p *Processor) applyJobs(ctx context.Context, jobs []*job) (err error) {
 // failed in an earlier attempt. An event's error comes back as an
 // *eventError naming it.
 func (p *Processor) applyAll(ctx context.Context, tx *store.Tx, jobs []*job, at *attempt, txSpan trace.Span) ([]result, error) {
+	var keys []store.InboundKey
+	for _, j := range jobs {
+		for _, ev := range j.b.Events {
+			keys = append(keys, store.InboundKey{Source: ev.Source, EventID: ev.ID})
+		}
+	}
+	if err := tx.PrefetchInbound(ctx, keys); err != nil { // every dedupe record of the batch, in a few reads
+		return nil, err
+	}
 	var results []result
 	for _, j := range jobs {
 		for i := range j.b.Events {

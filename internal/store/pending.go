@@ -20,6 +20,7 @@ type pending struct {
 	audit   []usher.AuditRecord
 	outbox  [][]any
 	changes [][]any
+	inbound [][]any
 	// venues holds the feed sequence of every venue this transaction
 	// appended to: the first append takes the venue's row (and its lock)
 	// with one UPDATE, later ones count on in memory, and the flush writes
@@ -37,6 +38,9 @@ type venueSeq struct {
 // steps a refused value belongs to.
 func (tx *Tx) Flush(ctx context.Context) error {
 	if err := tx.flushInventory(ctx); err != nil {
+		return err
+	}
+	if err := tx.flushInbound(ctx); err != nil {
 		return err
 	}
 	p := &tx.pend
@@ -89,7 +93,7 @@ func (tx *Tx) storeVenueSeqs(ctx context.Context) error {
 // venue first taken since has its row as before, and every other venue's
 // row is as the flush wrote it.
 func (p *pending) forget(venuesBefore map[string]bool) {
-	p.audit, p.outbox, p.changes = p.audit[:0], p.outbox[:0], p.changes[:0]
+	p.audit, p.outbox, p.changes, p.inbound = p.audit[:0], p.outbox[:0], p.changes[:0], p.inbound[:0]
 	for v, s := range p.venues {
 		if !venuesBefore[v] {
 			delete(p.venues, v)

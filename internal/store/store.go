@@ -162,12 +162,13 @@ func (db *DB) inTxOnce(ctx context.Context, fn func(tx *Tx) error) error {
 
 // Tx is one store transaction. Its methods run inside it.
 type Tx struct {
-	tx     *sql.Tx
-	db     *DB
-	missed []string                      // queries run without a cached statement
-	pend   pending                       // rows written at the commit
-	inv    map[inventoryKey]*txInventory // inventory rows read and swapped
-	writes int                           // statements and appends that changed something
+	tx      *sql.Tx
+	db      *DB
+	missed  []string                      // queries run without a cached statement
+	pend    pending                       // rows written at the commit
+	inv     map[inventoryKey]*txInventory // inventory rows read and swapped
+	inbound map[InboundKey]*txInbound     // dedupe records read or written
+	writes  int                           // statements and appends that changed something
 }
 
 // Writes counts the writes the transaction made so far: a caller compares
@@ -247,7 +248,7 @@ func (tx *Tx) Savepoint(ctx context.Context, fn func() error) error {
 			return errors.Join(ferr, fmt.Errorf("rollback to savepoint: %w", err))
 		}
 		tx.pend.forget(venues)
-		tx.inv = nil // rows as the flush wrote them: read again
+		tx.inv, tx.inbound = nil, nil // rows as the flush wrote them: read again
 		if _, err := tx.tx.ExecContext(ctx, "RELEASE SAVEPOINT usher_sp"); err != nil {
 			return errors.Join(ferr, fmt.Errorf("release savepoint: %w", err))
 		}
