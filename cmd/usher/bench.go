@@ -156,9 +156,9 @@ func (o *benchOptions) run(ctx context.Context, stdout, stderr io.Writer) error 
 			fmt.Fprintf(stderr, "\r%5.1fs sent %d accepted %d errors %d   ", p.Elapsed.Seconds(), p.Sent, p.Accepted, p.Errors)
 		},
 	}
-	var burstEnd time.Time
+	var ends phaseEnds
 	if o.onSale {
-		o.onSaleConfig(&cfg, &burstEnd)
+		o.onSaleConfig(&cfg, &ends)
 	}
 	var rep benchReport
 	if o.baseline {
@@ -199,7 +199,7 @@ func (o *benchOptions) run(ctx context.Context, stdout, stderr io.Writer) error 
 	samples := watch.Stop()
 	fillServerFigures(&rep, before, after, res)
 	if o.onSale {
-		if rep.OnSale, err = o.onSaleFigures(ctx, samples, burstEnd, res, stopApp); err != nil {
+		if rep.OnSale, err = o.onSaleFigures(ctx, samples, ends, res, stopApp); err != nil {
 			return err
 		}
 	}

@@ -25,7 +25,10 @@ type onSaleReport struct {
 	// accepted by then was processed; -1 when that did not happen while
 	// the run was watched.
 	DrainSeconds float64 `json:"drain_after_burst_seconds"`
-	PeakRSSMB    float64 `json:"peak_resident_memory_mb"`
+	// EndBacklog is the backlog when the quiet phase ended: what the
+	// quiet rate still found queued.
+	EndBacklog float64 `json:"backlog_at_end_events"`
+	PeakRSSMB  float64 `json:"peak_resident_memory_mb"`
 	// CPUSeconds is the CPU time of the usher process over the run (with
 	// an in-process usher it includes the load generator).
 	CPUSeconds float64 `json:"cpu_seconds"`
@@ -40,13 +43,19 @@ type onSaleReport struct {
 // Passed reports whether the checks after the run found nothing wrong.
 func (r onSaleReport) Passed() bool { return len(r.Violations) == 0 && len(r.ExactlyOnce) == 0 }
 
-// onSaleConfig makes cfg the on-sale profile and notes when its burst ends.
-func (o *benchOptions) onSaleConfig(cfg *loadgen.Config, burstEnd *time.Time) {
+// phaseEnds are when the on-sale phases ended.
+type phaseEnds struct{ burst, quiet time.Time }
+
+// onSaleConfig makes cfg the on-sale profile and notes when its phases end.
+func (o *benchOptions) onSaleConfig(cfg *loadgen.Config, ends *phaseEnds) {
 	cfg.Rate, cfg.Ramp, cfg.Peak = 0, 0, o.burst
 	cfg.Quiet, cfg.QuietRate = o.quiet, o.quietRate
 	cfg.PhaseEnd = func(name string, at time.Time) {
-		if name == "max" {
-			*burstEnd = at
+		switch name {
+		case "max":
+			ends.burst = at
+		case "quiet":
+			ends.quiet = at
 		}
 	}
 }
@@ -54,8 +63,8 @@ func (o *benchOptions) onSaleConfig(cfg *loadgen.Config, burstEnd *time.Time) {
 // onSaleFigures reads the burst out of the samples and, for an in-process
 // usher, stops it and checks its store: the inventory invariants of `usher
 // check` and the exactly-once counts.
-func (o *benchOptions) onSaleFigures(ctx context.Context, samples []loadgen.Sample, burstEnd time.Time, res loadgen.Result, stopApp func()) (*onSaleReport, error) {
-	b := loadgen.Summarize(samples, burstEnd)
+func (o *benchOptions) onSaleFigures(ctx context.Context, samples []loadgen.Sample, ends phaseEnds, res loadgen.Result, stopApp func()) (*onSaleReport, error) {
+	b := loadgen.Summarize(samples, ends.burst)
 	r := &onSaleReport{
 		BurstSeconds: o.burst.Seconds(), QuietSeconds: o.quiet.Seconds(), QuietRate: o.quietRate,
 		PeakBacklog: b.PeakBacklog, PeakBacklogAtS: b.PeakAt.Seconds(), DrainSeconds: -1,
@@ -64,6 +73,9 @@ func (o *benchOptions) onSaleFigures(ctx context.Context, samples []loadgen.Samp
 	}
 	if b.Drain >= 0 {
 		r.DrainSeconds = b.Drain.Seconds()
+	}
+	if !ends.quiet.IsZero() {
+		r.EndBacklog = loadgen.BacklogAt(samples, ends.quiet)
 	}
 	if len(samples) > 1 {
 		r.CPUCores = b.CPUSeconds / samples[len(samples)-1].At.Sub(samples[0].At).Seconds()
@@ -139,8 +151,8 @@ func printOnSale(w io.Writer, r onSaleReport) {
 	if r.DrainSeconds >= 0 {
 		drain = fmt.Sprintf("drained %.2f s after the burst", r.DrainSeconds)
 	}
-	fmt.Fprintf(w, "on-sale: %.0f s at the maximum rate (%.0f accepted/s), then %d/s for %.0f s; backlog peak %.0f events at %.1f s; %s\n",
-		r.BurstSeconds, r.BurstAcceptedPerS, r.QuietRate, r.QuietSeconds, r.PeakBacklog, r.PeakBacklogAtS, drain)
+	fmt.Fprintf(w, "on-sale: %.0f s at the maximum rate (%.0f accepted/s), then %d/s for %.0f s; backlog peak %.0f events at %.1f s; %s; backlog %.0f when the quiet phase ended\n",
+		r.BurstSeconds, r.BurstAcceptedPerS, r.QuietRate, r.QuietSeconds, r.PeakBacklog, r.PeakBacklogAtS, drain, r.EndBacklog)
 	fmt.Fprintf(w, "on-sale: peak RSS %.0f MB; CPU %.1f s (%.2f cores on average, load generator included when in-process)\n",
 		r.PeakRSSMB, r.CPUSeconds, r.CPUCores)
 	if !r.Checked {

@@ -114,6 +114,18 @@ type Burst struct {
 	Accepted float64
 }
 
+// BacklogAt returns the backlog of the last sample taken at or before t.
+func BacklogAt(samples []Sample, t time.Time) float64 {
+	b := 0.0
+	for _, s := range samples {
+		if s.At.After(t) {
+			break
+		}
+		b = s.Backlog()
+	}
+	return b
+}
+
 // Summarize reads the burst out of samples.
 func Summarize(samples []Sample, end time.Time) Burst {
 	b := Burst{Drain: -1}

@@ -26,6 +26,9 @@ func TestSummarizeReadsTheBurst(t *testing.T) {
 	if b.Accepted != 210 || b.PeakRSSBytes != 80 || b.CPUSeconds != 4 {
 		t.Errorf("accepted %v, peak RSS %v, CPU %v; want 210, 80, 4", b.Accepted, b.PeakRSSBytes, b.CPUSeconds)
 	}
+	if got := BacklogAt(samples, at(3.5)); got != 70 {
+		t.Errorf("backlog at 3.5s = %v, want 70 (the sample at 3s)", got)
+	}
 	if never := Summarize(samples[:3], at(1.5)); never.Drain >= 0 {
 		t.Errorf("drain of a backlog never cleared = %v, want negative", never.Drain)
 	}
