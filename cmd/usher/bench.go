@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -11,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"runtime/pprof"
+	"sync"
 	"text/tabwriter"
 	"time"
 
@@ -38,6 +40,7 @@ type benchReport struct {
 	ProcessedPerS    float64         `json:"processed_per_second"`
 	ResidentMemoryMB float64         `json:"resident_memory_mb"`
 	DurableSync      bool            `json:"durable_sync"`
+	OnSale           *onSaleReport   `json:"on_sale,omitempty"`
 }
 
 // benchOptions are the flags of usher bench.
@@ -57,6 +60,10 @@ type benchOptions struct {
 	partitions  int
 	asJSON      bool
 	cpuProfile  string
+	onSale      bool
+	burst       time.Duration
+	quiet       time.Duration
+	quietRate   int
 }
 
 func newBenchCmd(e *env) *cobra.Command {
@@ -87,6 +94,10 @@ func newBenchCmd(e *env) *cobra.Command {
 	fs.IntVar(&o.partitions, "partitions", 0, "in-process usher only: partitions of the inbound stream (default: usher's default)")
 	fs.BoolVar(&o.asJSON, "json", false, "print the report as JSON")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of this process (with an in-process usher: server and load) to this file")
+	fs.BoolVar(&o.onSale, "on-sale", false, "the on-sale scenario: the maximum rate for --burst, then --quiet-rate for --quiet; reports the backlog, its drain and, in-process, checks the invariants and exactly-once counts after")
+	fs.DurationVar(&o.burst, "burst", 60*time.Second, "with --on-sale: how long to send at the maximum rate")
+	fs.DurationVar(&o.quiet, "quiet", 30*time.Second, "with --on-sale: how long to send at --quiet-rate after the burst")
+	fs.IntVar(&o.quietRate, "quiet-rate", 200, "with --on-sale: requests per second after the burst")
 	return cmd
 }
 
@@ -105,6 +116,7 @@ func (o *benchOptions) run(ctx context.Context, stdout, stderr io.Writer) error 
 	}
 	log := telemetry.NewLogger(stderr, slog.LevelWarn, "text")
 	source, secret := "", []byte(nil)
+	var stopApp func() // stops the in-process usher; nil for one at --url
 	if o.url == "" {
 		dir, err := os.MkdirTemp("", "usher-bench-")
 		if err != nil {
@@ -116,7 +128,9 @@ func (o *benchOptions) run(ctx context.Context, stdout, stderr io.Writer) error 
 		if err != nil {
 			return err
 		}
-		defer func() { _ = app.Shutdown(context.Background()) }()
+		var once sync.Once
+		stopApp = func() { once.Do(func() { _ = app.Shutdown(context.Background()) }) }
+		defer stopApp()
 		o.url, o.dataDir = app.URL(), dir
 	}
 	creds, err := readCredentials(o.dataDir)
@@ -142,6 +156,10 @@ func (o *benchOptions) run(ctx context.Context, stdout, stderr io.Writer) error 
 			fmt.Fprintf(stderr, "\r%5.1fs sent %d accepted %d errors %d   ", p.Elapsed.Seconds(), p.Sent, p.Accepted, p.Errors)
 		},
 	}
+	var ends phaseEnds
+	if o.onSale {
+		o.onSaleConfig(&cfg, &ends)
+	}
 	var rep benchReport
 	if o.baseline {
 		base, stop, err := loadgen.StartBaseline()
@@ -149,7 +167,7 @@ func (o *benchOptions) run(ctx context.Context, stdout, stderr io.Writer) error 
 			return err
 		}
 		bcfg := cfg
-		bcfg.URL, bcfg.Progress = base, nil
+		bcfg.URL, bcfg.Progress, bcfg.PhaseEnd, bcfg.Quiet = base, nil, nil, 0
 		fmt.Fprintln(stderr, "baseline: bare net/http 202 handler …")
 		b, err := loadgen.Run(ctx, bcfg)
 		stop()
@@ -164,9 +182,11 @@ func (o *benchOptions) run(ctx context.Context, stdout, stderr io.Writer) error 
 		return err
 	}
 	fmt.Fprintln(stderr, "usher …")
+	watch := loadgen.Watch(ctx, o.url, o.adminToken, 250*time.Millisecond)
 	res, err := loadgen.Run(ctx, cfg)
 	fmt.Fprintln(stderr)
 	if err != nil {
+		watch.Stop()
 		return err
 	}
 	rep.Usher = res
@@ -176,18 +196,42 @@ func (o *benchOptions) run(ctx context.Context, stdout, stderr io.Writer) error 
 		return err
 	}
 	rep.DrainSeconds = time.Since(loadEnd).Seconds()
+	samples := watch.Stop()
 	fillServerFigures(&rep, before, after, res)
+	if o.onSale {
+		if rep.OnSale, err = o.onSaleFigures(ctx, samples, ends, res, stopApp); err != nil {
+			return err
+		}
+	}
 	if rep.Baseline != nil && rep.Baseline.AcceptedPerS > 0 {
 		rep.RatioToBaseline = res.AcceptedPerS / rep.Baseline.AcceptedPerS
+		if rep.OnSale != nil { // the burst against the bare handler at its maximum
+			rep.RatioToBaseline = rep.OnSale.BurstAcceptedPerS / rep.Baseline.AcceptedPerS
+		}
 	}
 	rep.DurableSync = !o.relaxed
 	if o.asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
-		return enc.Encode(rep)
+		if err := enc.Encode(rep); err != nil {
+			return err
+		}
+	} else {
+		printReport(stdout, rep)
 	}
-	printReport(stdout, rep)
+	if rep.OnSale != nil {
+		if !rep.OnSale.Passed() {
+			return errors.New("on-sale run: the checks after it failed")
+		}
+	}
 	return nil
+}
+
+func printReport(w io.Writer, rep benchReport) {
+	printFigures(w, rep)
+	if rep.OnSale != nil {
+		printOnSale(w, *rep.OnSale)
+	}
 }
 
 func fillServerFigures(rep *benchReport, before, after loadgen.Snapshot, res loadgen.Result) {
@@ -217,7 +261,7 @@ func waitDrained(ctx context.Context, url, token string, before loadgen.Snapshot
 	}
 }
 
-func printReport(w io.Writer, rep benchReport) {
+func printFigures(w io.Writer, rep benchReport) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "target\taccepted/s\tack p50\tack p99\tack p99.9\trequests\terrors")
 	row := func(r loadgen.Result) {

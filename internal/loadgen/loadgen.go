@@ -36,6 +36,14 @@ type Config struct {
 	// Rate to Rate over Ramp, then holds at Rate for Peak. With Rate 0 only
 	// Peak counts.
 	Ramp, Peak time.Duration
+	// Quiet and QuietRate: after the peak, send QuietRate requests per
+	// second for Quiet (the on-sale profile: a burst, then the steady
+	// trickle of a show on sale).
+	Quiet     time.Duration
+	QuietRate int
+	// PhaseEnd, if not nil, is called when each phase ("ramp", "peak",
+	// "max", "quiet") ends.
+	PhaseEnd func(name string, at time.Time)
 	// Workers is the number of concurrent senders. Default 64.
 	Workers int
 	// DuplicateRatio is the share of requests that resend an earlier event.
@@ -70,7 +78,9 @@ type Result struct {
 	P99ms          float64        `json:"ack_p99_ms"`
 	P999ms         float64        `json:"ack_p999_ms"`
 	Errors         map[string]int `json:"errors_by_class"`
-	Orders         []string       `json:"-"`
+	// Unique counts the distinct event ids sent (a duplicate resends one).
+	Unique uint64   `json:"unique_events"`
+	Orders []string `json:"-"`
 }
 
 // Run sends the load and returns the client's figures.
@@ -110,13 +120,16 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 				attacker.Stop()
 			}
 		}
+		if cfg.PhaseEnd != nil {
+			cfg.PhaseEnd(ph.name, time.Now())
+		}
 	}
 	metrics.Close()
 	res.Duration = time.Since(start)
 	res.AcceptedPerS = float64(res.Accepted) / res.Duration.Seconds()
 	res.P50, res.P99, res.P999 = metrics.Latencies.P50, metrics.Latencies.P99, metrics.Latencies.Quantile(0.999)
 	res.P50ms, res.P99ms, res.P999ms = ms(res.P50), ms(res.P99), ms(res.P999)
-	res.Orders = gen.orders
+	res.Orders, res.Unique = gen.orders, uint64(gen.seq)
 	return res, ctx.Err()
 }
 
@@ -129,9 +142,19 @@ type phase struct {
 }
 
 func phases(cfg Config) []phase {
+	var out []phase
 	if cfg.Rate <= 0 {
-		return []phase{{"max", vegeta.ConstantPacer{}, cfg.Peak}}
+		out = append(out, phase{"max", vegeta.ConstantPacer{}, cfg.Peak})
+	} else {
+		out = append(out, ratePhases(cfg)...)
 	}
+	if cfg.Quiet > 0 && cfg.QuietRate > 0 {
+		out = append(out, phase{"quiet", vegeta.Rate{Freq: cfg.QuietRate, Per: time.Second}, cfg.Quiet})
+	}
+	return out
+}
+
+func ratePhases(cfg Config) []phase {
 	var out []phase
 	if cfg.Ramp > 0 {
 		start := float64(cfg.Rate) / 10

@@ -105,32 +105,34 @@ func (st *orderState) fill(d orderData, demand []usher.Item) {
 	}
 }
 
-// ensureRow inserts a new order before rows that reference it (tickets).
-func (p *Processor) ensureRow(ctx context.Context, tx *store.Tx, st *orderState) error {
-	if st.found {
-		return nil
-	}
-	if err := tx.InsertOrder(ctx, st.order, st.buyer); err != nil {
-		return err
-	}
-	st.found, st.order.Version = true, 1
-	return nil
-}
-
 func (st *orderState) holdActive() bool { return len(st.order.HeldItems) > 0 }
 
 // save derives the status from the facts, writes the order and emits an
 // outbound event when the status changed.
 func (p *Processor) save(ctx context.Context, tx *store.Tx, ev *usher.InboundEvent, st *orderState) error {
+	if err := p.writeOrder(ctx, tx, st); err != nil {
+		return err
+	}
+	return p.emitStatus(ctx, tx, ev, st)
+}
+
+// writeOrder derives the status from the facts and writes the order.
+func (p *Processor) writeOrder(ctx context.Context, tx *store.Tx, st *orderState) error {
 	o := &st.order
 	o.Status = ticketing.OrderStatus(o.OrderFacts, st.tickets, st.holdActive())
 	if !st.found {
 		if err := tx.InsertOrder(ctx, *o, st.buyer); err != nil {
 			return err
 		}
-	} else if err := tx.UpdateOrder(ctx, *o); err != nil {
-		return err
+		st.found, o.Version = true, 1
+		return nil
 	}
+	return tx.UpdateOrder(ctx, *o)
+}
+
+// emitStatus emits an outbound event when the order's status changed.
+func (p *Processor) emitStatus(ctx context.Context, tx *store.Tx, ev *usher.InboundEvent, st *orderState) error {
+	o := &st.order
 	if o.Status == st.before {
 		return nil
 	}
@@ -207,18 +209,7 @@ func (p *Processor) applyPaid(ctx context.Context, tx *store.Tx, ev *usher.Inbou
 		}
 	}
 	if sold || revokedBy != "" {
-		if err := p.ensureRow(ctx, tx, st); err != nil {
-			return "", err
-		}
-		for _, it := range o.Items {
-			for range it.Quantity {
-				t, err := p.mint(ctx, tx, ev, *o, it.TicketType, revokedBy)
-				if err != nil {
-					return "", err
-				}
-				st.tickets = append(st.tickets, t)
-			}
-		}
+		return "", p.mint(ctx, tx, ev, st, revokedBy)
 	}
 	return "", p.save(ctx, tx, ev, st)
 }

@@ -6,6 +6,7 @@
 package processor
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -152,25 +153,25 @@ func (p *Processor) commitLoop() {
 }
 
 // applyJobs runs jobs in one transaction and records their metrics on success.
-// When the store refuses an event's values (usher.ErrRejected), the
-// transaction runs again with that event set aside (reason store_rejected)
-// and the rest applied: one poison event never holds up its partition.
+// No event has a savepoint of its own: when one fails for good after it
+// wrote something, or the store refuses its values, the transaction rolls
+// back and runs again with that event set aside (see attempt) and the rest
+// applied: one poison event never holds up its partition.
 func (p *Processor) applyJobs(ctx context.Context, jobs []*job) (err error) {
 	start := p.now()
 	ctx, span := p.startTx(ctx, jobs)
 	defer func() { endSpan(span, err) }()
-	rejected := map[*usher.InboundEvent]string{}
+	at := &attempt{rejected: map[*usher.InboundEvent]string{}, failed: map[*usher.InboundEvent]*setAsideError{}}
 	original := originalData(jobs)
 	var results []result
 	for {
 		err := p.db.InTx(ctx, func(tx *store.Tx) error {
 			var err error
 			restoreData(original) // an earlier attempt may have vaulted personal data
-			results, err = p.applyAll(ctx, tx, jobs, rejected, span)
+			results, err = p.applyAll(ctx, tx, jobs, at, span)
 			return err
 		})
-		if ev, detail, ok := rejectedEvent(err); ok && rejected[ev] == "" {
-			rejected[ev] = detail
+		if at.learn(err) {
 			continue
 		}
 		if err != nil {
@@ -190,10 +191,19 @@ func (p *Processor) applyJobs(ctx context.Context, jobs []*job) (err error) {
 	return nil
 }
 
-// applyAll applies every event of jobs in tx, setting aside those the store
-// rejected in an earlier attempt. An event's error comes back as an
+// applyAll applies every event of jobs in tx, setting aside those that
+// failed in an earlier attempt. An event's error comes back as an
 // *eventError naming it.
-func (p *Processor) applyAll(ctx context.Context, tx *store.Tx, jobs []*job, rejected map[*usher.InboundEvent]string, txSpan trace.Span) ([]result, error) {
+func (p *Processor) applyAll(ctx context.Context, tx *store.Tx, jobs []*job, at *attempt, txSpan trace.Span) ([]result, error) {
+	var keys []store.InboundKey
+	for _, j := range jobs {
+		for _, ev := range j.b.Events {
+			keys = append(keys, store.InboundKey{Source: ev.Source, EventID: ev.ID})
+		}
+	}
+	if err := tx.PrefetchInbound(ctx, keys); err != nil { // every dedupe record of the batch, in a few reads
+		return nil, err
+	}
 	var results []result
 	for _, j := range jobs {
 		for i := range j.b.Events {
@@ -201,10 +211,13 @@ func (p *Processor) applyAll(ctx context.Context, tx *store.Tx, jobs []*job, rej
 			var outcome string
 			var err error
 			ectx, span := p.startApply(ctx, txSpan, ev, j.b.Delivered)
-			if detail, ok := rejected[ev]; ok {
+			if detail, ok := at.rejected[ev]; ok {
 				outcome, err = p.setAsideRejected(ectx, tx, ev, j.b.Delivered, detail)
 			} else {
-				outcome, err = p.applyOne(ectx, tx, ev, j.b.Delivered)
+				outcome, err = p.applyOne(ectx, tx, ev, j.b.Delivered, at.failed[ev])
+			}
+			if err == nil && at.flushEach {
+				err = tx.Flush(ectx)
 			}
 			endApply(span, outcome, err)
 			if err != nil {
@@ -217,63 +230,69 @@ func (p *Processor) applyAll(ctx context.Context, tx *store.Tx, jobs []*job, rej
 }
 
 // applyOne deduplicates and applies one event inside the batch transaction.
-func (p *Processor) applyOne(ctx context.Context, tx *store.Tx, ev *usher.InboundEvent, delivered uint64) (string, error) {
+// failed is the permanent failure the event met in an earlier attempt of
+// the transaction, after it had written: it is set aside at once.
+func (p *Processor) applyOne(ctx context.Context, tx *store.Tx, ev *usher.InboundEvent, delivered uint64, failed *setAsideError) (string, error) {
 	var unusable *setAsideError
 	if err := p.preparePersonal(ctx, tx, ev); err != nil && !errors.As(err, &unusable) {
 		return "", err
 	}
-	prev, found, err := tx.InboundRecord(ctx, ev.Source, ev.ID)
-	if err != nil {
-		return "", err
-	}
-	if found && ev.Replay && prev.Outcome == usher.OutcomeSetAside && prev.PayloadHash == ev.PayloadHash {
-		// An operator replays what was set aside: apply it afresh.
-		if err := tx.DeleteInbound(ctx, ev.Source, ev.ID); err != nil {
-			return "", err
-		}
-		found = false
-	}
-	if found {
-		if prev.PayloadHash == ev.PayloadHash {
-			return outcomeDuplicate, nil
-		}
-		// Same id, other content: never applied, kept once for an operator.
-		err := tx.InsertDeadLetter(ctx, p.deadLetter(ev, outcomeIDReuse, delivered,
-			fmt.Sprintf("event id already used with payload hash %s", prev.PayloadHash)))
-		return outcomeIDReuse, err
+	if outcome, done, err := p.dedupe(ctx, tx, ev, delivered); done || err != nil {
+		return outcome, err
 	}
 	rec := usher.InboundRecord{
 		Source: ev.Source, EventID: ev.ID, PayloadHash: ev.PayloadHash, Type: ev.Type, OrderID: ev.OrderID,
 		KeyID: ev.KeyID, Outcome: usher.OutcomeApplied, Data: ev.Data,
 		EventAt: ev.Timestamp, ReceivedAt: ev.ReceivedAt, ProcessedAt: p.now(),
 	}
-	outcome := usher.OutcomeApplied
-	applyErr := tx.Savepoint(ctx, func() error {
-		if unusable != nil {
-			return unusable
-		}
+	sa := cmp.Or(unusable, failed)
+	if sa == nil {
+		before := tx.Writes()
 		ignored, err := p.apply(ctx, tx, ev)
-		if ignored != "" {
-			outcome, rec.Reason = usher.OutcomeIgnored, ignored
+		switch {
+		case errors.As(err, &sa) && tx.Writes() != before:
+			return "", sa // its writes must go: the transaction runs again with it set aside
+		case sa == nil && err != nil:
+			return "", err
+		case ignored != "":
+			rec.Outcome, rec.Reason = usher.OutcomeIgnored, ignored
 		}
-		return err
-	})
-	var sa *setAsideError
-	switch {
-	case errors.As(applyErr, &sa):
-		outcome, rec.Reason = usher.OutcomeSetAside, sa.reason
+	}
+	if sa != nil {
+		rec.Outcome, rec.Reason = usher.OutcomeSetAside, sa.reason
 		if err := tx.InsertDeadLetter(ctx, p.deadLetter(ev, sa.reason, delivered, sa.detail)); err != nil {
 			return "", err
 		}
 		p.log.WarnContext(ctx, "event set aside", "source", ev.Source, "event_id", ev.ID, "type", ev.Type, "order_id", ev.OrderID, "reason", sa.reason, "detail", sa.detail)
-	case applyErr != nil:
-		return "", applyErr
 	}
-	rec.Outcome = outcome
 	if err := tx.InsertInbound(ctx, rec); err != nil {
 		return "", err
 	}
-	return outcome, auditEvent(ctx, tx, ev, outcome, rec.Reason)
+	return rec.Outcome, auditEvent(ctx, tx, ev, rec.Outcome, rec.Reason)
+}
+
+// dedupe looks up the event's dedupe record. done is true when the event
+// was seen before (a duplicate, or its id reused with other content, kept
+// as a dead letter); an operator's replay of what was set aside is applied
+// afresh.
+func (p *Processor) dedupe(ctx context.Context, tx *store.Tx, ev *usher.InboundEvent, delivered uint64) (outcome string, done bool, err error) {
+	prev, found, err := tx.InboundRecord(ctx, ev.Source, ev.ID)
+	if err != nil {
+		return "", true, err
+	}
+	if found && ev.Replay && prev.Outcome == usher.OutcomeSetAside && prev.PayloadHash == ev.PayloadHash {
+		return "", false, tx.DeleteInbound(ctx, ev.Source, ev.ID)
+	}
+	if !found {
+		return "", false, nil
+	}
+	if prev.PayloadHash == ev.PayloadHash {
+		return outcomeDuplicate, true, nil
+	}
+	// Same id, other content: never applied, kept once for an operator.
+	err = tx.InsertDeadLetter(ctx, p.deadLetter(ev, outcomeIDReuse, delivered,
+		fmt.Sprintf("event id already used with payload hash %s", prev.PayloadHash)))
+	return outcomeIDReuse, true, err
 }
 
 // auditEvent records the event's outcome. It goes last in the event's work:

@@ -32,14 +32,45 @@ func (e *eventError) Error() string {
 
 func (e *eventError) Unwrap() error { return e.err }
 
-// rejectedEvent returns the event whose values the store rejected in err,
-// with the error as dead-letter detail; ok is false for any other error.
-func rejectedEvent(err error) (ev *usher.InboundEvent, detail string, ok bool) {
+// attempt is what a run of a batch's transaction knows from the runs before
+// it that failed.
+type attempt struct {
+	// rejected holds the events whose values the store refused, with the
+	// error as dead-letter detail: they are kept as store_rejected.
+	rejected map[*usher.InboundEvent]string
+	// failed holds the events that failed for good after they had written:
+	// they are set aside without being applied.
+	failed map[*usher.InboundEvent]*setAsideError
+	// flushEach writes every event's held-back rows right after it, so that
+	// a value the store refuses names its event (the commit's multi-row
+	// writes cannot).
+	flushEach bool
+}
+
+// learn takes what a failed run tells and reports whether a new run may
+// succeed.
+func (a *attempt) learn(err error) bool {
 	var ee *eventError
-	if !errors.Is(err, usher.ErrRejected) || !errors.As(err, &ee) {
-		return nil, "", false
+	if !errors.As(err, &ee) {
+		// A refusal at the commit: find its event in a run that flushes
+		// after every event.
+		if errors.Is(err, usher.ErrRejected) && !a.flushEach {
+			a.flushEach = true
+			return true
+		}
+		return false
 	}
-	return ee.ev, safeText(ee.err.Error(), maxDetail), true
+	var sa *setAsideError
+	if errors.As(ee.err, &sa) && a.failed[ee.ev] == nil {
+		a.failed[ee.ev] = sa
+		return true
+	}
+	if errors.Is(err, usher.ErrRejected) && a.rejected[ee.ev] == "" {
+		a.rejected[ee.ev] = safeText(ee.err.Error(), maxDetail)
+		a.flushEach = false
+		return true
+	}
+	return false
 }
 
 // setAsideRejected keeps an event that the store refused as a dead letter

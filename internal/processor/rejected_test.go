@@ -28,6 +28,21 @@ const poisonTrigger = `CREATE TRIGGER poison BEFORE INSERT ON orders WHEN NEW.or
 // forever).
 func TestRejectedEventIsSetAsideAndTheRestApplied(t *testing.T) {
 	t.Parallel()
+	rejectedIsSetAside(t, poisonTrigger)
+}
+
+// TestRejectedAtCommitIsSetAsideAndTheRestApplied: the store refuses a row
+// that the transaction writes only at its commit (the outbox rows of a
+// batch go in multi-row inserts there), so the refusal names no event; the
+// processor runs the batch again writing each event's rows right after it,
+// finds the event, and sets it aside as before.
+func TestRejectedAtCommitIsSetAsideAndTheRestApplied(t *testing.T) {
+	t.Parallel()
+	rejectedIsSetAside(t, `CREATE TRIGGER poison BEFORE INSERT ON outbox WHEN NEW.order_id = 'ord_poison'
+		BEGIN SELECT RAISE(ABORT, 'poison outbox row'); END`)
+}
+
+func rejectedIsSetAside(t *testing.T, trigger string) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "u.db")
 	db, err := sqlite.Open(ctx, path)
@@ -38,7 +53,7 @@ func TestRejectedEventIsSetAsideAndTheRestApplied(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := raw.ExecContext(ctx, poisonTrigger); err != nil {
+	if _, err := raw.ExecContext(ctx, trigger); err != nil {
 		t.Fatal(err)
 	}
 	_ = raw.Close()

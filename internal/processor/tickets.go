@@ -87,19 +87,38 @@ func (p *Processor) applyTransferred(ctx context.Context, tx *store.Tx, ev *ushe
 	return "", err
 }
 
-func (p *Processor) mint(ctx context.Context, tx *store.Tx, ev *usher.InboundEvent, o usher.Order, ticketType, revokedBy string) (usher.Ticket, error) {
-	id, err := ticketing.NewID("tkt_")
-	if err != nil {
-		return usher.Ticket{}, err
+// mint issues one ticket per seat of the order and saves the order with
+// them: the order's row first (the tickets reference it), then the tickets
+// in one statement, their feed entries and outbound events, and last the
+// order's own outbound event.
+func (p *Processor) mint(ctx context.Context, tx *store.Tx, ev *usher.InboundEvent, st *orderState, revokedBy string) error {
+	var minted []usher.Ticket
+	for _, it := range st.order.Items {
+		for range it.Quantity {
+			id, err := ticketing.NewID("tkt_")
+			if err != nil {
+				return err
+			}
+			t := ticketing.NewTicket(id, st.order, it.TicketType, revokedBy)
+			if t.Code, err = p.codes.IssueCode(t); err != nil {
+				return err
+			}
+			minted = append(minted, t)
+		}
 	}
-	t := ticketing.NewTicket(id, o, ticketType, revokedBy)
-	if t.Code, err = p.codes.IssueCode(t); err != nil {
-		return t, err
+	st.tickets = append(st.tickets, minted...)
+	if err := p.writeOrder(ctx, tx, st); err != nil {
+		return err
 	}
-	if err := tx.InsertTicket(ctx, t); err != nil {
-		return t, err
+	if err := tx.InsertTickets(ctx, minted); err != nil {
+		return err
 	}
-	return t, p.ticketChanged(ctx, tx, ev, t, ticketing.IssuedType(t))
+	for _, t := range minted {
+		if err := p.ticketChanged(ctx, tx, ev, t, ticketing.IssuedType(t)); err != nil {
+			return err
+		}
+	}
+	return p.emitStatus(ctx, tx, ev, st)
 }
 
 // ticketChanged records a ticket's new state in its venue's feed and as an

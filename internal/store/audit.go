@@ -11,10 +11,11 @@ import (
 )
 
 // AppendAudit appends a record to the audit chain inside the transaction, so
-// that it commits or rolls back with the change it records. Taking the next
-// seq locks the chain's head row until the transaction ends: appends from
-// concurrent transactions queue there, so append as late in a transaction as
-// possible.
+// that it commits or rolls back with the change it records. The records of a
+// transaction are chained when it commits: one update of the chain's head
+// row takes their seqs (and locks the head until the transaction ends, so
+// concurrent appends queue there and the chain never forks), each record's
+// hash covers the one before, and one more update stores the last hash.
 func (tx *Tx) AppendAudit(ctx context.Context, e usher.AuditEntry) error {
 	if strings.TrimSpace(e.Actor) == "" || strings.TrimSpace(e.Action) == "" {
 		return errors.New("audit entry needs an actor and an action")
@@ -26,21 +27,33 @@ func (tx *Tx) AppendAudit(ctx context.Context, e usher.AuditEntry) error {
 			return fmt.Errorf("encode audit detail: %w", err)
 		}
 	}
-	r := usher.AuditRecord{
+	tx.writes++
+	tx.pend.audit = append(tx.pend.audit, usher.AuditRecord{
 		Actor: e.Actor, Action: e.Action, EntityType: e.EntityType, EntityID: e.EntityID, OrderID: e.OrderID,
-		Detail: detail,
-	}
-	if err := tx.queryRow(ctx, `UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash`).Scan(&r.Seq, &r.PrevHash); err != nil {
+		Detail: detail, At: fromMicros(micros(tx.db.now())),
+	})
+	return nil
+}
+
+// flushAudit chains the records held back onto the head and writes them.
+func (tx *Tx) flushAudit(ctx context.Context, recs []usher.AuditRecord) error {
+	var last int64
+	var prev string
+	if err := tx.queryRow(ctx, `UPDATE audit_head SET seq = seq + $1 WHERE id = 1 RETURNING seq, hash`, len(recs)).Scan(&last, &prev); err != nil {
 		return fmt.Errorf("audit head: %w", err)
 	}
-	r.At = fromMicros(micros(tx.db.now()))
-	r.Hash = usher.AuditHash(r)
-	if _, err := tx.exec(ctx, `INSERT INTO audit_log (seq, at, actor, action, entity_type, entity_id, order_id, detail, prev_hash, hash)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-		r.Seq, micros(r.At), r.Actor, r.Action, r.EntityType, r.EntityID, r.OrderID, string(r.Detail), r.PrevHash, r.Hash); err != nil {
+	rows := make([][]any, len(recs))
+	for i := range recs {
+		r := &recs[i]
+		r.Seq, r.PrevHash = last-int64(len(recs)-1-i), prev
+		r.Hash = usher.AuditHash(*r)
+		prev = r.Hash
+		rows[i] = []any{r.Seq, micros(r.At), r.Actor, r.Action, r.EntityType, r.EntityID, r.OrderID, string(r.Detail), r.PrevHash, r.Hash}
+	}
+	if err := tx.insertRows(ctx, auditTable, rows); err != nil {
 		return fmt.Errorf("append audit record: %w", err)
 	}
-	if _, err := tx.exec(ctx, `UPDATE audit_head SET hash = $1 WHERE id = 1`, r.Hash); err != nil {
+	if _, err := tx.exec(ctx, `UPDATE audit_head SET hash = $1 WHERE id = 1`, prev); err != nil {
 		return fmt.Errorf("audit head: %w", err)
 	}
 	return nil

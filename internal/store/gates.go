@@ -29,6 +29,9 @@ func (db *DB) VenueTickets(ctx context.Context, venueID, afterTicketID string, l
 // feed history (a reinstated ticket can be revoked again); found is false
 // when the retained history holds no revocation.
 func (tx *Tx) RevokedAt(ctx context.Context, venueID, ticketID string) (at time.Time, found bool, err error) {
+	if err := tx.Flush(ctx); err != nil { // the feed rows this transaction holds back
+		return time.Time{}, false, err
+	}
 	var us int64
 	err = tx.queryRow(ctx, `SELECT changed_at FROM ticket_changes
 		WHERE venue_id = $1 AND ticket_id = $2 AND status = $3 ORDER BY seq DESC LIMIT 1`,

@@ -2,50 +2,11 @@ package store
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"fmt"
 	"time"
 
 	"github.com/usherhq/usher"
 )
-
-// InboundRecord returns the dedupe record of (source, eventID); found is false
-// when the event was never processed.
-func (tx *Tx) InboundRecord(ctx context.Context, source, eventID string) (rec usher.InboundRecord, found bool, err error) {
-	row := tx.queryRow(ctx, `SELECT payload_hash, type, order_id, key_id, outcome, reason, data, event_at, received_at, processed_at
-		FROM inbound_events WHERE source = $1 AND event_id = $2`, source, eventID)
-	var eventAt, receivedAt, processedAt int64
-	var data string
-	err = row.Scan(&rec.PayloadHash, &rec.Type, &rec.OrderID, &rec.KeyID, &rec.Outcome, &rec.Reason, &data, &eventAt, &receivedAt, &processedAt)
-	if errors.Is(err, sql.ErrNoRows) {
-		return usher.InboundRecord{}, false, nil
-	}
-	if err != nil {
-		return usher.InboundRecord{}, false, fmt.Errorf("read inbound record: %w", err)
-	}
-	rec.Source, rec.EventID, rec.Data = source, eventID, []byte(data)
-	rec.EventAt, rec.ReceivedAt, rec.ProcessedAt = fromMicros(eventAt), fromMicros(receivedAt), fromMicros(processedAt)
-	return rec, true, nil
-}
-
-// InsertInbound writes the dedupe record. A second record for the same
-// (source, event id) fails on the primary key, which makes the record the
-// guarantee even if two processors raced.
-func (tx *Tx) InsertInbound(ctx context.Context, rec usher.InboundRecord) error {
-	_, err := tx.exec(ctx, `INSERT INTO inbound_events
-		(source, event_id, payload_hash, type, order_id, key_id, outcome, reason, data, event_at, received_at, processed_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
-		rec.Source, rec.EventID, rec.PayloadHash, rec.Type, rec.OrderID, rec.KeyID, rec.Outcome, rec.Reason,
-		string(rec.Data), micros(rec.EventAt), micros(rec.ReceivedAt), micros(rec.ProcessedAt))
-	if err != nil {
-		if tx.db.dialect.UniqueViolation(err) {
-			return fmt.Errorf("insert inbound record: %w", usher.ErrConflict)
-		}
-		return fmt.Errorf("insert inbound record: %w", err)
-	}
-	return nil
-}
 
 // InboundRecords lists the dedupe records of an order, oldest first.
 func (db *DB) InboundRecords(ctx context.Context, orderID string) ([]usher.InboundRecord, error) {
@@ -106,6 +67,10 @@ func (db *DB) PruneInbound(ctx context.Context, before time.Time, limit int) (in
 // DeleteInbound removes a dedupe record, so that a replayed set-aside event
 // can be applied; the caller writes the new record in the same transaction.
 func (tx *Tx) DeleteInbound(ctx context.Context, source, eventID string) error {
+	if err := tx.flushInbound(ctx); err != nil {
+		return err
+	}
+	delete(tx.inbound, InboundKey{source, eventID})
 	if _, err := tx.exec(ctx, `DELETE FROM inbound_events WHERE source = $1 AND event_id = $2`, source, eventID); err != nil {
 		return fmt.Errorf("delete inbound record: %w", err)
 	}

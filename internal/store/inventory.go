@@ -2,55 +2,20 @@ package store
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"fmt"
 	"time"
 
 	"github.com/usherhq/usher"
 )
 
-// Inventory returns one ticket type's inventory inside the transaction.
-func (tx *Tx) Inventory(ctx context.Context, showID, ticketType string) (usher.Inventory, bool, error) {
-	inv, err := scanInventory(tx.queryRow(ctx, `SELECT show_id, ticket_type, capacity, sold, held, version
-		FROM inventory WHERE show_id = $1 AND ticket_type = $2`, showID, ticketType))
-	if errors.Is(err, sql.ErrNoRows) {
-		return usher.Inventory{}, false, nil
-	}
-	if err != nil {
-		return usher.Inventory{}, false, fmt.Errorf("read inventory: %w", err)
-	}
-	return inv, true, nil
-}
-
-// SwapSold adds delta (negative to return seats) to the sold count if the row
-// is still at version, and fails with ErrConflict otherwise. The row's CHECK
-// constraint is a second guard: sold never goes negative or past capacity.
-func (tx *Tx) SwapSold(ctx context.Context, inv usher.Inventory, delta int) error {
-	return tx.SwapInventory(ctx, inv, delta, 0)
-}
-
-// SwapInventory adds soldDelta and heldDelta (either may be negative) if the
-// row is still at version and the result stays within 0..capacity, and fails
-// with ErrConflict otherwise. A hold becomes a sale with (+q, -q).
-func (tx *Tx) SwapInventory(ctx context.Context, inv usher.Inventory, soldDelta, heldDelta int) error {
-	res, err := tx.exec(ctx, `UPDATE inventory SET sold = sold + $1, held = held + $2, version = version + 1, updated_at = $3
-		WHERE show_id = $4 AND ticket_type = $5 AND version = $6
-		AND sold + $1 >= 0 AND held + $2 >= 0 AND sold + held + $1 + $2 <= capacity`,
-		soldDelta, heldDelta, micros(tx.db.now()), inv.ShowID, inv.TicketType, inv.Version)
-	if err != nil {
-		return fmt.Errorf("swap inventory: %w", err)
-	}
-	if n, err := res.RowsAffected(); err != nil || n != 1 {
-		return fmt.Errorf("swap inventory of %s/%s at version %d: %w", inv.ShowID, inv.TicketType, inv.Version, usher.ErrConflict)
-	}
-	return nil
-}
-
 // AdjustCapacity sets capacity from a provider event at time at, unless a
 // later adjustment was already applied (stale is then true). A capacity below
 // what is sold and held is a usher.CodeConflict error.
 func (tx *Tx) AdjustCapacity(ctx context.Context, showID, ticketType string, capacity int, at time.Time) (stale bool, err error) {
+	if err := tx.flushInventory(ctx); err != nil {
+		return false, err
+	}
+	delete(tx.inv, inventoryKey{showID, ticketType}) // written below, outside what the transaction holds
 	var cur usher.Inventory
 	var adjustedAt int64
 	err = tx.queryRow(ctx, `SELECT show_id, ticket_type, capacity, sold, held, version, adjusted_at FROM inventory
@@ -109,6 +74,7 @@ func (db *DB) PutCapacity(ctx context.Context, showID, ticketType string, capaci
 		if capacity < cur.Sold+cur.Held {
 			return usher.Errorf(usher.CodeConflict, "capacity %d is below the %d tickets already sold or held", capacity, cur.Sold+cur.Held)
 		}
+		delete(tx.inv, inventoryKey{showID, ticketType}) // written below, outside what the transaction holds
 		res, err := tx.exec(ctx, `UPDATE inventory SET capacity = $1, version = version + 1, updated_at = $2
 			WHERE show_id = $3 AND ticket_type = $4 AND version = $5`, capacity, now, showID, ticketType, cur.Version)
 		if err != nil {

@@ -132,14 +132,21 @@ func sqlBool(b bool) int {
 
 // InsertTicket creates a ticket.
 func (tx *Tx) InsertTicket(ctx context.Context, t usher.Ticket) error {
+	return tx.InsertTickets(ctx, []usher.Ticket{t})
+}
+
+// InsertTickets creates tickets, in multi-row statements.
+func (tx *Tx) InsertTickets(ctx context.Context, ts []usher.Ticket) error {
 	now := micros(tx.db.now())
-	if t.Generation == 0 {
-		t.Generation = 1
+	rows := make([][]any, len(ts))
+	for i, t := range ts {
+		if t.Generation == 0 {
+			t.Generation = 1
+		}
+		rows[i] = []any{t.TicketID, t.OrderID, t.ShowID, t.VenueID, t.TicketType, string(t.Status), t.Code, t.Generation, t.RevokedBy, now, now}
 	}
-	_, err := tx.exec(ctx, `INSERT INTO tickets (ticket_id, order_id, show_id, venue_id, ticket_type, status, code, generation, revoked_by, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)`,
-		t.TicketID, t.OrderID, t.ShowID, t.VenueID, t.TicketType, string(t.Status), t.Code, t.Generation, t.RevokedBy, now)
-	if err != nil {
+	tx.writes++
+	if err := tx.insertRows(ctx, ticketTable, rows); err != nil {
 		return fmt.Errorf("insert ticket: %w", err)
 	}
 	return nil

@@ -11,13 +11,13 @@ import (
 	"github.com/usherhq/usher"
 )
 
-// AppendOutbox records an outbound event.
+// AppendOutbox records an outbound event. The row is written when the
+// transaction commits, in order with the others; an id already stored fails
+// the transaction there.
 func (tx *Tx) AppendOutbox(ctx context.Context, ev usher.OutboundEvent) error {
-	_, err := tx.exec(ctx, `INSERT INTO outbox (id, type, order_id, venue_id, data, created_at, traceparent) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-		ev.ID, ev.Type, ev.OrderID, ev.VenueID, string(ev.Data), micros(tx.db.now()), ev.TraceParent)
-	if err != nil {
-		return fmt.Errorf("append outbox: %w", err)
-	}
+	tx.writes++
+	tx.pend.outbox = append(tx.pend.outbox, []any{
+		ev.ID, ev.Type, ev.OrderID, ev.VenueID, string(ev.Data), micros(tx.db.now()), ev.TraceParent})
 	return nil
 }
 

@@ -143,7 +143,11 @@ func (db *DB) inTxOnce(ctx context.Context, fn func(tx *Tx) error) error {
 		}
 	}()
 	tx := &Tx{tx: sqlTx, db: db}
-	if err := fn(tx); err != nil {
+	err = fn(tx)
+	if err == nil {
+		err = tx.Flush(ctx)
+	}
+	if err != nil {
 		_ = sqlTx.Rollback()
 		db.prepareMissed(ctx, tx.missed)
 		return err
@@ -158,10 +162,18 @@ func (db *DB) inTxOnce(ctx context.Context, fn func(tx *Tx) error) error {
 
 // Tx is one store transaction. Its methods run inside it.
 type Tx struct {
-	tx     *sql.Tx
-	db     *DB
-	missed []string // queries run without a cached statement
+	tx      *sql.Tx
+	db      *DB
+	missed  []string                      // queries run without a cached statement
+	pend    pending                       // rows written at the commit
+	inv     map[inventoryKey]*txInventory // inventory rows read and swapped
+	inbound map[InboundKey]*txInbound     // dedupe records read or written
+	writes  int                           // statements and appends that changed something
 }
+
+// Writes counts the writes the transaction made so far: a caller compares
+// two counts to learn whether a step of its work wrote anything.
+func (tx *Tx) Writes() int { return tx.writes }
 
 // stmt returns the transaction's handle of a cached prepared statement, or
 // nil when the statement is not cached (yet). A statement cannot be prepared
@@ -197,6 +209,7 @@ func (db *DB) prepareMissed(ctx context.Context, queries []string) {
 
 // exec runs a statement in the transaction.
 func (tx *Tx) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	tx.writes++
 	if st := tx.stmt(ctx, query); st != nil {
 		return st.ExecContext(ctx, args...)
 	}
@@ -223,6 +236,10 @@ func (tx *Tx) QueryContext(ctx context.Context, query string, args ...any) (*sql
 // Savepoint runs fn inside a savepoint: when fn fails, only its own writes are
 // rolled back and the transaction goes on.
 func (tx *Tx) Savepoint(ctx context.Context, fn func() error) error {
+	if err := tx.Flush(ctx); err != nil {
+		return err
+	}
+	venues := tx.pend.venueSet()
 	if _, err := tx.tx.ExecContext(ctx, "SAVEPOINT usher_sp"); err != nil {
 		return fmt.Errorf("savepoint: %w", err)
 	}
@@ -230,6 +247,8 @@ func (tx *Tx) Savepoint(ctx context.Context, fn func() error) error {
 		if _, err := tx.tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT usher_sp"); err != nil {
 			return errors.Join(ferr, fmt.Errorf("rollback to savepoint: %w", err))
 		}
+		tx.pend.forget(venues)
+		tx.inv, tx.inbound = nil, nil // rows as the flush wrote them: read again
 		if _, err := tx.tx.ExecContext(ctx, "RELEASE SAVEPOINT usher_sp"); err != nil {
 			return errors.Join(ferr, fmt.Errorf("release savepoint: %w", err))
 		}

@@ -1,0 +1,40 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"testing"
+)
+
+// TestOnSaleBenchChecksTheStoreAfterTheRun runs the on-sale scenario for a
+// second of burst and a second of quiet rate against an in-process usher
+// and reads its JSON report: the backlog is drained, and the checks after
+// the run (inventory invariants, one dedupe record per distinct event, one
+// ticket per paid order) ran on the store and passed. No figure of speed
+// is asserted.
+func TestOnSaleBenchChecksTheStoreAfterTheRun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("loads a usher for a few seconds")
+	}
+	var out, errOut bytes.Buffer
+	err := run(context.Background(), []string{"bench", "--on-sale", "--burst", "1s", "--quiet", "1s", "--quiet-rate", "50",
+		"--baseline=false", "--workers", "8", "--json"}, func(string) string { return "" }, &out, &errOut)
+	if err != nil {
+		t.Fatalf("usher bench --on-sale: %v\n%s", err, errOut.String())
+	}
+	var rep benchReport
+	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
+		t.Fatalf("report %q: %v", out.String(), err)
+	}
+	s := rep.OnSale
+	if s == nil || !s.Checked || !s.Passed() {
+		t.Fatalf("on-sale report = %+v, want the store checked and passing", s)
+	}
+	if rep.Usher.Accepted == 0 || rep.Usher.Unique == 0 || s.BurstAcceptedPerS <= 0 {
+		t.Errorf("accepted %d, distinct %d, burst rate %v: want a load that was accepted", rep.Usher.Accepted, rep.Usher.Unique, s.BurstAcceptedPerS)
+	}
+	if s.DrainSeconds < 0 {
+		t.Errorf("drain after the burst = %v, want the backlog drained while watched", s.DrainSeconds)
+	}
+}
