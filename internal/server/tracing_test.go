@@ -20,7 +20,10 @@ type recorded struct{ *tracetest.SpanRecorder }
 
 func withRecorder(t *testing.T) (ushertest.Option, recorded) {
 	rec := tracetest.NewSpanRecorder()
-	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
+	tp, err := telemetry.NewTracerProvider(func(string) string { return "" }, sdktrace.WithSpanProcessor(rec))
+	if err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(func() { _ = tp.Shutdown(t.Context()) })
 	tr := telemetry.NewTracingFromProvider(tp)
 	return func(c *server.Config) { c.Tracing = tr }, recorded{rec}
