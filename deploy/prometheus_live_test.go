@@ -183,13 +183,13 @@ func TestPrometheusRecordsTheSLOsOfALiveUsher(t *testing.T) {
 	})
 	want := map[string]func(float64) bool{
 		// Every event was in the feed well within 30 s, every answer a 202.
-		`usher:paid_to_feed_slo_errors:ratio_rate5m`: func(v float64) bool { return v == 0 },
-		`usher:paid_to_feed_slo_errors:ratio_rate1h`: func(v float64) bool { return v == 0 },
-		`usher:ingest_errors:ratio_rate5m`:           func(v float64) bool { return v == 0 },
-		`usher:ingest_errors:ratio_rate3d`:           func(v float64) bool { return v == 0 },
-		fmt.Sprintf(`usher:paid_to_feed_seconds:p99_5m{venue=%q}`, server.DemoVenue): func(v float64) bool { return v > 0 && v < 30 },
-		`usher:ingest_ack_seconds:p99_5m`:       func(v float64) bool { return v > 0 && v < 30 },
-		`usher:processing_lag_seconds:p99_5m`:   func(v float64) bool { return v > 0 && v < 30 },
+		`usher:paid_to_feed_slo_errors:ratio_rate5m`:                                         func(v float64) bool { return v == 0 },
+		`usher:paid_to_feed_slo_errors:ratio_rate1h`:                                         func(v float64) bool { return v == 0 },
+		`usher:ingest_errors:ratio_rate5m`:                                                   func(v float64) bool { return v == 0 },
+		`usher:ingest_errors:ratio_rate3d`:                                                   func(v float64) bool { return v == 0 },
+		fmt.Sprintf(`usher:paid_to_feed_seconds:p99_5m{venue=%q}`, server.DemoVenue):         func(v float64) bool { return v > 0 && v < 30 },
+		`usher:ingest_ack_seconds:p99_5m`:                                                    func(v float64) bool { return v > 0 && v < 30 },
+		`usher:processing_lag_seconds:p99_5m`:                                                func(v float64) bool { return v > 0 && v < 30 },
 		fmt.Sprintf(`usher_paid_to_feed_seconds_bucket{venue=%q,le="30"}`, server.DemoVenue): func(v float64) bool { return v == n },
 	}
 	for query, sane := range want {
