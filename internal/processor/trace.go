@@ -65,6 +65,15 @@ func (p *Processor) startApply(ctx context.Context, tx trace.Span, ev *usher.Inb
 		))
 }
 
+// traceID is the trace id of ev's receive span, kept on its dedupe record
+// for the console's journey; "" when ev came in untraced.
+func traceID(ev *usher.InboundEvent) string {
+	if sc := telemetry.SpanContextOf(ev.TraceParent); sc.IsValid() {
+		return sc.TraceID().String()
+	}
+	return ""
+}
+
 // endSpan ends a span that may be nil (tracing off).
 func endSpan(span trace.Span, err error) {
 	if span != nil {

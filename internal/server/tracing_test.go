@@ -184,3 +184,18 @@ func TestTraceSurvivesRestartAndBatching(t *testing.T) {
 		}
 	}
 }
+
+// TestTraceURLTemplateMustNameTheTraceID: the console's trace link template
+// is an http(s) URL holding {trace_id}, or nothing.
+func TestTraceURLTemplateMustNameTheTraceID(t *testing.T) {
+	t.Parallel()
+	for tpl, ok := range map[string]bool{
+		"": true, "http://jaeger:16686/trace/{trace_id}": true, "https://grafana.example/explore?trace={trace_id}&x=1": true,
+		"http://jaeger:16686/trace/": false, "javascript:alert({trace_id})": false, "/trace/{trace_id}": false,
+	} {
+		cfg := server.Config{TraceURLTemplate: tpl}.WithDefaults()
+		if err := cfg.Validate(); (err == nil) != ok {
+			t.Errorf("template %q: validate %v, want ok %v", tpl, err, ok)
+		}
+	}
+}

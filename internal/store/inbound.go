@@ -34,10 +34,10 @@ func (tx *Tx) InboundRecord(ctx context.Context, source, eventID string) (rec us
 // guarantee even if two processors raced.
 func (tx *Tx) InsertInbound(ctx context.Context, rec usher.InboundRecord) error {
 	_, err := tx.exec(ctx, `INSERT INTO inbound_events
-		(source, event_id, payload_hash, type, order_id, key_id, outcome, reason, data, event_at, received_at, processed_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+		(source, event_id, payload_hash, type, order_id, key_id, outcome, reason, data, event_at, received_at, processed_at, trace_id)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
 		rec.Source, rec.EventID, rec.PayloadHash, rec.Type, rec.OrderID, rec.KeyID, rec.Outcome, rec.Reason,
-		string(rec.Data), micros(rec.EventAt), micros(rec.ReceivedAt), micros(rec.ProcessedAt))
+		string(rec.Data), micros(rec.EventAt), micros(rec.ReceivedAt), micros(rec.ProcessedAt), rec.TraceID)
 	if err != nil {
 		if tx.db.dialect.UniqueViolation(err) {
 			return fmt.Errorf("insert inbound record: %w", usher.ErrConflict)
@@ -49,7 +49,7 @@ func (tx *Tx) InsertInbound(ctx context.Context, rec usher.InboundRecord) error 
 
 // InboundRecords lists the dedupe records of an order, oldest first.
 func (db *DB) InboundRecords(ctx context.Context, orderID string) ([]usher.InboundRecord, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT source, event_id, payload_hash, type, key_id, outcome, reason, data, event_at, received_at, processed_at
+	rows, err := db.read.QueryContext(ctx, `SELECT source, event_id, payload_hash, type, key_id, outcome, reason, data, event_at, received_at, processed_at, trace_id
 		FROM inbound_events WHERE order_id = $1 ORDER BY processed_at, event_id`, orderID)
 	if err != nil {
 		return nil, fmt.Errorf("list inbound records: %w", err)
@@ -60,7 +60,7 @@ func (db *DB) InboundRecords(ctx context.Context, orderID string) ([]usher.Inbou
 		rec := usher.InboundRecord{OrderID: orderID}
 		var eventAt, receivedAt, processedAt int64
 		var data string
-		if err := rows.Scan(&rec.Source, &rec.EventID, &rec.PayloadHash, &rec.Type, &rec.KeyID, &rec.Outcome, &rec.Reason, &data, &eventAt, &receivedAt, &processedAt); err != nil {
+		if err := rows.Scan(&rec.Source, &rec.EventID, &rec.PayloadHash, &rec.Type, &rec.KeyID, &rec.Outcome, &rec.Reason, &data, &eventAt, &receivedAt, &processedAt, &rec.TraceID); err != nil {
 			return nil, fmt.Errorf("scan inbound record: %w", err)
 		}
 		rec.Data = []byte(data)
