@@ -54,15 +54,18 @@ func (p *Processor) startApply(ctx context.Context, tx trace.Span, ev *usher.Inb
 		return ctx, nil
 	}
 	ctx = telemetry.RemoteContext(ctx, ev.TraceParent)
-	return p.tracing.Tracer().Start(ctx, "usher.apply", trace.WithSpanKind(trace.SpanKindConsumer),
-		trace.WithLinks(trace.LinkFromContext(trace.ContextWithSpan(ctx, tx))),
-		trace.WithAttributes(telemetry.EventAttributes(ev)...),
-		trace.WithAttributes(
+	ctx, span := p.tracing.Tracer().Start(ctx, "usher.apply", trace.WithSpanKind(trace.SpanKindConsumer),
+		trace.WithLinks(trace.LinkFromContext(trace.ContextWithSpan(ctx, tx))))
+	if span.IsRecording() { // an unsampled trace keeps no attributes: do not read the event for them
+		span.SetAttributes(telemetry.EventAttributes(ev)...)
+		span.SetAttributes(
 			attribute.String("messaging.system", "nats"),
 			attribute.String("messaging.operation.type", "process"),
 			attribute.String("messaging.message.id", ev.ID),
 			attribute.Int64("messaging.message.delivery_count", int64(delivered)),
-		))
+		)
+	}
+	return ctx, span
 }
 
 // traceID is the trace id of ev's receive span, kept on its dedupe record
@@ -105,9 +108,11 @@ func (p *Processor) published(ctx context.Context, results []result, done time.T
 			continue
 		}
 		_, span := p.tracing.Tracer().Start(telemetry.RemoteContext(ctx, r.ev.TraceParent), "usher.feed.publish",
-			trace.WithSpanKind(trace.SpanKindProducer), trace.WithTimestamp(done),
-			trace.WithAttributes(telemetry.EventAttributes(r.ev)...),
-			trace.WithAttributes(attribute.Float64("usher.freshness_seconds", fresh.Seconds())))
+			trace.WithSpanKind(trace.SpanKindProducer), trace.WithTimestamp(done))
+		if span.IsRecording() {
+			span.SetAttributes(telemetry.EventAttributes(r.ev)...)
+			span.SetAttributes(attribute.Float64("usher.freshness_seconds", fresh.Seconds()))
+		}
 		span.End(trace.WithTimestamp(done))
 	}
 }
