@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"syscall"
 	"testing"
 	"time"
 
@@ -54,6 +55,13 @@ func benchReceiveTraced(b *testing.B, tr *telemetry.Tracing) {
 	scheme, _ := webhook.Lookup(webhook.SchemeStandardWebhooks)
 	h := scheme.Sign("msg_bench", now(), body, webhook.Secret{ID: "k1", Key: key})
 	b.ReportAllocs()
+	var ru0, ru1 syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru0)
+	defer func() {
+		_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru1)
+		cpu := ru1.Utime.Nano() + ru1.Stime.Nano() - ru0.Utime.Nano() - ru0.Stime.Nano()
+		b.ReportMetric(float64(cpu)/1e3/float64(b.N), "cpu-µs/op")
+	}()
 	for b.Loop() {
 		req := httptest.NewRequest(http.MethodPost, "/webhooks/bench", bytes.NewReader(body))
 		req.SetPathValue("source", "bench")

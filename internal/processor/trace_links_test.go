@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"syscall"
 	"testing"
 	"time"
 
@@ -117,6 +118,8 @@ func BenchmarkHandleBatchTracing(b *testing.B) {
 			p := processor.New(db, processor.RandomCodes{}, telemetry.NewMetrics(), slog.New(slog.NewTextHandler(io.Discard, nil)), time.Now, processor.WithTracing(tr))
 			b.Cleanup(func() { p.Close(); _ = db.Close() })
 			seq := 0
+			b.ReportAllocs()
+			var cpu time.Duration
 			for b.Loop() {
 				b.StopTimer() // the receive spans are the receiver's cost, not the processor's
 				evs := make([]usher.InboundEvent, 64)
@@ -130,11 +133,21 @@ func BenchmarkHandleBatchTracing(b *testing.B) {
 					}
 				}
 				b.StartTimer()
+				start := processCPU()
 				if err := p.HandleBatch(ctx, queue.Batch{Events: evs, Delivered: 1}); err != nil {
 					b.Fatal(err)
 				}
+				cpu += processCPU() - start
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*64), "ns/event")
+			b.ReportMetric(float64(cpu.Microseconds())/float64(b.N*64), "cpu-µs/event")
 		})
 	}
+}
+
+// processCPU is the user and system CPU time this process has used.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
