@@ -21,28 +21,31 @@ func WithTracing(t *telemetry.Tracing) Option { return func(p *Processor) { p.tr
 // startTx starts the span of one processing transaction. It is a root of
 // its own (one transaction applies the events of many traces) and links to
 // the receive span of every event it applies, so that batching does not
-// break any event's trace.
+// break any event's trace. An unsampled transaction reads no traceparent.
 func (p *Processor) startTx(ctx context.Context, jobs []*job) (context.Context, trace.Span) {
 	if !p.tracing.On() {
 		return ctx, nil
 	}
-	var links []trace.Link
+	ctx, span := p.tracing.Tracer().Start(ctx, "usher.process", trace.WithNewRoot(), trace.WithSpanKind(trace.SpanKindConsumer))
+	if !span.IsRecording() {
+		return ctx, span
+	}
 	events := 0
 	for _, j := range jobs {
 		events += len(j.b.Events)
 		for i := range j.b.Events {
 			if sc := telemetry.SpanContextOf(j.b.Events[i].TraceParent); sc.IsValid() {
-				links = append(links, trace.Link{SpanContext: sc})
+				span.AddLink(trace.Link{SpanContext: sc})
 			}
 		}
 	}
-	return p.tracing.Tracer().Start(ctx, "usher.process", trace.WithNewRoot(), trace.WithSpanKind(trace.SpanKindConsumer),
-		trace.WithLinks(links...), trace.WithAttributes(
-			attribute.String("messaging.system", "nats"),
-			attribute.String("messaging.operation.type", "process"),
-			attribute.Int("messaging.batch.message_count", events),
-			attribute.Int("usher.batches", len(jobs)),
-		))
+	span.SetAttributes(
+		attribute.String("messaging.system", "nats"),
+		attribute.String("messaging.operation.type", "process"),
+		attribute.Int("messaging.batch.message_count", events),
+		attribute.Int("usher.batches", len(jobs)),
+	)
+	return ctx, span
 }
 
 // startApply starts the span of one event's application inside the
