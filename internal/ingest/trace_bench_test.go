@@ -1,10 +1,8 @@
 package ingest_test
 
 import (
-	"bytes"
 	"context"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"syscall"
@@ -13,7 +11,6 @@ import (
 
 	"github.com/usherhq/usher/internal/ingest"
 	"github.com/usherhq/usher/internal/telemetry"
-	"github.com/usherhq/usher/internal/webhook"
 )
 
 // BenchmarkReceiveTracing is BenchmarkReceive's verify path (receive,
@@ -41,35 +38,14 @@ func BenchmarkReceiveTracing(b *testing.B) {
 				}
 				b.Cleanup(func() { _ = tr.Shutdown(context.Background()) })
 			}
-			benchReceiveTraced(b, tr)
+			benchReceive(b, ingest.Config{Tracing: tr})
 		})
 	}
 }
 
-func benchReceiveTraced(b *testing.B, tr *telemetry.Tracing) {
-	now := func() time.Time { return time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC) }
-	key := bytes.Repeat([]byte{7}, 32)
-	rc := ingest.NewReceiver(ingest.Config{Tracing: tr}, benchSources{key: key}, nopQueue{}, nopSealer{},
-		telemetry.NewMetrics(), slog.New(slog.NewTextHandler(io.Discard, nil)), now)
-	body := []byte(`{"type":"order.paid","timestamp":"2026-12-01T12:00:00Z","data":{"order_id":"ord_1001","show_id":"show_42","venue_id":"venue_1","items":[{"ticket_type":"GA","quantity":2}],"buyer":{"email":"ada@example.com","name":"Ada"}}}`)
-	scheme, _ := webhook.Lookup(webhook.SchemeStandardWebhooks)
-	h := scheme.Sign("msg_bench", now(), body, webhook.Secret{ID: "k1", Key: key})
-	b.ReportAllocs()
-	var ru0, ru1 syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru0)
-	defer func() {
-		_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru1)
-		cpu := ru1.Utime.Nano() + ru1.Stime.Nano() - ru0.Utime.Nano() - ru0.Stime.Nano()
-		b.ReportMetric(float64(cpu)/1e3/float64(b.N), "cpu-µs/op")
-	}()
-	for b.Loop() {
-		req := httptest.NewRequest(http.MethodPost, "/webhooks/bench", bytes.NewReader(body))
-		req.SetPathValue("source", "bench")
-		req.Header = h.Clone()
-		rec := httptest.NewRecorder()
-		rc.ServeHTTP(rec, req)
-		if rec.Code != http.StatusAccepted {
-			b.Fatalf("got %d %s", rec.Code, rec.Body)
-		}
-	}
+// processCPU is the user and system CPU time this process has used.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
