@@ -23,4 +23,7 @@ type InboundRecord struct {
 	EventAt     time.Time
 	ReceivedAt  time.Time
 	ProcessedAt time.Time
+	// TraceID is the W3C trace id of the event's receive span, "" when
+	// tracing was off as it arrived.
+	TraceID string
 }

@@ -128,6 +128,10 @@ func componentSettings() []setting {
 		}},
 		{"pass-ttl", "USHER_PASS_TTL", "default lifetime of a pass URL (default 15m)", dur(func(c *server.Config) *time.Duration { return &c.PassTTL })},
 		{"pass-max-ttl", "USHER_PASS_MAX_TTL", "longest lifetime a pass URL may ask for (default 24h)", dur(func(c *server.Config) *time.Duration { return &c.PassMaxTTL })},
+		{"trace-url-template", "USHER_TRACE_URL_TEMPLATE", "link of a trace id on the console's journey page, {trace_id} replaced, e.g. http://jaeger:16686/trace/{trace_id}", func(c *server.Config, v string) error {
+			c.TraceURLTemplate = v
+			return nil
+		}},
 	}
 }
 

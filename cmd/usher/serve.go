@@ -22,7 +22,9 @@ func newServeCmd(e *env) *cobra.Command {
 		Short: "Run usher (embedded NATS JetStream + SQLite by default)",
 		Long: "Runs the receiver, queue, processor, delivery and admin API. Every flag also has\n" +
 			"an environment variable and a key in the --config YAML file; a flag wins over the\n" +
-			"environment, which wins over the file.",
+			"environment, which wins over the file. Tracing is configured by the standard\n" +
+			"OpenTelemetry variables (OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_TRACES_SAMPLER, …) and is\n" +
+			"off without them.",
 		Example: "  usher serve\n  usher serve --addr 0.0.0.0:8080 --data-dir /var/lib/usher --relaxed-sync\n" +
 			"  USHER_POSTGRES_URL=postgres://usher@db/usher usher serve --nats-url nats://nats:4222",
 		Args: noArgs,

@@ -166,8 +166,8 @@ func text(t *testing.T, ctx context.Context, sel string) string {
 
 // setup starts usher with a subscription whose receiver refuses, and waits
 // for the dead letters of two events.
-func setup(t *testing.T) (*ushertest.Server, *receiver, string, []string) {
-	s := ushertest.Start(t)
+func setup(t *testing.T, opts ...ushertest.Option) (*ushertest.Server, *receiver, string, []string) {
+	s := ushertest.Start(t, opts...)
 	rc := newReceiver(t)
 	var sub struct {
 		ID string `json:"id"`
@@ -199,7 +199,7 @@ func setup(t *testing.T) (*ushertest.Server, *receiver, string, []string) {
 func TestConsoleInABrowser(t *testing.T) {
 	ctx := browser(t)
 	dir := shots(t)
-	s, rc, subID, events := setup(t)
+	s, rc, subID, events := setup(t, traced(t))
 	base := s.URL()
 	signIn(t, ctx, base, ushertest.AdminToken)
 	shoot(t, ctx, dir, "overview")
@@ -244,6 +244,7 @@ func TestConsoleInABrowser(t *testing.T) {
 
 	laneActions(t, ctx, s, subID, dir)
 	journey(t, ctx, base, events[0], dir)
+	tracedJourney(t, ctx, s, dir)
 	otherPages(t, ctx, base, dir)
 }
 
@@ -337,6 +338,9 @@ func journey(t *testing.T, ctx context.Context, base, eventID, dir string) {
 		if !strings.Contains(j, want) {
 			t.Errorf("journey lacks %q:\n%s", want, j)
 		}
+	}
+	if note := text(t, ctx, "#untraced"); !strings.HasPrefix(note, "No trace") {
+		t.Errorf("an untraced journey says %q", note)
 	}
 	shoot(t, ctx, dir, "journey")
 }

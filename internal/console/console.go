@@ -94,7 +94,14 @@ type Deps struct {
 	Now      func() time.Time
 	// SessionTTL bounds a sign-in; 8 hours when 0.
 	SessionTTL time.Duration
+	// TraceURLTemplate, when set, links an event's trace id on the journey
+	// page to the operator's tracing backend: TraceIDPlaceholder in it is
+	// replaced by the id, e.g. http://jaeger:16686/trace/{trace_id}.
+	TraceURLTemplate string
 }
+
+// TraceIDPlaceholder is what a trace URL template names the trace id by.
+const TraceIDPlaceholder = "{trace_id}"
 
 // Console serves the operator console.
 type Console struct {

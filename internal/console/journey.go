@@ -20,6 +20,13 @@ type deliveryStep struct {
 	Attempts []usher.DeliveryAttempt
 }
 
+// inboundStep is an inbound event's dedupe record with the link to its
+// trace, when it was traced and a trace URL template is configured.
+type inboundStep struct {
+	usher.InboundRecord
+	TraceURL string
+}
+
 // ticketStep is a ticket with its scans: feed entry and gate.
 type ticketStep struct {
 	Ticket usher.Ticket
@@ -30,11 +37,13 @@ type ticketStep struct {
 type journeyPage struct {
 	Query       string
 	OrderID     string
-	Inbound     []usher.InboundRecord
+	Inbound     []inboundStep
 	Outbound    []outboundStep
 	Tickets     []ticketStep
 	DeadLetters []usher.DeadLetterRecord
 	Found       bool
+	// Traced is true when an inbound event of the journey has a trace.
+	Traced bool
 }
 
 func (c *Console) journey(w http.ResponseWriter, r *http.Request, v *view) {
@@ -70,7 +79,14 @@ func (c *Console) follow(r *http.Request, p *journeyPage) error {
 			return err
 		}
 	}
-	p.Inbound = in
+	for _, rec := range in {
+		step := inboundStep{InboundRecord: rec}
+		if rec.TraceID != "" && c.d.TraceURLTemplate != "" {
+			step.TraceURL = strings.ReplaceAll(c.d.TraceURLTemplate, TraceIDPlaceholder, rec.TraceID)
+		}
+		p.Traced = p.Traced || rec.TraceID != ""
+		p.Inbound = append(p.Inbound, step)
+	}
 	if err := c.followOutbound(r, p); err != nil {
 		return err
 	}

@@ -57,8 +57,13 @@ func (rc *Receiver) enqueue(ctx context.Context, ev *usher.InboundEvent) error {
 	if !t.On() {
 		return rc.queue.Enqueue(ctx, ev)
 	}
-	attrs := telemetry.EventAttributes(ev)
-	trace.SpanFromContext(ctx).SetAttributes(attrs...)
+	// An unsampled trace (1 in 100 sampled, say) records nothing: skip
+	// reading the event's venue and show for attributes no one keeps.
+	var attrs []attribute.KeyValue
+	if recv := trace.SpanFromContext(ctx); recv.IsRecording() {
+		attrs = telemetry.EventAttributes(ev)
+		recv.SetAttributes(attrs...)
+	}
 	ev.TraceParent = telemetry.TraceParent(ctx)
 	ctx, span := t.Tracer().Start(ctx, "usher.enqueue", trace.WithSpanKind(trace.SpanKindProducer), trace.WithAttributes(attrs...),
 		trace.WithAttributes(

@@ -243,7 +243,7 @@ func (p *Processor) applyOne(ctx context.Context, tx *store.Tx, ev *usher.Inboun
 	rec := usher.InboundRecord{
 		Source: ev.Source, EventID: ev.ID, PayloadHash: ev.PayloadHash, Type: ev.Type, OrderID: ev.OrderID,
 		KeyID: ev.KeyID, Outcome: usher.OutcomeApplied, Data: ev.Data,
-		EventAt: ev.Timestamp, ReceivedAt: ev.ReceivedAt, ProcessedAt: p.now(),
+		EventAt: ev.Timestamp, ReceivedAt: ev.ReceivedAt, ProcessedAt: p.now(), TraceID: traceID(ev),
 	}
 	sa := cmp.Or(unusable, failed)
 	if sa == nil {

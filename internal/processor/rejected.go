@@ -112,7 +112,7 @@ func (p *Processor) setAsideRejected(ctx context.Context, tx *store.Tx, ev *ushe
 	err := tx.InsertInbound(ctx, usher.InboundRecord{
 		Source: dl.Source, EventID: dl.EventID, PayloadHash: safeKey(ev.PayloadHash), Type: dl.Type, OrderID: dl.OrderID,
 		KeyID: safeKey(ev.KeyID), Outcome: usher.OutcomeSetAside, Reason: reasonStoreRejected, Data: kept.Data,
-		EventAt: ev.Timestamp, ReceivedAt: ev.ReceivedAt, ProcessedAt: p.now(),
+		EventAt: ev.Timestamp, ReceivedAt: ev.ReceivedAt, ProcessedAt: p.now(), TraceID: traceID(ev),
 	})
 	if err != nil {
 		return "", err

@@ -21,28 +21,31 @@ func WithTracing(t *telemetry.Tracing) Option { return func(p *Processor) { p.tr
 // startTx starts the span of one processing transaction. It is a root of
 // its own (one transaction applies the events of many traces) and links to
 // the receive span of every event it applies, so that batching does not
-// break any event's trace.
+// break any event's trace. An unsampled transaction reads no traceparent.
 func (p *Processor) startTx(ctx context.Context, jobs []*job) (context.Context, trace.Span) {
 	if !p.tracing.On() {
 		return ctx, nil
 	}
-	var links []trace.Link
+	ctx, span := p.tracing.Tracer().Start(ctx, "usher.process", trace.WithNewRoot(), trace.WithSpanKind(trace.SpanKindConsumer))
+	if !span.IsRecording() {
+		return ctx, span
+	}
 	events := 0
 	for _, j := range jobs {
 		events += len(j.b.Events)
 		for i := range j.b.Events {
 			if sc := telemetry.SpanContextOf(j.b.Events[i].TraceParent); sc.IsValid() {
-				links = append(links, trace.Link{SpanContext: sc})
+				span.AddLink(trace.Link{SpanContext: sc})
 			}
 		}
 	}
-	return p.tracing.Tracer().Start(ctx, "usher.process", trace.WithNewRoot(), trace.WithSpanKind(trace.SpanKindConsumer),
-		trace.WithLinks(links...), trace.WithAttributes(
-			attribute.String("messaging.system", "nats"),
-			attribute.String("messaging.operation.type", "process"),
-			attribute.Int("messaging.batch.message_count", events),
-			attribute.Int("usher.batches", len(jobs)),
-		))
+	span.SetAttributes(
+		attribute.String("messaging.system", "nats"),
+		attribute.String("messaging.operation.type", "process"),
+		attribute.Int("messaging.batch.message_count", events),
+		attribute.Int("usher.batches", len(jobs)),
+	)
+	return ctx, span
 }
 
 // startApply starts the span of one event's application inside the
@@ -54,15 +57,27 @@ func (p *Processor) startApply(ctx context.Context, tx trace.Span, ev *usher.Inb
 		return ctx, nil
 	}
 	ctx = telemetry.RemoteContext(ctx, ev.TraceParent)
-	return p.tracing.Tracer().Start(ctx, "usher.apply", trace.WithSpanKind(trace.SpanKindConsumer),
-		trace.WithLinks(trace.LinkFromContext(trace.ContextWithSpan(ctx, tx))),
-		trace.WithAttributes(telemetry.EventAttributes(ev)...),
-		trace.WithAttributes(
+	ctx, span := p.tracing.Tracer().Start(ctx, "usher.apply", trace.WithSpanKind(trace.SpanKindConsumer),
+		trace.WithLinks(trace.LinkFromContext(trace.ContextWithSpan(ctx, tx))))
+	if span.IsRecording() { // an unsampled trace keeps no attributes: do not read the event for them
+		span.SetAttributes(telemetry.EventAttributes(ev)...)
+		span.SetAttributes(
 			attribute.String("messaging.system", "nats"),
 			attribute.String("messaging.operation.type", "process"),
 			attribute.String("messaging.message.id", ev.ID),
 			attribute.Int64("messaging.message.delivery_count", int64(delivered)),
-		))
+		)
+	}
+	return ctx, span
+}
+
+// traceID is the trace id of ev's receive span, kept on its dedupe record
+// for the console's journey; "" when ev came in untraced.
+func traceID(ev *usher.InboundEvent) string {
+	if sc := telemetry.SpanContextOf(ev.TraceParent); sc.IsValid() {
+		return sc.TraceID().String()
+	}
+	return ""
 }
 
 // endSpan ends a span that may be nil (tracing off).
@@ -96,9 +111,11 @@ func (p *Processor) published(ctx context.Context, results []result, done time.T
 			continue
 		}
 		_, span := p.tracing.Tracer().Start(telemetry.RemoteContext(ctx, r.ev.TraceParent), "usher.feed.publish",
-			trace.WithSpanKind(trace.SpanKindProducer), trace.WithTimestamp(done),
-			trace.WithAttributes(telemetry.EventAttributes(r.ev)...),
-			trace.WithAttributes(attribute.Float64("usher.freshness_seconds", fresh.Seconds())))
+			trace.WithSpanKind(trace.SpanKindProducer), trace.WithTimestamp(done))
+		if span.IsRecording() {
+			span.SetAttributes(telemetry.EventAttributes(r.ev)...)
+			span.SetAttributes(attribute.Float64("usher.freshness_seconds", fresh.Seconds()))
+		}
 		span.End(trace.WithTimestamp(done))
 	}
 }

@@ -4,9 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"slices"
+	"strings"
 	"time"
 
+	"github.com/usherhq/usher/internal/console"
 	"github.com/usherhq/usher/internal/delivery"
 	"github.com/usherhq/usher/internal/passes"
 	"github.com/usherhq/usher/internal/telemetry"
@@ -86,6 +89,11 @@ type Config struct {
 	// `usher serve` builds it from the OTEL_* environment variables
 	// (telemetry.NewTracing); tests pass an in-memory recorder.
 	Tracing *telemetry.Tracing `yaml:"-"`
+	// TraceURLTemplate links a traced event's trace id on the console's
+	// journey page to the tracing backend: {trace_id} in it is replaced by
+	// the id, e.g. http://jaeger:16686/trace/{trace_id}
+	// (USHER_TRACE_URL_TEMPLATE). Default none: the id alone is shown.
+	TraceURLTemplate string `yaml:"trace_url_template"`
 	// Roles this process plays: "ingest" (the receiver), "process" (the
 	// partition consumers). Default both. At scale, processes can split them.
 	Roles []string `yaml:"roles"`
@@ -194,6 +202,9 @@ func (c Config) Validate() error {
 	if err := c.PassesConfig().WithDefaults().Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("passes: %w", err))
 	}
+	if err := validTraceURLTemplate(c.TraceURLTemplate); err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
 }
 
@@ -213,4 +224,17 @@ func (c Config) Level() slog.Level {
 		return slog.LevelInfo
 	}
 	return lvl
+}
+
+// validTraceURLTemplate accepts "" or an http(s) URL naming the trace id by
+// console.TraceIDPlaceholder.
+func validTraceURLTemplate(tpl string) error {
+	if tpl == "" {
+		return nil
+	}
+	u, err := url.Parse(strings.ReplaceAll(tpl, console.TraceIDPlaceholder, "0"))
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || !strings.Contains(tpl, console.TraceIDPlaceholder) {
+		return fmt.Errorf("trace URL template %q: want an http(s) URL holding %s", tpl, console.TraceIDPlaceholder)
+	}
+	return nil
 }

@@ -25,6 +25,7 @@ func newConsoleComponent(a *App) (component, error) {
 	con, err := console.New(console.Deps{
 		Auth: a.authn, Store: a.Store(), Lanes: lanes, Incidents: inc,
 		Gatherer: a.Metrics().Registry, Log: a.Logger().With("component", "console"), Now: a.cfg.Clock,
+		TraceURLTemplate: a.cfg.TraceURLTemplate,
 	})
 	if err != nil {
 		return nil, err

@@ -20,7 +20,10 @@ type recorded struct{ *tracetest.SpanRecorder }
 
 func withRecorder(t *testing.T) (ushertest.Option, recorded) {
 	rec := tracetest.NewSpanRecorder()
-	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
+	tp, err := telemetry.NewTracerProvider(func(string) string { return "" }, sdktrace.WithSpanProcessor(rec))
+	if err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(func() { _ = tp.Shutdown(t.Context()) })
 	tr := telemetry.NewTracingFromProvider(tp)
 	return func(c *server.Config) { c.Tracing = tr }, recorded{rec}
@@ -178,6 +181,21 @@ func TestTraceSurvivesRestartAndBatching(t *testing.T) {
 		}
 		if !linksTo(second.named("usher.process"), recv[0].SpanContext()) {
 			t.Errorf("event %s: no processing transaction links to its receive span", id)
+		}
+	}
+}
+
+// TestTraceURLTemplateMustNameTheTraceID: the console's trace link template
+// is an http(s) URL holding {trace_id}, or nothing.
+func TestTraceURLTemplateMustNameTheTraceID(t *testing.T) {
+	t.Parallel()
+	for tpl, ok := range map[string]bool{
+		"": true, "http://jaeger:16686/trace/{trace_id}": true, "https://grafana.example/explore?trace={trace_id}&x=1": true,
+		"http://jaeger:16686/trace/": false, "javascript:alert({trace_id})": false, "/trace/{trace_id}": false,
+	} {
+		cfg := server.Config{TraceURLTemplate: tpl}.WithDefaults()
+		if err := cfg.Validate(); (err == nil) != ok {
+			t.Errorf("template %q: validate %v, want ok %v", tpl, err, ok)
 		}
 	}
 }

@@ -10,7 +10,7 @@ import (
 
 // InboundRecords lists the dedupe records of an order, oldest first.
 func (db *DB) InboundRecords(ctx context.Context, orderID string) ([]usher.InboundRecord, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT source, event_id, payload_hash, type, key_id, outcome, reason, data, event_at, received_at, processed_at
+	rows, err := db.read.QueryContext(ctx, `SELECT source, event_id, payload_hash, type, key_id, outcome, reason, data, event_at, received_at, processed_at, trace_id
 		FROM inbound_events WHERE order_id = $1 ORDER BY processed_at, event_id`, orderID)
 	if err != nil {
 		return nil, fmt.Errorf("list inbound records: %w", err)
@@ -21,7 +21,7 @@ func (db *DB) InboundRecords(ctx context.Context, orderID string) ([]usher.Inbou
 		rec := usher.InboundRecord{OrderID: orderID}
 		var eventAt, receivedAt, processedAt int64
 		var data string
-		if err := rows.Scan(&rec.Source, &rec.EventID, &rec.PayloadHash, &rec.Type, &rec.KeyID, &rec.Outcome, &rec.Reason, &data, &eventAt, &receivedAt, &processedAt); err != nil {
+		if err := rows.Scan(&rec.Source, &rec.EventID, &rec.PayloadHash, &rec.Type, &rec.KeyID, &rec.Outcome, &rec.Reason, &data, &eventAt, &receivedAt, &processedAt, &rec.TraceID); err != nil {
 			return nil, fmt.Errorf("scan inbound record: %w", err)
 		}
 		rec.Data = []byte(data)

@@ -117,12 +117,12 @@ func (tx *Tx) InsertInbound(ctx context.Context, rec usher.InboundRecord) error 
 	tx.inbound[InboundKey{rec.Source, rec.EventID}] = &txInbound{rec: rec, found: true}
 	tx.writes++
 	tx.pend.inbound = append(tx.pend.inbound, []any{rec.Source, rec.EventID, rec.PayloadHash, rec.Type, rec.OrderID, rec.KeyID,
-		rec.Outcome, rec.Reason, string(rec.Data), micros(rec.EventAt), micros(rec.ReceivedAt), micros(rec.ProcessedAt)})
+		rec.Outcome, rec.Reason, string(rec.Data), micros(rec.EventAt), micros(rec.ReceivedAt), micros(rec.ProcessedAt), rec.TraceID})
 	return nil
 }
 
 var inboundTable = &rowTable{name: "inbound_events", columns: []string{"source", "event_id", "payload_hash", "type", "order_id",
-	"key_id", "outcome", "reason", "data", "event_at", "received_at", "processed_at"}}
+	"key_id", "outcome", "reason", "data", "event_at", "received_at", "processed_at", "trace_id"}}
 
 // flushInbound writes the dedupe records held back.
 func (tx *Tx) flushInbound(ctx context.Context) error {

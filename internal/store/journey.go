@@ -15,7 +15,7 @@ import (
 // InboundByEvent returns the dedupe records of an inbound event id, from
 // any source (ids are unique per source only).
 func (db *DB) InboundByEvent(ctx context.Context, eventID string) ([]usher.InboundRecord, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT source, event_id, payload_hash, type, order_id, key_id, outcome, reason, data, event_at, received_at, processed_at
+	rows, err := db.read.QueryContext(ctx, `SELECT source, event_id, payload_hash, type, order_id, key_id, outcome, reason, data, event_at, received_at, processed_at, trace_id
 		FROM inbound_events WHERE event_id = $1 ORDER BY processed_at, source`, eventID)
 	if err != nil {
 		return nil, fmt.Errorf("inbound by event: %w", err)
@@ -26,7 +26,7 @@ func (db *DB) InboundByEvent(ctx context.Context, eventID string) ([]usher.Inbou
 		var rec usher.InboundRecord
 		var eventAt, receivedAt, processedAt int64
 		var data string
-		if err := rows.Scan(&rec.Source, &rec.EventID, &rec.PayloadHash, &rec.Type, &rec.OrderID, &rec.KeyID, &rec.Outcome, &rec.Reason, &data, &eventAt, &receivedAt, &processedAt); err != nil {
+		if err := rows.Scan(&rec.Source, &rec.EventID, &rec.PayloadHash, &rec.Type, &rec.OrderID, &rec.KeyID, &rec.Outcome, &rec.Reason, &data, &eventAt, &receivedAt, &processedAt, &rec.TraceID); err != nil {
 			return nil, fmt.Errorf("scan inbound record: %w", err)
 		}
 		rec.Data = []byte(data)

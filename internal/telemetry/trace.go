@@ -2,6 +2,7 @@ package telemetry
 
 import (
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"net/http"
 
@@ -40,15 +41,23 @@ func EventAttributes(ev *usher.InboundEvent) []attribute.KeyValue {
 }
 
 // TraceParent renders the span context of ctx as a W3C traceparent value,
-// "" when ctx holds no valid span.
+// "" when ctx holds no valid span. It is written for every event and every
+// outbound event while tracing is on, sampled or not, so it formats the
+// value itself rather than through a propagator's carrier.
 func TraceParent(ctx context.Context) string {
 	sc := trace.SpanContextFromContext(ctx)
 	if !sc.IsValid() {
 		return ""
 	}
-	c := propagation.MapCarrier{}
-	propagation.TraceContext{}.Inject(ctx, c)
-	return c["traceparent"]
+	tid, sid := sc.TraceID(), sc.SpanID()
+	var b [55]byte
+	copy(b[:], "00-")
+	hex.Encode(b[3:35], tid[:])
+	b[35] = '-'
+	hex.Encode(b[36:52], sid[:])
+	b[52] = '-'
+	hex.Encode(b[53:55], []byte{byte(sc.TraceFlags() & (trace.FlagsSampled | trace.FlagsRandom))})
+	return string(b[:])
 }
 
 // RemoteContext returns ctx with the span context a traceparent value
@@ -58,12 +67,41 @@ func RemoteContext(ctx context.Context, traceparent string) context.Context {
 	if traceparent == "" {
 		return ctx
 	}
-	return propagation.TraceContext{}.Extract(ctx, propagation.MapCarrier{"traceparent": traceparent})
+	if sc := SpanContextOf(traceparent); sc.IsValid() {
+		return trace.ContextWithRemoteSpanContext(ctx, sc)
+	}
+	return ctx
 }
 
-// SpanContextOf returns the span context a traceparent value names.
+// SpanContextOf returns the span context a traceparent value names, the
+// zero (invalid) span context when it names none. Version 00, the one usher
+// writes, is parsed directly; any other goes through the W3C propagator.
 func SpanContextOf(traceparent string) trace.SpanContext {
-	return trace.SpanContextFromContext(RemoteContext(context.Background(), traceparent))
+	if len(traceparent) != 55 || traceparent[:3] != "00-" || traceparent[35] != '-' || traceparent[52] != '-' {
+		if traceparent == "" {
+			return trace.SpanContext{}
+		}
+		ctx := propagation.TraceContext{}.Extract(context.Background(), propagation.MapCarrier{"traceparent": traceparent})
+		return trace.SpanContextFromContext(ctx)
+	}
+	tid, err1 := trace.TraceIDFromHex(traceparent[3:35])
+	sid, err2 := trace.SpanIDFromHex(traceparent[36:52])
+	var flags [1]byte
+	_, err3 := hex.Decode(flags[:], []byte(traceparent[53:55]))
+	if err1 != nil || err2 != nil || err3 != nil || !isLowerHex(traceparent[53:55]) || flags[0] > 3 { // version 00 defines two flags
+		return trace.SpanContext{}
+	}
+	return trace.NewSpanContext(trace.SpanContextConfig{TraceID: tid, SpanID: sid,
+		TraceFlags: trace.TraceFlags(flags[0]), Remote: true})
+}
+
+func isLowerHex(s string) bool {
+	for _, c := range s {
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
 }
 
 // ExtractHTTP returns ctx continuing the W3C trace context of h, if any.

@@ -71,10 +71,32 @@ func NewTracing(ctx context.Context, getenv func(string) string, version string)
 	if err != nil {
 		return nil, fmt.Errorf("trace resource: %w", err)
 	}
-	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp), sdktrace.WithSampler(sampler), sdktrace.WithResource(res))
+	tp, err := NewTracerProvider(getenv, sdktrace.WithBatcher(exp), sdktrace.WithSampler(sampler), sdktrace.WithResource(res))
+	if err != nil {
+		return nil, err
+	}
 	t := NewTracingFromProvider(tp)
 	t.shutdown = tp.Shutdown
 	return t, nil
+}
+
+// NewTracerProvider returns a tracer provider with usher's span limits and
+// opts. A processing transaction links to the receive span of every event
+// it applies, which may be thousands in one merged transaction: the SDK's
+// default of 128 links would silently drop the rest, so the link limit is
+// none unless OTEL_SPAN_LINK_COUNT_LIMIT sets one. The other limits keep the
+// SDK's defaults and variables.
+func NewTracerProvider(getenv func(string) string, opts ...sdktrace.TracerProviderOption) (*sdktrace.TracerProvider, error) {
+	limits := sdktrace.NewSpanLimits()
+	limits.LinkCountLimit = -1
+	if v := strings.TrimSpace(getenv("OTEL_SPAN_LINK_COUNT_LIMIT")); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return nil, fmt.Errorf("OTEL_SPAN_LINK_COUNT_LIMIT %q: want a number", v)
+		}
+		limits.LinkCountLimit = n
+	}
+	return sdktrace.NewTracerProvider(append([]sdktrace.TracerProviderOption{sdktrace.WithRawSpanLimits(limits)}, opts...)...), nil
 }
 
 func firstSet(getenv func(string) string, keys ...string) string {

@@ -30,7 +30,8 @@ func TestTracingIsOffWithoutTheVariables(t *testing.T) {
 		_ = tr.Shutdown(context.Background())
 	}
 	for _, m := range []map[string]string{{"OTEL_TRACES_EXPORTER": "zipkin"}, {"OTEL_TRACES_EXPORTER": "otlp", "OTEL_EXPORTER_OTLP_PROTOCOL": "http/json"},
-		{"OTEL_TRACES_EXPORTER": "otlp", "OTEL_TRACES_SAMPLER": "traceidratio", "OTEL_TRACES_SAMPLER_ARG": "2"}} {
+		{"OTEL_TRACES_EXPORTER": "otlp", "OTEL_TRACES_SAMPLER": "traceidratio", "OTEL_TRACES_SAMPLER_ARG": "2"},
+		{"OTEL_TRACES_EXPORTER": "otlp", "OTEL_SPAN_LINK_COUNT_LIMIT": "many"}} {
 		if _, err := telemetry.NewTracing(t.Context(), env(m), "test"); err == nil {
 			t.Errorf("%v: no error", m)
 		}

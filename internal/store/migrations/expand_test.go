@@ -40,6 +40,8 @@ var applied = []struct{ engine, file, sum string }{
 	{"postgres", "00012_subscription_event_version.sql", "0e62cf3d9eeaa7524cb1a674287aadf031560eb17bf5df8af2499842e4b1b470"},
 	{"sqlite", "00013_outbox_trace.sql", "4b6024800e99d2af9f6fc1912941298c7f6a47a547bd85e43676d3b63a26ab61"},
 	{"postgres", "00013_outbox_trace.sql", "4b6024800e99d2af9f6fc1912941298c7f6a47a547bd85e43676d3b63a26ab61"},
+	{"sqlite", "00015_inbound_trace.sql", "fd26da820667a735f278b26b41adcf10038dd6649a96111032f78f2fe5d1e66e"},
+	{"postgres", "00015_inbound_trace.sql", "fd26da820667a735f278b26b41adcf10038dd6649a96111032f78f2fe5d1e66e"},
 	{"sqlite", "00016_subscription_version_notices.sql", "b5ca2789e3567a431ce77e6ee8d559fe6183e8293f5cdd0976af771a99ee584a"},
 	{"postgres", "00016_subscription_version_notices.sql", "b5ca2789e3567a431ce77e6ee8d559fe6183e8293f5cdd0976af771a99ee584a"},
 }

@@ -164,6 +164,7 @@ var inboundTests = []subtest{
 		now := time.Now()
 		first, second := testInbound("stripe", "evt_b", now.Add(-time.Minute)), testInbound("stripe", "evt_a", now)
 		second.Outcome = usher.OutcomeIgnored
+		first.TraceID = "4bf92f3577b34da6a3ce929d0e0e4736"
 		other := testInbound("stripe", "evt_c", now)
 		other.OrderID = "ord_2"
 		for _, r := range []usher.InboundRecord{second, other, first} {
@@ -177,6 +178,10 @@ var inboundTests = []subtest{
 			t.Fatalf("InboundRecords(ord_1) = %+v, want evt_b then evt_a (oldest first)", recs)
 		}
 		sameInbound(t, recs[0], first)
+		byEvent, err := db.InboundByEvent(ctx, "evt_b")
+		if err != nil || len(byEvent) != 1 || recs[0].TraceID != first.TraceID || byEvent[0].TraceID != first.TraceID || recs[1].TraceID != "" {
+			t.Fatalf("trace ids read back %q (by order), %+v %v (by event); want %q and none for evt_a", recs[0].TraceID, byEvent, err, first.TraceID)
+		}
 		counts, err := db.CountInbound(ctx)
 		if err != nil {
 			t.Fatalf("CountInbound: %v", err)
