@@ -276,7 +276,7 @@ type Invoker interface {
 	// List incidents, newest first (scope dlq:read).
 	//
 	// GET /v1/incidents
-	ListIncidents(ctx context.Context, params ListIncidentsParams, options ...RequestOption) (*ListIncidentsOK, error)
+	ListIncidents(ctx context.Context, params ListIncidentsParams, options ...RequestOption) (ListIncidentsRes, error)
 	// ListSources invokes listSources operation.
 	//
 	// List sources (scope sources:read).
@@ -308,6 +308,17 @@ type Invoker interface {
 	//
 	// GET /v1/tokens
 	ListTokens(ctx context.Context, options ...RequestOption) (ListTokensRes, error)
+	// Listen invokes listen operation.
+	//
+	// Opens a temporary subscription, signed with HMAC, without personal data, and answers with a
+	// text/event-stream: first an event `ready` (ListenReady: the subscription and its whsec_ secret),
+	// then an event `delivery` (ListenDelivery) for each delivery, in the order and with the retries of
+	// any subscription, and a `: keepalive` comment every 15 s. The subscription is deleted when the
+	// stream closes, and expires a minute after its stream's process dies. No private-destination opt-in
+	// is needed: usher sends nothing over the network. `usher listen --forward-to URL` reads it.
+	//
+	// GET /v1/listen
+	Listen(ctx context.Context, params ListenParams, options ...RequestOption) (ListenRes, error)
 	// OpenIncident invokes openIncident operation.
 	//
 	// Open an incident (scope dlq:replay).
@@ -4007,12 +4018,12 @@ func (c *Client) sendListEventTypes(ctx context.Context, requestOptions ...Reque
 // List incidents, newest first (scope dlq:read).
 //
 // GET /v1/incidents
-func (c *Client) ListIncidents(ctx context.Context, params ListIncidentsParams, options ...RequestOption) (*ListIncidentsOK, error) {
+func (c *Client) ListIncidents(ctx context.Context, params ListIncidentsParams, options ...RequestOption) (ListIncidentsRes, error) {
 	res, err := c.sendListIncidents(ctx, params, options...)
 	return res, err
 }
 
-func (c *Client) sendListIncidents(ctx context.Context, params ListIncidentsParams, requestOptions ...RequestOption) (res *ListIncidentsOK, err error) {
+func (c *Client) sendListIncidents(ctx context.Context, params ListIncidentsParams, requestOptions ...RequestOption) (res ListIncidentsRes, err error) {
 
 	var reqCfg requestConfig
 	reqCfg.setDefaults(c.baseClient)
@@ -4599,6 +4610,160 @@ func (c *Client) sendListTokens(ctx context.Context, requestOptions ...RequestOp
 	}
 
 	result, err := decodeListTokensResponse(resp)
+	if err != nil {
+		return res, errors.Wrap(err, "decode response")
+	}
+
+	return result, nil
+}
+
+// Listen invokes listen operation.
+//
+// Opens a temporary subscription, signed with HMAC, without personal data, and answers with a
+// text/event-stream: first an event `ready` (ListenReady: the subscription and its whsec_ secret),
+// then an event `delivery` (ListenDelivery) for each delivery, in the order and with the retries of
+// any subscription, and a `: keepalive` comment every 15 s. The subscription is deleted when the
+// stream closes, and expires a minute after its stream's process dies. No private-destination opt-in
+// is needed: usher sends nothing over the network. `usher listen --forward-to URL` reads it.
+//
+// GET /v1/listen
+func (c *Client) Listen(ctx context.Context, params ListenParams, options ...RequestOption) (ListenRes, error) {
+	res, err := c.sendListen(ctx, params, options...)
+	return res, err
+}
+
+func (c *Client) sendListen(ctx context.Context, params ListenParams, requestOptions ...RequestOption) (res ListenRes, err error) {
+
+	var reqCfg requestConfig
+	reqCfg.setDefaults(c.baseClient)
+	for _, o := range requestOptions {
+		o(&reqCfg)
+	}
+
+	u := c.serverURL
+	if override := reqCfg.ServerURL; override != nil {
+		u = override
+	}
+	u = uri.Clone(u)
+	var pathParts [1]string
+	pathParts[0] = "/v1/listen"
+	uri.AddPathParts(u, pathParts[:]...)
+
+	q := uri.NewQueryEncoder()
+	{
+		// Encode "event_types" parameter.
+		cfg := uri.QueryParameterEncodingConfig{
+			Name:    "event_types",
+			Style:   uri.QueryStyleForm,
+			Explode: true,
+		}
+
+		if err := q.EncodeParam(cfg, func(e uri.Encoder) error {
+			if params.EventTypes != nil {
+				return e.EncodeArray(func(e uri.Encoder) error {
+					for i, item := range params.EventTypes {
+						if err := func() error {
+							return e.EncodeValue(conv.StringToString(item))
+						}(); err != nil {
+							return errors.Wrapf(err, "[%d]", i)
+						}
+					}
+					return nil
+				})
+			}
+			return nil
+		}); err != nil {
+			return res, errors.Wrap(err, "encode query")
+		}
+	}
+	{
+		// Encode "venue_ids" parameter.
+		cfg := uri.QueryParameterEncodingConfig{
+			Name:    "venue_ids",
+			Style:   uri.QueryStyleForm,
+			Explode: true,
+		}
+
+		if err := q.EncodeParam(cfg, func(e uri.Encoder) error {
+			if params.VenueIds != nil {
+				return e.EncodeArray(func(e uri.Encoder) error {
+					for i, item := range params.VenueIds {
+						if err := func() error {
+							return e.EncodeValue(conv.StringToString(item))
+						}(); err != nil {
+							return errors.Wrapf(err, "[%d]", i)
+						}
+					}
+					return nil
+				})
+			}
+			return nil
+		}); err != nil {
+			return res, errors.Wrap(err, "encode query")
+		}
+	}
+	u.RawQuery = q.Values().Encode()
+
+	r, err := ht.NewRequest(ctx, "GET", u)
+	if err != nil {
+		return res, errors.Wrap(err, "create request")
+	}
+
+	{
+		type bitset = [1]uint8
+		var satisfied bitset
+		{
+
+			switch err := c.securityBearer(ctx, ListenOperation, r); {
+			case err == nil: // if NO error
+				satisfied[0] |= 1 << 0
+			case errors.Is(err, ogenerrors.ErrSkipClientSecurity):
+				// Skip this security.
+			default:
+				return res, errors.Wrap(err, "security \"Bearer\"")
+			}
+		}
+
+		if ok := func() bool {
+		nextRequirement:
+			for _, requirement := range []bitset{
+				{0b00000001},
+			} {
+				for i, mask := range requirement {
+					if satisfied[i]&mask != mask {
+						continue nextRequirement
+					}
+				}
+				return true
+			}
+			return false
+		}(); !ok {
+			return res, ogenerrors.ErrSecurityRequirementIsNotSatisfied
+		}
+	}
+
+	if err := reqCfg.onRequest(r); err != nil {
+		return res, errors.Wrap(err, "edit request")
+	}
+
+	resp, err := reqCfg.Client.Do(r)
+	if err != nil {
+		return res, errors.Wrap(err, "do request")
+	}
+	body := resp.Body
+	defer func() {
+		// Drain the body to EOF before closing, so the underlying
+		// connection can be reused by the Transport regardless of the
+		// response status code. See https://github.com/ogen-go/ogen/issues/1670.
+		_, _ = io.Copy(io.Discard, body)
+		_ = body.Close()
+	}()
+
+	if err := reqCfg.onResponse(resp); err != nil {
+		return res, errors.Wrap(err, "edit response")
+	}
+
+	result, err := decodeListenResponse(resp)
 	if err != nil {
 		return res, errors.Wrap(err, "decode response")
 	}

@@ -113,6 +113,10 @@ type ListEventTypesRes interface {
 	listEventTypesRes()
 }
 
+type ListIncidentsRes interface {
+	listIncidentsRes()
+}
+
 type ListSourcesRes interface {
 	listSourcesRes()
 }
@@ -131,6 +135,10 @@ type ListTicketKeysRes interface {
 
 type ListTokensRes interface {
 	listTokensRes()
+}
+
+type ListenRes interface {
+	listenRes()
 }
 
 type OpenIncidentRes interface {

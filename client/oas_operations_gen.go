@@ -41,6 +41,7 @@ const (
 	ListSubscriptionsOperation          OperationName = "ListSubscriptions"
 	ListTicketKeysOperation             OperationName = "ListTicketKeys"
 	ListTokensOperation                 OperationName = "ListTokens"
+	ListenOperation                     OperationName = "Listen"
 	OpenIncidentOperation               OperationName = "OpenIncident"
 	PauseSubscriptionOperation          OperationName = "PauseSubscription"
 	ReceiveWebhookOperation             OperationName = "ReceiveWebhook"

@@ -151,6 +151,14 @@ type ListSubscriptionPublicKeysParams struct {
 	ID string
 }
 
+// ListenParams is parameters of listen operation.
+type ListenParams struct {
+	// Ticket.issued, a family ticket.*, or * (repeat, or separate with commas).
+	EventTypes []string `json:",omitempty"`
+	// Only these venues' events.
+	VenueIds []string `json:",omitempty"`
+}
+
 // PauseSubscriptionParams is parameters of pauseSubscription operation.
 type PauseSubscriptionParams struct {
 	ID string

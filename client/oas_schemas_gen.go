@@ -278,6 +278,10 @@ type CloseIncidentConflict Problem
 
 func (*CloseIncidentConflict) closeIncidentRes() {}
 
+type CloseIncidentForbidden Problem
+
+func (*CloseIncidentForbidden) closeIncidentRes() {}
+
 type CloseIncidentNotFound Problem
 
 func (*CloseIncidentNotFound) closeIncidentRes() {}
@@ -295,6 +299,10 @@ func (s *CloseIncidentReq) GetSummary() OptString {
 func (s *CloseIncidentReq) SetSummary(val OptString) {
 	s.Summary = val
 }
+
+type CloseIncidentUnauthorized Problem
+
+func (*CloseIncidentUnauthorized) closeIncidentRes() {}
 
 type CreatePassURLBadRequest Problem
 
@@ -1911,9 +1919,11 @@ func (*DisplayCode) getTicketDisplayCodeRes() {}
 
 // Ref: #/components/schemas/Envelope
 type Envelope struct {
-	Type      string       `json:"type"`
-	Timestamp time.Time    `json:"timestamp"`
-	Data      EnvelopeData `json:"data"`
+	Type      string    `json:"type"`
+	Timestamp time.Time `json:"timestamp"`
+	// The event's data, by type as x-data-by-type says; the catalog serves each type's JSON Schema (GET
+	// /v1/event-types/{type}?direction=inbound).
+	Data EnvelopeData `json:"data"`
 }
 
 // GetType returns the value of Type.
@@ -1946,6 +1956,8 @@ func (s *Envelope) SetData(val EnvelopeData) {
 	s.Data = val
 }
 
+// The event's data, by type as x-data-by-type says; the catalog serves each type's JSON Schema (GET
+// /v1/event-types/{type}?direction=inbound).
 type EnvelopeData struct{}
 
 type EraseBuyerForbidden Problem
@@ -2269,6 +2281,14 @@ type GetEventTypeUnauthorized Problem
 
 func (*GetEventTypeUnauthorized) getEventTypeRes() {}
 
+type GetIncidentForbidden Problem
+
+func (*GetIncidentForbidden) getIncidentRes() {}
+
+type GetIncidentNotFound Problem
+
+func (*GetIncidentNotFound) getIncidentRes() {}
+
 // Merged schema.
 type GetIncidentOK struct {
 	ID          string              `json:"id"`
@@ -2485,6 +2505,10 @@ func (s *GetIncidentOKTags) init() GetIncidentOKTags {
 	}
 	return m
 }
+
+type GetIncidentUnauthorized Problem
+
+func (*GetIncidentUnauthorized) getIncidentRes() {}
 
 type GetMetricsForbidden Problem
 
@@ -3516,6 +3540,10 @@ type ListEventTypesUnauthorized Problem
 
 func (*ListEventTypesUnauthorized) listEventTypesRes() {}
 
+type ListIncidentsForbidden Problem
+
+func (*ListIncidentsForbidden) listIncidentsRes() {}
+
 type ListIncidentsOK struct {
 	Incidents []Incident `json:"incidents"`
 }
@@ -3529,6 +3557,8 @@ func (s *ListIncidentsOK) GetIncidents() []Incident {
 func (s *ListIncidentsOK) SetIncidents(val []Incident) {
 	s.Incidents = val
 }
+
+func (*ListIncidentsOK) listIncidentsRes() {}
 
 type ListIncidentsStatus string
 
@@ -3570,6 +3600,10 @@ func (s *ListIncidentsStatus) UnmarshalText(data []byte) error {
 		return errors.Errorf("invalid value: %q", data)
 	}
 }
+
+type ListIncidentsUnauthorized Problem
+
+func (*ListIncidentsUnauthorized) listIncidentsRes() {}
 
 type ListSourcesForbidden Problem
 
@@ -3627,6 +3661,42 @@ type ListTokensUnauthorized Problem
 
 func (*ListTokensUnauthorized) listTokensRes() {}
 
+type ListenBadRequest Problem
+
+func (*ListenBadRequest) listenRes() {}
+
+type ListenForbidden Problem
+
+func (*ListenForbidden) listenRes() {}
+
+type ListenOK struct {
+	Data io.Reader
+}
+
+// Read reads data from the Data reader.
+//
+// Kept to satisfy the io.Reader interface.
+func (s ListenOK) Read(p []byte) (n int, err error) {
+	if s.Data == nil {
+		return 0, io.EOF
+	}
+	return s.Data.Read(p)
+}
+
+func (*ListenOK) listenRes() {}
+
+type ListenUnauthorized Problem
+
+func (*ListenUnauthorized) listenRes() {}
+
+type OpenIncidentBadRequest Problem
+
+func (*OpenIncidentBadRequest) openIncidentRes() {}
+
+type OpenIncidentForbidden Problem
+
+func (*OpenIncidentForbidden) openIncidentRes() {}
+
 type OpenIncidentReq struct {
 	Title       string    `json:"title"`
 	Description OptString `json:"description"`
@@ -3651,6 +3721,10 @@ func (s *OpenIncidentReq) SetTitle(val string) {
 func (s *OpenIncidentReq) SetDescription(val OptString) {
 	s.Description = val
 }
+
+type OpenIncidentUnauthorized Problem
+
+func (*OpenIncidentUnauthorized) openIncidentRes() {}
 
 // NewOptBool returns new OptBool with value set to v.
 func NewOptBool(v bool) OptBool {
@@ -6317,10 +6391,7 @@ func (s *Problem) SetReason(val OptString) {
 	s.Reason = val
 }
 
-func (*Problem) getIncidentRes()    {}
-func (*Problem) getReadinessRes()   {}
-func (*Problem) openIncidentRes()   {}
-func (*Problem) replayIncidentRes() {}
+func (*Problem) getReadinessRes() {}
 
 type ProblemCode string
 
@@ -7065,6 +7136,14 @@ type ReplayDeadLettersUnauthorized Problem
 
 func (*ReplayDeadLettersUnauthorized) replayDeadLettersRes() {}
 
+type ReplayIncidentForbidden Problem
+
+func (*ReplayIncidentForbidden) replayIncidentRes() {}
+
+type ReplayIncidentNotFound Problem
+
+func (*ReplayIncidentNotFound) replayIncidentRes() {}
+
 type ReplayIncidentOK struct {
 	Matched  int `json:"matched"`
 	Replayed int `json:"replayed"`
@@ -7102,6 +7181,10 @@ func (s *ReplayIncidentOK) SetSkipped(val int) {
 }
 
 func (*ReplayIncidentOK) replayIncidentRes() {}
+
+type ReplayIncidentUnauthorized Problem
+
+func (*ReplayIncidentUnauthorized) replayIncidentRes() {}
 
 // Ref: #/components/schemas/ReplayPage
 type ReplayPage struct {
@@ -8593,6 +8676,10 @@ type TagIncidentConflict Problem
 
 func (*TagIncidentConflict) tagIncidentRes() {}
 
+type TagIncidentForbidden Problem
+
+func (*TagIncidentForbidden) tagIncidentRes() {}
+
 type TagIncidentNotFound Problem
 
 func (*TagIncidentNotFound) tagIncidentRes() {}
@@ -8869,6 +8956,10 @@ func (s *TagIncidentReqKind) UnmarshalText(data []byte) error {
 		return errors.Errorf("invalid value: %q", data)
 	}
 }
+
+type TagIncidentUnauthorized Problem
+
+func (*TagIncidentUnauthorized) tagIncidentRes() {}
 
 // Ref: #/components/schemas/Ticket
 type Ticket struct {

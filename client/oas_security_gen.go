@@ -49,6 +49,7 @@ var operationRolesBearer = map[string][]string{
 	ListSubscriptionsOperation:          []string{},
 	ListTicketKeysOperation:             []string{},
 	ListTokensOperation:                 []string{},
+	ListenOperation:                     []string{},
 	OpenIncidentOperation:               []string{},
 	PauseSubscriptionOperation:          []string{},
 	RecordScanOperation:                 []string{},
