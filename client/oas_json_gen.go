@@ -27,22 +27,16 @@ func (s *Accepted) encodeFields(e *jx.Encoder) {
 		e.Str("accepted")
 	}
 	{
-		if s.Source.Set {
-			e.FieldStart("source")
-			s.Source.Encode(e)
-		}
+		e.FieldStart("source")
+		e.Str(s.Source)
 	}
 	{
-		if s.ID.Set {
-			e.FieldStart("id")
-			s.ID.Encode(e)
-		}
+		e.FieldStart("id")
+		e.Str(s.ID)
 	}
 	{
-		if s.Type.Set {
-			e.FieldStart("type")
-			s.Type.Encode(e)
-		}
+		e.FieldStart("type")
+		e.Str(s.Type)
 	}
 }
 
@@ -58,13 +52,16 @@ func (s *Accepted) Decode(d *jx.Decoder) error {
 	if s == nil {
 		return errors.New("invalid: unable to decode Accepted to nil")
 	}
+	var requiredBitSet [1]uint8
 
 	if err := d.ObjBytes(func(d *jx.Decoder, k []byte) error {
 		switch string(k) {
 		case "status":
+			requiredBitSet[0] |= 1 << 0
 			if err := func() error {
-				s.Status.Reset()
-				if err := s.Status.Decode(d); err != nil {
+				v, err := d.Str()
+				s.Status = string(v)
+				if err != nil {
 					return err
 				}
 				return nil
@@ -72,9 +69,11 @@ func (s *Accepted) Decode(d *jx.Decoder) error {
 				return errors.Wrap(err, "decode field \"status\"")
 			}
 		case "source":
+			requiredBitSet[0] |= 1 << 1
 			if err := func() error {
-				s.Source.Reset()
-				if err := s.Source.Decode(d); err != nil {
+				v, err := d.Str()
+				s.Source = string(v)
+				if err != nil {
 					return err
 				}
 				return nil
@@ -82,9 +81,11 @@ func (s *Accepted) Decode(d *jx.Decoder) error {
 				return errors.Wrap(err, "decode field \"source\"")
 			}
 		case "id":
+			requiredBitSet[0] |= 1 << 2
 			if err := func() error {
-				s.ID.Reset()
-				if err := s.ID.Decode(d); err != nil {
+				v, err := d.Str()
+				s.ID = string(v)
+				if err != nil {
 					return err
 				}
 				return nil
@@ -92,9 +93,11 @@ func (s *Accepted) Decode(d *jx.Decoder) error {
 				return errors.Wrap(err, "decode field \"id\"")
 			}
 		case "type":
+			requiredBitSet[0] |= 1 << 3
 			if err := func() error {
-				s.Type.Reset()
-				if err := s.Type.Decode(d); err != nil {
+				v, err := d.Str()
+				s.Type = string(v)
+				if err != nil {
 					return err
 				}
 				return nil
@@ -107,6 +110,38 @@ func (s *Accepted) Decode(d *jx.Decoder) error {
 		return nil
 	}); err != nil {
 		return errors.Wrap(err, "decode Accepted")
+	}
+	// Validate required fields.
+	var failures []validate.FieldError
+	for i, mask := range [1]uint8{
+		0b00001111,
+	} {
+		if result := (requiredBitSet[i] & mask) ^ mask; result != 0 {
+			// Mask only required fields and check equality to mask using XOR.
+			//
+			// If XOR result is not zero, result is not equal to expected, so some fields are missed.
+			// Bits of fields which would be set are actually bits of missed fields.
+			missed := bits.OnesCount8(result)
+			for bitN := 0; bitN < missed; bitN++ {
+				bitIdx := bits.TrailingZeros8(result)
+				fieldIdx := i*8 + bitIdx
+				var name string
+				if fieldIdx < len(jsonFieldsNameOfAccepted) {
+					name = jsonFieldsNameOfAccepted[fieldIdx]
+				} else {
+					name = strconv.Itoa(fieldIdx)
+				}
+				failures = append(failures, validate.FieldError{
+					Name:  name,
+					Error: validate.ErrFieldRequired,
+				})
+				// Reset bit.
+				result &^= 1 << bitIdx
+			}
+		}
+	}
+	if len(failures) > 0 {
+		return &validate.Error{Fields: failures}
 	}
 
 	return nil
@@ -2344,44 +2379,40 @@ func (s *CreatedSubscription) Encode(e *jx.Encoder) {
 // encodeFields encodes fields.
 func (s *CreatedSubscription) encodeFields(e *jx.Encoder) {
 	{
-		if s.ID.Set {
-			e.FieldStart("id")
-			s.ID.Encode(e)
-		}
+		e.FieldStart("id")
+		e.Str(s.ID)
 	}
 	{
-		if s.URL.Set {
-			e.FieldStart("url")
-			s.URL.Encode(e)
-		}
+		e.FieldStart("url")
+		e.Str(s.URL)
 	}
 	{
-		if s.EventTypes != nil {
-			e.FieldStart("event_types")
+		e.FieldStart("event_types")
+		e.ArrStart()
+		for _, elem := range s.EventTypes {
+			e.Str(elem)
+		}
+		e.ArrEnd()
+	}
+	{
+		e.FieldStart("venue_ids")
+		if s.VenueIds == nil {
+			e.Null()
+		} else {
 			e.ArrStart()
-			for _, elem := range s.EventTypes {
+			for _, elem := range s.VenueIds {
 				e.Str(elem)
 			}
 			e.ArrEnd()
 		}
 	}
 	{
-		if s.VenueIds.Set {
-			e.FieldStart("venue_ids")
-			s.VenueIds.Encode(e)
-		}
+		e.FieldStart("description")
+		e.Str(s.Description)
 	}
 	{
-		if s.Description.Set {
-			e.FieldStart("description")
-			s.Description.Encode(e)
-		}
-	}
-	{
-		if s.Signing.Set {
-			e.FieldStart("signing")
-			s.Signing.Encode(e)
-		}
+		e.FieldStart("signing")
+		s.Signing.Encode(e)
 	}
 	{
 		if s.RetrySchedule != nil {
@@ -2394,16 +2425,12 @@ func (s *CreatedSubscription) encodeFields(e *jx.Encoder) {
 		}
 	}
 	{
-		if s.Pii.Set {
-			e.FieldStart("pii")
-			s.Pii.Encode(e)
-		}
+		e.FieldStart("pii")
+		e.Bool(s.Pii)
 	}
 	{
-		if s.Status.Set {
-			e.FieldStart("status")
-			s.Status.Encode(e)
-		}
+		e.FieldStart("status")
+		s.Status.Encode(e)
 	}
 	{
 		if s.DisabledReason.Set {
@@ -2424,40 +2451,28 @@ func (s *CreatedSubscription) encodeFields(e *jx.Encoder) {
 		}
 	}
 	{
-		if s.Pending.Set {
-			e.FieldStart("pending")
-			s.Pending.Encode(e)
-		}
+		e.FieldStart("pending")
+		e.Int(s.Pending)
 	}
 	{
-		if s.EventVersion.Set {
-			e.FieldStart("event_version")
-			s.EventVersion.Encode(e)
-		}
+		e.FieldStart("event_version")
+		e.Str(s.EventVersion)
 	}
 	{
-		if s.DeprecatedVersion.Set {
-			e.FieldStart("deprecated_version")
-			s.DeprecatedVersion.Encode(e)
-		}
+		e.FieldStart("deprecated_version")
+		e.Bool(s.DeprecatedVersion)
 	}
 	{
-		if s.Version.Set {
-			e.FieldStart("version")
-			s.Version.Encode(e)
-		}
+		e.FieldStart("version")
+		e.Int(s.Version)
 	}
 	{
-		if s.CreatedAt.Set {
-			e.FieldStart("created_at")
-			s.CreatedAt.Encode(e, json.EncodeDateTime)
-		}
+		e.FieldStart("created_at")
+		json.EncodeDateTime(e, s.CreatedAt)
 	}
 	{
-		if s.UpdatedAt.Set {
-			e.FieldStart("updated_at")
-			s.UpdatedAt.Encode(e, json.EncodeDateTime)
-		}
+		e.FieldStart("updated_at")
+		json.EncodeDateTime(e, s.UpdatedAt)
 	}
 	{
 		e.FieldStart("key_id")
@@ -2511,9 +2526,11 @@ func (s *CreatedSubscription) Decode(d *jx.Decoder) error {
 	if err := d.ObjBytes(func(d *jx.Decoder, k []byte) error {
 		switch string(k) {
 		case "id":
+			requiredBitSet[0] |= 1 << 0
 			if err := func() error {
-				s.ID.Reset()
-				if err := s.ID.Decode(d); err != nil {
+				v, err := d.Str()
+				s.ID = string(v)
+				if err != nil {
 					return err
 				}
 				return nil
@@ -2521,9 +2538,11 @@ func (s *CreatedSubscription) Decode(d *jx.Decoder) error {
 				return errors.Wrap(err, "decode field \"id\"")
 			}
 		case "url":
+			requiredBitSet[0] |= 1 << 1
 			if err := func() error {
-				s.URL.Reset()
-				if err := s.URL.Decode(d); err != nil {
+				v, err := d.Str()
+				s.URL = string(v)
+				if err != nil {
 					return err
 				}
 				return nil
@@ -2531,6 +2550,7 @@ func (s *CreatedSubscription) Decode(d *jx.Decoder) error {
 				return errors.Wrap(err, "decode field \"url\"")
 			}
 		case "event_types":
+			requiredBitSet[0] |= 1 << 2
 			if err := func() error {
 				s.EventTypes = make([]string, 0)
 				if err := d.Arr(func(d *jx.Decoder) error {
@@ -2550,19 +2570,38 @@ func (s *CreatedSubscription) Decode(d *jx.Decoder) error {
 				return errors.Wrap(err, "decode field \"event_types\"")
 			}
 		case "venue_ids":
+			requiredBitSet[0] |= 1 << 3
 			if err := func() error {
-				s.VenueIds.Reset()
-				if err := s.VenueIds.Decode(d); err != nil {
-					return err
+				switch tt := d.Next(); tt {
+				case jx.Null:
+					if err := d.Skip(); err != nil {
+						return err
+					}
+				default:
+					s.VenueIds = make([]string, 0)
+					if err := d.Arr(func(d *jx.Decoder) error {
+						var elem string
+						v, err := d.Str()
+						elem = string(v)
+						if err != nil {
+							return err
+						}
+						s.VenueIds = append(s.VenueIds, elem)
+						return nil
+					}); err != nil {
+						return err
+					}
 				}
 				return nil
 			}(); err != nil {
 				return errors.Wrap(err, "decode field \"venue_ids\"")
 			}
 		case "description":
+			requiredBitSet[0] |= 1 << 4
 			if err := func() error {
-				s.Description.Reset()
-				if err := s.Description.Decode(d); err != nil {
+				v, err := d.Str()
+				s.Description = string(v)
+				if err != nil {
 					return err
 				}
 				return nil
@@ -2570,8 +2609,8 @@ func (s *CreatedSubscription) Decode(d *jx.Decoder) error {
 				return errors.Wrap(err, "decode field \"description\"")
 			}
 		case "signing":
+			requiredBitSet[0] |= 1 << 5
 			if err := func() error {
-				s.Signing.Reset()
 				if err := s.Signing.Decode(d); err != nil {
 					return err
 				}
@@ -2599,9 +2638,11 @@ func (s *CreatedSubscription) Decode(d *jx.Decoder) error {
 				return errors.Wrap(err, "decode field \"retry_schedule\"")
 			}
 		case "pii":
+			requiredBitSet[0] |= 1 << 7
 			if err := func() error {
-				s.Pii.Reset()
-				if err := s.Pii.Decode(d); err != nil {
+				v, err := d.Bool()
+				s.Pii = bool(v)
+				if err != nil {
 					return err
 				}
 				return nil
@@ -2609,8 +2650,8 @@ func (s *CreatedSubscription) Decode(d *jx.Decoder) error {
 				return errors.Wrap(err, "decode field \"pii\"")
 			}
 		case "status":
+			requiredBitSet[1] |= 1 << 0
 			if err := func() error {
-				s.Status.Reset()
 				if err := s.Status.Decode(d); err != nil {
 					return err
 				}
@@ -2649,9 +2690,11 @@ func (s *CreatedSubscription) Decode(d *jx.Decoder) error {
 				return errors.Wrap(err, "decode field \"breaker\"")
 			}
 		case "pending":
+			requiredBitSet[1] |= 1 << 4
 			if err := func() error {
-				s.Pending.Reset()
-				if err := s.Pending.Decode(d); err != nil {
+				v, err := d.Int()
+				s.Pending = int(v)
+				if err != nil {
 					return err
 				}
 				return nil
@@ -2659,9 +2702,11 @@ func (s *CreatedSubscription) Decode(d *jx.Decoder) error {
 				return errors.Wrap(err, "decode field \"pending\"")
 			}
 		case "event_version":
+			requiredBitSet[1] |= 1 << 5
 			if err := func() error {
-				s.EventVersion.Reset()
-				if err := s.EventVersion.Decode(d); err != nil {
+				v, err := d.Str()
+				s.EventVersion = string(v)
+				if err != nil {
 					return err
 				}
 				return nil
@@ -2669,9 +2714,11 @@ func (s *CreatedSubscription) Decode(d *jx.Decoder) error {
 				return errors.Wrap(err, "decode field \"event_version\"")
 			}
 		case "deprecated_version":
+			requiredBitSet[1] |= 1 << 6
 			if err := func() error {
-				s.DeprecatedVersion.Reset()
-				if err := s.DeprecatedVersion.Decode(d); err != nil {
+				v, err := d.Bool()
+				s.DeprecatedVersion = bool(v)
+				if err != nil {
 					return err
 				}
 				return nil
@@ -2679,9 +2726,11 @@ func (s *CreatedSubscription) Decode(d *jx.Decoder) error {
 				return errors.Wrap(err, "decode field \"deprecated_version\"")
 			}
 		case "version":
+			requiredBitSet[1] |= 1 << 7
 			if err := func() error {
-				s.Version.Reset()
-				if err := s.Version.Decode(d); err != nil {
+				v, err := d.Int()
+				s.Version = int(v)
+				if err != nil {
 					return err
 				}
 				return nil
@@ -2689,9 +2738,11 @@ func (s *CreatedSubscription) Decode(d *jx.Decoder) error {
 				return errors.Wrap(err, "decode field \"version\"")
 			}
 		case "created_at":
+			requiredBitSet[2] |= 1 << 0
 			if err := func() error {
-				s.CreatedAt.Reset()
-				if err := s.CreatedAt.Decode(d, json.DecodeDateTime); err != nil {
+				v, err := json.DecodeDateTime(d)
+				s.CreatedAt = v
+				if err != nil {
 					return err
 				}
 				return nil
@@ -2699,9 +2750,11 @@ func (s *CreatedSubscription) Decode(d *jx.Decoder) error {
 				return errors.Wrap(err, "decode field \"created_at\"")
 			}
 		case "updated_at":
+			requiredBitSet[2] |= 1 << 1
 			if err := func() error {
-				s.UpdatedAt.Reset()
-				if err := s.UpdatedAt.Decode(d, json.DecodeDateTime); err != nil {
+				v, err := json.DecodeDateTime(d)
+				s.UpdatedAt = v
+				if err != nil {
 					return err
 				}
 				return nil
@@ -2750,9 +2803,9 @@ func (s *CreatedSubscription) Decode(d *jx.Decoder) error {
 	// Validate required fields.
 	var failures []validate.FieldError
 	for i, mask := range [3]uint8{
-		0b00000000,
-		0b00000000,
-		0b00000100,
+		0b10111111,
+		0b11110001,
+		0b00000111,
 	} {
 		if result := (requiredBitSet[i] & mask) ^ mask; result != 0 {
 			// Mask only required fields and check equality to mask using XOR.
@@ -8282,46 +8335,32 @@ func (s *Inventory) Encode(e *jx.Encoder) {
 // encodeFields encodes fields.
 func (s *Inventory) encodeFields(e *jx.Encoder) {
 	{
-		if s.ShowID.Set {
-			e.FieldStart("show_id")
-			s.ShowID.Encode(e)
-		}
+		e.FieldStart("show_id")
+		e.Str(s.ShowID)
 	}
 	{
-		if s.TicketType.Set {
-			e.FieldStart("ticket_type")
-			s.TicketType.Encode(e)
-		}
+		e.FieldStart("ticket_type")
+		e.Str(s.TicketType)
 	}
 	{
-		if s.Capacity.Set {
-			e.FieldStart("capacity")
-			s.Capacity.Encode(e)
-		}
+		e.FieldStart("capacity")
+		e.Int(s.Capacity)
 	}
 	{
-		if s.Sold.Set {
-			e.FieldStart("sold")
-			s.Sold.Encode(e)
-		}
+		e.FieldStart("sold")
+		e.Int(s.Sold)
 	}
 	{
-		if s.Held.Set {
-			e.FieldStart("held")
-			s.Held.Encode(e)
-		}
+		e.FieldStart("held")
+		e.Int(s.Held)
 	}
 	{
-		if s.Available.Set {
-			e.FieldStart("available")
-			s.Available.Encode(e)
-		}
+		e.FieldStart("available")
+		e.Int(s.Available)
 	}
 	{
-		if s.Version.Set {
-			e.FieldStart("version")
-			s.Version.Encode(e)
-		}
+		e.FieldStart("version")
+		e.Int(s.Version)
 	}
 }
 
@@ -8340,13 +8379,16 @@ func (s *Inventory) Decode(d *jx.Decoder) error {
 	if s == nil {
 		return errors.New("invalid: unable to decode Inventory to nil")
 	}
+	var requiredBitSet [1]uint8
 
 	if err := d.ObjBytes(func(d *jx.Decoder, k []byte) error {
 		switch string(k) {
 		case "show_id":
+			requiredBitSet[0] |= 1 << 0
 			if err := func() error {
-				s.ShowID.Reset()
-				if err := s.ShowID.Decode(d); err != nil {
+				v, err := d.Str()
+				s.ShowID = string(v)
+				if err != nil {
 					return err
 				}
 				return nil
@@ -8354,9 +8396,11 @@ func (s *Inventory) Decode(d *jx.Decoder) error {
 				return errors.Wrap(err, "decode field \"show_id\"")
 			}
 		case "ticket_type":
+			requiredBitSet[0] |= 1 << 1
 			if err := func() error {
-				s.TicketType.Reset()
-				if err := s.TicketType.Decode(d); err != nil {
+				v, err := d.Str()
+				s.TicketType = string(v)
+				if err != nil {
 					return err
 				}
 				return nil
@@ -8364,9 +8408,11 @@ func (s *Inventory) Decode(d *jx.Decoder) error {
 				return errors.Wrap(err, "decode field \"ticket_type\"")
 			}
 		case "capacity":
+			requiredBitSet[0] |= 1 << 2
 			if err := func() error {
-				s.Capacity.Reset()
-				if err := s.Capacity.Decode(d); err != nil {
+				v, err := d.Int()
+				s.Capacity = int(v)
+				if err != nil {
 					return err
 				}
 				return nil
@@ -8374,9 +8420,11 @@ func (s *Inventory) Decode(d *jx.Decoder) error {
 				return errors.Wrap(err, "decode field \"capacity\"")
 			}
 		case "sold":
+			requiredBitSet[0] |= 1 << 3
 			if err := func() error {
-				s.Sold.Reset()
-				if err := s.Sold.Decode(d); err != nil {
+				v, err := d.Int()
+				s.Sold = int(v)
+				if err != nil {
 					return err
 				}
 				return nil
@@ -8384,9 +8432,11 @@ func (s *Inventory) Decode(d *jx.Decoder) error {
 				return errors.Wrap(err, "decode field \"sold\"")
 			}
 		case "held":
+			requiredBitSet[0] |= 1 << 4
 			if err := func() error {
-				s.Held.Reset()
-				if err := s.Held.Decode(d); err != nil {
+				v, err := d.Int()
+				s.Held = int(v)
+				if err != nil {
 					return err
 				}
 				return nil
@@ -8394,9 +8444,11 @@ func (s *Inventory) Decode(d *jx.Decoder) error {
 				return errors.Wrap(err, "decode field \"held\"")
 			}
 		case "available":
+			requiredBitSet[0] |= 1 << 5
 			if err := func() error {
-				s.Available.Reset()
-				if err := s.Available.Decode(d); err != nil {
+				v, err := d.Int()
+				s.Available = int(v)
+				if err != nil {
 					return err
 				}
 				return nil
@@ -8404,9 +8456,11 @@ func (s *Inventory) Decode(d *jx.Decoder) error {
 				return errors.Wrap(err, "decode field \"available\"")
 			}
 		case "version":
+			requiredBitSet[0] |= 1 << 6
 			if err := func() error {
-				s.Version.Reset()
-				if err := s.Version.Decode(d); err != nil {
+				v, err := d.Int()
+				s.Version = int(v)
+				if err != nil {
 					return err
 				}
 				return nil
@@ -8419,6 +8473,38 @@ func (s *Inventory) Decode(d *jx.Decoder) error {
 		return nil
 	}); err != nil {
 		return errors.Wrap(err, "decode Inventory")
+	}
+	// Validate required fields.
+	var failures []validate.FieldError
+	for i, mask := range [1]uint8{
+		0b01111111,
+	} {
+		if result := (requiredBitSet[i] & mask) ^ mask; result != 0 {
+			// Mask only required fields and check equality to mask using XOR.
+			//
+			// If XOR result is not zero, result is not equal to expected, so some fields are missed.
+			// Bits of fields which would be set are actually bits of missed fields.
+			missed := bits.OnesCount8(result)
+			for bitN := 0; bitN < missed; bitN++ {
+				bitIdx := bits.TrailingZeros8(result)
+				fieldIdx := i*8 + bitIdx
+				var name string
+				if fieldIdx < len(jsonFieldsNameOfInventory) {
+					name = jsonFieldsNameOfInventory[fieldIdx]
+				} else {
+					name = strconv.Itoa(fieldIdx)
+				}
+				failures = append(failures, validate.FieldError{
+					Name:  name,
+					Error: validate.ErrFieldRequired,
+				})
+				// Reset bit.
+				result &^= 1 << bitIdx
+			}
+		}
+	}
+	if len(failures) > 0 {
+		return &validate.Error{Fields: failures}
 	}
 
 	return nil
@@ -10851,72 +10937,6 @@ func (s *OptCreatedSubscriptionBreaker) UnmarshalJSON(data []byte) error {
 	return s.Decode(d)
 }
 
-// Encode encodes CreatedSubscriptionSigning as json.
-func (o OptCreatedSubscriptionSigning) Encode(e *jx.Encoder) {
-	if !o.Set {
-		return
-	}
-	e.Str(string(o.Value))
-}
-
-// Decode decodes CreatedSubscriptionSigning from json.
-func (o *OptCreatedSubscriptionSigning) Decode(d *jx.Decoder) error {
-	if o == nil {
-		return errors.New("invalid: unable to decode OptCreatedSubscriptionSigning to nil")
-	}
-	o.Set = true
-	if err := o.Value.Decode(d); err != nil {
-		return err
-	}
-	return nil
-}
-
-// MarshalJSON implements stdjson.Marshaler.
-func (s OptCreatedSubscriptionSigning) MarshalJSON() ([]byte, error) {
-	e := jx.Encoder{}
-	s.Encode(&e)
-	return e.Bytes(), nil
-}
-
-// UnmarshalJSON implements stdjson.Unmarshaler.
-func (s *OptCreatedSubscriptionSigning) UnmarshalJSON(data []byte) error {
-	d := jx.DecodeBytes(data)
-	return s.Decode(d)
-}
-
-// Encode encodes CreatedSubscriptionStatus as json.
-func (o OptCreatedSubscriptionStatus) Encode(e *jx.Encoder) {
-	if !o.Set {
-		return
-	}
-	e.Str(string(o.Value))
-}
-
-// Decode decodes CreatedSubscriptionStatus from json.
-func (o *OptCreatedSubscriptionStatus) Decode(d *jx.Decoder) error {
-	if o == nil {
-		return errors.New("invalid: unable to decode OptCreatedSubscriptionStatus to nil")
-	}
-	o.Set = true
-	if err := o.Value.Decode(d); err != nil {
-		return err
-	}
-	return nil
-}
-
-// MarshalJSON implements stdjson.Marshaler.
-func (s OptCreatedSubscriptionStatus) MarshalJSON() ([]byte, error) {
-	e := jx.Encoder{}
-	s.Encode(&e)
-	return e.Bytes(), nil
-}
-
-// UnmarshalJSON implements stdjson.Unmarshaler.
-func (s *OptCreatedSubscriptionStatus) UnmarshalJSON(data []byte) error {
-	d := jx.DecodeBytes(data)
-	return s.Decode(d)
-}
-
 // Encode encodes time.Time as json.
 func (o OptDate) Encode(e *jx.Encoder, format func(*jx.Encoder, time.Time)) {
 	if !o.Set {
@@ -11340,39 +11360,6 @@ func (s *OptOpenIncidentReq) UnmarshalJSON(data []byte) error {
 	return s.Decode(d)
 }
 
-// Encode encodes OrderStatus as json.
-func (o OptOrderStatus) Encode(e *jx.Encoder) {
-	if !o.Set {
-		return
-	}
-	e.Str(string(o.Value))
-}
-
-// Decode decodes OrderStatus from json.
-func (o *OptOrderStatus) Decode(d *jx.Decoder) error {
-	if o == nil {
-		return errors.New("invalid: unable to decode OptOrderStatus to nil")
-	}
-	o.Set = true
-	if err := o.Value.Decode(d); err != nil {
-		return err
-	}
-	return nil
-}
-
-// MarshalJSON implements stdjson.Marshaler.
-func (s OptOrderStatus) MarshalJSON() ([]byte, error) {
-	e := jx.Encoder{}
-	s.Encode(&e)
-	return e.Bytes(), nil
-}
-
-// UnmarshalJSON implements stdjson.Unmarshaler.
-func (s *OptOrderStatus) UnmarshalJSON(data []byte) error {
-	d := jx.DecodeBytes(data)
-	return s.Decode(d)
-}
-
 // Encode encodes RecordScanOKResult as json.
 func (o OptRecordScanOKResult) Encode(e *jx.Encoder) {
 	if !o.Set {
@@ -11604,39 +11591,6 @@ func (s *OptRotateSubscriptionSecretReq) UnmarshalJSON(data []byte) error {
 	return s.Decode(d)
 }
 
-// Encode encodes SecretState as json.
-func (o OptSecretState) Encode(e *jx.Encoder) {
-	if !o.Set {
-		return
-	}
-	e.Str(string(o.Value))
-}
-
-// Decode decodes SecretState from json.
-func (o *OptSecretState) Decode(d *jx.Decoder) error {
-	if o == nil {
-		return errors.New("invalid: unable to decode OptSecretState to nil")
-	}
-	o.Set = true
-	if err := o.Value.Decode(d); err != nil {
-		return err
-	}
-	return nil
-}
-
-// MarshalJSON implements stdjson.Marshaler.
-func (s OptSecretState) MarshalJSON() ([]byte, error) {
-	e := jx.Encoder{}
-	s.Encode(&e)
-	return e.Bytes(), nil
-}
-
-// UnmarshalJSON implements stdjson.Unmarshaler.
-func (s *OptSecretState) UnmarshalJSON(data []byte) error {
-	d := jx.DecodeBytes(data)
-	return s.Decode(d)
-}
-
 // Encode encodes SetInventoryReq as json.
 func (o OptSetInventoryReq) Encode(e *jx.Encoder) {
 	if !o.Set {
@@ -11699,39 +11653,6 @@ func (s OptSourcePolicy) MarshalJSON() ([]byte, error) {
 
 // UnmarshalJSON implements stdjson.Unmarshaler.
 func (s *OptSourcePolicy) UnmarshalJSON(data []byte) error {
-	d := jx.DecodeBytes(data)
-	return s.Decode(d)
-}
-
-// Encode encodes SourceScheme as json.
-func (o OptSourceScheme) Encode(e *jx.Encoder) {
-	if !o.Set {
-		return
-	}
-	e.Str(string(o.Value))
-}
-
-// Decode decodes SourceScheme from json.
-func (o *OptSourceScheme) Decode(d *jx.Decoder) error {
-	if o == nil {
-		return errors.New("invalid: unable to decode OptSourceScheme to nil")
-	}
-	o.Set = true
-	if err := o.Value.Decode(d); err != nil {
-		return err
-	}
-	return nil
-}
-
-// MarshalJSON implements stdjson.Marshaler.
-func (s OptSourceScheme) MarshalJSON() ([]byte, error) {
-	e := jx.Encoder{}
-	s.Encode(&e)
-	return e.Bytes(), nil
-}
-
-// UnmarshalJSON implements stdjson.Unmarshaler.
-func (s *OptSourceScheme) UnmarshalJSON(data []byte) error {
 	d := jx.DecodeBytes(data)
 	return s.Decode(d)
 }
@@ -11800,72 +11721,6 @@ func (s OptSubscriptionBreaker) MarshalJSON() ([]byte, error) {
 
 // UnmarshalJSON implements stdjson.Unmarshaler.
 func (s *OptSubscriptionBreaker) UnmarshalJSON(data []byte) error {
-	d := jx.DecodeBytes(data)
-	return s.Decode(d)
-}
-
-// Encode encodes SubscriptionSigning as json.
-func (o OptSubscriptionSigning) Encode(e *jx.Encoder) {
-	if !o.Set {
-		return
-	}
-	e.Str(string(o.Value))
-}
-
-// Decode decodes SubscriptionSigning from json.
-func (o *OptSubscriptionSigning) Decode(d *jx.Decoder) error {
-	if o == nil {
-		return errors.New("invalid: unable to decode OptSubscriptionSigning to nil")
-	}
-	o.Set = true
-	if err := o.Value.Decode(d); err != nil {
-		return err
-	}
-	return nil
-}
-
-// MarshalJSON implements stdjson.Marshaler.
-func (s OptSubscriptionSigning) MarshalJSON() ([]byte, error) {
-	e := jx.Encoder{}
-	s.Encode(&e)
-	return e.Bytes(), nil
-}
-
-// UnmarshalJSON implements stdjson.Unmarshaler.
-func (s *OptSubscriptionSigning) UnmarshalJSON(data []byte) error {
-	d := jx.DecodeBytes(data)
-	return s.Decode(d)
-}
-
-// Encode encodes SubscriptionStatus as json.
-func (o OptSubscriptionStatus) Encode(e *jx.Encoder) {
-	if !o.Set {
-		return
-	}
-	e.Str(string(o.Value))
-}
-
-// Decode decodes SubscriptionStatus from json.
-func (o *OptSubscriptionStatus) Decode(d *jx.Decoder) error {
-	if o == nil {
-		return errors.New("invalid: unable to decode OptSubscriptionStatus to nil")
-	}
-	o.Set = true
-	if err := o.Value.Decode(d); err != nil {
-		return err
-	}
-	return nil
-}
-
-// MarshalJSON implements stdjson.Marshaler.
-func (s OptSubscriptionStatus) MarshalJSON() ([]byte, error) {
-	e := jx.Encoder{}
-	s.Encode(&e)
-	return e.Bytes(), nil
-}
-
-// UnmarshalJSON implements stdjson.Unmarshaler.
-func (s *OptSubscriptionStatus) UnmarshalJSON(data []byte) error {
 	d := jx.DecodeBytes(data)
 	return s.Decode(d)
 }
@@ -11969,39 +11824,6 @@ func (s *OptTicketRevokedBy) UnmarshalJSON(data []byte) error {
 	return s.Decode(d)
 }
 
-// Encode encodes TicketStatus as json.
-func (o OptTicketStatus) Encode(e *jx.Encoder) {
-	if !o.Set {
-		return
-	}
-	e.Str(string(o.Value))
-}
-
-// Decode decodes TicketStatus from json.
-func (o *OptTicketStatus) Decode(d *jx.Decoder) error {
-	if o == nil {
-		return errors.New("invalid: unable to decode OptTicketStatus to nil")
-	}
-	o.Set = true
-	if err := o.Value.Decode(d); err != nil {
-		return err
-	}
-	return nil
-}
-
-// MarshalJSON implements stdjson.Marshaler.
-func (s OptTicketStatus) MarshalJSON() ([]byte, error) {
-	e := jx.Encoder{}
-	s.Encode(&e)
-	return e.Bytes(), nil
-}
-
-// UnmarshalJSON implements stdjson.Unmarshaler.
-func (s *OptTicketStatus) UnmarshalJSON(data []byte) error {
-	d := jx.DecodeBytes(data)
-	return s.Decode(d)
-}
-
 // Encode implements json.Marshaler.
 func (s *Order) Encode(e *jx.Encoder) {
 	e.ObjStart()
@@ -12012,32 +11834,26 @@ func (s *Order) Encode(e *jx.Encoder) {
 // encodeFields encodes fields.
 func (s *Order) encodeFields(e *jx.Encoder) {
 	{
-		if s.OrderID.Set {
-			e.FieldStart("order_id")
-			s.OrderID.Encode(e)
-		}
+		e.FieldStart("order_id")
+		e.Str(s.OrderID)
 	}
 	{
-		if s.ShowID.Set {
-			e.FieldStart("show_id")
-			s.ShowID.Encode(e)
-		}
+		e.FieldStart("show_id")
+		e.Str(s.ShowID)
 	}
 	{
-		if s.VenueID.Set {
-			e.FieldStart("venue_id")
-			s.VenueID.Encode(e)
-		}
+		e.FieldStart("venue_id")
+		e.Str(s.VenueID)
 	}
 	{
-		if s.Status.Set {
-			e.FieldStart("status")
-			s.Status.Encode(e)
-		}
+		e.FieldStart("status")
+		s.Status.Encode(e)
 	}
 	{
-		if s.Items != nil {
-			e.FieldStart("items")
+		e.FieldStart("items")
+		if s.Items == nil {
+			e.Null()
+		} else {
 			e.ArrStart()
 			for _, elem := range s.Items {
 				elem.Encode(e)
@@ -12064,26 +11880,22 @@ func (s *Order) encodeFields(e *jx.Encoder) {
 		}
 	}
 	{
-		if s.Version.Set {
-			e.FieldStart("version")
-			s.Version.Encode(e)
-		}
+		e.FieldStart("version")
+		e.Int(s.Version)
 	}
 	{
-		if s.CreatedAt.Set {
-			e.FieldStart("created_at")
-			s.CreatedAt.Encode(e, json.EncodeDateTime)
-		}
+		e.FieldStart("created_at")
+		json.EncodeDateTime(e, s.CreatedAt)
 	}
 	{
-		if s.UpdatedAt.Set {
-			e.FieldStart("updated_at")
-			s.UpdatedAt.Encode(e, json.EncodeDateTime)
-		}
+		e.FieldStart("updated_at")
+		json.EncodeDateTime(e, s.UpdatedAt)
 	}
 	{
-		if s.Tickets != nil {
-			e.FieldStart("tickets")
+		e.FieldStart("tickets")
+		if s.Tickets == nil {
+			e.Null()
+		} else {
 			e.ArrStart()
 			for _, elem := range s.Tickets {
 				elem.Encode(e)
@@ -12113,13 +11925,16 @@ func (s *Order) Decode(d *jx.Decoder) error {
 	if s == nil {
 		return errors.New("invalid: unable to decode Order to nil")
 	}
+	var requiredBitSet [2]uint8
 
 	if err := d.ObjBytes(func(d *jx.Decoder, k []byte) error {
 		switch string(k) {
 		case "order_id":
+			requiredBitSet[0] |= 1 << 0
 			if err := func() error {
-				s.OrderID.Reset()
-				if err := s.OrderID.Decode(d); err != nil {
+				v, err := d.Str()
+				s.OrderID = string(v)
+				if err != nil {
 					return err
 				}
 				return nil
@@ -12127,9 +11942,11 @@ func (s *Order) Decode(d *jx.Decoder) error {
 				return errors.Wrap(err, "decode field \"order_id\"")
 			}
 		case "show_id":
+			requiredBitSet[0] |= 1 << 1
 			if err := func() error {
-				s.ShowID.Reset()
-				if err := s.ShowID.Decode(d); err != nil {
+				v, err := d.Str()
+				s.ShowID = string(v)
+				if err != nil {
 					return err
 				}
 				return nil
@@ -12137,9 +11954,11 @@ func (s *Order) Decode(d *jx.Decoder) error {
 				return errors.Wrap(err, "decode field \"show_id\"")
 			}
 		case "venue_id":
+			requiredBitSet[0] |= 1 << 2
 			if err := func() error {
-				s.VenueID.Reset()
-				if err := s.VenueID.Decode(d); err != nil {
+				v, err := d.Str()
+				s.VenueID = string(v)
+				if err != nil {
 					return err
 				}
 				return nil
@@ -12147,8 +11966,8 @@ func (s *Order) Decode(d *jx.Decoder) error {
 				return errors.Wrap(err, "decode field \"venue_id\"")
 			}
 		case "status":
+			requiredBitSet[0] |= 1 << 3
 			if err := func() error {
-				s.Status.Reset()
 				if err := s.Status.Decode(d); err != nil {
 					return err
 				}
@@ -12157,17 +11976,25 @@ func (s *Order) Decode(d *jx.Decoder) error {
 				return errors.Wrap(err, "decode field \"status\"")
 			}
 		case "items":
+			requiredBitSet[0] |= 1 << 4
 			if err := func() error {
-				s.Items = make([]Item, 0)
-				if err := d.Arr(func(d *jx.Decoder) error {
-					var elem Item
-					if err := elem.Decode(d); err != nil {
+				switch tt := d.Next(); tt {
+				case jx.Null:
+					if err := d.Skip(); err != nil {
 						return err
 					}
-					s.Items = append(s.Items, elem)
-					return nil
-				}); err != nil {
-					return err
+				default:
+					s.Items = make([]Item, 0)
+					if err := d.Arr(func(d *jx.Decoder) error {
+						var elem Item
+						if err := elem.Decode(d); err != nil {
+							return err
+						}
+						s.Items = append(s.Items, elem)
+						return nil
+					}); err != nil {
+						return err
+					}
 				}
 				return nil
 			}(); err != nil {
@@ -12204,9 +12031,11 @@ func (s *Order) Decode(d *jx.Decoder) error {
 				return errors.Wrap(err, "decode field \"paid_at\"")
 			}
 		case "version":
+			requiredBitSet[1] |= 1 << 0
 			if err := func() error {
-				s.Version.Reset()
-				if err := s.Version.Decode(d); err != nil {
+				v, err := d.Int()
+				s.Version = int(v)
+				if err != nil {
 					return err
 				}
 				return nil
@@ -12214,9 +12043,11 @@ func (s *Order) Decode(d *jx.Decoder) error {
 				return errors.Wrap(err, "decode field \"version\"")
 			}
 		case "created_at":
+			requiredBitSet[1] |= 1 << 1
 			if err := func() error {
-				s.CreatedAt.Reset()
-				if err := s.CreatedAt.Decode(d, json.DecodeDateTime); err != nil {
+				v, err := json.DecodeDateTime(d)
+				s.CreatedAt = v
+				if err != nil {
 					return err
 				}
 				return nil
@@ -12224,9 +12055,11 @@ func (s *Order) Decode(d *jx.Decoder) error {
 				return errors.Wrap(err, "decode field \"created_at\"")
 			}
 		case "updated_at":
+			requiredBitSet[1] |= 1 << 2
 			if err := func() error {
-				s.UpdatedAt.Reset()
-				if err := s.UpdatedAt.Decode(d, json.DecodeDateTime); err != nil {
+				v, err := json.DecodeDateTime(d)
+				s.UpdatedAt = v
+				if err != nil {
 					return err
 				}
 				return nil
@@ -12234,17 +12067,25 @@ func (s *Order) Decode(d *jx.Decoder) error {
 				return errors.Wrap(err, "decode field \"updated_at\"")
 			}
 		case "tickets":
+			requiredBitSet[1] |= 1 << 3
 			if err := func() error {
-				s.Tickets = make([]Ticket, 0)
-				if err := d.Arr(func(d *jx.Decoder) error {
-					var elem Ticket
-					if err := elem.Decode(d); err != nil {
+				switch tt := d.Next(); tt {
+				case jx.Null:
+					if err := d.Skip(); err != nil {
 						return err
 					}
-					s.Tickets = append(s.Tickets, elem)
-					return nil
-				}); err != nil {
-					return err
+				default:
+					s.Tickets = make([]Ticket, 0)
+					if err := d.Arr(func(d *jx.Decoder) error {
+						var elem Ticket
+						if err := elem.Decode(d); err != nil {
+							return err
+						}
+						s.Tickets = append(s.Tickets, elem)
+						return nil
+					}); err != nil {
+						return err
+					}
 				}
 				return nil
 			}(); err != nil {
@@ -12256,6 +12097,39 @@ func (s *Order) Decode(d *jx.Decoder) error {
 		return nil
 	}); err != nil {
 		return errors.Wrap(err, "decode Order")
+	}
+	// Validate required fields.
+	var failures []validate.FieldError
+	for i, mask := range [2]uint8{
+		0b00011111,
+		0b00001111,
+	} {
+		if result := (requiredBitSet[i] & mask) ^ mask; result != 0 {
+			// Mask only required fields and check equality to mask using XOR.
+			//
+			// If XOR result is not zero, result is not equal to expected, so some fields are missed.
+			// Bits of fields which would be set are actually bits of missed fields.
+			missed := bits.OnesCount8(result)
+			for bitN := 0; bitN < missed; bitN++ {
+				bitIdx := bits.TrailingZeros8(result)
+				fieldIdx := i*8 + bitIdx
+				var name string
+				if fieldIdx < len(jsonFieldsNameOfOrder) {
+					name = jsonFieldsNameOfOrder[fieldIdx]
+				} else {
+					name = strconv.Itoa(fieldIdx)
+				}
+				failures = append(failures, validate.FieldError{
+					Name:  name,
+					Error: validate.ErrFieldRequired,
+				})
+				// Reset bit.
+				result &^= 1 << bitIdx
+			}
+		}
+	}
+	if len(failures) > 0 {
+		return &validate.Error{Fields: failures}
 	}
 
 	return nil
@@ -16601,10 +16475,8 @@ func (s *Secret) Encode(e *jx.Encoder) {
 // encodeFields encodes fields.
 func (s *Secret) encodeFields(e *jx.Encoder) {
 	{
-		if s.ID.Set {
-			e.FieldStart("id")
-			s.ID.Encode(e)
-		}
+		e.FieldStart("id")
+		e.Str(s.ID)
 	}
 	{
 		if s.Secret.Set {
@@ -16613,10 +16485,8 @@ func (s *Secret) encodeFields(e *jx.Encoder) {
 		}
 	}
 	{
-		if s.State.Set {
-			e.FieldStart("state")
-			s.State.Encode(e)
-		}
+		e.FieldStart("state")
+		s.State.Encode(e)
 	}
 	{
 		if s.NotAfter.Set {
@@ -16625,10 +16495,8 @@ func (s *Secret) encodeFields(e *jx.Encoder) {
 		}
 	}
 	{
-		if s.CreatedAt.Set {
-			e.FieldStart("created_at")
-			s.CreatedAt.Encode(e, json.EncodeDateTime)
-		}
+		e.FieldStart("created_at")
+		json.EncodeDateTime(e, s.CreatedAt)
 	}
 }
 
@@ -16645,13 +16513,16 @@ func (s *Secret) Decode(d *jx.Decoder) error {
 	if s == nil {
 		return errors.New("invalid: unable to decode Secret to nil")
 	}
+	var requiredBitSet [1]uint8
 
 	if err := d.ObjBytes(func(d *jx.Decoder, k []byte) error {
 		switch string(k) {
 		case "id":
+			requiredBitSet[0] |= 1 << 0
 			if err := func() error {
-				s.ID.Reset()
-				if err := s.ID.Decode(d); err != nil {
+				v, err := d.Str()
+				s.ID = string(v)
+				if err != nil {
 					return err
 				}
 				return nil
@@ -16669,8 +16540,8 @@ func (s *Secret) Decode(d *jx.Decoder) error {
 				return errors.Wrap(err, "decode field \"secret\"")
 			}
 		case "state":
+			requiredBitSet[0] |= 1 << 2
 			if err := func() error {
-				s.State.Reset()
 				if err := s.State.Decode(d); err != nil {
 					return err
 				}
@@ -16689,9 +16560,11 @@ func (s *Secret) Decode(d *jx.Decoder) error {
 				return errors.Wrap(err, "decode field \"not_after\"")
 			}
 		case "created_at":
+			requiredBitSet[0] |= 1 << 4
 			if err := func() error {
-				s.CreatedAt.Reset()
-				if err := s.CreatedAt.Decode(d, json.DecodeDateTime); err != nil {
+				v, err := json.DecodeDateTime(d)
+				s.CreatedAt = v
+				if err != nil {
 					return err
 				}
 				return nil
@@ -16704,6 +16577,38 @@ func (s *Secret) Decode(d *jx.Decoder) error {
 		return nil
 	}); err != nil {
 		return errors.Wrap(err, "decode Secret")
+	}
+	// Validate required fields.
+	var failures []validate.FieldError
+	for i, mask := range [1]uint8{
+		0b00010101,
+	} {
+		if result := (requiredBitSet[i] & mask) ^ mask; result != 0 {
+			// Mask only required fields and check equality to mask using XOR.
+			//
+			// If XOR result is not zero, result is not equal to expected, so some fields are missed.
+			// Bits of fields which would be set are actually bits of missed fields.
+			missed := bits.OnesCount8(result)
+			for bitN := 0; bitN < missed; bitN++ {
+				bitIdx := bits.TrailingZeros8(result)
+				fieldIdx := i*8 + bitIdx
+				var name string
+				if fieldIdx < len(jsonFieldsNameOfSecret) {
+					name = jsonFieldsNameOfSecret[fieldIdx]
+				} else {
+					name = strconv.Itoa(fieldIdx)
+				}
+				failures = append(failures, validate.FieldError{
+					Name:  name,
+					Error: validate.ErrFieldRequired,
+				})
+				// Reset bit.
+				result &^= 1 << bitIdx
+			}
+		}
+	}
+	if len(failures) > 0 {
+		return &validate.Error{Fields: failures}
 	}
 
 	return nil
@@ -17447,22 +17352,16 @@ func (s *Source) Encode(e *jx.Encoder) {
 // encodeFields encodes fields.
 func (s *Source) encodeFields(e *jx.Encoder) {
 	{
-		if s.Name.Set {
-			e.FieldStart("name")
-			s.Name.Encode(e)
-		}
+		e.FieldStart("name")
+		e.Str(s.Name)
 	}
 	{
-		if s.Scheme.Set {
-			e.FieldStart("scheme")
-			s.Scheme.Encode(e)
-		}
+		e.FieldStart("scheme")
+		s.Scheme.Encode(e)
 	}
 	{
-		if s.CreatedAt.Set {
-			e.FieldStart("created_at")
-			s.CreatedAt.Encode(e, json.EncodeDateTime)
-		}
+		e.FieldStart("created_at")
+		json.EncodeDateTime(e, s.CreatedAt)
 	}
 	{
 		if s.Secrets != nil {
@@ -17523,13 +17422,16 @@ func (s *Source) Decode(d *jx.Decoder) error {
 	if s == nil {
 		return errors.New("invalid: unable to decode Source to nil")
 	}
+	var requiredBitSet [2]uint8
 
 	if err := d.ObjBytes(func(d *jx.Decoder, k []byte) error {
 		switch string(k) {
 		case "name":
+			requiredBitSet[0] |= 1 << 0
 			if err := func() error {
-				s.Name.Reset()
-				if err := s.Name.Decode(d); err != nil {
+				v, err := d.Str()
+				s.Name = string(v)
+				if err != nil {
 					return err
 				}
 				return nil
@@ -17537,8 +17439,8 @@ func (s *Source) Decode(d *jx.Decoder) error {
 				return errors.Wrap(err, "decode field \"name\"")
 			}
 		case "scheme":
+			requiredBitSet[0] |= 1 << 1
 			if err := func() error {
-				s.Scheme.Reset()
 				if err := s.Scheme.Decode(d); err != nil {
 					return err
 				}
@@ -17547,9 +17449,11 @@ func (s *Source) Decode(d *jx.Decoder) error {
 				return errors.Wrap(err, "decode field \"scheme\"")
 			}
 		case "created_at":
+			requiredBitSet[0] |= 1 << 2
 			if err := func() error {
-				s.CreatedAt.Reset()
-				if err := s.CreatedAt.Decode(d, json.DecodeDateTime); err != nil {
+				v, err := json.DecodeDateTime(d)
+				s.CreatedAt = v
+				if err != nil {
 					return err
 				}
 				return nil
@@ -17629,6 +17533,39 @@ func (s *Source) Decode(d *jx.Decoder) error {
 		return nil
 	}); err != nil {
 		return errors.Wrap(err, "decode Source")
+	}
+	// Validate required fields.
+	var failures []validate.FieldError
+	for i, mask := range [2]uint8{
+		0b00000111,
+		0b00000000,
+	} {
+		if result := (requiredBitSet[i] & mask) ^ mask; result != 0 {
+			// Mask only required fields and check equality to mask using XOR.
+			//
+			// If XOR result is not zero, result is not equal to expected, so some fields are missed.
+			// Bits of fields which would be set are actually bits of missed fields.
+			missed := bits.OnesCount8(result)
+			for bitN := 0; bitN < missed; bitN++ {
+				bitIdx := bits.TrailingZeros8(result)
+				fieldIdx := i*8 + bitIdx
+				var name string
+				if fieldIdx < len(jsonFieldsNameOfSource) {
+					name = jsonFieldsNameOfSource[fieldIdx]
+				} else {
+					name = strconv.Itoa(fieldIdx)
+				}
+				failures = append(failures, validate.FieldError{
+					Name:  name,
+					Error: validate.ErrFieldRequired,
+				})
+				// Reset bit.
+				result &^= 1 << bitIdx
+			}
+		}
+	}
+	if len(failures) > 0 {
+		return &validate.Error{Fields: failures}
 	}
 
 	return nil
@@ -18196,44 +18133,40 @@ func (s *Subscription) Encode(e *jx.Encoder) {
 // encodeFields encodes fields.
 func (s *Subscription) encodeFields(e *jx.Encoder) {
 	{
-		if s.ID.Set {
-			e.FieldStart("id")
-			s.ID.Encode(e)
-		}
+		e.FieldStart("id")
+		e.Str(s.ID)
 	}
 	{
-		if s.URL.Set {
-			e.FieldStart("url")
-			s.URL.Encode(e)
-		}
+		e.FieldStart("url")
+		e.Str(s.URL)
 	}
 	{
-		if s.EventTypes != nil {
-			e.FieldStart("event_types")
+		e.FieldStart("event_types")
+		e.ArrStart()
+		for _, elem := range s.EventTypes {
+			e.Str(elem)
+		}
+		e.ArrEnd()
+	}
+	{
+		e.FieldStart("venue_ids")
+		if s.VenueIds == nil {
+			e.Null()
+		} else {
 			e.ArrStart()
-			for _, elem := range s.EventTypes {
+			for _, elem := range s.VenueIds {
 				e.Str(elem)
 			}
 			e.ArrEnd()
 		}
 	}
 	{
-		if s.VenueIds.Set {
-			e.FieldStart("venue_ids")
-			s.VenueIds.Encode(e)
-		}
+		e.FieldStart("description")
+		e.Str(s.Description)
 	}
 	{
-		if s.Description.Set {
-			e.FieldStart("description")
-			s.Description.Encode(e)
-		}
-	}
-	{
-		if s.Signing.Set {
-			e.FieldStart("signing")
-			s.Signing.Encode(e)
-		}
+		e.FieldStart("signing")
+		s.Signing.Encode(e)
 	}
 	{
 		if s.RetrySchedule != nil {
@@ -18246,16 +18179,12 @@ func (s *Subscription) encodeFields(e *jx.Encoder) {
 		}
 	}
 	{
-		if s.Pii.Set {
-			e.FieldStart("pii")
-			s.Pii.Encode(e)
-		}
+		e.FieldStart("pii")
+		e.Bool(s.Pii)
 	}
 	{
-		if s.Status.Set {
-			e.FieldStart("status")
-			s.Status.Encode(e)
-		}
+		e.FieldStart("status")
+		s.Status.Encode(e)
 	}
 	{
 		if s.DisabledReason.Set {
@@ -18276,40 +18205,28 @@ func (s *Subscription) encodeFields(e *jx.Encoder) {
 		}
 	}
 	{
-		if s.Pending.Set {
-			e.FieldStart("pending")
-			s.Pending.Encode(e)
-		}
+		e.FieldStart("pending")
+		e.Int(s.Pending)
 	}
 	{
-		if s.EventVersion.Set {
-			e.FieldStart("event_version")
-			s.EventVersion.Encode(e)
-		}
+		e.FieldStart("event_version")
+		e.Str(s.EventVersion)
 	}
 	{
-		if s.DeprecatedVersion.Set {
-			e.FieldStart("deprecated_version")
-			s.DeprecatedVersion.Encode(e)
-		}
+		e.FieldStart("deprecated_version")
+		e.Bool(s.DeprecatedVersion)
 	}
 	{
-		if s.Version.Set {
-			e.FieldStart("version")
-			s.Version.Encode(e)
-		}
+		e.FieldStart("version")
+		e.Int(s.Version)
 	}
 	{
-		if s.CreatedAt.Set {
-			e.FieldStart("created_at")
-			s.CreatedAt.Encode(e, json.EncodeDateTime)
-		}
+		e.FieldStart("created_at")
+		json.EncodeDateTime(e, s.CreatedAt)
 	}
 	{
-		if s.UpdatedAt.Set {
-			e.FieldStart("updated_at")
-			s.UpdatedAt.Encode(e, json.EncodeDateTime)
-		}
+		e.FieldStart("updated_at")
+		json.EncodeDateTime(e, s.UpdatedAt)
 	}
 }
 
@@ -18339,13 +18256,16 @@ func (s *Subscription) Decode(d *jx.Decoder) error {
 	if s == nil {
 		return errors.New("invalid: unable to decode Subscription to nil")
 	}
+	var requiredBitSet [3]uint8
 
 	if err := d.ObjBytes(func(d *jx.Decoder, k []byte) error {
 		switch string(k) {
 		case "id":
+			requiredBitSet[0] |= 1 << 0
 			if err := func() error {
-				s.ID.Reset()
-				if err := s.ID.Decode(d); err != nil {
+				v, err := d.Str()
+				s.ID = string(v)
+				if err != nil {
 					return err
 				}
 				return nil
@@ -18353,9 +18273,11 @@ func (s *Subscription) Decode(d *jx.Decoder) error {
 				return errors.Wrap(err, "decode field \"id\"")
 			}
 		case "url":
+			requiredBitSet[0] |= 1 << 1
 			if err := func() error {
-				s.URL.Reset()
-				if err := s.URL.Decode(d); err != nil {
+				v, err := d.Str()
+				s.URL = string(v)
+				if err != nil {
 					return err
 				}
 				return nil
@@ -18363,6 +18285,7 @@ func (s *Subscription) Decode(d *jx.Decoder) error {
 				return errors.Wrap(err, "decode field \"url\"")
 			}
 		case "event_types":
+			requiredBitSet[0] |= 1 << 2
 			if err := func() error {
 				s.EventTypes = make([]string, 0)
 				if err := d.Arr(func(d *jx.Decoder) error {
@@ -18382,19 +18305,38 @@ func (s *Subscription) Decode(d *jx.Decoder) error {
 				return errors.Wrap(err, "decode field \"event_types\"")
 			}
 		case "venue_ids":
+			requiredBitSet[0] |= 1 << 3
 			if err := func() error {
-				s.VenueIds.Reset()
-				if err := s.VenueIds.Decode(d); err != nil {
-					return err
+				switch tt := d.Next(); tt {
+				case jx.Null:
+					if err := d.Skip(); err != nil {
+						return err
+					}
+				default:
+					s.VenueIds = make([]string, 0)
+					if err := d.Arr(func(d *jx.Decoder) error {
+						var elem string
+						v, err := d.Str()
+						elem = string(v)
+						if err != nil {
+							return err
+						}
+						s.VenueIds = append(s.VenueIds, elem)
+						return nil
+					}); err != nil {
+						return err
+					}
 				}
 				return nil
 			}(); err != nil {
 				return errors.Wrap(err, "decode field \"venue_ids\"")
 			}
 		case "description":
+			requiredBitSet[0] |= 1 << 4
 			if err := func() error {
-				s.Description.Reset()
-				if err := s.Description.Decode(d); err != nil {
+				v, err := d.Str()
+				s.Description = string(v)
+				if err != nil {
 					return err
 				}
 				return nil
@@ -18402,8 +18344,8 @@ func (s *Subscription) Decode(d *jx.Decoder) error {
 				return errors.Wrap(err, "decode field \"description\"")
 			}
 		case "signing":
+			requiredBitSet[0] |= 1 << 5
 			if err := func() error {
-				s.Signing.Reset()
 				if err := s.Signing.Decode(d); err != nil {
 					return err
 				}
@@ -18431,9 +18373,11 @@ func (s *Subscription) Decode(d *jx.Decoder) error {
 				return errors.Wrap(err, "decode field \"retry_schedule\"")
 			}
 		case "pii":
+			requiredBitSet[0] |= 1 << 7
 			if err := func() error {
-				s.Pii.Reset()
-				if err := s.Pii.Decode(d); err != nil {
+				v, err := d.Bool()
+				s.Pii = bool(v)
+				if err != nil {
 					return err
 				}
 				return nil
@@ -18441,8 +18385,8 @@ func (s *Subscription) Decode(d *jx.Decoder) error {
 				return errors.Wrap(err, "decode field \"pii\"")
 			}
 		case "status":
+			requiredBitSet[1] |= 1 << 0
 			if err := func() error {
-				s.Status.Reset()
 				if err := s.Status.Decode(d); err != nil {
 					return err
 				}
@@ -18481,9 +18425,11 @@ func (s *Subscription) Decode(d *jx.Decoder) error {
 				return errors.Wrap(err, "decode field \"breaker\"")
 			}
 		case "pending":
+			requiredBitSet[1] |= 1 << 4
 			if err := func() error {
-				s.Pending.Reset()
-				if err := s.Pending.Decode(d); err != nil {
+				v, err := d.Int()
+				s.Pending = int(v)
+				if err != nil {
 					return err
 				}
 				return nil
@@ -18491,9 +18437,11 @@ func (s *Subscription) Decode(d *jx.Decoder) error {
 				return errors.Wrap(err, "decode field \"pending\"")
 			}
 		case "event_version":
+			requiredBitSet[1] |= 1 << 5
 			if err := func() error {
-				s.EventVersion.Reset()
-				if err := s.EventVersion.Decode(d); err != nil {
+				v, err := d.Str()
+				s.EventVersion = string(v)
+				if err != nil {
 					return err
 				}
 				return nil
@@ -18501,9 +18449,11 @@ func (s *Subscription) Decode(d *jx.Decoder) error {
 				return errors.Wrap(err, "decode field \"event_version\"")
 			}
 		case "deprecated_version":
+			requiredBitSet[1] |= 1 << 6
 			if err := func() error {
-				s.DeprecatedVersion.Reset()
-				if err := s.DeprecatedVersion.Decode(d); err != nil {
+				v, err := d.Bool()
+				s.DeprecatedVersion = bool(v)
+				if err != nil {
 					return err
 				}
 				return nil
@@ -18511,9 +18461,11 @@ func (s *Subscription) Decode(d *jx.Decoder) error {
 				return errors.Wrap(err, "decode field \"deprecated_version\"")
 			}
 		case "version":
+			requiredBitSet[1] |= 1 << 7
 			if err := func() error {
-				s.Version.Reset()
-				if err := s.Version.Decode(d); err != nil {
+				v, err := d.Int()
+				s.Version = int(v)
+				if err != nil {
 					return err
 				}
 				return nil
@@ -18521,9 +18473,11 @@ func (s *Subscription) Decode(d *jx.Decoder) error {
 				return errors.Wrap(err, "decode field \"version\"")
 			}
 		case "created_at":
+			requiredBitSet[2] |= 1 << 0
 			if err := func() error {
-				s.CreatedAt.Reset()
-				if err := s.CreatedAt.Decode(d, json.DecodeDateTime); err != nil {
+				v, err := json.DecodeDateTime(d)
+				s.CreatedAt = v
+				if err != nil {
 					return err
 				}
 				return nil
@@ -18531,9 +18485,11 @@ func (s *Subscription) Decode(d *jx.Decoder) error {
 				return errors.Wrap(err, "decode field \"created_at\"")
 			}
 		case "updated_at":
+			requiredBitSet[2] |= 1 << 1
 			if err := func() error {
-				s.UpdatedAt.Reset()
-				if err := s.UpdatedAt.Decode(d, json.DecodeDateTime); err != nil {
+				v, err := json.DecodeDateTime(d)
+				s.UpdatedAt = v
+				if err != nil {
 					return err
 				}
 				return nil
@@ -18546,6 +18502,40 @@ func (s *Subscription) Decode(d *jx.Decoder) error {
 		return nil
 	}); err != nil {
 		return errors.Wrap(err, "decode Subscription")
+	}
+	// Validate required fields.
+	var failures []validate.FieldError
+	for i, mask := range [3]uint8{
+		0b10111111,
+		0b11110001,
+		0b00000011,
+	} {
+		if result := (requiredBitSet[i] & mask) ^ mask; result != 0 {
+			// Mask only required fields and check equality to mask using XOR.
+			//
+			// If XOR result is not zero, result is not equal to expected, so some fields are missed.
+			// Bits of fields which would be set are actually bits of missed fields.
+			missed := bits.OnesCount8(result)
+			for bitN := 0; bitN < missed; bitN++ {
+				bitIdx := bits.TrailingZeros8(result)
+				fieldIdx := i*8 + bitIdx
+				var name string
+				if fieldIdx < len(jsonFieldsNameOfSubscription) {
+					name = jsonFieldsNameOfSubscription[fieldIdx]
+				} else {
+					name = strconv.Itoa(fieldIdx)
+				}
+				failures = append(failures, validate.FieldError{
+					Name:  name,
+					Error: validate.ErrFieldRequired,
+				})
+				// Reset bit.
+				result &^= 1 << bitIdx
+			}
+		}
+	}
+	if len(failures) > 0 {
+		return &validate.Error{Fields: failures}
 	}
 
 	return nil
@@ -20118,52 +20108,36 @@ func (s *Ticket) Encode(e *jx.Encoder) {
 // encodeFields encodes fields.
 func (s *Ticket) encodeFields(e *jx.Encoder) {
 	{
-		if s.TicketID.Set {
-			e.FieldStart("ticket_id")
-			s.TicketID.Encode(e)
-		}
+		e.FieldStart("ticket_id")
+		e.Str(s.TicketID)
 	}
 	{
-		if s.OrderID.Set {
-			e.FieldStart("order_id")
-			s.OrderID.Encode(e)
-		}
+		e.FieldStart("order_id")
+		e.Str(s.OrderID)
 	}
 	{
-		if s.ShowID.Set {
-			e.FieldStart("show_id")
-			s.ShowID.Encode(e)
-		}
+		e.FieldStart("show_id")
+		e.Str(s.ShowID)
 	}
 	{
-		if s.VenueID.Set {
-			e.FieldStart("venue_id")
-			s.VenueID.Encode(e)
-		}
+		e.FieldStart("venue_id")
+		e.Str(s.VenueID)
 	}
 	{
-		if s.TicketType.Set {
-			e.FieldStart("ticket_type")
-			s.TicketType.Encode(e)
-		}
+		e.FieldStart("ticket_type")
+		e.Str(s.TicketType)
 	}
 	{
-		if s.Status.Set {
-			e.FieldStart("status")
-			s.Status.Encode(e)
-		}
+		e.FieldStart("status")
+		s.Status.Encode(e)
 	}
 	{
-		if s.Code.Set {
-			e.FieldStart("code")
-			s.Code.Encode(e)
-		}
+		e.FieldStart("code")
+		e.Str(s.Code)
 	}
 	{
-		if s.Generation.Set {
-			e.FieldStart("generation")
-			s.Generation.Encode(e)
-		}
+		e.FieldStart("generation")
+		e.Int(s.Generation)
 	}
 	{
 		if s.RevokedBy.Set {
@@ -20184,16 +20158,12 @@ func (s *Ticket) encodeFields(e *jx.Encoder) {
 		}
 	}
 	{
-		if s.CreatedAt.Set {
-			e.FieldStart("created_at")
-			s.CreatedAt.Encode(e, json.EncodeDateTime)
-		}
+		e.FieldStart("created_at")
+		json.EncodeDateTime(e, s.CreatedAt)
 	}
 	{
-		if s.UpdatedAt.Set {
-			e.FieldStart("updated_at")
-			s.UpdatedAt.Encode(e, json.EncodeDateTime)
-		}
+		e.FieldStart("updated_at")
+		json.EncodeDateTime(e, s.UpdatedAt)
 	}
 }
 
@@ -20218,13 +20188,16 @@ func (s *Ticket) Decode(d *jx.Decoder) error {
 	if s == nil {
 		return errors.New("invalid: unable to decode Ticket to nil")
 	}
+	var requiredBitSet [2]uint8
 
 	if err := d.ObjBytes(func(d *jx.Decoder, k []byte) error {
 		switch string(k) {
 		case "ticket_id":
+			requiredBitSet[0] |= 1 << 0
 			if err := func() error {
-				s.TicketID.Reset()
-				if err := s.TicketID.Decode(d); err != nil {
+				v, err := d.Str()
+				s.TicketID = string(v)
+				if err != nil {
 					return err
 				}
 				return nil
@@ -20232,9 +20205,11 @@ func (s *Ticket) Decode(d *jx.Decoder) error {
 				return errors.Wrap(err, "decode field \"ticket_id\"")
 			}
 		case "order_id":
+			requiredBitSet[0] |= 1 << 1
 			if err := func() error {
-				s.OrderID.Reset()
-				if err := s.OrderID.Decode(d); err != nil {
+				v, err := d.Str()
+				s.OrderID = string(v)
+				if err != nil {
 					return err
 				}
 				return nil
@@ -20242,9 +20217,11 @@ func (s *Ticket) Decode(d *jx.Decoder) error {
 				return errors.Wrap(err, "decode field \"order_id\"")
 			}
 		case "show_id":
+			requiredBitSet[0] |= 1 << 2
 			if err := func() error {
-				s.ShowID.Reset()
-				if err := s.ShowID.Decode(d); err != nil {
+				v, err := d.Str()
+				s.ShowID = string(v)
+				if err != nil {
 					return err
 				}
 				return nil
@@ -20252,9 +20229,11 @@ func (s *Ticket) Decode(d *jx.Decoder) error {
 				return errors.Wrap(err, "decode field \"show_id\"")
 			}
 		case "venue_id":
+			requiredBitSet[0] |= 1 << 3
 			if err := func() error {
-				s.VenueID.Reset()
-				if err := s.VenueID.Decode(d); err != nil {
+				v, err := d.Str()
+				s.VenueID = string(v)
+				if err != nil {
 					return err
 				}
 				return nil
@@ -20262,9 +20241,11 @@ func (s *Ticket) Decode(d *jx.Decoder) error {
 				return errors.Wrap(err, "decode field \"venue_id\"")
 			}
 		case "ticket_type":
+			requiredBitSet[0] |= 1 << 4
 			if err := func() error {
-				s.TicketType.Reset()
-				if err := s.TicketType.Decode(d); err != nil {
+				v, err := d.Str()
+				s.TicketType = string(v)
+				if err != nil {
 					return err
 				}
 				return nil
@@ -20272,8 +20253,8 @@ func (s *Ticket) Decode(d *jx.Decoder) error {
 				return errors.Wrap(err, "decode field \"ticket_type\"")
 			}
 		case "status":
+			requiredBitSet[0] |= 1 << 5
 			if err := func() error {
-				s.Status.Reset()
 				if err := s.Status.Decode(d); err != nil {
 					return err
 				}
@@ -20282,9 +20263,11 @@ func (s *Ticket) Decode(d *jx.Decoder) error {
 				return errors.Wrap(err, "decode field \"status\"")
 			}
 		case "code":
+			requiredBitSet[0] |= 1 << 6
 			if err := func() error {
-				s.Code.Reset()
-				if err := s.Code.Decode(d); err != nil {
+				v, err := d.Str()
+				s.Code = string(v)
+				if err != nil {
 					return err
 				}
 				return nil
@@ -20292,9 +20275,11 @@ func (s *Ticket) Decode(d *jx.Decoder) error {
 				return errors.Wrap(err, "decode field \"code\"")
 			}
 		case "generation":
+			requiredBitSet[0] |= 1 << 7
 			if err := func() error {
-				s.Generation.Reset()
-				if err := s.Generation.Decode(d); err != nil {
+				v, err := d.Int()
+				s.Generation = int(v)
+				if err != nil {
 					return err
 				}
 				return nil
@@ -20332,9 +20317,11 @@ func (s *Ticket) Decode(d *jx.Decoder) error {
 				return errors.Wrap(err, "decode field \"holder_changed_at\"")
 			}
 		case "created_at":
+			requiredBitSet[1] |= 1 << 3
 			if err := func() error {
-				s.CreatedAt.Reset()
-				if err := s.CreatedAt.Decode(d, json.DecodeDateTime); err != nil {
+				v, err := json.DecodeDateTime(d)
+				s.CreatedAt = v
+				if err != nil {
 					return err
 				}
 				return nil
@@ -20342,9 +20329,11 @@ func (s *Ticket) Decode(d *jx.Decoder) error {
 				return errors.Wrap(err, "decode field \"created_at\"")
 			}
 		case "updated_at":
+			requiredBitSet[1] |= 1 << 4
 			if err := func() error {
-				s.UpdatedAt.Reset()
-				if err := s.UpdatedAt.Decode(d, json.DecodeDateTime); err != nil {
+				v, err := json.DecodeDateTime(d)
+				s.UpdatedAt = v
+				if err != nil {
 					return err
 				}
 				return nil
@@ -20357,6 +20346,39 @@ func (s *Ticket) Decode(d *jx.Decoder) error {
 		return nil
 	}); err != nil {
 		return errors.Wrap(err, "decode Ticket")
+	}
+	// Validate required fields.
+	var failures []validate.FieldError
+	for i, mask := range [2]uint8{
+		0b11111111,
+		0b00011000,
+	} {
+		if result := (requiredBitSet[i] & mask) ^ mask; result != 0 {
+			// Mask only required fields and check equality to mask using XOR.
+			//
+			// If XOR result is not zero, result is not equal to expected, so some fields are missed.
+			// Bits of fields which would be set are actually bits of missed fields.
+			missed := bits.OnesCount8(result)
+			for bitN := 0; bitN < missed; bitN++ {
+				bitIdx := bits.TrailingZeros8(result)
+				fieldIdx := i*8 + bitIdx
+				var name string
+				if fieldIdx < len(jsonFieldsNameOfTicket) {
+					name = jsonFieldsNameOfTicket[fieldIdx]
+				} else {
+					name = strconv.Itoa(fieldIdx)
+				}
+				failures = append(failures, validate.FieldError{
+					Name:  name,
+					Error: validate.ErrFieldRequired,
+				})
+				// Reset bit.
+				result &^= 1 << bitIdx
+			}
+		}
+	}
+	if len(failures) > 0 {
+		return &validate.Error{Fields: failures}
 	}
 
 	return nil

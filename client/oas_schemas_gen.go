@@ -13,49 +13,49 @@ import (
 
 // Ref: #/components/schemas/Accepted
 type Accepted struct {
-	Status OptString `json:"status"`
-	Source OptString `json:"source"`
-	ID     OptString `json:"id"`
-	Type   OptString `json:"type"`
+	Status string `json:"status"`
+	Source string `json:"source"`
+	ID     string `json:"id"`
+	Type   string `json:"type"`
 }
 
 // GetStatus returns the value of Status.
-func (s *Accepted) GetStatus() OptString {
+func (s *Accepted) GetStatus() string {
 	return s.Status
 }
 
 // GetSource returns the value of Source.
-func (s *Accepted) GetSource() OptString {
+func (s *Accepted) GetSource() string {
 	return s.Source
 }
 
 // GetID returns the value of ID.
-func (s *Accepted) GetID() OptString {
+func (s *Accepted) GetID() string {
 	return s.ID
 }
 
 // GetType returns the value of Type.
-func (s *Accepted) GetType() OptString {
+func (s *Accepted) GetType() string {
 	return s.Type
 }
 
 // SetStatus sets the value of Status.
-func (s *Accepted) SetStatus(val OptString) {
+func (s *Accepted) SetStatus(val string) {
 	s.Status = val
 }
 
 // SetSource sets the value of Source.
-func (s *Accepted) SetSource(val OptString) {
+func (s *Accepted) SetSource(val string) {
 	s.Source = val
 }
 
 // SetID sets the value of ID.
-func (s *Accepted) SetID(val OptString) {
+func (s *Accepted) SetID(val string) {
 	s.ID = val
 }
 
 // SetType sets the value of Type.
-func (s *Accepted) SetType(val OptString) {
+func (s *Accepted) SetType(val string) {
 	s.Type = val
 }
 
@@ -846,30 +846,30 @@ func (*CreateTokenUnauthorized) createTokenRes() {}
 // Merged schema.
 // Ref: #/components/schemas/CreatedSubscription
 type CreatedSubscription struct {
-	ID         OptString `json:"id"`
-	URL        OptString `json:"url"`
-	EventTypes []string  `json:"event_types"`
+	ID         string   `json:"id"`
+	URL        string   `json:"url"`
+	EventTypes []string `json:"event_types"`
 	// Empty or null = every venue.
-	VenueIds       OptNilStringArray             `json:"venue_ids"`
-	Description    OptString                     `json:"description"`
-	Signing        OptCreatedSubscriptionSigning `json:"signing"`
-	RetrySchedule  []string                      `json:"retry_schedule"`
-	Pii            OptBool                       `json:"pii"`
-	Status         OptCreatedSubscriptionStatus  `json:"status"`
-	DisabledReason OptString                     `json:"disabled_reason"`
-	FailingSince   OptDateTime                   `json:"failing_since"`
+	VenueIds       []string                   `json:"venue_ids"`
+	Description    string                     `json:"description"`
+	Signing        CreatedSubscriptionSigning `json:"signing"`
+	RetrySchedule  []string                   `json:"retry_schedule"`
+	Pii            bool                       `json:"pii"`
+	Status         CreatedSubscriptionStatus  `json:"status"`
+	DisabledReason OptString                  `json:"disabled_reason"`
+	FailingSince   OptDateTime                `json:"failing_since"`
 	// This process's breaker for the endpoint.
 	Breaker OptCreatedSubscriptionBreaker `json:"breaker"`
-	Pending OptInt                        `json:"pending"`
+	Pending int                           `json:"pending"`
 	// The outbound event version its payloads are rendered in (asked for as version).
-	EventVersion OptString `json:"event_version"`
+	EventVersion string `json:"event_version"`
 	// Event_version is deprecated; deliveries carry Deprecation and Sunset.
-	DeprecatedVersion OptBool `json:"deprecated_version"`
+	DeprecatedVersion bool `json:"deprecated_version"`
 	// The record's revision.
-	Version   OptInt      `json:"version"`
-	CreatedAt OptDateTime `json:"created_at"`
-	UpdatedAt OptDateTime `json:"updated_at"`
-	KeyID     string      `json:"key_id"`
+	Version   int       `json:"version"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+	KeyID     string    `json:"key_id"`
 	// Hmac: whsec_…, shown once.
 	Secret OptString `json:"secret"`
 	// Ed25519: whpk_….
@@ -877,12 +877,12 @@ type CreatedSubscription struct {
 }
 
 // GetID returns the value of ID.
-func (s *CreatedSubscription) GetID() OptString {
+func (s *CreatedSubscription) GetID() string {
 	return s.ID
 }
 
 // GetURL returns the value of URL.
-func (s *CreatedSubscription) GetURL() OptString {
+func (s *CreatedSubscription) GetURL() string {
 	return s.URL
 }
 
@@ -892,17 +892,17 @@ func (s *CreatedSubscription) GetEventTypes() []string {
 }
 
 // GetVenueIds returns the value of VenueIds.
-func (s *CreatedSubscription) GetVenueIds() OptNilStringArray {
+func (s *CreatedSubscription) GetVenueIds() []string {
 	return s.VenueIds
 }
 
 // GetDescription returns the value of Description.
-func (s *CreatedSubscription) GetDescription() OptString {
+func (s *CreatedSubscription) GetDescription() string {
 	return s.Description
 }
 
 // GetSigning returns the value of Signing.
-func (s *CreatedSubscription) GetSigning() OptCreatedSubscriptionSigning {
+func (s *CreatedSubscription) GetSigning() CreatedSubscriptionSigning {
 	return s.Signing
 }
 
@@ -912,12 +912,12 @@ func (s *CreatedSubscription) GetRetrySchedule() []string {
 }
 
 // GetPii returns the value of Pii.
-func (s *CreatedSubscription) GetPii() OptBool {
+func (s *CreatedSubscription) GetPii() bool {
 	return s.Pii
 }
 
 // GetStatus returns the value of Status.
-func (s *CreatedSubscription) GetStatus() OptCreatedSubscriptionStatus {
+func (s *CreatedSubscription) GetStatus() CreatedSubscriptionStatus {
 	return s.Status
 }
 
@@ -937,32 +937,32 @@ func (s *CreatedSubscription) GetBreaker() OptCreatedSubscriptionBreaker {
 }
 
 // GetPending returns the value of Pending.
-func (s *CreatedSubscription) GetPending() OptInt {
+func (s *CreatedSubscription) GetPending() int {
 	return s.Pending
 }
 
 // GetEventVersion returns the value of EventVersion.
-func (s *CreatedSubscription) GetEventVersion() OptString {
+func (s *CreatedSubscription) GetEventVersion() string {
 	return s.EventVersion
 }
 
 // GetDeprecatedVersion returns the value of DeprecatedVersion.
-func (s *CreatedSubscription) GetDeprecatedVersion() OptBool {
+func (s *CreatedSubscription) GetDeprecatedVersion() bool {
 	return s.DeprecatedVersion
 }
 
 // GetVersion returns the value of Version.
-func (s *CreatedSubscription) GetVersion() OptInt {
+func (s *CreatedSubscription) GetVersion() int {
 	return s.Version
 }
 
 // GetCreatedAt returns the value of CreatedAt.
-func (s *CreatedSubscription) GetCreatedAt() OptDateTime {
+func (s *CreatedSubscription) GetCreatedAt() time.Time {
 	return s.CreatedAt
 }
 
 // GetUpdatedAt returns the value of UpdatedAt.
-func (s *CreatedSubscription) GetUpdatedAt() OptDateTime {
+func (s *CreatedSubscription) GetUpdatedAt() time.Time {
 	return s.UpdatedAt
 }
 
@@ -982,12 +982,12 @@ func (s *CreatedSubscription) GetPublicKey() OptString {
 }
 
 // SetID sets the value of ID.
-func (s *CreatedSubscription) SetID(val OptString) {
+func (s *CreatedSubscription) SetID(val string) {
 	s.ID = val
 }
 
 // SetURL sets the value of URL.
-func (s *CreatedSubscription) SetURL(val OptString) {
+func (s *CreatedSubscription) SetURL(val string) {
 	s.URL = val
 }
 
@@ -997,17 +997,17 @@ func (s *CreatedSubscription) SetEventTypes(val []string) {
 }
 
 // SetVenueIds sets the value of VenueIds.
-func (s *CreatedSubscription) SetVenueIds(val OptNilStringArray) {
+func (s *CreatedSubscription) SetVenueIds(val []string) {
 	s.VenueIds = val
 }
 
 // SetDescription sets the value of Description.
-func (s *CreatedSubscription) SetDescription(val OptString) {
+func (s *CreatedSubscription) SetDescription(val string) {
 	s.Description = val
 }
 
 // SetSigning sets the value of Signing.
-func (s *CreatedSubscription) SetSigning(val OptCreatedSubscriptionSigning) {
+func (s *CreatedSubscription) SetSigning(val CreatedSubscriptionSigning) {
 	s.Signing = val
 }
 
@@ -1017,12 +1017,12 @@ func (s *CreatedSubscription) SetRetrySchedule(val []string) {
 }
 
 // SetPii sets the value of Pii.
-func (s *CreatedSubscription) SetPii(val OptBool) {
+func (s *CreatedSubscription) SetPii(val bool) {
 	s.Pii = val
 }
 
 // SetStatus sets the value of Status.
-func (s *CreatedSubscription) SetStatus(val OptCreatedSubscriptionStatus) {
+func (s *CreatedSubscription) SetStatus(val CreatedSubscriptionStatus) {
 	s.Status = val
 }
 
@@ -1042,32 +1042,32 @@ func (s *CreatedSubscription) SetBreaker(val OptCreatedSubscriptionBreaker) {
 }
 
 // SetPending sets the value of Pending.
-func (s *CreatedSubscription) SetPending(val OptInt) {
+func (s *CreatedSubscription) SetPending(val int) {
 	s.Pending = val
 }
 
 // SetEventVersion sets the value of EventVersion.
-func (s *CreatedSubscription) SetEventVersion(val OptString) {
+func (s *CreatedSubscription) SetEventVersion(val string) {
 	s.EventVersion = val
 }
 
 // SetDeprecatedVersion sets the value of DeprecatedVersion.
-func (s *CreatedSubscription) SetDeprecatedVersion(val OptBool) {
+func (s *CreatedSubscription) SetDeprecatedVersion(val bool) {
 	s.DeprecatedVersion = val
 }
 
 // SetVersion sets the value of Version.
-func (s *CreatedSubscription) SetVersion(val OptInt) {
+func (s *CreatedSubscription) SetVersion(val int) {
 	s.Version = val
 }
 
 // SetCreatedAt sets the value of CreatedAt.
-func (s *CreatedSubscription) SetCreatedAt(val OptDateTime) {
+func (s *CreatedSubscription) SetCreatedAt(val time.Time) {
 	s.CreatedAt = val
 }
 
 // SetUpdatedAt sets the value of UpdatedAt.
-func (s *CreatedSubscription) SetUpdatedAt(val OptDateTime) {
+func (s *CreatedSubscription) SetUpdatedAt(val time.Time) {
 	s.UpdatedAt = val
 }
 
@@ -3064,82 +3064,82 @@ func (s *IncidentTags) init() IncidentTags {
 
 // Ref: #/components/schemas/Inventory
 type Inventory struct {
-	ShowID     OptString `json:"show_id"`
-	TicketType OptString `json:"ticket_type"`
-	Capacity   OptInt    `json:"capacity"`
-	Sold       OptInt    `json:"sold"`
-	Held       OptInt    `json:"held"`
-	Available  OptInt    `json:"available"`
-	Version    OptInt    `json:"version"`
+	ShowID     string `json:"show_id"`
+	TicketType string `json:"ticket_type"`
+	Capacity   int    `json:"capacity"`
+	Sold       int    `json:"sold"`
+	Held       int    `json:"held"`
+	Available  int    `json:"available"`
+	Version    int    `json:"version"`
 }
 
 // GetShowID returns the value of ShowID.
-func (s *Inventory) GetShowID() OptString {
+func (s *Inventory) GetShowID() string {
 	return s.ShowID
 }
 
 // GetTicketType returns the value of TicketType.
-func (s *Inventory) GetTicketType() OptString {
+func (s *Inventory) GetTicketType() string {
 	return s.TicketType
 }
 
 // GetCapacity returns the value of Capacity.
-func (s *Inventory) GetCapacity() OptInt {
+func (s *Inventory) GetCapacity() int {
 	return s.Capacity
 }
 
 // GetSold returns the value of Sold.
-func (s *Inventory) GetSold() OptInt {
+func (s *Inventory) GetSold() int {
 	return s.Sold
 }
 
 // GetHeld returns the value of Held.
-func (s *Inventory) GetHeld() OptInt {
+func (s *Inventory) GetHeld() int {
 	return s.Held
 }
 
 // GetAvailable returns the value of Available.
-func (s *Inventory) GetAvailable() OptInt {
+func (s *Inventory) GetAvailable() int {
 	return s.Available
 }
 
 // GetVersion returns the value of Version.
-func (s *Inventory) GetVersion() OptInt {
+func (s *Inventory) GetVersion() int {
 	return s.Version
 }
 
 // SetShowID sets the value of ShowID.
-func (s *Inventory) SetShowID(val OptString) {
+func (s *Inventory) SetShowID(val string) {
 	s.ShowID = val
 }
 
 // SetTicketType sets the value of TicketType.
-func (s *Inventory) SetTicketType(val OptString) {
+func (s *Inventory) SetTicketType(val string) {
 	s.TicketType = val
 }
 
 // SetCapacity sets the value of Capacity.
-func (s *Inventory) SetCapacity(val OptInt) {
+func (s *Inventory) SetCapacity(val int) {
 	s.Capacity = val
 }
 
 // SetSold sets the value of Sold.
-func (s *Inventory) SetSold(val OptInt) {
+func (s *Inventory) SetSold(val int) {
 	s.Sold = val
 }
 
 // SetHeld sets the value of Held.
-func (s *Inventory) SetHeld(val OptInt) {
+func (s *Inventory) SetHeld(val int) {
 	s.Held = val
 }
 
 // SetAvailable sets the value of Available.
-func (s *Inventory) SetAvailable(val OptInt) {
+func (s *Inventory) SetAvailable(val int) {
 	s.Available = val
 }
 
 // SetVersion sets the value of Version.
-func (s *Inventory) SetVersion(val OptInt) {
+func (s *Inventory) SetVersion(val int) {
 	s.Version = val
 }
 
@@ -4048,98 +4048,6 @@ func (o OptCreatedSubscriptionBreaker) Or(d CreatedSubscriptionBreaker) CreatedS
 	return d
 }
 
-// NewOptCreatedSubscriptionSigning returns new OptCreatedSubscriptionSigning with value set to v.
-func NewOptCreatedSubscriptionSigning(v CreatedSubscriptionSigning) OptCreatedSubscriptionSigning {
-	return OptCreatedSubscriptionSigning{
-		Value: v,
-		Set:   true,
-	}
-}
-
-// OptCreatedSubscriptionSigning is optional CreatedSubscriptionSigning.
-type OptCreatedSubscriptionSigning struct {
-	Value CreatedSubscriptionSigning
-	Set   bool
-}
-
-// IsSet returns true if OptCreatedSubscriptionSigning was set.
-func (o OptCreatedSubscriptionSigning) IsSet() bool { return o.Set }
-
-// Reset unsets value.
-func (o *OptCreatedSubscriptionSigning) Reset() {
-	var v CreatedSubscriptionSigning
-	o.Value = v
-	o.Set = false
-}
-
-// SetTo sets value to v.
-func (o *OptCreatedSubscriptionSigning) SetTo(v CreatedSubscriptionSigning) {
-	o.Set = true
-	o.Value = v
-}
-
-// Get returns value and boolean that denotes whether value was set.
-func (o OptCreatedSubscriptionSigning) Get() (v CreatedSubscriptionSigning, ok bool) {
-	if !o.Set {
-		return v, false
-	}
-	return o.Value, true
-}
-
-// Or returns value if set, or given parameter if does not.
-func (o OptCreatedSubscriptionSigning) Or(d CreatedSubscriptionSigning) CreatedSubscriptionSigning {
-	if v, ok := o.Get(); ok {
-		return v
-	}
-	return d
-}
-
-// NewOptCreatedSubscriptionStatus returns new OptCreatedSubscriptionStatus with value set to v.
-func NewOptCreatedSubscriptionStatus(v CreatedSubscriptionStatus) OptCreatedSubscriptionStatus {
-	return OptCreatedSubscriptionStatus{
-		Value: v,
-		Set:   true,
-	}
-}
-
-// OptCreatedSubscriptionStatus is optional CreatedSubscriptionStatus.
-type OptCreatedSubscriptionStatus struct {
-	Value CreatedSubscriptionStatus
-	Set   bool
-}
-
-// IsSet returns true if OptCreatedSubscriptionStatus was set.
-func (o OptCreatedSubscriptionStatus) IsSet() bool { return o.Set }
-
-// Reset unsets value.
-func (o *OptCreatedSubscriptionStatus) Reset() {
-	var v CreatedSubscriptionStatus
-	o.Value = v
-	o.Set = false
-}
-
-// SetTo sets value to v.
-func (o *OptCreatedSubscriptionStatus) SetTo(v CreatedSubscriptionStatus) {
-	o.Set = true
-	o.Value = v
-}
-
-// Get returns value and boolean that denotes whether value was set.
-func (o OptCreatedSubscriptionStatus) Get() (v CreatedSubscriptionStatus, ok bool) {
-	if !o.Set {
-		return v, false
-	}
-	return o.Value, true
-}
-
-// Or returns value if set, or given parameter if does not.
-func (o OptCreatedSubscriptionStatus) Or(d CreatedSubscriptionStatus) CreatedSubscriptionStatus {
-	if v, ok := o.Get(); ok {
-		return v
-	}
-	return d
-}
-
 // NewOptDate returns new OptDate with value set to v.
 func NewOptDate(v time.Time) OptDate {
 	return OptDate{
@@ -4920,52 +4828,6 @@ func (o OptOpenIncidentReq) Or(d OpenIncidentReq) OpenIncidentReq {
 	return d
 }
 
-// NewOptOrderStatus returns new OptOrderStatus with value set to v.
-func NewOptOrderStatus(v OrderStatus) OptOrderStatus {
-	return OptOrderStatus{
-		Value: v,
-		Set:   true,
-	}
-}
-
-// OptOrderStatus is optional OrderStatus.
-type OptOrderStatus struct {
-	Value OrderStatus
-	Set   bool
-}
-
-// IsSet returns true if OptOrderStatus was set.
-func (o OptOrderStatus) IsSet() bool { return o.Set }
-
-// Reset unsets value.
-func (o *OptOrderStatus) Reset() {
-	var v OrderStatus
-	o.Value = v
-	o.Set = false
-}
-
-// SetTo sets value to v.
-func (o *OptOrderStatus) SetTo(v OrderStatus) {
-	o.Set = true
-	o.Value = v
-}
-
-// Get returns value and boolean that denotes whether value was set.
-func (o OptOrderStatus) Get() (v OrderStatus, ok bool) {
-	if !o.Set {
-		return v, false
-	}
-	return o.Value, true
-}
-
-// Or returns value if set, or given parameter if does not.
-func (o OptOrderStatus) Or(d OrderStatus) OrderStatus {
-	if v, ok := o.Get(); ok {
-		return v
-	}
-	return d
-}
-
 // NewOptRecordScanOKResult returns new OptRecordScanOKResult with value set to v.
 func NewOptRecordScanOKResult(v RecordScanOKResult) OptRecordScanOKResult {
 	return OptRecordScanOKResult{
@@ -5288,52 +5150,6 @@ func (o OptRotateSubscriptionSecretReq) Or(d RotateSubscriptionSecretReq) Rotate
 	return d
 }
 
-// NewOptSecretState returns new OptSecretState with value set to v.
-func NewOptSecretState(v SecretState) OptSecretState {
-	return OptSecretState{
-		Value: v,
-		Set:   true,
-	}
-}
-
-// OptSecretState is optional SecretState.
-type OptSecretState struct {
-	Value SecretState
-	Set   bool
-}
-
-// IsSet returns true if OptSecretState was set.
-func (o OptSecretState) IsSet() bool { return o.Set }
-
-// Reset unsets value.
-func (o *OptSecretState) Reset() {
-	var v SecretState
-	o.Value = v
-	o.Set = false
-}
-
-// SetTo sets value to v.
-func (o *OptSecretState) SetTo(v SecretState) {
-	o.Set = true
-	o.Value = v
-}
-
-// Get returns value and boolean that denotes whether value was set.
-func (o OptSecretState) Get() (v SecretState, ok bool) {
-	if !o.Set {
-		return v, false
-	}
-	return o.Value, true
-}
-
-// Or returns value if set, or given parameter if does not.
-func (o OptSecretState) Or(d SecretState) SecretState {
-	if v, ok := o.Get(); ok {
-		return v
-	}
-	return d
-}
-
 // NewOptSetInventoryReq returns new OptSetInventoryReq with value set to v.
 func NewOptSetInventoryReq(v SetInventoryReq) OptSetInventoryReq {
 	return OptSetInventoryReq{
@@ -5426,52 +5242,6 @@ func (o OptSourcePolicy) Or(d SourcePolicy) SourcePolicy {
 	return d
 }
 
-// NewOptSourceScheme returns new OptSourceScheme with value set to v.
-func NewOptSourceScheme(v SourceScheme) OptSourceScheme {
-	return OptSourceScheme{
-		Value: v,
-		Set:   true,
-	}
-}
-
-// OptSourceScheme is optional SourceScheme.
-type OptSourceScheme struct {
-	Value SourceScheme
-	Set   bool
-}
-
-// IsSet returns true if OptSourceScheme was set.
-func (o OptSourceScheme) IsSet() bool { return o.Set }
-
-// Reset unsets value.
-func (o *OptSourceScheme) Reset() {
-	var v SourceScheme
-	o.Value = v
-	o.Set = false
-}
-
-// SetTo sets value to v.
-func (o *OptSourceScheme) SetTo(v SourceScheme) {
-	o.Set = true
-	o.Value = v
-}
-
-// Get returns value and boolean that denotes whether value was set.
-func (o OptSourceScheme) Get() (v SourceScheme, ok bool) {
-	if !o.Set {
-		return v, false
-	}
-	return o.Value, true
-}
-
-// Or returns value if set, or given parameter if does not.
-func (o OptSourceScheme) Or(d SourceScheme) SourceScheme {
-	if v, ok := o.Get(); ok {
-		return v
-	}
-	return d
-}
-
 // NewOptString returns new OptString with value set to v.
 func NewOptString(v string) OptString {
 	return OptString{
@@ -5558,98 +5328,6 @@ func (o OptSubscriptionBreaker) Get() (v SubscriptionBreaker, ok bool) {
 
 // Or returns value if set, or given parameter if does not.
 func (o OptSubscriptionBreaker) Or(d SubscriptionBreaker) SubscriptionBreaker {
-	if v, ok := o.Get(); ok {
-		return v
-	}
-	return d
-}
-
-// NewOptSubscriptionSigning returns new OptSubscriptionSigning with value set to v.
-func NewOptSubscriptionSigning(v SubscriptionSigning) OptSubscriptionSigning {
-	return OptSubscriptionSigning{
-		Value: v,
-		Set:   true,
-	}
-}
-
-// OptSubscriptionSigning is optional SubscriptionSigning.
-type OptSubscriptionSigning struct {
-	Value SubscriptionSigning
-	Set   bool
-}
-
-// IsSet returns true if OptSubscriptionSigning was set.
-func (o OptSubscriptionSigning) IsSet() bool { return o.Set }
-
-// Reset unsets value.
-func (o *OptSubscriptionSigning) Reset() {
-	var v SubscriptionSigning
-	o.Value = v
-	o.Set = false
-}
-
-// SetTo sets value to v.
-func (o *OptSubscriptionSigning) SetTo(v SubscriptionSigning) {
-	o.Set = true
-	o.Value = v
-}
-
-// Get returns value and boolean that denotes whether value was set.
-func (o OptSubscriptionSigning) Get() (v SubscriptionSigning, ok bool) {
-	if !o.Set {
-		return v, false
-	}
-	return o.Value, true
-}
-
-// Or returns value if set, or given parameter if does not.
-func (o OptSubscriptionSigning) Or(d SubscriptionSigning) SubscriptionSigning {
-	if v, ok := o.Get(); ok {
-		return v
-	}
-	return d
-}
-
-// NewOptSubscriptionStatus returns new OptSubscriptionStatus with value set to v.
-func NewOptSubscriptionStatus(v SubscriptionStatus) OptSubscriptionStatus {
-	return OptSubscriptionStatus{
-		Value: v,
-		Set:   true,
-	}
-}
-
-// OptSubscriptionStatus is optional SubscriptionStatus.
-type OptSubscriptionStatus struct {
-	Value SubscriptionStatus
-	Set   bool
-}
-
-// IsSet returns true if OptSubscriptionStatus was set.
-func (o OptSubscriptionStatus) IsSet() bool { return o.Set }
-
-// Reset unsets value.
-func (o *OptSubscriptionStatus) Reset() {
-	var v SubscriptionStatus
-	o.Value = v
-	o.Set = false
-}
-
-// SetTo sets value to v.
-func (o *OptSubscriptionStatus) SetTo(v SubscriptionStatus) {
-	o.Set = true
-	o.Value = v
-}
-
-// Get returns value and boolean that denotes whether value was set.
-func (o OptSubscriptionStatus) Get() (v SubscriptionStatus, ok bool) {
-	if !o.Set {
-		return v, false
-	}
-	return o.Value, true
-}
-
-// Or returns value if set, or given parameter if does not.
-func (o OptSubscriptionStatus) Or(d SubscriptionStatus) SubscriptionStatus {
 	if v, ok := o.Get(); ok {
 		return v
 	}
@@ -5794,85 +5472,39 @@ func (o OptTicketRevokedBy) Or(d TicketRevokedBy) TicketRevokedBy {
 	return d
 }
 
-// NewOptTicketStatus returns new OptTicketStatus with value set to v.
-func NewOptTicketStatus(v TicketStatus) OptTicketStatus {
-	return OptTicketStatus{
-		Value: v,
-		Set:   true,
-	}
-}
-
-// OptTicketStatus is optional TicketStatus.
-type OptTicketStatus struct {
-	Value TicketStatus
-	Set   bool
-}
-
-// IsSet returns true if OptTicketStatus was set.
-func (o OptTicketStatus) IsSet() bool { return o.Set }
-
-// Reset unsets value.
-func (o *OptTicketStatus) Reset() {
-	var v TicketStatus
-	o.Value = v
-	o.Set = false
-}
-
-// SetTo sets value to v.
-func (o *OptTicketStatus) SetTo(v TicketStatus) {
-	o.Set = true
-	o.Value = v
-}
-
-// Get returns value and boolean that denotes whether value was set.
-func (o OptTicketStatus) Get() (v TicketStatus, ok bool) {
-	if !o.Set {
-		return v, false
-	}
-	return o.Value, true
-}
-
-// Or returns value if set, or given parameter if does not.
-func (o OptTicketStatus) Or(d TicketStatus) TicketStatus {
-	if v, ok := o.Get(); ok {
-		return v
-	}
-	return d
-}
-
 // Ref: #/components/schemas/Order
 type Order struct {
-	OrderID       OptString      `json:"order_id"`
-	ShowID        OptString      `json:"show_id"`
-	VenueID       OptString      `json:"venue_id"`
-	Status        OptOrderStatus `json:"status"`
-	Items         []Item         `json:"items"`
-	PaymentRef    OptString      `json:"payment_ref"`
-	HoldExpiresAt OptDateTime    `json:"hold_expires_at"`
-	PaidAt        OptDateTime    `json:"paid_at"`
-	Version       OptInt         `json:"version"`
-	CreatedAt     OptDateTime    `json:"created_at"`
-	UpdatedAt     OptDateTime    `json:"updated_at"`
-	Tickets       []Ticket       `json:"tickets"`
+	OrderID       string      `json:"order_id"`
+	ShowID        string      `json:"show_id"`
+	VenueID       string      `json:"venue_id"`
+	Status        OrderStatus `json:"status"`
+	Items         []Item      `json:"items"`
+	PaymentRef    OptString   `json:"payment_ref"`
+	HoldExpiresAt OptDateTime `json:"hold_expires_at"`
+	PaidAt        OptDateTime `json:"paid_at"`
+	Version       int         `json:"version"`
+	CreatedAt     time.Time   `json:"created_at"`
+	UpdatedAt     time.Time   `json:"updated_at"`
+	Tickets       []Ticket    `json:"tickets"`
 }
 
 // GetOrderID returns the value of OrderID.
-func (s *Order) GetOrderID() OptString {
+func (s *Order) GetOrderID() string {
 	return s.OrderID
 }
 
 // GetShowID returns the value of ShowID.
-func (s *Order) GetShowID() OptString {
+func (s *Order) GetShowID() string {
 	return s.ShowID
 }
 
 // GetVenueID returns the value of VenueID.
-func (s *Order) GetVenueID() OptString {
+func (s *Order) GetVenueID() string {
 	return s.VenueID
 }
 
 // GetStatus returns the value of Status.
-func (s *Order) GetStatus() OptOrderStatus {
+func (s *Order) GetStatus() OrderStatus {
 	return s.Status
 }
 
@@ -5897,17 +5529,17 @@ func (s *Order) GetPaidAt() OptDateTime {
 }
 
 // GetVersion returns the value of Version.
-func (s *Order) GetVersion() OptInt {
+func (s *Order) GetVersion() int {
 	return s.Version
 }
 
 // GetCreatedAt returns the value of CreatedAt.
-func (s *Order) GetCreatedAt() OptDateTime {
+func (s *Order) GetCreatedAt() time.Time {
 	return s.CreatedAt
 }
 
 // GetUpdatedAt returns the value of UpdatedAt.
-func (s *Order) GetUpdatedAt() OptDateTime {
+func (s *Order) GetUpdatedAt() time.Time {
 	return s.UpdatedAt
 }
 
@@ -5917,22 +5549,22 @@ func (s *Order) GetTickets() []Ticket {
 }
 
 // SetOrderID sets the value of OrderID.
-func (s *Order) SetOrderID(val OptString) {
+func (s *Order) SetOrderID(val string) {
 	s.OrderID = val
 }
 
 // SetShowID sets the value of ShowID.
-func (s *Order) SetShowID(val OptString) {
+func (s *Order) SetShowID(val string) {
 	s.ShowID = val
 }
 
 // SetVenueID sets the value of VenueID.
-func (s *Order) SetVenueID(val OptString) {
+func (s *Order) SetVenueID(val string) {
 	s.VenueID = val
 }
 
 // SetStatus sets the value of Status.
-func (s *Order) SetStatus(val OptOrderStatus) {
+func (s *Order) SetStatus(val OrderStatus) {
 	s.Status = val
 }
 
@@ -5957,17 +5589,17 @@ func (s *Order) SetPaidAt(val OptDateTime) {
 }
 
 // SetVersion sets the value of Version.
-func (s *Order) SetVersion(val OptInt) {
+func (s *Order) SetVersion(val int) {
 	s.Version = val
 }
 
 // SetCreatedAt sets the value of CreatedAt.
-func (s *Order) SetCreatedAt(val OptDateTime) {
+func (s *Order) SetCreatedAt(val time.Time) {
 	s.CreatedAt = val
 }
 
 // SetUpdatedAt sets the value of UpdatedAt.
-func (s *Order) SetUpdatedAt(val OptDateTime) {
+func (s *Order) SetUpdatedAt(val time.Time) {
 	s.UpdatedAt = val
 }
 
@@ -7497,16 +7129,16 @@ func (s *ScanBatchResultsResultsItem) SetReason(val OptString) {
 
 // Ref: #/components/schemas/Secret
 type Secret struct {
-	ID OptString `json:"id"`
+	ID string `json:"id"`
 	// Shown only in the answer that created it.
-	Secret    OptString      `json:"secret"`
-	State     OptSecretState `json:"state"`
-	NotAfter  OptDateTime    `json:"not_after"`
-	CreatedAt OptDateTime    `json:"created_at"`
+	Secret    OptString   `json:"secret"`
+	State     SecretState `json:"state"`
+	NotAfter  OptDateTime `json:"not_after"`
+	CreatedAt time.Time   `json:"created_at"`
 }
 
 // GetID returns the value of ID.
-func (s *Secret) GetID() OptString {
+func (s *Secret) GetID() string {
 	return s.ID
 }
 
@@ -7516,7 +7148,7 @@ func (s *Secret) GetSecret() OptString {
 }
 
 // GetState returns the value of State.
-func (s *Secret) GetState() OptSecretState {
+func (s *Secret) GetState() SecretState {
 	return s.State
 }
 
@@ -7526,12 +7158,12 @@ func (s *Secret) GetNotAfter() OptDateTime {
 }
 
 // GetCreatedAt returns the value of CreatedAt.
-func (s *Secret) GetCreatedAt() OptDateTime {
+func (s *Secret) GetCreatedAt() time.Time {
 	return s.CreatedAt
 }
 
 // SetID sets the value of ID.
-func (s *Secret) SetID(val OptString) {
+func (s *Secret) SetID(val string) {
 	s.ID = val
 }
 
@@ -7541,7 +7173,7 @@ func (s *Secret) SetSecret(val OptString) {
 }
 
 // SetState sets the value of State.
-func (s *Secret) SetState(val OptSecretState) {
+func (s *Secret) SetState(val SecretState) {
 	s.State = val
 }
 
@@ -7551,7 +7183,7 @@ func (s *Secret) SetNotAfter(val OptDateTime) {
 }
 
 // SetCreatedAt sets the value of CreatedAt.
-func (s *Secret) SetCreatedAt(val OptDateTime) {
+func (s *Secret) SetCreatedAt(val time.Time) {
 	s.CreatedAt = val
 }
 
@@ -7727,10 +7359,10 @@ func (*ShowSettings) setShowSettingsRes() {}
 // Merged schema.
 // Ref: #/components/schemas/Source
 type Source struct {
-	Name      OptString       `json:"name"`
-	Scheme    OptSourceScheme `json:"scheme"`
-	CreatedAt OptDateTime     `json:"created_at"`
-	Secrets   []Secret        `json:"secrets"`
+	Name      string       `json:"name"`
+	Scheme    SourceScheme `json:"scheme"`
+	CreatedAt time.Time    `json:"created_at"`
+	Secrets   []Secret     `json:"secrets"`
 	// Token bucket rate; 0 = no limit (per process).
 	RatePerSecond OptFloat64 `json:"rate_per_second"`
 	Burst         OptInt     `json:"burst"`
@@ -7743,17 +7375,17 @@ type Source struct {
 }
 
 // GetName returns the value of Name.
-func (s *Source) GetName() OptString {
+func (s *Source) GetName() string {
 	return s.Name
 }
 
 // GetScheme returns the value of Scheme.
-func (s *Source) GetScheme() OptSourceScheme {
+func (s *Source) GetScheme() SourceScheme {
 	return s.Scheme
 }
 
 // GetCreatedAt returns the value of CreatedAt.
-func (s *Source) GetCreatedAt() OptDateTime {
+func (s *Source) GetCreatedAt() time.Time {
 	return s.CreatedAt
 }
 
@@ -7788,17 +7420,17 @@ func (s *Source) GetToleranceSeconds() OptInt {
 }
 
 // SetName sets the value of Name.
-func (s *Source) SetName(val OptString) {
+func (s *Source) SetName(val string) {
 	s.Name = val
 }
 
 // SetScheme sets the value of Scheme.
-func (s *Source) SetScheme(val OptSourceScheme) {
+func (s *Source) SetScheme(val SourceScheme) {
 	s.Scheme = val
 }
 
 // SetCreatedAt sets the value of CreatedAt.
-func (s *Source) SetCreatedAt(val OptDateTime) {
+func (s *Source) SetCreatedAt(val time.Time) {
 	s.CreatedAt = val
 }
 
@@ -8058,38 +7690,38 @@ func (s *StatusStatus) UnmarshalText(data []byte) error {
 
 // Ref: #/components/schemas/Subscription
 type Subscription struct {
-	ID         OptString `json:"id"`
-	URL        OptString `json:"url"`
-	EventTypes []string  `json:"event_types"`
+	ID         string   `json:"id"`
+	URL        string   `json:"url"`
+	EventTypes []string `json:"event_types"`
 	// Empty or null = every venue.
-	VenueIds       OptNilStringArray      `json:"venue_ids"`
-	Description    OptString              `json:"description"`
-	Signing        OptSubscriptionSigning `json:"signing"`
-	RetrySchedule  []string               `json:"retry_schedule"`
-	Pii            OptBool                `json:"pii"`
-	Status         OptSubscriptionStatus  `json:"status"`
-	DisabledReason OptString              `json:"disabled_reason"`
-	FailingSince   OptDateTime            `json:"failing_since"`
+	VenueIds       []string            `json:"venue_ids"`
+	Description    string              `json:"description"`
+	Signing        SubscriptionSigning `json:"signing"`
+	RetrySchedule  []string            `json:"retry_schedule"`
+	Pii            bool                `json:"pii"`
+	Status         SubscriptionStatus  `json:"status"`
+	DisabledReason OptString           `json:"disabled_reason"`
+	FailingSince   OptDateTime         `json:"failing_since"`
 	// This process's breaker for the endpoint.
 	Breaker OptSubscriptionBreaker `json:"breaker"`
-	Pending OptInt                 `json:"pending"`
+	Pending int                    `json:"pending"`
 	// The outbound event version its payloads are rendered in (asked for as version).
-	EventVersion OptString `json:"event_version"`
+	EventVersion string `json:"event_version"`
 	// Event_version is deprecated; deliveries carry Deprecation and Sunset.
-	DeprecatedVersion OptBool `json:"deprecated_version"`
+	DeprecatedVersion bool `json:"deprecated_version"`
 	// The record's revision.
-	Version   OptInt      `json:"version"`
-	CreatedAt OptDateTime `json:"created_at"`
-	UpdatedAt OptDateTime `json:"updated_at"`
+	Version   int       `json:"version"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
 }
 
 // GetID returns the value of ID.
-func (s *Subscription) GetID() OptString {
+func (s *Subscription) GetID() string {
 	return s.ID
 }
 
 // GetURL returns the value of URL.
-func (s *Subscription) GetURL() OptString {
+func (s *Subscription) GetURL() string {
 	return s.URL
 }
 
@@ -8099,17 +7731,17 @@ func (s *Subscription) GetEventTypes() []string {
 }
 
 // GetVenueIds returns the value of VenueIds.
-func (s *Subscription) GetVenueIds() OptNilStringArray {
+func (s *Subscription) GetVenueIds() []string {
 	return s.VenueIds
 }
 
 // GetDescription returns the value of Description.
-func (s *Subscription) GetDescription() OptString {
+func (s *Subscription) GetDescription() string {
 	return s.Description
 }
 
 // GetSigning returns the value of Signing.
-func (s *Subscription) GetSigning() OptSubscriptionSigning {
+func (s *Subscription) GetSigning() SubscriptionSigning {
 	return s.Signing
 }
 
@@ -8119,12 +7751,12 @@ func (s *Subscription) GetRetrySchedule() []string {
 }
 
 // GetPii returns the value of Pii.
-func (s *Subscription) GetPii() OptBool {
+func (s *Subscription) GetPii() bool {
 	return s.Pii
 }
 
 // GetStatus returns the value of Status.
-func (s *Subscription) GetStatus() OptSubscriptionStatus {
+func (s *Subscription) GetStatus() SubscriptionStatus {
 	return s.Status
 }
 
@@ -8144,42 +7776,42 @@ func (s *Subscription) GetBreaker() OptSubscriptionBreaker {
 }
 
 // GetPending returns the value of Pending.
-func (s *Subscription) GetPending() OptInt {
+func (s *Subscription) GetPending() int {
 	return s.Pending
 }
 
 // GetEventVersion returns the value of EventVersion.
-func (s *Subscription) GetEventVersion() OptString {
+func (s *Subscription) GetEventVersion() string {
 	return s.EventVersion
 }
 
 // GetDeprecatedVersion returns the value of DeprecatedVersion.
-func (s *Subscription) GetDeprecatedVersion() OptBool {
+func (s *Subscription) GetDeprecatedVersion() bool {
 	return s.DeprecatedVersion
 }
 
 // GetVersion returns the value of Version.
-func (s *Subscription) GetVersion() OptInt {
+func (s *Subscription) GetVersion() int {
 	return s.Version
 }
 
 // GetCreatedAt returns the value of CreatedAt.
-func (s *Subscription) GetCreatedAt() OptDateTime {
+func (s *Subscription) GetCreatedAt() time.Time {
 	return s.CreatedAt
 }
 
 // GetUpdatedAt returns the value of UpdatedAt.
-func (s *Subscription) GetUpdatedAt() OptDateTime {
+func (s *Subscription) GetUpdatedAt() time.Time {
 	return s.UpdatedAt
 }
 
 // SetID sets the value of ID.
-func (s *Subscription) SetID(val OptString) {
+func (s *Subscription) SetID(val string) {
 	s.ID = val
 }
 
 // SetURL sets the value of URL.
-func (s *Subscription) SetURL(val OptString) {
+func (s *Subscription) SetURL(val string) {
 	s.URL = val
 }
 
@@ -8189,17 +7821,17 @@ func (s *Subscription) SetEventTypes(val []string) {
 }
 
 // SetVenueIds sets the value of VenueIds.
-func (s *Subscription) SetVenueIds(val OptNilStringArray) {
+func (s *Subscription) SetVenueIds(val []string) {
 	s.VenueIds = val
 }
 
 // SetDescription sets the value of Description.
-func (s *Subscription) SetDescription(val OptString) {
+func (s *Subscription) SetDescription(val string) {
 	s.Description = val
 }
 
 // SetSigning sets the value of Signing.
-func (s *Subscription) SetSigning(val OptSubscriptionSigning) {
+func (s *Subscription) SetSigning(val SubscriptionSigning) {
 	s.Signing = val
 }
 
@@ -8209,12 +7841,12 @@ func (s *Subscription) SetRetrySchedule(val []string) {
 }
 
 // SetPii sets the value of Pii.
-func (s *Subscription) SetPii(val OptBool) {
+func (s *Subscription) SetPii(val bool) {
 	s.Pii = val
 }
 
 // SetStatus sets the value of Status.
-func (s *Subscription) SetStatus(val OptSubscriptionStatus) {
+func (s *Subscription) SetStatus(val SubscriptionStatus) {
 	s.Status = val
 }
 
@@ -8234,32 +7866,32 @@ func (s *Subscription) SetBreaker(val OptSubscriptionBreaker) {
 }
 
 // SetPending sets the value of Pending.
-func (s *Subscription) SetPending(val OptInt) {
+func (s *Subscription) SetPending(val int) {
 	s.Pending = val
 }
 
 // SetEventVersion sets the value of EventVersion.
-func (s *Subscription) SetEventVersion(val OptString) {
+func (s *Subscription) SetEventVersion(val string) {
 	s.EventVersion = val
 }
 
 // SetDeprecatedVersion sets the value of DeprecatedVersion.
-func (s *Subscription) SetDeprecatedVersion(val OptBool) {
+func (s *Subscription) SetDeprecatedVersion(val bool) {
 	s.DeprecatedVersion = val
 }
 
 // SetVersion sets the value of Version.
-func (s *Subscription) SetVersion(val OptInt) {
+func (s *Subscription) SetVersion(val int) {
 	s.Version = val
 }
 
 // SetCreatedAt sets the value of CreatedAt.
-func (s *Subscription) SetCreatedAt(val OptDateTime) {
+func (s *Subscription) SetCreatedAt(val time.Time) {
 	s.CreatedAt = val
 }
 
 // SetUpdatedAt sets the value of UpdatedAt.
-func (s *Subscription) SetUpdatedAt(val OptDateTime) {
+func (s *Subscription) SetUpdatedAt(val time.Time) {
 	s.UpdatedAt = val
 }
 
@@ -8963,58 +8595,58 @@ func (*TagIncidentUnauthorized) tagIncidentRes() {}
 
 // Ref: #/components/schemas/Ticket
 type Ticket struct {
-	TicketID             OptString          `json:"ticket_id"`
-	OrderID              OptString          `json:"order_id"`
-	ShowID               OptString          `json:"show_id"`
-	VenueID              OptString          `json:"venue_id"`
-	TicketType           OptString          `json:"ticket_type"`
-	Status               OptTicketStatus    `json:"status"`
-	Code                 OptString          `json:"code"`
-	Generation           OptInt             `json:"generation"`
+	TicketID             string             `json:"ticket_id"`
+	OrderID              string             `json:"order_id"`
+	ShowID               string             `json:"show_id"`
+	VenueID              string             `json:"venue_id"`
+	TicketType           string             `json:"ticket_type"`
+	Status               TicketStatus       `json:"status"`
+	Code                 string             `json:"code"`
+	Generation           int                `json:"generation"`
 	RevokedBy            OptTicketRevokedBy `json:"revoked_by"`
 	UsedBeforeRevocation OptBool            `json:"used_before_revocation"`
 	HolderChangedAt      OptDateTime        `json:"holder_changed_at"`
-	CreatedAt            OptDateTime        `json:"created_at"`
-	UpdatedAt            OptDateTime        `json:"updated_at"`
+	CreatedAt            time.Time          `json:"created_at"`
+	UpdatedAt            time.Time          `json:"updated_at"`
 }
 
 // GetTicketID returns the value of TicketID.
-func (s *Ticket) GetTicketID() OptString {
+func (s *Ticket) GetTicketID() string {
 	return s.TicketID
 }
 
 // GetOrderID returns the value of OrderID.
-func (s *Ticket) GetOrderID() OptString {
+func (s *Ticket) GetOrderID() string {
 	return s.OrderID
 }
 
 // GetShowID returns the value of ShowID.
-func (s *Ticket) GetShowID() OptString {
+func (s *Ticket) GetShowID() string {
 	return s.ShowID
 }
 
 // GetVenueID returns the value of VenueID.
-func (s *Ticket) GetVenueID() OptString {
+func (s *Ticket) GetVenueID() string {
 	return s.VenueID
 }
 
 // GetTicketType returns the value of TicketType.
-func (s *Ticket) GetTicketType() OptString {
+func (s *Ticket) GetTicketType() string {
 	return s.TicketType
 }
 
 // GetStatus returns the value of Status.
-func (s *Ticket) GetStatus() OptTicketStatus {
+func (s *Ticket) GetStatus() TicketStatus {
 	return s.Status
 }
 
 // GetCode returns the value of Code.
-func (s *Ticket) GetCode() OptString {
+func (s *Ticket) GetCode() string {
 	return s.Code
 }
 
 // GetGeneration returns the value of Generation.
-func (s *Ticket) GetGeneration() OptInt {
+func (s *Ticket) GetGeneration() int {
 	return s.Generation
 }
 
@@ -9034,52 +8666,52 @@ func (s *Ticket) GetHolderChangedAt() OptDateTime {
 }
 
 // GetCreatedAt returns the value of CreatedAt.
-func (s *Ticket) GetCreatedAt() OptDateTime {
+func (s *Ticket) GetCreatedAt() time.Time {
 	return s.CreatedAt
 }
 
 // GetUpdatedAt returns the value of UpdatedAt.
-func (s *Ticket) GetUpdatedAt() OptDateTime {
+func (s *Ticket) GetUpdatedAt() time.Time {
 	return s.UpdatedAt
 }
 
 // SetTicketID sets the value of TicketID.
-func (s *Ticket) SetTicketID(val OptString) {
+func (s *Ticket) SetTicketID(val string) {
 	s.TicketID = val
 }
 
 // SetOrderID sets the value of OrderID.
-func (s *Ticket) SetOrderID(val OptString) {
+func (s *Ticket) SetOrderID(val string) {
 	s.OrderID = val
 }
 
 // SetShowID sets the value of ShowID.
-func (s *Ticket) SetShowID(val OptString) {
+func (s *Ticket) SetShowID(val string) {
 	s.ShowID = val
 }
 
 // SetVenueID sets the value of VenueID.
-func (s *Ticket) SetVenueID(val OptString) {
+func (s *Ticket) SetVenueID(val string) {
 	s.VenueID = val
 }
 
 // SetTicketType sets the value of TicketType.
-func (s *Ticket) SetTicketType(val OptString) {
+func (s *Ticket) SetTicketType(val string) {
 	s.TicketType = val
 }
 
 // SetStatus sets the value of Status.
-func (s *Ticket) SetStatus(val OptTicketStatus) {
+func (s *Ticket) SetStatus(val TicketStatus) {
 	s.Status = val
 }
 
 // SetCode sets the value of Code.
-func (s *Ticket) SetCode(val OptString) {
+func (s *Ticket) SetCode(val string) {
 	s.Code = val
 }
 
 // SetGeneration sets the value of Generation.
-func (s *Ticket) SetGeneration(val OptInt) {
+func (s *Ticket) SetGeneration(val int) {
 	s.Generation = val
 }
 
@@ -9099,12 +8731,12 @@ func (s *Ticket) SetHolderChangedAt(val OptDateTime) {
 }
 
 // SetCreatedAt sets the value of CreatedAt.
-func (s *Ticket) SetCreatedAt(val OptDateTime) {
+func (s *Ticket) SetCreatedAt(val time.Time) {
 	s.CreatedAt = val
 }
 
 // SetUpdatedAt sets the value of UpdatedAt.
-func (s *Ticket) SetUpdatedAt(val OptDateTime) {
+func (s *Ticket) SetUpdatedAt(val time.Time) {
 	s.UpdatedAt = val
 }
 
