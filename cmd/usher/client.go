@@ -76,15 +76,24 @@ func (b bearer) Bearer(context.Context, client.OperationName) (client.Bearer, er
 	return client.Bearer{Token: string(b)}, nil
 }
 
-// api returns the generated client, finding the token first: the flag or
-// environment, else the first-start credentials in the data directory.
+// findToken settles the admin token: the flag or environment, else the
+// first-start credentials in the data directory.
+func (c *adminClient) findToken() error {
+	if c.token != "" {
+		return nil
+	}
+	creds, err := readCredentials(c.dataDir)
+	if err != nil {
+		return fmt.Errorf("no admin token: set USHER_ADMIN_TOKEN or --admin-token (%w)", err)
+	}
+	c.token = creds.AdminToken
+	return nil
+}
+
+// api returns the generated client with the admin token.
 func (c *adminClient) api() (*client.Client, error) {
-	if c.token == "" {
-		creds, err := readCredentials(c.dataDir)
-		if err != nil {
-			return nil, fmt.Errorf("no admin token: set USHER_ADMIN_TOKEN or --admin-token (%w)", err)
-		}
-		c.token = creds.AdminToken
+	if err := c.findToken(); err != nil {
+		return nil, err
 	}
 	return client.NewClient(strings.TrimRight(c.url, "/"), bearer(c.token),
 		client.WithClient(&http.Client{Timeout: 30 * time.Second}))

@@ -69,7 +69,7 @@ func newListenCmd(e *env) *cobra.Command {
 // listen opens the stream and handles its events until ctx ends (a clean
 // stop) or the stream breaks (an error).
 func listen(ctx context.Context, c *adminClient, o listenOptions, out io.Writer) error {
-	if _, err := c.api(); err != nil { // finds the token
+	if err := c.findToken(); err != nil {
 		return err
 	}
 	q := url.Values{"event_types": o.events, "venue_ids": o.venues}

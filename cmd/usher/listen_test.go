@@ -131,8 +131,9 @@ func TestListenPrintsAndForwardsDeliveries(t *testing.T) {
 	})
 }
 
-// TestListenNeedsTheListenScope: a token without the listen scope is
-// refused with the problem's detail, before any subscription exists.
+// TestListenNeedsTheListenScope: a token without the listen scope, or a bad
+// event type, is refused with the problem's detail, and no subscription is
+// left behind.
 func TestListenNeedsTheListenScope(t *testing.T) {
 	t.Parallel()
 	s := ushertest.Start(t)
@@ -143,6 +144,10 @@ func TestListenNeedsTheListenScope(t *testing.T) {
 	out, err := runCLI(t, "listen", "--url", s.URL(), "--admin-token", tok.Token)
 	if err == nil || !strings.Contains(out, `403 Forbidden: this token lacks the scope "listen"`) {
 		t.Fatalf("listen without the scope: %v\n%s", err, out)
+	}
+	out, err = runCLI(t, "listen", "--events", "not a type", "--url", s.URL(), "--admin-token", ushertest.AdminToken)
+	if err == nil || !strings.Contains(out, "400 Bad Request") {
+		t.Fatalf("listen with a bad event type: %v\n%s", err, out)
 	}
 	var subs struct{ Subscriptions []any }
 	if s.Admin("GET", "/v1/subscriptions", "", nil, &subs); len(subs.Subscriptions) != 0 {
