@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/usherhq/usher/client"
 	"github.com/usherhq/usher/internal/audit"
 	"github.com/usherhq/usher/internal/store"
 )
@@ -152,7 +152,9 @@ func (readOnlyDialect) CacheStatements() bool      { return false }
 // newAuditLogCmd prints one page of the audit log from a running usher.
 func newAuditLogCmd(e *env) *cobra.Command {
 	var c adminClient
-	q := url.Values{}
+	var order, actor, since string
+	var after int64
+	var limit int
 	cmd := &cobra.Command{
 		Use:     "log [--order ID] [--actor A] [--since T] [--after SEQ] [--limit N]",
 		Short:   "List audit records through the admin API",
@@ -164,25 +166,27 @@ func newAuditLogCmd(e *env) *cobra.Command {
 		if err := checkOutput(*out); err != nil {
 			return err
 		}
-		path := "/v1/audit"
-		if len(q) > 0 {
-			path += "?" + q.Encode()
+		p := client.ListAuditRecordsParams{OrderID: optString(order), Actor: optString(actor), Limit: optInt(limit)}
+		if after > 0 {
+			p.After = client.NewOptInt64(after)
 		}
-		reply, err := c.do(cmd.Context(), http.MethodGet, path, nil, http.StatusOK)
+		var err error
+		if p.Since, err = optTime("since", since); err != nil {
+			return err
+		}
+		reply, err := call(cmd.Context(), &c, func(ctx context.Context, api *client.Client) (client.ListAuditRecordsRes, error) {
+			return api.ListAuditRecords(ctx, p)
+		})
 		if err != nil {
 			return err
 		}
 		return render(e.stdout, *out, readView{list: "records", columns: []string{"seq", "at", "actor", "action", "entity_type", "entity_id", "order_id"}, next: "next_after"}, reply)
 	}
-	for _, f := range []struct{ flag, param, usage string }{
-		{"order", "order_id", "only records of this order"},
-		{"actor", "actor", "only records of this actor (an admin token id, a source)"},
-		{"since", "since", "only records at or after this RFC 3339 time"},
-		{"after", "after", "only records after this seq (the next_after of the previous page)"},
-		{"limit", "limit", "records per page (default 100, at most 1000)"},
-	} {
-		cmd.Flags().Func(f.flag, f.usage, func(v string) error { q.Set(f.param, v); return nil })
-	}
+	cmd.Flags().StringVar(&order, "order", "", "only records of this order")
+	cmd.Flags().StringVar(&actor, "actor", "", "only records of this actor (an admin token id, a source)")
+	cmd.Flags().StringVar(&since, "since", "", "only records at or after this RFC 3339 time")
+	cmd.Flags().Int64Var(&after, "after", 0, "only records after this seq (the next_after of the previous page)")
+	cmd.Flags().IntVar(&limit, "limit", 0, "records per page (default 100, at most 1000)")
 	c.bind(cmd.Flags(), e.getenv)
 	return cmd
 }

@@ -132,8 +132,9 @@ func TestFlagsAnywhereAndProblemErrors(t *testing.T) {
 			_, _ = w.Write([]byte(`{"type":"https://usher.dev/problems/unauthorized","title":"Unauthorized","status":401,"detail":"the bearer token is unknown","code":"unauthorized"}`))
 			return
 		}
+		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusCreated)
-		_, _ = w.Write([]byte(`{"name":"stripe1"}`))
+		_, _ = w.Write([]byte(`{"name":"stripe1","scheme":"stripe"}`))
 	}))
 	defer srv.Close()
 	out, err := runCLI(t, "source", "create", "--scheme", "stripe", "--url", srv.URL, "stripe1", "--admin-token", "good")

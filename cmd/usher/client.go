@@ -1,19 +1,25 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"reflect"
 	"strings"
 	"time"
 
+	"github.com/ogen-go/ogen/validate"
 	"github.com/spf13/pflag"
+
+	"github.com/usherhq/usher/client"
 )
 
-// adminClient calls a running usher's admin API.
+// adminClient calls a running usher's admin API through the client
+// generated from api/openapi.yaml, so the CLI sends only what the contract
+// describes and reads answers by the contract's schemas.
 type adminClient struct {
 	url, token, dataDir string
 }
@@ -63,37 +69,100 @@ func decodeAPIError(status int, body []byte) *apiError {
 	return e
 }
 
-// do sends body as JSON and returns the answer, failing unless it is want.
-func (c *adminClient) do(ctx context.Context, method, path string, body any, want int) ([]byte, error) {
-	if c.token == "" {
-		creds, err := readCredentials(c.dataDir)
-		if err != nil {
-			return nil, fmt.Errorf("no admin token: set USHER_ADMIN_TOKEN or --admin-token (%w)", err)
-		}
-		c.token = creds.AdminToken
+// bearer is the generated client's security source: the admin token.
+type bearer string
+
+func (b bearer) Bearer(context.Context, client.OperationName) (client.Bearer, error) {
+	return client.Bearer{Token: string(b)}, nil
+}
+
+// findToken settles the admin token: the flag or environment, else the
+// first-start credentials in the data directory.
+func (c *adminClient) findToken() error {
+	if c.token != "" {
+		return nil
 	}
-	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			return nil, err
-		}
-		rd = bytes.NewReader(b)
+	creds, err := readCredentials(c.dataDir)
+	if err != nil {
+		return fmt.Errorf("no admin token: set USHER_ADMIN_TOKEN or --admin-token (%w)", err)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, strings.TrimRight(c.url, "/")+path, rd)
+	c.token = creds.AdminToken
+	return nil
+}
+
+// api returns the generated client with the admin token.
+func (c *adminClient) api() (*client.Client, error) {
+	if err := c.findToken(); err != nil {
+		return nil, err
+	}
+	return client.NewClient(strings.TrimRight(c.url, "/"), bearer(c.token),
+		client.WithClient(&http.Client{Timeout: 30 * time.Second}))
+}
+
+// problemType is the document's problem+json schema; every refusal the
+// generated client decodes is a named type with it as underlying type.
+var problemType = reflect.TypeFor[client.Problem]()
+
+// call runs one operation of the generated client and returns its answer as
+// JSON: the typed success value as the client decoded it, or an *apiError
+// for a documented or undocumented refusal.
+func call[R any](ctx context.Context, c *adminClient, op func(context.Context, *client.Client) (R, error)) ([]byte, error) {
+	api, err := c.api()
 	if err != nil {
 		return nil, err
 	}
-	req.Header.Set("Authorization", "Bearer "+c.token)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := (&http.Client{Timeout: 30 * time.Second}).Do(req)
+	res, err := op(ctx, api)
 	if err != nil {
-		return nil, fmt.Errorf("%s %s: %w", method, path, err)
+		var unexpected *validate.UnexpectedStatusCodeError
+		if errors.As(err, &unexpected) && unexpected.Payload != nil {
+			body, _ := io.ReadAll(io.LimitReader(unexpected.Payload.Body, 1<<20))
+			return nil, decodeAPIError(unexpected.StatusCode, body)
+		}
+		return nil, err
 	}
-	defer resp.Body.Close()
-	reply, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if resp.StatusCode != want {
-		return nil, decodeAPIError(resp.StatusCode, reply)
+	if p, ok := asProblem(res); ok {
+		return nil, &apiError{Status: p.Status, Title: p.Title, Detail: p.Detail.Value, Type: p.Type.String()}
 	}
-	return reply, nil
+	return json.Marshal(res)
+}
+
+// asProblem returns the problem a generated response value carries, if it
+// is a refusal.
+func asProblem(res any) (client.Problem, bool) {
+	v := reflect.ValueOf(res)
+	if v.Kind() == reflect.Pointer && !v.IsNil() {
+		v = v.Elem()
+	}
+	if !v.IsValid() || !v.Type().ConvertibleTo(problemType) {
+		return client.Problem{}, false
+	}
+	return v.Convert(problemType).Interface().(client.Problem), true
+}
+
+// optString is an optional string parameter, unset when empty.
+func optString(s string) client.OptString {
+	if s == "" {
+		return client.OptString{}
+	}
+	return client.NewOptString(s)
+}
+
+// optInt is an optional integer parameter, unset when zero.
+func optInt(n int) client.OptInt {
+	if n == 0 {
+		return client.OptInt{}
+	}
+	return client.NewOptInt(n)
+}
+
+// optTime parses an optional RFC 3339 flag; a bad one is a usage error.
+func optTime(flag, s string) (client.OptDateTime, error) {
+	if s == "" {
+		return client.OptDateTime{}, nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return client.OptDateTime{}, usagef("--%s %q: want an RFC 3339 time such as 2026-01-02T15:04:05Z", flag, s)
+	}
+	return client.NewOptDateTime(t), nil
 }

@@ -2,14 +2,12 @@ package main
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
 	"io"
-	"net/http"
-	"net/url"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+
+	"github.com/usherhq/usher/client"
 )
 
 // dlqFilter is the search of the dead-letter queue, as flags.
@@ -29,18 +27,31 @@ func (f *dlqFilter) bind(fs *pflag.FlagSet) {
 	fs.StringVar(&f.until, "until", "", "created before (RFC 3339)")
 }
 
-// fields returns the set filters under their API names.
-func (f *dlqFilter) fields() map[string]string {
-	out := map[string]string{}
-	for k, v := range map[string]string{
-		"stage": f.stage, "subscription_id": f.subscription, "source": f.source, "type": f.typ, "order_id": f.order,
-		"venue_id": f.venue, "reason": f.reason, "since": f.since, "until": f.until,
-	} {
-		if v != "" {
-			out[k] = v
-		}
+// search returns the filter as the parameters of a dead-letter search.
+func (f *dlqFilter) search() (client.ListDeadLettersParams, error) {
+	p := client.ListDeadLettersParams{
+		SubscriptionID: optString(f.subscription), Source: optString(f.source), Type: optString(f.typ),
+		OrderID: optString(f.order), VenueID: optString(f.venue), Reason: optString(f.reason),
 	}
-	return out
+	if f.stage != "" {
+		p.Stage = client.NewOptListDeadLettersStage(client.ListDeadLettersStage(f.stage))
+	}
+	var err error
+	if p.Since, err = optTime("since", f.since); err != nil {
+		return p, err
+	}
+	p.Until, err = optTime("until", f.until)
+	return p, err
+}
+
+// replay returns the filter as the body of a bulk replay.
+func (f *dlqFilter) replay() (client.ReplayDeadLettersReq, error) {
+	p, err := f.search()
+	return client.ReplayDeadLettersReq{
+		Stage:          client.OptReplayDeadLettersReqStage{Value: client.ReplayDeadLettersReqStage(p.Stage.Value), Set: p.Stage.Set},
+		SubscriptionID: p.SubscriptionID, Source: p.Source, Type: p.Type, OrderID: p.OrderID, VenueID: p.VenueID,
+		Reason: p.Reason, Since: p.Since, Until: p.Until,
+	}, err
 }
 
 // newDLQCmd searches, shows and replays dead letters through a running usher.
@@ -51,7 +62,8 @@ func newDLQCmd(e *env) *cobra.Command {
 func newDLQListCmd(e *env) *cobra.Command {
 	var c adminClient
 	var f dlqFilter
-	var state, limit, cursor string
+	var state, cursor string
+	var limit int
 	cmd := &cobra.Command{
 		Use:     "list [filters]",
 		Short:   "Search dead letters (open ones by default)",
@@ -63,16 +75,17 @@ func newDLQListCmd(e *env) *cobra.Command {
 		if err := checkOutput(*out); err != nil {
 			return err
 		}
-		q := url.Values{}
-		for k, v := range f.fields() {
-			q.Set(k, v)
+		p, err := f.search()
+		if err != nil {
+			return err
 		}
-		for k, v := range map[string]string{"state": state, "limit": limit, "cursor": cursor} {
-			if v != "" {
-				q.Set(k, v)
-			}
+		p.Limit, p.Cursor = optInt(limit), optString(cursor)
+		if state != "" {
+			p.State = client.NewOptListDeadLettersState(client.ListDeadLettersState(state))
 		}
-		reply, err := c.do(cmd.Context(), http.MethodGet, "/v1/dlq?"+q.Encode(), nil, http.StatusOK)
+		reply, err := call(cmd.Context(), &c, func(ctx context.Context, api *client.Client) (client.ListDeadLettersRes, error) {
+			return api.ListDeadLetters(ctx, p)
+		})
 		if err != nil {
 			return err
 		}
@@ -81,7 +94,7 @@ func newDLQListCmd(e *env) *cobra.Command {
 	c.bind(cmd.Flags(), e.getenv)
 	f.bind(cmd.Flags())
 	cmd.Flags().StringVar(&state, "state", "", "open (default), replayed or all")
-	cmd.Flags().StringVar(&limit, "limit", "", "page size (default 50)")
+	cmd.Flags().IntVar(&limit, "limit", 0, "page size (default 50)")
 	cmd.Flags().StringVar(&cursor, "cursor", "", "next_cursor of the previous page")
 	return cmd
 }
@@ -99,7 +112,9 @@ func newDLQShowCmd(e *env) *cobra.Command {
 		if err := checkOutput(*out); err != nil {
 			return err
 		}
-		reply, err := c.do(cmd.Context(), http.MethodGet, "/v1/dlq/"+url.PathEscape(args[0]), nil, http.StatusOK)
+		reply, err := call(cmd.Context(), &c, func(ctx context.Context, api *client.Client) (client.GetDeadLetterRes, error) {
+			return api.GetDeadLetter(ctx, client.GetDeadLetterParams{ID: args[0]})
+		})
 		if err != nil {
 			return err
 		}
@@ -127,17 +142,25 @@ func newDLQReplayCmd(e *env) *cobra.Command {
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 1 {
-				reply, err := c.do(cmd.Context(), http.MethodPost, "/v1/dlq/"+url.PathEscape(args[0])+"/replay", nil, http.StatusOK)
+				reply, err := call(cmd.Context(), &c, func(ctx context.Context, api *client.Client) (client.ReplayDeadLetterRes, error) {
+					return api.ReplayDeadLetter(ctx, client.ReplayDeadLetterParams{ID: args[0]})
+				})
 				if err != nil {
 					return err
 				}
 				return printJSON(e.stdout, reply)
 			}
-			body := map[string]any{"all": all, "limit": limit}
-			for k, v := range f.fields() {
-				body[k] = v
+			req, err := f.replay()
+			if err != nil {
+				return err
 			}
-			return replayPages(cmd.Context(), &c, "/v1/dlq/replay", body, e.stdout)
+			req.All, req.Limit = client.NewOptBool(all), optInt(limit)
+			return replayPages(cmd.Context(), e.stdout, func(ctx context.Context, cursor string) (replayPage, error) {
+				req.Cursor = optString(cursor)
+				return callPage(ctx, &c, func(ctx context.Context, api *client.Client) (client.ReplayDeadLettersRes, error) {
+					return api.ReplayDeadLetters(ctx, client.NewOptReplayDeadLettersReq(req))
+				})
+			})
 		},
 	}
 	c.bind(cmd.Flags(), e.getenv)
@@ -147,27 +170,38 @@ func newDLQReplayCmd(e *env) *cobra.Command {
 	return cmd
 }
 
-// replayPages posts a replay and follows its next_cursor until the replay
-// is complete, printing the answer of each request.
-func replayPages(ctx context.Context, c *adminClient, path string, body map[string]any, stdout io.Writer) error {
+// replayPage is one answer of a paged replay, and the answer as printed.
+type replayPage struct {
+	reply []byte
+	page  *client.ReplayPage
+}
+
+// callPage runs one replay request and keeps its typed page.
+func callPage[R any](ctx context.Context, c *adminClient, op func(context.Context, *client.Client) (R, error)) (replayPage, error) {
+	var page *client.ReplayPage
+	reply, err := call(ctx, c, func(ctx context.Context, api *client.Client) (R, error) {
+		res, err := op(ctx, api)
+		page, _ = any(res).(*client.ReplayPage)
+		return res, err
+	})
+	return replayPage{reply: reply, page: page}, err
+}
+
+// replayPages runs a replay and follows its next_cursor until the replay is
+// complete, printing the answer of each request.
+func replayPages(ctx context.Context, stdout io.Writer, next func(ctx context.Context, cursor string) (replayPage, error)) error {
+	cursor := ""
 	for {
-		reply, err := c.do(ctx, http.MethodPost, path, body, http.StatusOK)
+		p, err := next(ctx, cursor)
 		if err != nil {
 			return err
 		}
-		if err := printJSON(stdout, reply); err != nil {
+		if err := printJSON(stdout, p.reply); err != nil {
 			return err
 		}
-		var page struct {
-			Matched    int    `json:"matched"`
-			NextCursor string `json:"next_cursor"`
-		}
-		if err := json.Unmarshal(reply, &page); err != nil {
-			return fmt.Errorf("replay answer: %w", err)
-		}
-		if page.NextCursor == "" || page.Matched == 0 {
+		if p.page == nil || !p.page.NextCursor.Set || p.page.NextCursor.Value == "" || p.page.Matched == 0 {
 			return nil
 		}
-		body["cursor"] = page.NextCursor
+		cursor = p.page.NextCursor.Value
 	}
 }

@@ -1,11 +1,12 @@
 package main
 
 import (
-	"net/http"
-	"net/url"
+	"context"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+
+	"github.com/usherhq/usher/client"
 )
 
 // newIncidentCmd opens, tags, replays and closes incidents through a running
@@ -16,13 +17,16 @@ func newIncidentCmd(e *env) *cobra.Command {
 		newIncidentTagCmd(e), newIncidentReplayCmd(e), newIncidentCloseCmd(e))
 }
 
+// operation is one call of the generated client.
+type operation func(ctx context.Context, api *client.Client) (any, error)
+
 // incidentCall is one incident command: its use line, help, example and
-// the request it makes once its flags are parsed.
+// the operation it calls once its flags are parsed.
 type incidentCall struct {
 	use, short, example string
 	args                cobra.PositionalArgs
 	flags               func(fs *pflag.FlagSet)
-	request             func(args []string) (method, path string, body any, want int, err error)
+	request             func(args []string) (operation, error)
 }
 
 func (ic incidentCall) command(e *env) *cobra.Command {
@@ -33,11 +37,11 @@ func (ic incidentCall) command(e *env) *cobra.Command {
 		ic.flags(cmd.Flags())
 	}
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
-		method, path, body, want, err := ic.request(args)
+		op, err := ic.request(args)
 		if err != nil {
 			return err
 		}
-		reply, err := c.do(cmd.Context(), method, path, body, want)
+		reply, err := call(cmd.Context(), &c, op)
 		if err != nil {
 			return err
 		}
@@ -45,8 +49,6 @@ func (ic incidentCall) command(e *env) *cobra.Command {
 	}
 	return cmd
 }
-
-func incidentPath(id, suffix string) string { return "/v1/incidents/" + url.PathEscape(id) + suffix }
 
 func newIncidentOpenCmd(e *env) *cobra.Command {
 	var title, desc string
@@ -57,11 +59,12 @@ func newIncidentOpenCmd(e *env) *cobra.Command {
 			fs.StringVar(&title, "title", "", "what is wrong (required)")
 			fs.StringVar(&desc, "description", "", "more about it")
 		},
-		request: func([]string) (string, string, any, int, error) {
+		request: func([]string) (operation, error) {
 			if title == "" {
-				return "", "", nil, 0, usagef("incident open needs --title")
+				return nil, usagef("incident open needs --title")
 			}
-			return http.MethodPost, "/v1/incidents", map[string]string{"title": title, "description": desc}, http.StatusCreated, nil
+			req := client.NewOptOpenIncidentReq(client.OpenIncidentReq{Title: title, Description: client.NewOptString(desc)})
+			return func(ctx context.Context, api *client.Client) (any, error) { return api.OpenIncident(ctx, req) }, nil
 		},
 	}.command(e)
 }
@@ -72,8 +75,12 @@ func newIncidentListCmd(e *env) *cobra.Command {
 		use: "list", short: "List incidents", args: noArgs,
 		example: "  usher incident list --status open",
 		flags:   func(fs *pflag.FlagSet) { fs.StringVar(&status, "status", "", "open or closed (default both)") },
-		request: func([]string) (string, string, any, int, error) {
-			return http.MethodGet, "/v1/incidents?" + url.Values{"status": {status}}.Encode(), nil, http.StatusOK, nil
+		request: func([]string) (operation, error) {
+			var p client.ListIncidentsParams
+			if status != "" {
+				p.Status = client.NewOptListIncidentsStatus(client.ListIncidentsStatus(status))
+			}
+			return func(ctx context.Context, api *client.Client) (any, error) { return api.ListIncidents(ctx, p) }, nil
 		},
 	}.command(e)
 }
@@ -82,8 +89,10 @@ func newIncidentShowCmd(e *env) *cobra.Command {
 	return incidentCall{
 		use: "show ID", short: "Show an incident with its tags and timeline", args: exactArgs("ID"),
 		example: "  usher incident show inc_0123",
-		request: func(args []string) (string, string, any, int, error) {
-			return http.MethodGet, incidentPath(args[0], ""), nil, http.StatusOK, nil
+		request: func(args []string) (operation, error) {
+			return func(ctx context.Context, api *client.Client) (any, error) {
+				return api.GetIncident(ctx, client.GetIncidentParams{ID: args[0]})
+			}, nil
 		},
 	}.command(e)
 }
@@ -92,8 +101,10 @@ func newIncidentReplayCmd(e *env) *cobra.Command {
 	return incidentCall{
 		use: "replay ID", short: "Replay everything tagged on an incident", args: exactArgs("ID"),
 		example: "  usher incident replay inc_0123",
-		request: func(args []string) (string, string, any, int, error) {
-			return http.MethodPost, incidentPath(args[0], "/replay"), nil, http.StatusOK, nil
+		request: func(args []string) (operation, error) {
+			return func(ctx context.Context, api *client.Client) (any, error) {
+				return api.ReplayIncident(ctx, client.ReplayIncidentParams{ID: args[0]})
+			}, nil
 		},
 	}.command(e)
 }
@@ -104,24 +115,56 @@ func newIncidentCloseCmd(e *env) *cobra.Command {
 		use: "close ID --summary S", short: "Close an incident with a summary", args: exactArgs("ID"),
 		example: `  usher incident close inc_0123 --summary "Receiver fixed at 20:40; 312 deliveries replayed"`,
 		flags:   func(fs *pflag.FlagSet) { fs.StringVar(&summary, "summary", "", "what happened and what was done") },
-		request: func(args []string) (string, string, any, int, error) {
-			return http.MethodPost, incidentPath(args[0], "/close"), map[string]string{"summary": summary}, http.StatusOK, nil
+		request: func(args []string) (operation, error) {
+			req := client.NewOptCloseIncidentReq(client.CloseIncidentReq{Summary: client.NewOptString(summary)})
+			return func(ctx context.Context, api *client.Client) (any, error) {
+				return api.CloseIncident(ctx, req, client.CloseIncidentParams{ID: args[0]})
+			}, nil
 		},
 	}.command(e)
 }
 
-// tagFilters returns the filter flags of incident tag under their API names.
-func tagFilters() map[string]string {
-	return map[string]string{"stage": "stage", "source": "source", "subscription": "subscription_id", "type": "type",
-		"order": "order_id", "venue": "venue_id", "reason": "reason", "error": "error", "state": "state",
-		"status": "status", "outcome": "outcome", "since": "since", "until": "until"}
+// tagFilter holds the filter flags of incident tag.
+type tagFilter struct {
+	stage, source, subscription, typ, order, venue, reason, errText, state, status, outcome, since, until string
+	limit                                                                                                 int
+}
+
+func (f *tagFilter) bind(fs *pflag.FlagSet) {
+	for _, b := range []struct {
+		p          *string
+		flag, what string
+	}{
+		{&f.stage, "stage", "stage"}, {&f.source, "source", "source"}, {&f.subscription, "subscription", "subscription_id"},
+		{&f.typ, "type", "type"}, {&f.order, "order", "order_id"}, {&f.venue, "venue", "venue_id"}, {&f.reason, "reason", "reason"},
+		{&f.errText, "error", "error"}, {&f.state, "state", "state"}, {&f.status, "status", "status"}, {&f.outcome, "outcome", "outcome"},
+		{&f.since, "since", "since (RFC 3339)"}, {&f.until, "until", "until (RFC 3339)"},
+	} {
+		fs.StringVar(b.p, b.flag, "", "filter: "+b.what)
+	}
+	fs.IntVar(&f.limit, "limit", 0, "at most this many (default and maximum 10000)")
+}
+
+// filter returns the flags as the tag request's filter.
+func (f *tagFilter) filter() (client.TagIncidentReqFilter, error) {
+	out := client.TagIncidentReqFilter{
+		Stage: optString(f.stage), Source: optString(f.source), SubscriptionID: optString(f.subscription),
+		Type: optString(f.typ), OrderID: optString(f.order), VenueID: optString(f.venue), Reason: optString(f.reason),
+		Error: optString(f.errText), State: optString(f.state), Status: optString(f.status), Outcome: optString(f.outcome),
+		Limit: optInt(f.limit),
+	}
+	var err error
+	if out.Since, err = optTime("since", f.since); err != nil {
+		return out, err
+	}
+	out.Until, err = optTime("until", f.until)
+	return out, err
 }
 
 func newIncidentTagCmd(e *env) *cobra.Command {
 	var kind string
 	var ids []string
-	var limit int
-	vals := map[string]*string{}
+	var f tagFilter
 	return incidentCall{
 		use: "tag ID --kind KIND (--id REF ... | filters)", short: "Tag dead letters, deliveries or inbound events by id or filter",
 		args: exactArgs("ID"),
@@ -130,28 +173,20 @@ func newIncidentTagCmd(e *env) *cobra.Command {
 		flags: func(fs *pflag.FlagSet) {
 			fs.StringVar(&kind, "kind", "dead_letter", "dead_letter, delivery or inbound")
 			fs.StringArrayVar(&ids, "id", nil, "a ref to tag (repeatable): dead letter id, subscription_id/event_id, source/event_id")
-			fs.IntVar(&limit, "limit", 0, "at most this many (default and maximum 10000)")
-			for flagName, field := range tagFilters() {
-				vals[field] = fs.String(flagName, "", "filter: "+field)
-			}
+			f.bind(fs)
 		},
-		request: func(args []string) (string, string, any, int, error) {
-			body := map[string]any{"kind": kind}
-			if len(ids) > 0 {
-				body["ids"] = ids
-			} else {
-				filter := map[string]any{}
-				for field, v := range vals {
-					if *v != "" {
-						filter[field] = *v
-					}
+		request: func(args []string) (operation, error) {
+			req := client.TagIncidentReq{Kind: client.TagIncidentReqKind(kind), Ids: ids}
+			if len(ids) == 0 {
+				filter, err := f.filter()
+				if err != nil {
+					return nil, err
 				}
-				if limit > 0 {
-					filter["limit"] = limit
-				}
-				body["filter"] = filter
+				req.Filter = client.NewOptTagIncidentReqFilter(filter)
 			}
-			return http.MethodPost, incidentPath(args[0], "/tags"), body, http.StatusOK, nil
+			return func(ctx context.Context, api *client.Client) (any, error) {
+				return api.TagIncident(ctx, client.NewOptTagIncidentReq(req), client.TagIncidentParams{ID: args[0]})
+			}, nil
 		},
 	}.command(e)
 }

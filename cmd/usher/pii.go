@@ -1,10 +1,11 @@
 package main
 
 import (
-	"net/http"
-	"net/url"
+	"context"
 
 	"github.com/spf13/cobra"
+
+	"github.com/usherhq/usher/client"
 )
 
 // newPIICmd erases a buyer's personal data through a running usher's API;
@@ -21,7 +22,9 @@ func newPIICmd(e *env) *cobra.Command {
 			if order == "" {
 				return usagef("%s: --order is required", cmd.CommandPath())
 			}
-			reply, err := c.do(cmd.Context(), http.MethodDelete, "/v1/orders/"+url.PathEscape(order)+"/buyer", nil, http.StatusOK)
+			reply, err := call(cmd.Context(), &c, func(ctx context.Context, api *client.Client) (client.EraseBuyerRes, error) {
+				return api.EraseBuyer(ctx, client.EraseBuyerParams{OrderID: order})
+			})
 			if err != nil {
 				return err
 			}

@@ -1,10 +1,12 @@
 package main
 
 import (
-	"net/url"
+	"context"
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/usherhq/usher/client"
 )
 
 // newReplayCmd re-delivers a subscription's events from a point in time,
@@ -22,15 +24,23 @@ func newReplayCmd(e *env) *cobra.Command {
 			if sub == "" || since == "" {
 				return usagef("%s: --subscription and --since are required", cmd.CommandPath())
 			}
-			from := since
+			req := client.ReplaySubscriptionReq{Limit: optInt(limit)}
 			if d, err := time.ParseDuration(since); err == nil {
-				from = time.Now().Add(-d).UTC().Format(time.RFC3339Nano)
+				req.Since = time.Now().Add(-d).UTC()
+			} else if req.Since, err = time.Parse(time.RFC3339Nano, since); err != nil {
+				return usagef("--since %q: want an RFC 3339 time or a duration such as 2h", since)
 			}
-			body := map[string]any{"since": from, "limit": limit}
-			if until != "" {
-				body["until"] = until
+			var err error
+			if req.Until, err = optTime("until", until); err != nil {
+				return err
 			}
-			return replayPages(cmd.Context(), &c, "/v1/subscriptions/"+url.PathEscape(sub)+"/replay", body, e.stdout)
+			params := client.ReplaySubscriptionParams{ID: sub}
+			return replayPages(cmd.Context(), e.stdout, func(ctx context.Context, cursor string) (replayPage, error) {
+				req.Cursor = optString(cursor)
+				return callPage(ctx, &c, func(ctx context.Context, api *client.Client) (client.ReplaySubscriptionRes, error) {
+					return api.ReplaySubscription(ctx, client.NewOptReplaySubscriptionReq(req), params)
+				})
+			})
 		},
 	}
 	c.bind(cmd.Flags(), e.getenv)

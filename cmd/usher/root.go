@@ -33,7 +33,7 @@ func commands() []func(*env) *cobra.Command {
 	return []func(*env) *cobra.Command{
 		newServeCmd, newSendCmd, newBenchCmd, newTokenCmd, newSourceCmd,
 		newCredentialsCmd, newDLQCmd, newReplayCmd, newAuditCmd, newPIICmd,
-		newIncidentCmd, newDrillCmd, newCheckCmd, newKeysCmd, newEventsCmd, newVersionCmd,
+		newIncidentCmd, newDrillCmd, newCheckCmd, newKeysCmd, newEventsCmd, newListenCmd, newVersionCmd,
 	}
 }
 

@@ -1,10 +1,11 @@
 package main
 
 import (
-	"net/http"
-	"net/url"
+	"context"
 
 	"github.com/spf13/cobra"
+
+	"github.com/usherhq/usher/client"
 	"github.com/usherhq/usher/internal/webhook"
 )
 
@@ -23,8 +24,10 @@ func newSourceCreateCmd(e *env) *cobra.Command {
 		Example: "  usher source create shop\n  usher source create --scheme stripe stripe1 --secret whsec_…",
 		Args:    exactArgs("NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			body := map[string]string{"name": args[0], "scheme": scheme, "secret": secret}
-			reply, err := c.do(cmd.Context(), http.MethodPost, "/v1/sources", body, http.StatusCreated)
+			req := client.CreateSourceReq{Name: args[0], Scheme: client.CreateSourceReqScheme(scheme), Secret: optString(secret)}
+			reply, err := call(cmd.Context(), &c, func(ctx context.Context, api *client.Client) (client.CreateSourceRes, error) {
+				return api.CreateSource(ctx, client.NewOptCreateSourceReq(req))
+			})
 			if err != nil {
 				return err
 			}
@@ -47,8 +50,10 @@ func newSourceRotateCmd(e *env) *cobra.Command {
 		Example: "  usher source rotate shop --grace 1h",
 		Args:    exactArgs("NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			path := "/v1/sources/" + url.PathEscape(args[0]) + "/secrets:rotate"
-			reply, err := c.do(cmd.Context(), http.MethodPost, path, map[string]string{"grace": grace}, http.StatusCreated)
+			req := client.NewOptRotateSourceSecretReq(client.RotateSourceSecretReq{Grace: optString(grace)})
+			reply, err := call(cmd.Context(), &c, func(ctx context.Context, api *client.Client) (client.RotateSourceSecretRes, error) {
+				return api.RotateSourceSecret(ctx, req, client.RotateSourceSecretParams{Name: args[0]})
+			})
 			if err != nil {
 				return err
 			}

@@ -1,10 +1,11 @@
 package main
 
 import (
-	"net/http"
-	"net/url"
+	"context"
 
 	"github.com/spf13/cobra"
+
+	"github.com/usherhq/usher/client"
 )
 
 // newTokenCmd creates, lists and revokes admin tokens through a running
@@ -25,11 +26,13 @@ func newTokenCreateCmd(e *env) *cobra.Command {
 		Example: "  usher token create --scope orders:read --description dashboard --expires-in 24h",
 		Args:    noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			body := map[string]any{"scopes": scopes, "description": description}
+			req := client.CreateTokenReq{Scopes: scopes, Description: client.NewOptString(description)}
 			if expiresIn.d != 0 {
-				body["expires_in"] = expiresIn.d.String()
+				req.ExpiresIn = client.NewOptString(expiresIn.d.String())
 			}
-			reply, err := c.do(cmd.Context(), http.MethodPost, "/v1/tokens", body, http.StatusCreated)
+			reply, err := call(cmd.Context(), &c, func(ctx context.Context, api *client.Client) (client.CreateTokenRes, error) {
+				return api.CreateToken(ctx, client.NewOptCreateTokenReq(req))
+			})
 			if err != nil {
 				return err
 			}
@@ -56,7 +59,9 @@ func newTokenListCmd(e *env) *cobra.Command {
 		if err := checkOutput(*out); err != nil {
 			return err
 		}
-		reply, err := c.do(cmd.Context(), http.MethodGet, "/v1/tokens", nil, http.StatusOK)
+		reply, err := call(cmd.Context(), &c, func(ctx context.Context, api *client.Client) (client.ListTokensRes, error) {
+			return api.ListTokens(ctx)
+		})
 		if err != nil {
 			return err
 		}
@@ -74,7 +79,9 @@ func newTokenRevokeCmd(e *env) *cobra.Command {
 		Example: "  usher token revoke tok_0123456789abcdef",
 		Args:    exactArgs("ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			reply, err := c.do(cmd.Context(), http.MethodDelete, "/v1/tokens/"+url.PathEscape(args[0]), nil, http.StatusOK)
+			reply, err := call(cmd.Context(), &c, func(ctx context.Context, api *client.Client) (client.RevokeTokenRes, error) {
+				return api.RevokeToken(ctx, client.RevokeTokenParams{ID: args[0]})
+			})
 			if err != nil {
 				return err
 			}

@@ -33,6 +33,9 @@ const (
 	ScopePIIErase       = "pii:erase"
 	ScopeAuditRead      = "audit:read"
 	ScopeTicketsWrite   = "tickets:write"
+	// ScopeListen opens a listen stream (GET /v1/listen): a temporary
+	// subscription delivered into the stream, without personal data.
+	ScopeListen = "listen"
 	// ScopeScannerPrefix + venue id reaches one venue's scanner API.
 	ScopeScannerPrefix = "scanner:"
 	// ScopeScannerAny, as a route's scope, admits a token holding any
@@ -50,7 +53,7 @@ const (
 func KnownScopes() []string {
 	return []string{ScopeAll, ScopeSourcesRead, ScopeSourcesWrite, ScopeInventoryRead, ScopeInventoryWrite,
 		ScopeOrdersRead, ScopeTokensRead, ScopeTokensWrite, ScopeDLQRead, ScopeDLQReplay, ScopeMetricsRead,
-		ScopeSubsRead, ScopeSubsWrite, ScopePIIRead, ScopePIIErase, ScopeAuditRead, ScopeTicketsWrite}
+		ScopeSubsRead, ScopeSubsWrite, ScopePIIRead, ScopePIIErase, ScopeAuditRead, ScopeTicketsWrite, ScopeListen}
 }
 
 // ValidScope reports whether s is a known scope or scanner:<venue>. A venue

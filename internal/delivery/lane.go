@@ -127,7 +127,7 @@ func (l *lane) fill(ctx context.Context, workers *sync.WaitGroup) {
 	sub, keys, breaker := l.sub, l.keys, l.breaker
 	ready := l.keysFor == sub.Version
 	l.mu.Unlock()
-	if sub.Status != usher.SubscriptionActive || !ready {
+	if sub.Status != usher.SubscriptionActive || !ready || !l.svc.listen.claimable(sub) {
 		return
 	}
 	free := cap(l.slots) - len(l.slots)

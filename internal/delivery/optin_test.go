@@ -15,8 +15,10 @@ func TestPrivateDestinationRefusalNamesTheOptIn(t *testing.T) {
 	s := &Service{policy: ssrf.Policy{}}
 	for _, u := range []string{"http://127.0.0.1:3000/hook", "http://localhost:3000/hook", "http://10.0.0.5/hook"} {
 		err := s.validateURL(u)
-		if err == nil || !strings.Contains(err.Error(), "USHER_ALLOW_PRIVATE_DESTINATIONS=true") {
-			t.Errorf("%s: %v, want a refusal naming USHER_ALLOW_PRIVATE_DESTINATIONS=true", u, err)
+		for _, name := range []string{"--allow-private-destinations", "USHER_ALLOW_PRIVATE_DESTINATIONS=true", "allow_private_destinations: true", "usher listen"} {
+			if err == nil || !strings.Contains(err.Error(), name) {
+				t.Errorf("%s: %v, want a refusal naming %s", u, err, name)
+			}
 		}
 	}
 	if err := s.validateURL("http://169.254.169.254/latest"); err == nil || strings.Contains(err.Error(), "USHER_ALLOW_PRIVATE") {

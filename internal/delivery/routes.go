@@ -26,5 +26,6 @@ func (s *Service) Routes() []auth.Route {
 		{Method: http.MethodGet, Pattern: "/v1/dlq/{id}", Scope: auth.ScopeDLQRead, Handler: s.handleGetDeadLetter()},
 		{Method: http.MethodPost, Pattern: "/v1/dlq/{id}/replay", Scope: auth.ScopeDLQReplay, Handler: s.handleReplayDeadLetter()},
 		{Method: http.MethodPost, Pattern: "/v1/dlq/replay", Scope: auth.ScopeDLQReplay, Handler: s.handleBulkReplay()},
+		{Method: http.MethodGet, Pattern: "/v1/listen", Scope: auth.ScopeListen, Handler: s.handleListen()},
 	}
 }

@@ -73,6 +73,7 @@ type Service struct {
 	disp       *dispatcher
 	catalog    *events.Catalog
 	tracing    *telemetry.Tracing
+	listen     *listenHub
 
 	mu      sync.Mutex
 	lanes   map[string]*lane
@@ -107,6 +108,8 @@ func New(st Store, cfg Config, opts Options) (*Service, error) {
 	if s.client == nil {
 		s.client = s.policy.NewClient(cfg.ConnectTimeout, cfg.Timeout)
 	}
+	s.listen = newListenHub()
+	s.client = withListen(s.client, s.listen)
 	if s.rnd == nil {
 		s.rnd = rand.Float64
 	}
@@ -217,6 +220,7 @@ func (s *Service) tick(ctx context.Context) error {
 		return err
 	}
 	s.syncLanes(ctx, subs)
+	s.sweepListeners(ctx, subs)
 	for more := true; more; {
 		var touched map[string]bool
 		if touched, more, err = s.disp.pass(ctx); err != nil {

@@ -145,7 +145,9 @@ func (s *Service) validate(sub usher.Subscription) error {
 
 // privateOptIn names the opt-in that a refusal of a private destination
 // would have needed.
-const privateOptIn = "to deliver to a receiver on this machine or a private network, start usher with USHER_ALLOW_PRIVATE_DESTINATIONS=true"
+const privateOptIn = "to deliver to a receiver on this machine or a private network, start usher with --allow-private-destinations " +
+	"(env USHER_ALLOW_PRIVATE_DESTINATIONS=true, YAML delivery: {allow_private_destinations: true}), " +
+	"or try it locally with `usher listen --forward-to URL`, which needs no opt-in"
 
 // validateURL accepts an absolute http or https URL without credentials.
 // A host that is an IP address must pass the SSRF policy now; a name is
