@@ -14,7 +14,8 @@ import (
 type Usher struct {
 	Name    string
 	DataDir string
-	// URL is the base URL it listens on, set by Start.
+	// URL is the base URL it listens on: fixed, so that readers may use it
+	// while the process restarts.
 	URL  string
 	addr string
 	bin  string
@@ -26,7 +27,7 @@ type Usher struct {
 // in dataDir, listening on addr (a fixed port keeps its URL across
 // restarts); Start runs it.
 func NewUsher(bin, name, addr, dataDir string, args ...string) *Usher {
-	return &Usher{Name: name, DataDir: dataDir, addr: addr, bin: bin, args: args}
+	return &Usher{Name: name, DataDir: dataDir, URL: "http://" + addr, addr: addr, bin: bin, args: args}
 }
 
 // Start runs the process and waits until it listens.
@@ -53,7 +54,11 @@ func (u *Usher) Start() error {
 	}
 	u.proc = p
 	select {
-	case u.URL = <-urls:
+	case got := <-urls:
+		if got != u.URL {
+			p.Kill()
+			return fmt.Errorf("usher %s listens on %s, want %s", u.Name, got, u.URL)
+		}
 		return nil
 	case <-p.Exited():
 		return fmt.Errorf("usher %s exited before listening: %v\n%s", u.Name, p.err, p.Log(4000))
