@@ -448,7 +448,7 @@ type Invoker interface {
 	// version (the outbound event version; retired or unknown refused) (scope subscriptions:write).
 	//
 	// PATCH /v1/subscriptions/{id}
-	UpdateSubscription(ctx context.Context, params UpdateSubscriptionParams, options ...RequestOption) (UpdateSubscriptionRes, error)
+	UpdateSubscription(ctx context.Context, request *UpdateSubscriptionReq, params UpdateSubscriptionParams, options ...RequestOption) (UpdateSubscriptionRes, error)
 }
 
 // Client implements OAS client.
@@ -6977,12 +6977,21 @@ func (c *Client) sendUpdateSource(ctx context.Context, request OptSourcePolicy, 
 // version (the outbound event version; retired or unknown refused) (scope subscriptions:write).
 //
 // PATCH /v1/subscriptions/{id}
-func (c *Client) UpdateSubscription(ctx context.Context, params UpdateSubscriptionParams, options ...RequestOption) (UpdateSubscriptionRes, error) {
-	res, err := c.sendUpdateSubscription(ctx, params, options...)
+func (c *Client) UpdateSubscription(ctx context.Context, request *UpdateSubscriptionReq, params UpdateSubscriptionParams, options ...RequestOption) (UpdateSubscriptionRes, error) {
+	res, err := c.sendUpdateSubscription(ctx, request, params, options...)
 	return res, err
 }
 
-func (c *Client) sendUpdateSubscription(ctx context.Context, params UpdateSubscriptionParams, requestOptions ...RequestOption) (res UpdateSubscriptionRes, err error) {
+func (c *Client) sendUpdateSubscription(ctx context.Context, request *UpdateSubscriptionReq, params UpdateSubscriptionParams, requestOptions ...RequestOption) (res UpdateSubscriptionRes, err error) {
+	// Validate request before sending.
+	if err := func() error {
+		if err := request.Validate(); err != nil {
+			return err
+		}
+		return nil
+	}(); err != nil {
+		return res, errors.Wrap(err, "validate")
+	}
 
 	var reqCfg requestConfig
 	reqCfg.setDefaults(c.baseClient)
@@ -7020,6 +7029,9 @@ func (c *Client) sendUpdateSubscription(ctx context.Context, params UpdateSubscr
 	r, err := ht.NewRequest(ctx, "PATCH", u)
 	if err != nil {
 		return res, errors.Wrap(err, "create request")
+	}
+	if err := encodeUpdateSubscriptionRequest(request, r); err != nil {
+		return res, errors.Wrap(err, "encode request")
 	}
 
 	{

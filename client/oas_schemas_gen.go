@@ -5472,6 +5472,52 @@ func (o OptTicketRevokedBy) Or(d TicketRevokedBy) TicketRevokedBy {
 	return d
 }
 
+// NewOptURI returns new OptURI with value set to v.
+func NewOptURI(v url.URL) OptURI {
+	return OptURI{
+		Value: v,
+		Set:   true,
+	}
+}
+
+// OptURI is optional url.URL.
+type OptURI struct {
+	Value url.URL
+	Set   bool
+}
+
+// IsSet returns true if OptURI was set.
+func (o OptURI) IsSet() bool { return o.Set }
+
+// Reset unsets value.
+func (o *OptURI) Reset() {
+	var v url.URL
+	o.Value = v
+	o.Set = false
+}
+
+// SetTo sets value to v.
+func (o *OptURI) SetTo(v url.URL) {
+	o.Set = true
+	o.Value = v
+}
+
+// Get returns value and boolean that denotes whether value was set.
+func (o OptURI) Get() (v url.URL, ok bool) {
+	if !o.Set {
+		return v, false
+	}
+	return o.Value, true
+}
+
+// Or returns value if set, or given parameter if does not.
+func (o OptURI) Or(d url.URL) url.URL {
+	if v, ok := o.Get(); ok {
+		return v
+	}
+	return d
+}
+
 // Ref: #/components/schemas/Order
 type Order struct {
 	OrderID       string      `json:"order_id"`
@@ -9099,6 +9145,90 @@ func (*UpdateSubscriptionForbidden) updateSubscriptionRes() {}
 type UpdateSubscriptionNotFound Problem
 
 func (*UpdateSubscriptionNotFound) updateSubscriptionRes() {}
+
+// Only the fields given change.
+type UpdateSubscriptionReq struct {
+	URL         OptURI            `json:"url"`
+	EventTypes  []string          `json:"event_types"`
+	VenueIds    OptNilStringArray `json:"venue_ids"`
+	Description OptString         `json:"description"`
+	// [] returns to the global schedule.
+	RetrySchedule []string `json:"retry_schedule"`
+	// True also needs pii:read.
+	Pii OptBool `json:"pii"`
+	// The outbound event version.
+	Version OptString `json:"version"`
+}
+
+// GetURL returns the value of URL.
+func (s *UpdateSubscriptionReq) GetURL() OptURI {
+	return s.URL
+}
+
+// GetEventTypes returns the value of EventTypes.
+func (s *UpdateSubscriptionReq) GetEventTypes() []string {
+	return s.EventTypes
+}
+
+// GetVenueIds returns the value of VenueIds.
+func (s *UpdateSubscriptionReq) GetVenueIds() OptNilStringArray {
+	return s.VenueIds
+}
+
+// GetDescription returns the value of Description.
+func (s *UpdateSubscriptionReq) GetDescription() OptString {
+	return s.Description
+}
+
+// GetRetrySchedule returns the value of RetrySchedule.
+func (s *UpdateSubscriptionReq) GetRetrySchedule() []string {
+	return s.RetrySchedule
+}
+
+// GetPii returns the value of Pii.
+func (s *UpdateSubscriptionReq) GetPii() OptBool {
+	return s.Pii
+}
+
+// GetVersion returns the value of Version.
+func (s *UpdateSubscriptionReq) GetVersion() OptString {
+	return s.Version
+}
+
+// SetURL sets the value of URL.
+func (s *UpdateSubscriptionReq) SetURL(val OptURI) {
+	s.URL = val
+}
+
+// SetEventTypes sets the value of EventTypes.
+func (s *UpdateSubscriptionReq) SetEventTypes(val []string) {
+	s.EventTypes = val
+}
+
+// SetVenueIds sets the value of VenueIds.
+func (s *UpdateSubscriptionReq) SetVenueIds(val OptNilStringArray) {
+	s.VenueIds = val
+}
+
+// SetDescription sets the value of Description.
+func (s *UpdateSubscriptionReq) SetDescription(val OptString) {
+	s.Description = val
+}
+
+// SetRetrySchedule sets the value of RetrySchedule.
+func (s *UpdateSubscriptionReq) SetRetrySchedule(val []string) {
+	s.RetrySchedule = val
+}
+
+// SetPii sets the value of Pii.
+func (s *UpdateSubscriptionReq) SetPii(val OptBool) {
+	s.Pii = val
+}
+
+// SetVersion sets the value of Version.
+func (s *UpdateSubscriptionReq) SetVersion(val OptString) {
+	s.Version = val
+}
 
 type UpdateSubscriptionUnauthorized Problem
 

@@ -134,7 +134,7 @@ func TestFlagsAnywhereAndProblemErrors(t *testing.T) {
 		}
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusCreated)
-		_, _ = w.Write([]byte(`{"name":"stripe1","scheme":"stripe"}`))
+		_, _ = w.Write([]byte(`{"name":"stripe1","scheme":"stripe","created_at":"2026-12-01T00:00:00Z"}`))
 	}))
 	defer srv.Close()
 	out, err := runCLI(t, "source", "create", "--scheme", "stripe", "--url", srv.URL, "stripe1", "--admin-token", "good")

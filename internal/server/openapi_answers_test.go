@@ -132,6 +132,8 @@ func TestAnswersMatchTheOpenAPIContract(t *testing.T) {
 		{"GET", "/v1/subscriptions/" + f.subID + "/public-keys", tok, nil, 200},
 		{"POST", "/v1/subscriptions/" + f.subID + "/secrets:rotate", tok, map[string]string{"grace": "1h"}, 200},
 		{"POST", "/v1/subscriptions/" + f.subID + "/replay", tok, map[string]string{"since": "2000-01-01T00:00:00Z"}, 200},
+		{"PATCH", "/v1/subscriptions/" + f.subID, tok, map[string]any{"description": "contract", "retry_schedule": []string{"1s"}}, 200},
+		{"PATCH", "/v1/subscriptions/" + f.subID, tok, map[string]any{"signing": "ed25519"}, 400},
 		{"POST", "/v1/subscriptions/" + f.subID + "/pause", tok, nil, 200},
 		{"POST", "/v1/subscriptions/" + f.subID + "/resume", tok, nil, 200},
 		{"POST", "/v1/dlq/" + f.deadLetter + "/replay", tok, nil, 200},
