@@ -13974,6 +13974,10 @@ func (s *RecordScanOKResult) Decode(d *jx.Decoder) error {
 		*s = RecordScanOKResultWrongShow
 	case RecordScanOKResultInvalid:
 		*s = RecordScanOKResultInvalid
+	case RecordScanOKResultStaleCode:
+		*s = RecordScanOKResultStaleCode
+	case RecordScanOKResultReplayedCode:
+		*s = RecordScanOKResultReplayedCode
 	default:
 		*s = RecordScanOKResult(v)
 	}

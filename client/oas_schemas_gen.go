@@ -6465,6 +6465,8 @@ const (
 	RecordScanOKResultWrongVenue      RecordScanOKResult = "wrong_venue"
 	RecordScanOKResultWrongShow       RecordScanOKResult = "wrong_show"
 	RecordScanOKResultInvalid         RecordScanOKResult = "invalid"
+	RecordScanOKResultStaleCode       RecordScanOKResult = "stale_code"
+	RecordScanOKResultReplayedCode    RecordScanOKResult = "replayed_code"
 )
 
 // AllValues returns all RecordScanOKResult values.
@@ -6477,6 +6479,8 @@ func (RecordScanOKResult) AllValues() []RecordScanOKResult {
 		RecordScanOKResultWrongVenue,
 		RecordScanOKResultWrongShow,
 		RecordScanOKResultInvalid,
+		RecordScanOKResultStaleCode,
+		RecordScanOKResultReplayedCode,
 	}
 }
 
@@ -6496,6 +6500,10 @@ func (s RecordScanOKResult) MarshalText() ([]byte, error) {
 	case RecordScanOKResultWrongShow:
 		return []byte(s), nil
 	case RecordScanOKResultInvalid:
+		return []byte(s), nil
+	case RecordScanOKResultStaleCode:
+		return []byte(s), nil
+	case RecordScanOKResultReplayedCode:
 		return []byte(s), nil
 	default:
 		return nil, errors.Errorf("invalid value: %q", s)
@@ -6525,6 +6533,12 @@ func (s *RecordScanOKResult) UnmarshalText(data []byte) error {
 		return nil
 	case RecordScanOKResultInvalid:
 		*s = RecordScanOKResultInvalid
+		return nil
+	case RecordScanOKResultStaleCode:
+		*s = RecordScanOKResultStaleCode
+		return nil
+	case RecordScanOKResultReplayedCode:
+		*s = RecordScanOKResultReplayedCode
 		return nil
 	default:
 		return errors.Errorf("invalid value: %q", data)

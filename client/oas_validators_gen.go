@@ -2543,6 +2543,10 @@ func (s RecordScanOKResult) Validate() error {
 		return nil
 	case "invalid":
 		return nil
+	case "stale_code":
+		return nil
+	case "replayed_code":
+		return nil
 	default:
 		return errors.Errorf("invalid value: %v", s)
 	}
