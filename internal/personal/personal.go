@@ -128,17 +128,62 @@ func Strip(raw json.RawMessage) (json.RawMessage, bool, error) {
 	return out, true, nil
 }
 
-// mentionsKey is a quick test that raw names a personal key at all.
+// mentionsKey is a quick test that raw may hold a personal key: one pass
+// over its JSON strings, true when one of them is a personal key or holds
+// an escape (a key spelled with escapes, "\u0065mail", is only recognized
+// once decoded, so such data always takes the full decode).
 func mentionsKey(raw json.RawMessage) bool {
-	if len(raw) == 0 {
-		return false
-	}
-	for k := range keys {
-		if bytes.Contains(raw, []byte(`"`+k+`"`)) {
+	for i := 0; i < len(raw); i++ {
+		if raw[i] != '"' {
+			continue
+		}
+		start := i + 1
+		for i = start; i < len(raw) && raw[i] != '"'; i++ {
+			if raw[i] == '\\' {
+				return true
+			}
+		}
+		if i < len(raw) && keys[string(raw[start:i])] {
 			return true
 		}
 	}
 	return false
+}
+
+// StripFields removes the personal data of an object decoded one level
+// deep, in place, as Strip does for its encoding: the value of a personal
+// key goes unless it is a vault token or null, and the values of the other
+// keys are stripped at any depth. It reports whether it removed any. A
+// caller that already holds the object (the processor, after vaulting the
+// buyer) so avoids decoding the whole event again.
+func StripFields(m map[string]json.RawMessage) (bool, error) {
+	removed := false
+	for k, v := range m {
+		if keys[k] {
+			if !rawIsToken(v) && !bytes.Equal(bytes.TrimSpace(v), []byte("null")) {
+				delete(m, k)
+				removed = true
+			}
+			continue
+		}
+		out, r, err := Strip(v)
+		if err != nil {
+			return false, err
+		}
+		if r {
+			m[k], removed = out, true
+		}
+	}
+	return removed, nil
+}
+
+// rawIsToken is isToken of an encoded value.
+func rawIsToken(raw json.RawMessage) bool {
+	var v any
+	if json.Unmarshal(raw, &v) != nil {
+		return false
+	}
+	return isToken(v)
 }
 
 func strip(v any) bool {
