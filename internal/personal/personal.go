@@ -10,6 +10,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 
 	"github.com/usherhq/usher"
 )
@@ -111,6 +113,15 @@ func Strip(raw json.RawMessage) (json.RawMessage, bool, error) {
 	if !mentionsKey(raw) {
 		return raw, false, nil
 	}
+	if m, ok := object(raw); ok {
+		// An object is stripped one level deep: only the values that
+		// mention a personal key are decoded further.
+		removed, err := StripFields(m)
+		if err != nil || !removed {
+			return raw, false, err
+		}
+		return EncodeFields(m), true, nil
+	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
 	var v any
@@ -126,6 +137,53 @@ func Strip(raw json.RawMessage) (json.RawMessage, bool, error) {
 		return nil, false, fmt.Errorf("strip personal data: %w", err)
 	}
 	return out, true, nil
+}
+
+// object decodes raw one level deep when it is a JSON object.
+func object(raw json.RawMessage) (map[string]json.RawMessage, bool) {
+	if t := bytes.TrimSpace(raw); len(t) == 0 || t[0] != '{' {
+		return nil, false
+	}
+	var m map[string]json.RawMessage
+	if json.Unmarshal(raw, &m) != nil || m == nil {
+		return nil, false
+	}
+	return m, true
+}
+
+// EncodeFields encodes an object decoded one level deep with its keys
+// sorted, as json.Marshal does, without checking and compacting again each
+// value, which came out of a decoder.
+func EncodeFields(m map[string]json.RawMessage) json.RawMessage {
+	n := 2
+	for k, v := range m {
+		n += len(k) + len(v) + 4
+	}
+	out := make([]byte, 0, n)
+	out = append(out, '{')
+	for i, k := range slices.Sorted(maps.Keys(m)) {
+		if i > 0 {
+			out = append(out, ',')
+		}
+		out = appendKey(out, k)
+		out = append(out, ':')
+		out = append(out, m[k]...)
+	}
+	return append(out, '}')
+}
+
+// appendKey appends k as a JSON string: plain printable ASCII as it is,
+// anything else through encoding/json.
+func appendKey(out []byte, k string) []byte {
+	for i := 0; i < len(k); i++ {
+		if c := k[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			q, _ := json.Marshal(k)
+			return append(out, q...)
+		}
+	}
+	out = append(out, '"')
+	out = append(out, k...)
+	return append(out, '"')
 }
 
 // mentionsKey is a quick test that raw may hold a personal key: one pass

@@ -76,3 +76,29 @@ func checkStripFields(t *testing.T, raw []byte) {
 		t.Errorf("stripped %s: StripFields removed something, Strip did not", raw)
 	}
 }
+
+// FuzzEncodeFields: EncodeFields gives what json.Marshal gives for an
+// object decoded one level deep, but for the spacing inside values.
+func FuzzEncodeFields(f *testing.F) {
+	for _, s := range append(stripSeeds, `{"z":1,"a":"<&>","\u00e9t\u00e9":null,"b\"q":[]}`, `{}`, `{"a" : { "b" : 1 } }`) {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		var m map[string]json.RawMessage
+		if json.Unmarshal(raw, &m) != nil || m == nil {
+			return
+		}
+		want, err := json.Marshal(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := personal.EncodeFields(m)
+		compact, err := json.Marshal(json.RawMessage(got)) // compacts and escapes as json.Marshal does
+		if err != nil {
+			t.Fatalf("EncodeFields(%s) = %s: not JSON: %v", raw, got, err)
+		}
+		if string(compact) != string(want) {
+			t.Errorf("EncodeFields(%s) = %s, want %s", raw, compact, want)
+		}
+	})
+}

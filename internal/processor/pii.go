@@ -3,8 +3,6 @@ package processor
 import (
 	"context"
 	"encoding/json"
-	"maps"
-	"slices"
 
 	"github.com/usherhq/usher"
 	"github.com/usherhq/usher/internal/personal"
@@ -67,7 +65,7 @@ func vaultAndStrip(ctx context.Context, tx *store.Tx, ev *usher.InboundEvent) er
 		return setAside("invalid_data", "%s data is not JSON", ev.Type)
 	}
 	if vaulted || stripped {
-		ev.Data = encodeObject(data)
+		ev.Data = personal.EncodeFields(data)
 	}
 	return nil
 }
@@ -93,42 +91,6 @@ func vaultFields(ctx context.Context, tx *store.Tx, ev *usher.InboundEvent, data
 		changed = true
 	}
 	return changed, nil
-}
-
-// encodeObject encodes data with its keys sorted, as json.Marshal does,
-// without checking and compacting again each value, which came out of a
-// decoder.
-func encodeObject(data map[string]json.RawMessage) json.RawMessage {
-	keys := slices.Sorted(maps.Keys(data))
-	n := 2
-	for k, v := range data {
-		n += len(k) + len(v) + 4
-	}
-	out := make([]byte, 0, n)
-	out = append(out, '{')
-	for i, k := range keys {
-		if i > 0 {
-			out = append(out, ',')
-		}
-		out = appendKey(out, k)
-		out = append(out, ':')
-		out = append(out, data[k]...)
-	}
-	return append(out, '}')
-}
-
-// appendKey appends k as a JSON string: plain printable ASCII as it is,
-// anything else through encoding/json.
-func appendKey(out []byte, k string) []byte {
-	for i := 0; i < len(k); i++ {
-		if c := k[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
-			q, _ := json.Marshal(k)
-			return append(out, q...)
-		}
-	}
-	out = append(out, '"')
-	out = append(out, k...)
-	return append(out, '"')
 }
 
 func orderKey(data map[string]json.RawMessage) string {
