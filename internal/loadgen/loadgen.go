@@ -56,6 +56,11 @@ type Config struct {
 	BodyPadding int
 	// Progress, if not nil, is called about once a second.
 	Progress func(Progress)
+	// Observe, if not nil, is called after every request with the event
+	// id and body it carried and what came back (status 0 with an error
+	// when no answer did), from many goroutines at once. A crash test
+	// uses it to know which webhooks were acknowledged.
+	Observe func(id string, body []byte, status int, err error)
 }
 
 // Progress is a running count.
@@ -94,11 +99,15 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	gen := &generator{cfg: cfg, rng: rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))}
 	scheme, _ := webhook.Lookup(webhook.SchemeStandardWebhooks)
 	gen.scheme = scheme
-	attacker := vegeta.NewAttacker(
+	opts := []func(*vegeta.Attacker){
 		vegeta.Workers(uint64(cfg.Workers)), vegeta.MaxWorkers(uint64(cfg.Workers)),
 		vegeta.Connections(cfg.Workers), vegeta.KeepAlive(true), vegeta.HTTP2(false),
-		vegeta.Timeout(30*time.Second), vegeta.Redirects(vegeta.NoFollow),
-	)
+		vegeta.Timeout(30 * time.Second), vegeta.Redirects(vegeta.NoFollow),
+	}
+	if cfg.Observe != nil {
+		opts = append(opts, vegeta.Client(observingClient(cfg.Workers, cfg.Observe)))
+	}
+	attacker := vegeta.NewAttacker(opts...)
 	var metrics vegeta.Metrics
 	res := Result{Target: cfg.URL, Errors: map[string]int{}}
 	start := time.Now()
@@ -179,6 +188,7 @@ type generator struct {
 	mu     sync.Mutex
 	rng    *rand.Rand
 	seq    int
+	tag    uint32
 	orders []string
 	sent   []sentEvent
 }
@@ -208,7 +218,12 @@ func (g *generator) next() (string, []byte) {
 		return ev.id, ev.body
 	}
 	g.seq++
-	id := fmt.Sprintf("bench_%d_%d", time.Now().UnixNano(), g.seq)
+	// The generator's own random tag keeps ids apart between runs that
+	// send at the same time.
+	if g.tag == 0 {
+		g.tag = g.rng.Uint32() | 1
+	}
+	id := fmt.Sprintf("bench_%d_%x_%d", time.Now().UnixNano(), g.tag, g.seq)
 	var typ string
 	var data map[string]any
 	p = g.rng.Float64()
@@ -218,7 +233,7 @@ func (g *generator) next() (string, []byte) {
 	case len(g.orders) > 0 && p < g.cfg.RefundRatio+g.cfg.ChargebackRatio:
 		typ, data = usher.TypeOrderChargeback, map[string]any{"order_id": g.orders[g.rng.IntN(len(g.orders))]}
 	default:
-		order := fmt.Sprintf("ord_bench_%d_%d", time.Now().UnixNano(), g.seq)
+		order := fmt.Sprintf("ord_bench_%d_%x_%d", time.Now().UnixNano(), g.tag, g.seq)
 		g.orders = append(g.orders, order)
 		typ, data = usher.TypeOrderPaid, map[string]any{
 			"order_id": order, "show_id": g.cfg.Show, "venue_id": g.cfg.Venue,

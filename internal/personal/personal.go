@@ -10,6 +10,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 
 	"github.com/usherhq/usher"
 )
@@ -111,6 +113,15 @@ func Strip(raw json.RawMessage) (json.RawMessage, bool, error) {
 	if !mentionsKey(raw) {
 		return raw, false, nil
 	}
+	if m, ok := object(raw); ok {
+		// An object is stripped one level deep: only the values that
+		// mention a personal key are decoded further.
+		removed, err := StripFields(m)
+		if err != nil || !removed {
+			return raw, false, err
+		}
+		return EncodeFields(m), true, nil
+	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
 	var v any
@@ -128,17 +139,109 @@ func Strip(raw json.RawMessage) (json.RawMessage, bool, error) {
 	return out, true, nil
 }
 
-// mentionsKey is a quick test that raw names a personal key at all.
-func mentionsKey(raw json.RawMessage) bool {
-	if len(raw) == 0 {
-		return false
+// object decodes raw one level deep when it is a JSON object.
+func object(raw json.RawMessage) (map[string]json.RawMessage, bool) {
+	if t := bytes.TrimSpace(raw); len(t) == 0 || t[0] != '{' {
+		return nil, false
 	}
-	for k := range keys {
-		if bytes.Contains(raw, []byte(`"`+k+`"`)) {
+	var m map[string]json.RawMessage
+	if json.Unmarshal(raw, &m) != nil || m == nil {
+		return nil, false
+	}
+	return m, true
+}
+
+// EncodeFields encodes an object decoded one level deep with its keys
+// sorted, as json.Marshal does, without checking and compacting again each
+// value, which came out of a decoder.
+func EncodeFields(m map[string]json.RawMessage) json.RawMessage {
+	n := 2
+	for k, v := range m {
+		n += len(k) + len(v) + 4
+	}
+	out := make([]byte, 0, n)
+	out = append(out, '{')
+	for i, k := range slices.Sorted(maps.Keys(m)) {
+		if i > 0 {
+			out = append(out, ',')
+		}
+		out = appendKey(out, k)
+		out = append(out, ':')
+		out = append(out, m[k]...)
+	}
+	return append(out, '}')
+}
+
+// appendKey appends k as a JSON string: plain printable ASCII as it is,
+// anything else through encoding/json.
+func appendKey(out []byte, k string) []byte {
+	for i := 0; i < len(k); i++ {
+		if c := k[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			q, _ := json.Marshal(k)
+			return append(out, q...)
+		}
+	}
+	out = append(out, '"')
+	out = append(out, k...)
+	return append(out, '"')
+}
+
+// mentionsKey is a quick test that raw may hold a personal key: one pass
+// over its JSON strings, true when one of them is a personal key or holds
+// an escape (a key spelled with escapes, "\u0065mail", is only recognized
+// once decoded, so such data always takes the full decode).
+func mentionsKey(raw json.RawMessage) bool {
+	for i := 0; i < len(raw); i++ {
+		if raw[i] != '"' {
+			continue
+		}
+		start := i + 1
+		for i = start; i < len(raw) && raw[i] != '"'; i++ {
+			if raw[i] == '\\' {
+				return true
+			}
+		}
+		if i < len(raw) && keys[string(raw[start:i])] {
 			return true
 		}
 	}
 	return false
+}
+
+// StripFields removes the personal data of an object decoded one level
+// deep, in place, as Strip does for its encoding: the value of a personal
+// key goes unless it is a vault token or null, and the values of the other
+// keys are stripped at any depth. It reports whether it removed any. A
+// caller that already holds the object (the processor, after vaulting the
+// buyer) so avoids decoding the whole event again.
+func StripFields(m map[string]json.RawMessage) (bool, error) {
+	removed := false
+	for k, v := range m {
+		if keys[k] {
+			if !rawIsToken(v) && !bytes.Equal(bytes.TrimSpace(v), []byte("null")) {
+				delete(m, k)
+				removed = true
+			}
+			continue
+		}
+		out, r, err := Strip(v)
+		if err != nil {
+			return false, err
+		}
+		if r {
+			m[k], removed = out, true
+		}
+	}
+	return removed, nil
+}
+
+// rawIsToken is isToken of an encoded value.
+func rawIsToken(raw json.RawMessage) bool {
+	var v any
+	if json.Unmarshal(raw, &v) != nil {
+		return false
+	}
+	return isToken(v)
 }
 
 func strip(v any) bool {

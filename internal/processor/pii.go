@@ -35,27 +35,44 @@ func (p *Processor) preparePersonal(ctx context.Context, tx *store.Tx, ev *usher
 		}
 	}
 	ev.Data = full
-	if err := vaultPersonalData(ctx, tx, ev); err != nil {
+	return vaultAndStrip(ctx, tx, ev)
+}
+
+// vaultAndStrip moves the personal data of an event (the buyer of an
+// order, the new holder of a transferred ticket) into the encrypted vault
+// and replaces it in the event by the vault's token, then strips every
+// other personal field, before anything of the event is stored: dedupe
+// records, dead letters and outbound events never hold an email or a name.
+// The data is decoded once, one level deep, and encoded once when it
+// changed.
+func vaultAndStrip(ctx context.Context, tx *store.Tx, ev *usher.InboundEvent) error {
+	var data map[string]json.RawMessage
+	if json.Unmarshal(ev.Data, &data) != nil || data == nil {
+		// Not an object: nothing to vault; what is not JSON is set aside.
+		stripped, _, err := personal.Strip(ev.Data)
+		if err != nil {
+			return setAside("invalid_data", "%s data is not JSON", ev.Type)
+		}
+		ev.Data = stripped
+		return nil
+	}
+	vaulted, err := vaultFields(ctx, tx, ev, data)
+	if err != nil {
 		return err
 	}
-	data, _, err := personal.Strip(ev.Data)
+	stripped, err := personal.StripFields(data)
 	if err != nil {
 		return setAside("invalid_data", "%s data is not JSON", ev.Type)
 	}
-	ev.Data = data
+	if vaulted || stripped {
+		ev.Data = personal.EncodeFields(data)
+	}
 	return nil
 }
 
-// vaultPersonalData moves the personal data of an event (the buyer of an
-// order, the new holder of a transferred ticket) into the encrypted vault
-// and replaces it in the event by the vault's token, before anything of the
-// event is stored: dedupe records, dead letters and outbound events never
-// hold an email or a name.
-func vaultPersonalData(ctx context.Context, tx *store.Tx, ev *usher.InboundEvent) error {
-	var data map[string]json.RawMessage
-	if json.Unmarshal(ev.Data, &data) != nil {
-		return nil // not an object; the handler sets it aside
-	}
+// vaultFields puts the buyer and the new holder of data into the vault and
+// replaces each by its token; it reports whether it replaced any.
+func vaultFields(ctx context.Context, tx *store.Tx, ev *usher.InboundEvent, data map[string]json.RawMessage) (bool, error) {
 	changed := false
 	for field, key := range map[string]string{"buyer": orderKey(data), "to": holderKey(data, ev)} {
 		raw, ok := data[field]
@@ -68,15 +85,12 @@ func vaultPersonalData(ctx context.Context, tx *store.Tx, ev *usher.InboundEvent
 		}
 		token, err := tx.PutBuyer(ctx, key, b)
 		if err != nil {
-			return err
+			return false, err
 		}
 		data[field], _ = json.Marshal(map[string]string{"token": token})
 		changed = true
 	}
-	if changed {
-		ev.Data, _ = json.Marshal(data)
-	}
-	return nil
+	return changed, nil
 }
 
 func orderKey(data map[string]json.RawMessage) string {

@@ -124,7 +124,7 @@ func (p *Processor) setAsideRejected(ctx context.Context, tx *store.Tx, ev *ushe
 }
 
 // withoutPersonalData returns data without the buyer and new holder, which
-// are kept only in the vault (vaultPersonalData) and may be what the store
+// are kept only in the vault (vaultFields) and may be what the store
 // refused; the result is text any engine stores.
 func withoutPersonalData(data json.RawMessage) json.RawMessage {
 	var m map[string]json.RawMessage
