@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -133,23 +134,36 @@ func TestHealthAndReadiness(t *testing.T) {
 	}
 	mustAccept(t, s, ushertest.NewID(), ushertest.Envelope("order.paid", ushertest.Paid("ord_m", 1)))
 	waitProcessed(t, s, 1)
-	var b []byte
-	// Metrics are recorded right after the commit that waitProcessed sees.
-	ushertest.Eventually(t, waitLong, "processing metrics", func() bool {
-		b = []byte(s.ScrapeMetrics())
-		return strings.Contains(string(b), "usher_processing_lag_seconds_count")
-	})
-	for _, want := range []string{
+	wants := []string{
 		`usher_inbound_requests_total{outcome="accepted",source="demo"} 1`,
 		`usher_ingest_ack_seconds_count{source="demo"} 1`,
 		`usher_processed_events_total{outcome="applied",type="order.paid"} 1`,
 		`usher_processing_lag_seconds_count{type="order.paid"} 1`,
 		`usher_queue_depth{partition=`,
-	} {
-		if !strings.Contains(string(b), want) {
-			t.Errorf("metrics lack %q", want)
+	}
+	// Metrics are recorded right after the commit that waitProcessed sees,
+	// and a scrape is not a snapshot across families: wait for all of them.
+	var b string
+	ushertest.Eventually(t, waitLong, "processing metrics", func() bool {
+		b = s.ScrapeMetrics()
+		return !slices.ContainsFunc(wants, func(w string) bool { return !strings.Contains(b, w) })
+	})
+	for _, want := range wants {
+		if !strings.Contains(b, want) {
+			t.Errorf("metrics lack %q; they have:\n%s", want, grepLines(b, want[:strings.IndexAny(want, "{ ")]))
 		}
 	}
+}
+
+// grepLines returns the lines of body that start with prefix.
+func grepLines(body, prefix string) string {
+	var out []string
+	for line := range strings.Lines(body) {
+		if strings.HasPrefix(line, prefix) {
+			out = append(out, strings.TrimSpace(line))
+		}
+	}
+	return strings.Join(out, "\n")
 }
 
 // TestEveryAdminRouteNeedsItsScope walks the router's admin routes: each one
