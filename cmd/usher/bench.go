@@ -210,14 +210,8 @@ func (o *benchOptions) run(ctx context.Context, stdout, stderr io.Writer) error 
 		}
 	}
 	rep.DurableSync = !o.relaxed
-	if o.asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(rep); err != nil {
-			return err
-		}
-	} else {
-		printReport(stdout, rep)
+	if err := printReport(stdout, rep, o.asJSON, printBenchReport); err != nil {
+		return err
 	}
 	if rep.OnSale != nil {
 		if !rep.OnSale.Passed() {
@@ -227,7 +221,7 @@ func (o *benchOptions) run(ctx context.Context, stdout, stderr io.Writer) error 
 	return nil
 }
 
-func printReport(w io.Writer, rep benchReport) {
+func printBenchReport(w io.Writer, rep benchReport) {
 	printFigures(w, rep)
 	if rep.OnSale != nil {
 		printOnSale(w, *rep.OnSale)

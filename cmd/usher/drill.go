@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -88,14 +87,8 @@ func (o *drillOptions) run(ctx context.Context, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
-	if o.asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(rep); err != nil {
-			return err
-		}
-	} else {
-		rep.Print(stdout)
+	if err := printReport(stdout, rep, o.asJSON, func(w io.Writer, r drill.Report) { r.Print(w) }); err != nil {
+		return err
 	}
 	if !rep.OK() {
 		return errors.New("the drill failed its checks")

@@ -110,3 +110,15 @@ func printJSON(w io.Writer, reply []byte) error {
 	_, err := fmt.Fprintf(w, "%s\n", reply)
 	return err
 }
+
+// printReport writes a report as indented JSON when asJSON is set, or as
+// text for people through text.
+func printReport[R any](w io.Writer, rep R, asJSON bool, text func(io.Writer, R)) error {
+	if !asJSON {
+		text(w, rep)
+		return nil
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(rep)
+}
