@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/usherhq/usher"
+	"github.com/usherhq/usher/internal/drain"
 )
 
 // A listen stream (GET /v1/listen, `usher listen`) is a temporary
@@ -54,9 +55,7 @@ type listenHub struct {
 
 	mu      sync.Mutex
 	streams map[string]*listenStream
-	watched map[*http.Server]bool
-	drained chan struct{}
-	drain   sync.Once
+	drain   *drain.Signal // closed when the HTTP server carrying the streams shuts down
 }
 
 // withListen returns c with its transport routing listen destinations to
@@ -72,7 +71,7 @@ func withListen(c *http.Client, h *listenHub) *http.Client {
 }
 
 func newListenHub() *listenHub {
-	return &listenHub{streams: map[string]*listenStream{}, watched: map[*http.Server]bool{}, drained: make(chan struct{})}
+	return &listenHub{streams: map[string]*listenStream{}, drain: drain.New()}
 }
 
 // listenURL is the destination of stream id, valid until expires.
@@ -170,21 +169,6 @@ func (h *listenHub) RoundTrip(req *http.Request) (*http.Response, error) {
 func (h *listenHub) CloseIdleConnections() {
 	if c, ok := h.next.(interface{ CloseIdleConnections() }); ok {
 		c.CloseIdleConnections()
-	}
-}
-
-// watchShutdown ends this process's streams when the HTTP server carrying
-// r shuts down; a graceful shutdown would otherwise wait for them.
-func (h *listenHub) watchShutdown(r *http.Request) {
-	srv, ok := r.Context().Value(http.ServerContextKey).(*http.Server)
-	if !ok {
-		return
-	}
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if !h.watched[srv] {
-		h.watched[srv] = true
-		srv.RegisterOnShutdown(func() { h.drain.Do(func() { close(h.drained) }) })
 	}
 }
 

@@ -55,7 +55,7 @@ func (s *Service) handleListen() http.Handler {
 			return
 		}
 		defer s.dropListener(sub.ID)
-		s.listen.watchShutdown(r)
+		s.listen.drain.Watch(r)
 		s.log.Info("listen stream opened", "subscription_id", sub.ID, "event_types", types)
 		rc := http.NewResponseController(w)
 		_ = rc.SetWriteDeadline(time.Time{}) // the stream outlives the server's write timeout
@@ -82,7 +82,7 @@ func (s *Service) serveListen(ctx context.Context, w io.Writer, rc *http.Respons
 		select {
 		case <-ctx.Done():
 			return
-		case <-s.listen.drained:
+		case <-s.listen.drain.Done():
 			return
 		case d := <-st.in:
 			err := writeEvent(w, rc, "delivery", d.header.Get(headerID), ListenDelivery{Headers: flatHeaders(d.header), Body: string(d.body)})

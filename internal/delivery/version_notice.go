@@ -7,6 +7,7 @@ import (
 
 	"github.com/usherhq/usher"
 	"github.com/usherhq/usher/internal/events"
+	"github.com/usherhq/usher/internal/periodic"
 	"github.com/usherhq/usher/internal/ticketing"
 )
 
@@ -88,16 +89,9 @@ func (s *Service) noticeDeprecatedVersions(ctx context.Context) error {
 
 // noticeLoop runs the sweep at start and every noticeInterval.
 func (s *Service) noticeLoop(ctx context.Context) {
-	t := time.NewTicker(noticeInterval)
-	defer t.Stop()
-	for {
+	periodic.Every(ctx, noticeInterval, true, func(ctx context.Context) {
 		if err := s.noticeDeprecatedVersions(ctx); err != nil && ctx.Err() == nil {
 			s.log.Warn("deprecated version sweep failed", "err", err)
 		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
+	})
 }

@@ -20,6 +20,7 @@ import (
 
 	"github.com/usherhq/usher"
 	"github.com/usherhq/usher/internal/auth"
+	"github.com/usherhq/usher/internal/drain"
 	"github.com/usherhq/usher/internal/periodic"
 	"github.com/usherhq/usher/internal/telemetry"
 	"github.com/usherhq/usher/internal/ticketcode"
@@ -151,10 +152,7 @@ type Service struct {
 	marksMu sync.Mutex
 	marks   map[string]int64 // venue → delivered mark as last seen here
 
-	drainOnce sync.Once
-	draining  chan struct{} // closed when the HTTP server shuts down or Stop runs
-	watchMu   sync.Mutex
-	watched   map[*http.Server]bool
+	drain *drain.Signal // closed when the HTTP server shuts down or Stop runs
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -175,8 +173,8 @@ func New(st Store, cfg Config, opts Options) (*Service, error) {
 	return &Service{
 		cfg: cfg, db: st, log: opts.Logger, now: opts.Now, codes: opts.Codes, presented: opts.Presented, metrics: m,
 		hubs: map[string]*hub{}, marks: map[string]int64{},
-		draining: make(chan struct{}), watched: map[*http.Server]bool{},
-		ctx: ctx, cancel: cancel,
+		drain: drain.New(),
+		ctx:   ctx, cancel: cancel,
 	}, nil
 }
 
@@ -194,7 +192,7 @@ func (s *Service) Start(ctx context.Context) error {
 
 // Stop ends every stream and background goroutine and waits for them.
 func (s *Service) Stop() {
-	s.drain()
+	s.drain.Close()
 	s.cancel()
 	s.bg.Wait()
 }
@@ -208,24 +206,6 @@ func (s *Service) Routes() []auth.Route {
 		{Method: http.MethodGet, Pattern: "/v1/venues/{venue_id}/health", Scope: venueScope, Handler: s.handleHealth()},
 		{Method: http.MethodPost, Pattern: "/v1/scans", Scope: auth.ScopeScannerAny, Handler: s.handleScan()},
 		{Method: http.MethodPost, Pattern: "/v1/scans/batch", Scope: auth.ScopeScannerAny, Handler: s.handleBatch()},
-	}
-}
-
-func (s *Service) drain() { s.drainOnce.Do(func() { close(s.draining) }) }
-
-// watchShutdown makes the HTTP server that carries r end the open streams
-// when it shuts down; without it a graceful shutdown would wait for streams
-// that never end on their own.
-func (s *Service) watchShutdown(r *http.Request) {
-	srv, ok := r.Context().Value(http.ServerContextKey).(*http.Server)
-	if !ok {
-		return
-	}
-	s.watchMu.Lock()
-	defer s.watchMu.Unlock()
-	if !s.watched[srv] {
-		s.watched[srv] = true
-		srv.RegisterOnShutdown(s.drain)
 	}
 }
 

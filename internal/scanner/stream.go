@@ -16,7 +16,7 @@ import (
 // with reset true) closed by a "snapshot_end" that carries the cursor to
 // continue from; and comment lines as heartbeats.
 func (s *Service) stream(w http.ResponseWriter, r *http.Request, venue string, req feedRequest) {
-	s.watchShutdown(r)
+	s.drain.Watch(r)
 	rc := http.NewResponseController(w)
 	// The server's read timeout would otherwise end the stream: it bounds
 	// the whole request, and the request of a stream never ends.
@@ -56,7 +56,7 @@ func (s *Service) stream(w http.ResponseWriter, r *http.Request, venue string, r
 			}
 		case <-ctx.Done():
 			return
-		case <-s.draining:
+		case <-s.drain.Done():
 			return
 		}
 	}
