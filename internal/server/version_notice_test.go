@@ -22,7 +22,7 @@ type versionNotice struct {
 }
 
 // TestDeprecatedVersionRaisesOneOperatorEvent: an operators' subscription
-// to subscription.* receives subscription.version_deprecated once per
+// to subscription.* receives one subscription.version_deprecated event per
 // subscription and version, on contract (the receiver checks every body
 // against its schema): when a subscription is created on 2026-06-01, when
 // one is changed to it, and for a subscription already on it that had no
@@ -63,11 +63,10 @@ func TestDeprecatedVersionRaisesOneOperatorEvent(t *testing.T) {
 		}
 		delete(want, n.SubscriptionID)
 	}
-	for id, n := range ops.byID() {
-		if n != 1 {
-			t.Errorf("event %s delivered %d times", id, n)
-		}
-	}
+	// A delivery in flight when usher restarts may be sent again under the
+	// same webhook id (delivery is at least once; receivers dedupe by id):
+	// what must hold is one event per subscription and version, which the
+	// distinct notices above and the outbox count below check.
 	if n := len(outboxOf(t, s, usher.TypeSubscriptionVersionDeprecated)); n != 4 {
 		t.Errorf("outbox holds %d subscription.version_deprecated events, want 4", n)
 	}
@@ -80,12 +79,14 @@ func waitNotices(t *testing.T, ops *dlvReceiver, n int) []versionNotice {
 	var got []versionNotice
 	ushertest.Eventually(t, dlvWait, "subscription.version_deprecated deliveries", func() bool {
 		got = got[:0]
+		seen := map[string]bool{} // webhook ids: one notice per event, however often sent
 		for _, r := range ops.requests() {
 			var b struct {
 				Type string        `json:"type"`
 				Data versionNotice `json:"data"`
 			}
-			if json.Unmarshal(r.body, &b) == nil && b.Type == usher.TypeSubscriptionVersionDeprecated {
+			if json.Unmarshal(r.body, &b) == nil && b.Type == usher.TypeSubscriptionVersionDeprecated && !seen[r.id()] {
+				seen[r.id()] = true
 				got = append(got, b.Data)
 			}
 		}
