@@ -15,12 +15,15 @@ import (
 	_ "modernc.org/sqlite" // the bare baseline opens the same file
 
 	"github.com/usherhq/usher"
+	"github.com/usherhq/usher/internal/personal"
 	"github.com/usherhq/usher/internal/processor"
 	"github.com/usherhq/usher/internal/queue"
+	"github.com/usherhq/usher/internal/secrets"
 	"github.com/usherhq/usher/internal/store"
 	"github.com/usherhq/usher/internal/store/postgres"
 	"github.com/usherhq/usher/internal/store/sqlite"
 	"github.com/usherhq/usher/internal/telemetry"
+	"github.com/usherhq/usher/internal/ticketcode"
 	"github.com/usherhq/usher/internal/ushertest"
 )
 
@@ -31,7 +34,9 @@ const drainBatch = 128
 // BenchmarkDrain drains a pre-filled backlog of order.paid events (two
 // tickets each, with feed entries, outbound events, audit records and the
 // buyer vaulted) through Processor.HandleBatch, two partitions handing over
-// batches of 128 at once, on each engine. Beside it, in the same run and on
+// batches of 128 at once, on each engine. It is set up as `usher serve`
+// runs: the events come sealed as the receiver queues them, the store seals
+// the vault with a master key, and ticket codes are Ed25519-signed. Beside it, in the same run and on
 // the same database, a bare loop of single-row transactions measures what
 // the engine commits per second on this machine:
 //
@@ -89,7 +94,9 @@ func drain(b *testing.B, db *store.DB, bare *sql.DB) {
 	if _, err := db.PutCapacity(ctx, "bench-show", "GA", 100_000_000); err != nil {
 		b.Fatal(err)
 	}
-	p := processor.New(db, processor.RandomCodes{}, telemetry.NewMetrics(), slog.New(slog.NewTextHandler(io.Discard, nil)), time.Now)
+	sealer, codes := productionKeys(b)
+	db.SetSealer(sealer)
+	p := processor.New(db, codes, telemetry.NewMetrics(), slog.New(slog.NewTextHandler(io.Discard, nil)), time.Now)
 	b.Cleanup(p.Close)
 	// The backlog: b.N pairs of batches, made before the clock starts.
 	backlog := make([][2]queue.Batch, b.N)
@@ -100,6 +107,9 @@ func drain(b *testing.B, db *store.DB, bare *sql.DB) {
 			for j := range evs {
 				seq++
 				evs[j] = paidEvent(seq)
+				if err := personal.Seal(sealer, &evs[j]); err != nil {
+					b.Fatal(err)
+				}
 			}
 			backlog[i][k] = queue.Batch{Partition: k, Events: evs, Delivered: 1}
 		}
@@ -129,6 +139,35 @@ func drain(b *testing.B, db *store.DB, bare *sql.DB) {
 	rows := bareRowsPerSecond(b, bare)
 	b.ReportMetric(rows, "bare-rows/s")
 	b.ReportMetric(perSec/rows, "x-bare-rows")
+}
+
+// productionKeys returns a master-key sealer and a ticket-code signer, as
+// `usher serve` has them.
+func productionKeys(b *testing.B) (*secrets.Keyring, signedCodes) {
+	key, err := secrets.NewKey()
+	if err != nil {
+		b.Fatal(err)
+	}
+	sealer, err := secrets.NewKeyring(key)
+	if err != nil {
+		b.Fatal(err)
+	}
+	tk, err := ticketcode.GenerateKey("bench")
+	if err != nil {
+		b.Fatal(err)
+	}
+	codes, err := ticketcode.NewKeyring(tk)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return sealer, signedCodes{codes}
+}
+
+// signedCodes issues Ed25519-signed ticket codes, as the server does.
+type signedCodes struct{ k *ticketcode.Keyring }
+
+func (s signedCodes) IssueCode(t usher.Ticket) (string, error) {
+	return s.k.Issue(ticketcode.Claims{TicketID: t.TicketID, ShowID: t.ShowID, VenueID: t.VenueID, Generation: t.Generation})
 }
 
 // bareTxPerSecond runs single-row INSERT transactions for about half a
