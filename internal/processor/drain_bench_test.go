@@ -31,10 +31,14 @@ import (
 // takes up to 128 messages of a backlog at once.
 const drainBatch = 128
 
+// drainPartitions is the number of partitions handing over batches, the
+// default of `usher serve`.
+const drainPartitions = 2
+
 // BenchmarkDrain drains a pre-filled backlog of order.paid events (two
 // tickets each, with feed entries, outbound events, audit records and the
-// buyer vaulted) through Processor.HandleBatch, two partitions handing over
-// batches of 128 at once, on each engine. It is set up as `usher serve`
+// buyer vaulted) through Processor.HandleBatch, two partitions each handing
+// over its next batch of 128 once the last is applied, on each engine. It is set up as `usher serve`
 // runs: the events come sealed as the receiver queues them, the store seals
 // the vault with a master key, and ticket codes are Ed25519-signed. Beside it, in the same run and on
 // the same database, a bare loop of single-row transactions measures what
@@ -98,11 +102,11 @@ func drain(b *testing.B, db *store.DB, bare *sql.DB) {
 	db.SetSealer(sealer)
 	p := processor.New(db, codes, telemetry.NewMetrics(), slog.New(slog.NewTextHandler(io.Discard, nil)), time.Now)
 	b.Cleanup(p.Close)
-	// The backlog: b.N pairs of batches, made before the clock starts.
-	backlog := make([][2]queue.Batch, b.N)
+	// The backlog: b.N batches per partition, made before the clock starts.
+	backlog := make([][]queue.Batch, drainPartitions)
 	seq := 0
-	for i := range backlog {
-		for k := range backlog[i] {
+	for k := range backlog {
+		for range b.N {
 			evs := make([]usher.InboundEvent, drainBatch)
 			for j := range evs {
 				seq++
@@ -111,20 +115,28 @@ func drain(b *testing.B, db *store.DB, bare *sql.DB) {
 					b.Fatal(err)
 				}
 			}
-			backlog[i][k] = queue.Batch{Partition: k, Events: evs, Delivered: 1}
+			backlog[k] = append(backlog[k], queue.Batch{Partition: k, Events: evs, Delivered: 1})
 		}
 	}
 	cpu0 := cpuTime()
 	b.ResetTimer()
-	for i := range backlog {
-		errs := make(chan error, 2)
-		for k := range backlog[i] {
-			go func() { errs <- p.HandleBatch(ctx, backlog[i][k]) }()
-		}
-		for range backlog[i] {
-			if err := <-errs; err != nil {
-				b.Fatal(err)
+	// Each partition hands over its next batch once the last one is
+	// applied, as a partition's consumer does.
+	errs := make(chan error, drainPartitions)
+	for k := range backlog {
+		go func() {
+			for _, batch := range backlog[k] {
+				if err := p.HandleBatch(ctx, batch); err != nil {
+					errs <- err
+					return
+				}
 			}
+			errs <- nil
+		}()
+	}
+	for range backlog {
+		if err := <-errs; err != nil {
+			b.Fatal(err)
 		}
 	}
 	b.StopTimer()

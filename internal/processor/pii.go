@@ -18,12 +18,21 @@ import (
 func (p *Processor) preparePersonal(ctx context.Context, tx *store.Tx, ev *usher.InboundEvent) error {
 	full := ev.Data
 	sealer := p.db.Sealer()
+	pr := preparedOf(ctx)
 	switch {
 	case sealer == nil:
 		// Only tests run without master keys; the data is vaulted and stripped.
 	case len(ev.Sealed) == 0:
 		if err := personal.Seal(sealer, ev); err != nil {
 			return err
+		}
+	case pr != nil && pr.opened:
+		// Opened before the transaction (see prepare).
+		if pr.unreadable {
+			return setAside("personal_data_unreadable", "the sealed personal data does not open with the master keys")
+		}
+		if pr.full != nil {
+			full = pr.full
 		}
 	default:
 		b, err := personal.Open(sealer, ev)

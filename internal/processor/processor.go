@@ -41,6 +41,7 @@ type Processor struct {
 
 type job struct {
 	b      queue.Batch
+	prep   map[*usher.InboundEvent]*prepared
 	result chan error
 }
 
@@ -98,7 +99,7 @@ func (p *Processor) HandleBatch(ctx context.Context, b queue.Batch) error {
 	if b.DecodeErr != nil {
 		return p.setAsideUndecodable(ctx, b)
 	}
-	j := &job{b: b, result: make(chan error, 1)}
+	j := &job{b: b, prep: p.prepare(b), result: make(chan error, 1)}
 	select {
 	case p.jobs <- j:
 	case <-p.stop:
@@ -204,6 +205,9 @@ func (p *Processor) applyAll(ctx context.Context, tx *store.Tx, jobs []*job, at 
 	if err := tx.PrefetchInbound(ctx, keys); err != nil { // every dedupe record of the batch, in a few reads
 		return nil, err
 	}
+	if err := prefetchOrders(ctx, tx, jobs); err != nil {
+		return nil, err
+	}
 	var results []result
 	for _, j := range jobs {
 		for i := range j.b.Events {
@@ -211,6 +215,7 @@ func (p *Processor) applyAll(ctx context.Context, tx *store.Tx, jobs []*job, at 
 			var outcome string
 			var err error
 			ectx, span := p.startApply(ctx, txSpan, ev, j.b.Delivered)
+			ectx = withPrepared(ectx, j.prep[ev])
 			if detail, ok := at.rejected[ev]; ok {
 				outcome, err = p.setAsideRejected(ectx, tx, ev, j.b.Delivered, detail)
 			} else {
@@ -227,6 +232,27 @@ func (p *Processor) applyAll(ctx context.Context, tx *store.Tx, jobs []*job, at 
 		}
 	}
 	return results, nil
+}
+
+// prefetchOrders reads, in a few statements, the orders (with their
+// tickets) and the buyer tokens of the batch's events that are new: the
+// handlers then find them in the transaction's memory.
+func prefetchOrders(ctx context.Context, tx *store.Tx, jobs []*job) error {
+	var ids []string
+	for _, j := range jobs {
+		for i := range j.b.Events {
+			ev := &j.b.Events[i]
+			if _, seen, err := tx.InboundRecord(ctx, ev.Source, ev.ID); err != nil {
+				return err
+			} else if !seen && ev.OrderID != "" {
+				ids = append(ids, ev.OrderID)
+			}
+		}
+	}
+	if err := tx.PrefetchOrders(ctx, ids); err != nil {
+		return err
+	}
+	return tx.PrefetchBuyers(ctx, ids)
 }
 
 // applyOne deduplicates and applies one event inside the batch transaction.

@@ -93,8 +93,13 @@ func (p *Processor) applyTransferred(ctx context.Context, tx *store.Tx, ev *ushe
 // order's own outbound event.
 func (p *Processor) mint(ctx context.Context, tx *store.Tx, ev *usher.InboundEvent, st *orderState, revokedBy string) error {
 	var minted []usher.Ticket
+	seats := seatsOf(ctx)
 	for _, it := range st.order.Items {
 		for range it.Quantity {
+			if t, ok := takeSeat(&seats, st.order, it.TicketType, revokedBy); ok {
+				minted = append(minted, t)
+				continue
+			}
 			id, err := ticketing.NewID("tkt_")
 			if err != nil {
 				return err

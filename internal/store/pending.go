@@ -21,6 +21,12 @@ type pending struct {
 	outbox  [][]any
 	changes [][]any
 	inbound [][]any
+	// orders, tickets and buyers are new rows of tables that statements of
+	// the transaction may read: they are written before any such statement
+	// runs (Tx.writeHeld), or at the commit.
+	orders  []string
+	tickets [][]any
+	buyers  [][]any
 	// venues holds the feed sequence of every venue this transaction
 	// appended to: the first append takes the venue's row (and its lock)
 	// with one UPDATE, later ones count on in memory, and the flush writes
@@ -37,6 +43,9 @@ type venueSeq struct {
 // commit flushes by itself; a caller flushes earlier to learn which of its
 // steps a refused value belongs to.
 func (tx *Tx) Flush(ctx context.Context) error {
+	if err := tx.writeHeld(ctx); err != nil {
+		return err
+	}
 	if err := tx.flushInventory(ctx); err != nil {
 		return err
 	}
@@ -94,6 +103,7 @@ func (tx *Tx) storeVenueSeqs(ctx context.Context) error {
 // row is as the flush wrote it.
 func (p *pending) forget(venuesBefore map[string]bool) {
 	p.audit, p.outbox, p.changes, p.inbound = p.audit[:0], p.outbox[:0], p.changes[:0], p.inbound[:0]
+	p.orders, p.tickets, p.buyers = p.orders[:0], p.tickets[:0], p.buyers[:0]
 	for v, s := range p.venues {
 		if !venuesBefore[v] {
 			delete(p.venues, v)
@@ -101,6 +111,11 @@ func (p *pending) forget(venuesBefore map[string]bool) {
 		}
 		s.last = s.stored
 	}
+}
+
+// holdsRows reports whether new orders, tickets or buyers wait to be written.
+func (p *pending) holdsRows() bool {
+	return len(p.orders) > 0 || len(p.tickets) > 0 || len(p.buyers) > 0
 }
 
 // venueSet lists the venues whose numbers the transaction holds.
@@ -116,6 +131,7 @@ func (p *pending) venueSet() map[string]bool {
 type rowTable struct {
 	name    string
 	columns []string
+	suffix  string   // after the values: an ON CONFLICT clause
 	queries sync.Map // rows per statement → query text
 }
 
@@ -167,6 +183,7 @@ func (t *rowTable) query(n int, anon bool) string {
 		}
 		b.WriteByte(')')
 	}
+	b.WriteString(t.suffix)
 	q, _ := t.queries.LoadOrStore(key, b.String())
 	return q.(string)
 }
@@ -174,6 +191,14 @@ func (t *rowTable) query(n int, anon bool) string {
 // insertRows inserts rows in order, in statements of a power of two rows
 // each, so that a few statements serve every batch size and stay prepared.
 func (tx *Tx) insertRows(ctx context.Context, t *rowTable, rows [][]any) error {
+	_, err := tx.insertRowsCounted(ctx, t, rows)
+	return err
+}
+
+// insertRowsCounted is insertRows that returns how many rows the engine
+// inserted (fewer than given when the table's ON CONFLICT skipped some).
+func (tx *Tx) insertRowsCounted(ctx context.Context, t *rowTable, rows [][]any) (int64, error) {
+	var inserted int64
 	for len(rows) > 0 {
 		n := maxRowsPerInsert
 		for n > len(rows) {
@@ -183,10 +208,16 @@ func (tx *Tx) insertRows(ctx context.Context, t *rowTable, rows [][]any) error {
 		for _, r := range rows[:n] {
 			args = append(args, r...)
 		}
-		if _, err := tx.exec(ctx, t.query(n, tx.db.dialect.Name() == "sqlite"), args...); err != nil {
-			return err
+		res, err := tx.run(ctx, t.query(n, tx.db.dialect.Name() == "sqlite"), args...)
+		if err != nil {
+			return inserted, err
 		}
+		k, err := res.RowsAffected()
+		if err != nil {
+			return inserted, err
+		}
+		inserted += k
 		rows = rows[n:]
 	}
-	return nil
+	return inserted, nil
 }

@@ -16,10 +16,18 @@ func piiContext(token, field string) string { return "pii/" + token + "/" + fiel
 // order's buyer token: the pseudonym to keep everywhere else. It is
 // idempotent per order: a later call (a redelivered or a second event of the
 // order) returns the same token and changes nothing, and an erased buyer
-// stays erased.
+// stays erased. The row is written with the transaction's other new rows.
 func (tx *Tx) PutBuyer(ctx context.Context, orderID string, b usher.Buyer) (string, error) {
 	if orderID == "" {
 		return "", errors.New("put buyer: empty order id")
+	}
+	if _, ok := tx.buyers[orderID]; !ok {
+		if err := tx.PrefetchBuyers(ctx, []string{orderID}); err != nil {
+			return "", err
+		}
+	}
+	if token := tx.buyers[orderID]; token != "" {
+		return token, nil
 	}
 	token, err := newBuyerToken()
 	if err != nil {
@@ -33,23 +41,75 @@ func (tx *Tx) PutBuyer(ctx context.Context, orderID string, b usher.Buyer) (stri
 	if err != nil {
 		return "", err
 	}
-	// Concurrent first writers of one order meet on the unique order_id: the
-	// later one waits for the earlier and then inserts nothing.
-	res, err := tx.exec(ctx, `INSERT INTO buyers (token, order_id, email_sealed, name_sealed, created_at, erased_at)
-		VALUES ($1, $2, $3, $4, $5, 0) ON CONFLICT (order_id) DO NOTHING`,
-		token, orderID, email, name, micros(tx.db.now()))
-	if err != nil {
-		return "", fmt.Errorf("insert buyer: %w", err)
-	}
-	if n, err := res.RowsAffected(); err != nil {
-		return "", fmt.Errorf("insert buyer: %w", err)
-	} else if n == 1 {
-		return token, nil
-	}
-	if err := tx.queryRow(ctx, `SELECT token FROM buyers WHERE order_id = $1`, orderID).Scan(&token); err != nil {
-		return "", fmt.Errorf("read buyer token: %w", err)
-	}
+	tx.buyers[orderID] = token
+	tx.pend.buyers = append(tx.pend.buyers, []any{token, orderID, email, name, micros(tx.db.now()), 0})
+	tx.writes++
 	return token, nil
+}
+
+// buyersTable holds back new buyers. Concurrent first writers of one order
+// meet on the unique order_id: the later one inserts nothing, which its
+// flush reports as ErrConflict, and InTx runs its transaction again to find
+// the token the first one stored.
+var buyersTable = &rowTable{name: "buyers", columns: []string{"token", "order_id", "email_sealed", "name_sealed", "created_at", "erased_at"},
+	suffix: " ON CONFLICT (order_id) DO NOTHING"}
+
+// flushBuyers writes the buyers held back.
+func (tx *Tx) flushBuyers(ctx context.Context) error {
+	if len(tx.pend.buyers) == 0 {
+		return nil
+	}
+	n, err := tx.insertRowsCounted(ctx, buyersTable, tx.pend.buyers)
+	if err != nil {
+		return fmt.Errorf("insert buyer: %w", err)
+	}
+	if n != int64(len(tx.pend.buyers)) {
+		return fmt.Errorf("insert buyer: %d of %d orders already have one: %w", int64(len(tx.pend.buyers))-n, len(tx.pend.buyers), usher.ErrConflict)
+	}
+	tx.pend.buyers = tx.pend.buyers[:0]
+	return nil
+}
+
+// PrefetchBuyers reads the buyer tokens of orderIDs in a few statements;
+// PutBuyer then answers for them from memory.
+func (tx *Tx) PrefetchBuyers(ctx context.Context, orderIDs []string) error {
+	if tx.buyers == nil {
+		tx.buyers = make(map[string]string, len(orderIDs))
+	}
+	args := make([]any, 0, len(orderIDs))
+	for _, id := range orderIDs {
+		if _, ok := tx.buyers[id]; !ok && id != "" {
+			tx.buyers[id] = "" // none until read
+			args = append(args, id)
+		}
+	}
+	for len(args) > 0 {
+		n := maxRowsPerInsert
+		for n > len(args) {
+			n /= 2
+		}
+		if err := tx.readBuyerTokens(ctx, args[:n]); err != nil {
+			return err
+		}
+		args = args[n:]
+	}
+	return nil
+}
+
+func (tx *Tx) readBuyerTokens(ctx context.Context, orderIDs []any) error {
+	rows, err := tx.QueryContext(ctx, `SELECT order_id, token FROM buyers WHERE order_id IN (`+tx.placeholders(len(orderIDs))+`)`, orderIDs...)
+	if err != nil {
+		return fmt.Errorf("read buyer tokens: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id, token string
+		if err := rows.Scan(&id, &token); err != nil {
+			return fmt.Errorf("read buyer tokens: %w", err)
+		}
+		tx.buyers[id] = token
+	}
+	return rows.Err()
 }
 
 func newBuyerToken() (string, error) { return usher.NewID(usher.BuyerTokenPrefix), nil }

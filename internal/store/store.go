@@ -45,7 +45,12 @@ type DB struct {
 	now     func() time.Time
 	stmts   sync.Map // query → *sql.Stmt on the write pool, when the dialect caches
 	sealer  Sealer   // seals source secrets at rest; nil stores them as given
+	closers []func() error
 }
+
+// OnClose makes Close run f first: an engine stops there what it runs
+// beside the pools (SQLite's checkpointer). Set it before use.
+func (db *DB) OnClose(f func() error) { db.closers = append(db.closers, f) }
 
 // Sealer encrypts secrets at rest (package secrets).
 type Sealer interface {
@@ -82,11 +87,15 @@ func (db *DB) Ping(ctx context.Context) error {
 
 // Close closes both pools.
 func (db *DB) Close() error {
+	var err error
+	for _, f := range db.closers {
+		err = errors.Join(err, f())
+	}
 	db.stmts.Range(func(_, v any) bool {
 		_ = v.(*sql.Stmt).Close()
 		return true
 	})
-	err := db.write.Close()
+	err = errors.Join(err, db.write.Close())
 	if db.read != db.write {
 		err = errors.Join(err, db.read.Close())
 	}
@@ -168,7 +177,11 @@ type Tx struct {
 	pend    pending                       // rows written at the commit
 	inv     map[inventoryKey]*txInventory // inventory rows read and swapped
 	inbound map[InboundKey]*txInbound     // dedupe records read or written
+	orders  map[string]*txOrder           // orders (and their tickets) read or written
+	buyers  map[string]string             // buyer tokens by order id, read or written
 	writes  int                           // statements and appends that changed something
+	heldErr error                         // the held rows failed to write; the transaction fails
+	writing bool                          // the held rows are being written
 }
 
 // Writes counts the writes the transaction made so far: a caller compares
@@ -207,17 +220,46 @@ func (db *DB) prepareMissed(ctx context.Context, queries []string) {
 	}
 }
 
-// exec runs a statement in the transaction.
+// exec runs a statement in the transaction, after the rows it holds back.
 func (tx *Tx) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if err := tx.writeHeld(ctx); err != nil {
+		return nil, err
+	}
 	tx.writes++
+	return tx.run(ctx, query, args...)
+}
+
+// run runs a statement in the transaction as it is.
+func (tx *Tx) run(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	if st := tx.stmt(ctx, query); st != nil {
 		return st.ExecContext(ctx, args...)
 	}
 	return tx.tx.ExecContext(ctx, query, args...)
 }
 
-// queryRow runs a one-row query in the transaction.
+// writeHeld writes the new orders, tickets and buyers the transaction holds
+// back, so that the statement about to run sees them. A failure sticks:
+// every later statement and the commit return it.
+func (tx *Tx) writeHeld(ctx context.Context) error {
+	if tx.heldErr != nil || tx.writing || !tx.pend.holdsRows() {
+		return tx.heldErr
+	}
+	tx.writing = true
+	defer func() { tx.writing = false }()
+	if err := tx.flushBuyers(ctx); err != nil {
+		tx.heldErr = err
+	} else if err := tx.flushOrders(ctx); err != nil {
+		tx.heldErr = err
+	} else if err := tx.flushTickets(ctx); err != nil {
+		tx.heldErr = err
+	}
+	return tx.heldErr
+}
+
+// queryRow runs a one-row query in the transaction, after the rows it holds
+// back (whose failure the next statement or the commit reports).
 func (tx *Tx) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	_ = tx.writeHeld(ctx)
 	if st := tx.stmt(ctx, query); st != nil {
 		return st.QueryRowContext(ctx, args...)
 	}
@@ -225,8 +267,12 @@ func (tx *Tx) queryRow(ctx context.Context, query string, args ...any) *sql.Row 
 }
 
 // QueryContext runs a query in the transaction (with a cached statement when
-// the dialect caches); it lets Tx serve as a querier.
+// the dialect caches), after the rows it holds back; it lets Tx serve as a
+// querier.
 func (tx *Tx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if err := tx.writeHeld(ctx); err != nil {
+		return nil, err
+	}
 	if st := tx.stmt(ctx, query); st != nil {
 		return st.QueryContext(ctx, args...)
 	}
@@ -248,7 +294,7 @@ func (tx *Tx) Savepoint(ctx context.Context, fn func() error) error {
 			return errors.Join(ferr, fmt.Errorf("rollback to savepoint: %w", err))
 		}
 		tx.pend.forget(venues)
-		tx.inv, tx.inbound = nil, nil // rows as the flush wrote them: read again
+		tx.inv, tx.inbound, tx.orders, tx.buyers = nil, nil, nil, nil // rows as the flush wrote them: read again
 		if _, err := tx.tx.ExecContext(ctx, "RELEASE SAVEPOINT usher_sp"); err != nil {
 			return errors.Join(ferr, fmt.Errorf("release savepoint: %w", err))
 		}

@@ -59,7 +59,15 @@ func Open(ctx context.Context, path string) (*store.DB, error) {
 		_ = write.Close()
 		return nil, err
 	}
-	return store.New(write, read, dialect{}), nil
+	cp, err := startCheckpointer(path)
+	if err != nil {
+		_ = write.Close()
+		_ = read.Close()
+		return nil, err
+	}
+	db := store.New(write, read, dialect{})
+	db.OnClose(cp.Close)
+	return db, nil
 }
 
 func open(path string, conns int, readOnly bool) (*sql.DB, error) {
@@ -75,6 +83,7 @@ func open(path string, conns int, readOnly bool) (*sql.DB, error) {
 		q.Add("_pragma", "query_only(ON)")
 	} else {
 		q.Set("_txlock", "immediate")
+		q.Add("_pragma", fmt.Sprintf("wal_autocheckpoint(%d)", writerCheckpointPages))
 	}
 	abs, err := filepath.Abs(path)
 	if err != nil {

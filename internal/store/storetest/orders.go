@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"context"
 	"errors"
 	"reflect"
 	"testing"
@@ -182,11 +183,11 @@ var orderTests = []subtest{
 		ctx := t.Context()
 		mustTx(t, db, insertOrder(t, "ord_1"))
 		mustTx(t, db, func(tx *store.Tx) error { return tx.InsertTicket(ctx, testTicket("tkt_1", "ord_1", "CODE-1")) })
-		err := tryTx(t, db, func(tx *store.Tx) error { return tx.InsertTicket(ctx, testTicket("tkt_2", "ord_1", "CODE-1")) })
+		err := tryTx(t, db, func(tx *store.Tx) error { return insertTicketNow(tx, testTicket("tkt_2", "ord_1", "CODE-1")) })
 		if err == nil {
 			t.Fatal("InsertTicket with a code already issued succeeded")
 		}
-		err = tryTx(t, db, func(tx *store.Tx) error { return tx.InsertTicket(ctx, testTicket("tkt_1", "ord_1", "CODE-2")) })
+		err = tryTx(t, db, func(tx *store.Tx) error { return insertTicketNow(tx, testTicket("tkt_1", "ord_1", "CODE-2")) })
 		if err == nil {
 			t.Fatal("InsertTicket with an id already used succeeded")
 		}
@@ -196,7 +197,7 @@ var orderTests = []subtest{
 	}},
 	{"TicketOfUnknownOrderRejected", func(t *testing.T, db *store.DB) {
 		err := tryTx(t, db, func(tx *store.Tx) error {
-			return tx.InsertTicket(t.Context(), testTicket("tkt_1", "ord_missing", "CODE-1"))
+			return insertTicketNow(tx, testTicket("tkt_1", "ord_missing", "CODE-1"))
 		})
 		if err == nil {
 			t.Fatal("InsertTicket for an order that does not exist succeeded (foreign key not enforced)")
@@ -205,6 +206,16 @@ var orderTests = []subtest{
 			t.Fatalf("InsertTicket for a missing order = %v: a foreign-key failure must not be a retryable conflict", err)
 		}
 	}},
+}
+
+// insertTicketNow inserts a ticket and writes it at once: a new ticket's
+// row is written with the transaction's other new rows, and a refused row
+// fails the Flush (or the commit) rather than InsertTicket.
+func insertTicketNow(tx *store.Tx, tk usher.Ticket) error {
+	if err := tx.InsertTicket(context.Background(), tk); err != nil {
+		return err
+	}
+	return tx.Flush(context.Background())
 }
 
 // withStatus returns o with another status.

@@ -1,0 +1,127 @@
+package processor
+
+import (
+	"context"
+	"encoding/json"
+
+	"github.com/usherhq/usher"
+	"github.com/usherhq/usher/internal/personal"
+	"github.com/usherhq/usher/internal/queue"
+	"github.com/usherhq/usher/internal/ticketing"
+)
+
+// prepared is the work on one event that needs no transaction: it is done
+// on the partition's own goroutine before the committer takes the batch, so
+// that the single writer spends its time on the store while the other cores
+// open sealed data and sign ticket codes. Nothing in it is stored unless the
+// transaction uses it; an event found to be a duplicate just drops it.
+type prepared struct {
+	// opened is set when the event's sealed personal data was opened:
+	// full is then the data to vault from (nil: the sealed blob held none),
+	// and unreadable tells that the master keys did not open it.
+	opened     bool
+	full       json.RawMessage
+	unreadable bool
+	// seats are tickets of an order.paid with their ids and signed codes,
+	// made for the order, show and venue the event names.
+	seats []usher.Ticket
+}
+
+// maxPreparedSeats bounds the tickets made ahead for one event; a bigger
+// order has the rest made in the transaction.
+const maxPreparedSeats = 64
+
+// prepare does the transaction-free work on every event of b.
+func (p *Processor) prepare(b queue.Batch) map[*usher.InboundEvent]*prepared {
+	out := make(map[*usher.InboundEvent]*prepared, len(b.Events))
+	for i := range b.Events {
+		ev := &b.Events[i]
+		pr := &prepared{}
+		if sealer := p.db.Sealer(); sealer != nil && len(ev.Sealed) > 0 {
+			blob, err := personal.Open(sealer, ev)
+			pr.opened, pr.full, pr.unreadable = true, blob.Data, err != nil
+		}
+		if ev.Type == usher.TypeOrderPaid {
+			pr.seats = p.prepareSeats(ev)
+		}
+		out[ev] = pr
+	}
+	return out
+}
+
+// prepareSeats makes the tickets an order.paid would mint, with their
+// codes. A code signs the ticket id, show, venue and generation, so a seat
+// is used only for a ticket of the same order, show and venue.
+func (p *Processor) prepareSeats(ev *usher.InboundEvent) []usher.Ticket {
+	d, err := p.decodeOrder(ev)
+	if err != nil {
+		return nil
+	}
+	demand, err := validOrder(d, ev.Type)
+	if err != nil {
+		return nil
+	}
+	o := usher.Order{OrderID: d.OrderID, ShowID: d.ShowID, VenueID: d.VenueID}
+	var seats []usher.Ticket
+	for _, it := range demand {
+		for range it.Quantity {
+			if len(seats) == maxPreparedSeats {
+				return seats
+			}
+			id, err := ticketing.NewID("tkt_")
+			if err != nil {
+				return seats
+			}
+			t := ticketing.NewTicket(id, o, it.TicketType, "")
+			if t.Code, err = p.codes.IssueCode(t); err != nil {
+				return seats
+			}
+			seats = append(seats, t)
+		}
+	}
+	return seats
+}
+
+// preparedKey carries an event's prepared work in the context of its
+// application.
+type preparedKey struct{}
+
+func withPrepared(ctx context.Context, pr *prepared) context.Context {
+	if pr == nil {
+		return ctx
+	}
+	return context.WithValue(ctx, preparedKey{}, pr)
+}
+
+func preparedOf(ctx context.Context) *prepared {
+	pr, _ := ctx.Value(preparedKey{}).(*prepared)
+	return pr
+}
+
+// seatsOf returns the prepared seats of the event being applied, a slice of
+// its own that takeSeat may shorten.
+func seatsOf(ctx context.Context) []usher.Ticket {
+	if pr := preparedOf(ctx); pr != nil {
+		return append([]usher.Ticket(nil), pr.seats...)
+	}
+	return nil
+}
+
+// takeSeat removes from seats one made for o and ticketType and returns it
+// as a ticket of o (revoked at once when revokedBy is set); ok is false
+// when none fits.
+func takeSeat(seats *[]usher.Ticket, o usher.Order, ticketType, revokedBy string) (usher.Ticket, bool) {
+	for i, s := range *seats {
+		if s.OrderID != o.OrderID || s.ShowID != o.ShowID || s.VenueID != o.VenueID || s.TicketType != ticketType {
+			continue
+		}
+		*seats = append((*seats)[:i], (*seats)[i+1:]...)
+		t := ticketing.NewTicket(s.TicketID, o, ticketType, revokedBy)
+		if t.Generation != s.Generation {
+			return usher.Ticket{}, false
+		}
+		t.Code = s.Code
+		return t, true
+	}
+	return usher.Ticket{}, false
+}
