@@ -36,6 +36,7 @@ func Run(t *testing.T, open func(t *testing.T) *store.DB) {
 		{"Inbound", inboundTests},
 		{"Inventory", inventoryTests},
 		{"Orders", orderTests},
+		{"Held", heldTests},
 		{"Feed", feedTests},
 		{"Outbox", outboxTests},
 		{"DeadLetters", deadLetterTests},
