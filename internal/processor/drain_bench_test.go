@@ -3,6 +3,7 @@ package processor_test
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/url"
@@ -27,9 +28,12 @@ import (
 	"github.com/usherhq/usher/internal/ushertest"
 )
 
-// drainBatch is the size of the batches handed over: a partition's consumer
-// takes up to 128 messages of a backlog at once.
-const drainBatch = 128
+// drainBatches are the sizes of the batches handed over: a partition's
+// consumer takes up to 128 messages of a backlog at once, and each message
+// is one group-commit write of the receiver. 128 events is one event per
+// write (a trickle of senders); 512 is four per write, what 64 concurrent
+// senders give (BenchmarkEndToEnd's events/write).
+var drainBatches = []int{128, 512}
 
 // drainPartitions is the number of partitions handing over batches, the
 // default of `usher serve`.
@@ -38,7 +42,8 @@ const drainPartitions = 2
 // BenchmarkDrain drains a pre-filled backlog of order.paid events (two
 // tickets each, with feed entries, outbound events, audit records and the
 // buyer vaulted) through Processor.HandleBatch, two partitions each handing
-// over its next batch of 128 once the last is applied, on each engine. It is set up as `usher serve`
+// over its next batch (of 128 or 512 events) once the last is applied, on
+// each engine. It is set up as `usher serve`
 // runs: the events come sealed as the receiver queues them, the store seals
 // the vault with a master key, and ticket codes are Ed25519-signed. Beside it, in the same run and on
 // the same database, a bare loop of single-row transactions measures what
@@ -54,6 +59,12 @@ const drainPartitions = 2
 //   - x-bare-rows: events/s ÷ bare-rows/s, the figure to compare across runs
 //     of a noisy machine (both are mostly CPU; bare-tx/s is mostly fsync)
 func BenchmarkDrain(b *testing.B) {
+	for _, n := range drainBatches {
+		b.Run(fmt.Sprintf("batch=%d", n), func(b *testing.B) { benchDrain(b, n) })
+	}
+}
+
+func benchDrain(b *testing.B, batch int) {
 	b.Run("engine=sqlite", func(b *testing.B) {
 		path := filepath.Join(b.TempDir(), "usher.db")
 		db, err := sqlite.Open(context.Background(), path)
@@ -65,7 +76,7 @@ func BenchmarkDrain(b *testing.B) {
 			b.Fatal(err)
 		}
 		bare.SetMaxOpenConns(1)
-		drain(b, db, bare)
+		drain(b, db, bare, batch)
 	})
 	b.Run("engine=postgres", func(b *testing.B) {
 		u := ushertest.PostgresURL(b)
@@ -78,7 +89,7 @@ func BenchmarkDrain(b *testing.B) {
 			b.Fatal(err)
 		}
 		bare.SetMaxOpenConns(1)
-		drain(b, db, bare)
+		drain(b, db, bare, batch)
 	})
 }
 
@@ -92,7 +103,7 @@ func sqliteDSN(path string) string {
 	return (&url.URL{Scheme: "file", Path: filepath.ToSlash(path), RawQuery: q.Encode()}).String()
 }
 
-func drain(b *testing.B, db *store.DB, bare *sql.DB) {
+func drain(b *testing.B, db *store.DB, bare *sql.DB, batch int) {
 	ctx := context.Background()
 	b.Cleanup(func() { _ = bare.Close(); _ = db.Close() })
 	if _, err := db.PutCapacity(ctx, "bench-show", "GA", 100_000_000); err != nil {
@@ -107,7 +118,7 @@ func drain(b *testing.B, db *store.DB, bare *sql.DB) {
 	seq := 0
 	for k := range backlog {
 		for range b.N {
-			evs := make([]usher.InboundEvent, drainBatch)
+			evs := make([]usher.InboundEvent, batch)
 			for j := range evs {
 				seq++
 				evs[j] = paidEvent(seq)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/usherhq/usher"
@@ -40,7 +41,7 @@ type orderState struct {
 // event must name the order, show, venue and items (order.created,
 // order.paid), checked before the order is looked up.
 func (p *Processor) openOrder(ctx context.Context, tx *store.Tx, ev *usher.InboundEvent, withItems bool) (orderData, []usher.Item, *orderState, error) {
-	d, err := p.decodeOrder(ev)
+	d, err := p.decodeOrder(ctx, ev)
 	if err != nil {
 		return d, nil, nil, err
 	}
@@ -54,7 +55,12 @@ func (p *Processor) openOrder(ctx context.Context, tx *store.Tx, ev *usher.Inbou
 	return d, demand, st, err
 }
 
-func (p *Processor) decodeOrder(ev *usher.InboundEvent) (orderData, error) {
+func (p *Processor) decodeOrder(ctx context.Context, ev *usher.InboundEvent) (orderData, error) {
+	if pr := preparedOf(ctx); pr != nil && pr.order != nil {
+		d := *pr.order
+		d.Items, d.TicketIDs = slices.Clone(d.Items), slices.Clone(d.TicketIDs)
+		return d, nil
+	}
 	var d orderData
 	if err := json.Unmarshal(ev.Data, &d); err != nil {
 		return d, setAside("invalid_data", "%s data: %v", ev.Type, err)
@@ -130,13 +136,23 @@ func (p *Processor) writeOrder(ctx context.Context, tx *store.Tx, st *orderState
 	return tx.UpdateOrder(ctx, *o)
 }
 
+// orderStatusData is the data of an order's outbound status event (fields
+// in the order of their names, as a map would encode them).
+type orderStatusData struct {
+	OrderID        string            `json:"order_id"`
+	PreviousStatus usher.OrderStatus `json:"previous_status"`
+	ShowID         string            `json:"show_id"`
+	Status         usher.OrderStatus `json:"status"`
+	VenueID        string            `json:"venue_id"`
+}
+
 // emitStatus emits an outbound event when the order's status changed.
 func (p *Processor) emitStatus(ctx context.Context, tx *store.Tx, ev *usher.InboundEvent, st *orderState) error {
 	o := &st.order
 	if o.Status == st.before {
 		return nil
 	}
-	data := map[string]any{"order_id": o.OrderID, "show_id": o.ShowID, "venue_id": o.VenueID, "status": o.Status, "previous_status": st.before}
+	data := orderStatusData{OrderID: o.OrderID, PreviousStatus: st.before, ShowID: o.ShowID, Status: o.Status, VenueID: o.VenueID}
 	if err := p.emit(ctx, tx, ev, usher.OrderEventType(o.Status), o.OrderID, o.VenueID, data); err != nil {
 		return err
 	}

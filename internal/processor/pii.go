@@ -55,8 +55,8 @@ func (p *Processor) preparePersonal(ctx context.Context, tx *store.Tx, ev *usher
 // The data is decoded once, one level deep, and encoded once when it
 // changed.
 func vaultAndStrip(ctx context.Context, tx *store.Tx, ev *usher.InboundEvent) error {
-	var data map[string]json.RawMessage
-	if json.Unmarshal(ev.Data, &data) != nil || data == nil {
+	data := preparedFields(ctx, ev.Data)
+	if data == nil && (json.Unmarshal(ev.Data, &data) != nil || data == nil) {
 		// Not an object: nothing to vault; what is not JSON is set aside.
 		stripped, _, err := personal.Strip(ev.Data)
 		if err != nil {

@@ -1,8 +1,10 @@
 package processor
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"maps"
 
 	"github.com/usherhq/usher"
 	"github.com/usherhq/usher/internal/personal"
@@ -22,6 +24,15 @@ type prepared struct {
 	opened     bool
 	full       json.RawMessage
 	unreadable bool
+	// fields is full decoded one level deep, for the vault step to work on
+	// (a copy of it: the vault step replaces values).
+	fields map[string]json.RawMessage
+	// order is the event's data decoded as an order event's, and venue its
+	// venue_id. order is kept only for a sealed event: its queued data
+	// holds no personal data, so it decodes as the vaulted data will (the
+	// buyer is empty in both).
+	order *orderData
+	venue string
 	// seats are tickets of an order.paid with their ids and signed codes,
 	// made for the order, show and venue the event names.
 	seats []usher.Ticket
@@ -40,9 +51,19 @@ func (p *Processor) prepare(b queue.Batch) map[*usher.InboundEvent]*prepared {
 		if sealer := p.db.Sealer(); sealer != nil && len(ev.Sealed) > 0 {
 			blob, err := personal.Open(sealer, ev)
 			pr.opened, pr.full, pr.unreadable = true, blob.Data, err != nil
+			if pr.full != nil && json.Unmarshal(pr.full, &pr.fields) != nil {
+				pr.fields = nil
+			}
 		}
-		if ev.Type == usher.TypeOrderPaid {
-			pr.seats = p.prepareSeats(ev)
+		var d orderData
+		if json.Unmarshal(ev.Data, &d) == nil {
+			pr.venue = d.VenueID
+			if pr.opened {
+				pr.order = &d
+			}
+			if ev.Type == usher.TypeOrderPaid {
+				pr.seats = p.prepareSeats(d, ev.Type)
+			}
 		}
 		out[ev] = pr
 	}
@@ -52,12 +73,8 @@ func (p *Processor) prepare(b queue.Batch) map[*usher.InboundEvent]*prepared {
 // prepareSeats makes the tickets an order.paid would mint, with their
 // codes. A code signs the ticket id, show, venue and generation, so a seat
 // is used only for a ticket of the same order, show and venue.
-func (p *Processor) prepareSeats(ev *usher.InboundEvent) []usher.Ticket {
-	d, err := p.decodeOrder(ev)
-	if err != nil {
-		return nil
-	}
-	demand, err := validOrder(d, ev.Type)
+func (p *Processor) prepareSeats(d orderData, typ string) []usher.Ticket {
+	demand, err := validOrder(d, typ)
 	if err != nil {
 		return nil
 	}
@@ -96,6 +113,16 @@ func withPrepared(ctx context.Context, pr *prepared) context.Context {
 func preparedOf(ctx context.Context) *prepared {
 	pr, _ := ctx.Value(preparedKey{}).(*prepared)
 	return pr
+}
+
+// preparedFields returns a copy of the prepared fields of the event being
+// applied when data is what they were decoded from, else nil.
+func preparedFields(ctx context.Context, data json.RawMessage) map[string]json.RawMessage {
+	pr := preparedOf(ctx)
+	if pr == nil || pr.fields == nil || !bytes.Equal(pr.full, data) {
+		return nil
+	}
+	return maps.Clone(pr.fields)
 }
 
 // seatsOf returns the prepared seats of the event being applied, a slice of

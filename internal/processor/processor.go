@@ -89,6 +89,7 @@ const (
 type result struct {
 	ev      *usher.InboundEvent
 	outcome string
+	venue   string // as prepared; "" when it was not
 }
 
 // HandleBatch applies a queued batch, in one transaction with whatever other
@@ -225,10 +226,19 @@ func (p *Processor) applyAll(ctx context.Context, tx *store.Tx, jobs []*job, at 
 				err = tx.Flush(ectx)
 			}
 			endApply(span, outcome, err)
+			if errors.Is(err, store.ErrHeldRows) && !at.flushEach {
+				// Rows of an earlier event may be the refused ones: a run
+				// that flushes after every event finds whose they are.
+				return nil, err
+			}
 			if err != nil {
 				return nil, &eventError{ev: ev, err: err}
 			}
-			results = append(results, result{ev, outcome})
+			var venue string
+			if pr := j.prep[ev]; pr != nil {
+				venue = pr.venue
+			}
+			results = append(results, result{ev, outcome, venue})
 		}
 	}
 	return results, nil

@@ -95,3 +95,59 @@ func rejectedIsSetAside(t *testing.T, trigger string) {
 		t.Errorf("inbound outcomes = %v, %v; want 2 applied and 1 set aside", counts, err)
 	}
 }
+
+// TestRefusedRowIsSetAsideNotTheLaterEventThatWroteIt: a new order's row is
+// held back for the commit, and a later event of the batch (a refund of
+// another order, which updates that order at once) makes the store write the
+// held rows first, where the store refuses the new order. The refusal
+// belongs to the earlier event: it is set aside and the refund applied.
+func TestRefusedRowIsSetAsideNotTheLaterEventThatWroteIt(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "u.db")
+	db, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := raw.ExecContext(ctx, poisonTrigger); err != nil {
+		t.Fatal(err)
+	}
+	_ = raw.Close()
+	if _, err := db.PutCapacity(ctx, "show", "GA", 10); err != nil {
+		t.Fatal(err)
+	}
+	p := processor.New(db, processor.RandomCodes{}, telemetry.NewMetrics(), slog.New(slog.NewTextHandler(io.Discard, nil)), time.Now)
+	t.Cleanup(func() { p.Close(); db.Close() })
+	now := time.Now().UTC()
+	paid := func(id, order string) usher.InboundEvent {
+		return event(id, usher.TypeOrderPaid, now, map[string]any{"order_id": order, "show_id": "show", "venue_id": "venue",
+			"items": []map[string]any{{"ticket_type": "GA", "quantity": 1}}})
+	}
+	if err := p.HandleBatch(ctx, queue.Batch{Events: []usher.InboundEvent{paid("evt_1", "ord_refunded")}, Delivered: 1}); err != nil {
+		t.Fatal(err)
+	}
+	created := func(id, order string) usher.InboundEvent {
+		ev := paid(id, order)
+		ev.Type = usher.TypeOrderCreated
+		return ev
+	}
+	refund := event("evt_3", usher.TypeOrderRefunded, now.Add(time.Second), map[string]any{"order_id": "ord_refunded"})
+	// The first event reads what a batch reads once (inventory, feed and
+	// audit heads), so the poison order's only statement is its held row.
+	batch := []usher.InboundEvent{created("evt_0", "ord_other"), created("evt_2", "ord_poison"), refund}
+	if err := p.HandleBatch(ctx, queue.Batch{Events: batch, Delivered: 1}); err != nil {
+		t.Fatalf("HandleBatch = %v, want nil", err)
+	}
+	o, err := db.OrderWithTickets(ctx, "ord_refunded")
+	if err != nil || o.Status != usher.OrderRefunded || len(o.Tickets) != 1 || o.Tickets[0].Status != usher.TicketRevoked {
+		t.Fatalf("refunded order = %+v, %v; want refunded with its ticket revoked", o, err)
+	}
+	dls, _, err := db.SearchDeadLetters(ctx, usher.DeadLetterFilter{Stage: "processing", Reason: "store_rejected", Limit: 10})
+	if err != nil || len(dls) != 1 || dls[0].EventID != "evt_2" {
+		t.Fatalf("store_rejected dead letters = %+v, %v; want one, for evt_2", dls, err)
+	}
+}

@@ -4,7 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
+	"strconv"
 
 	"github.com/usherhq/usher"
 	"github.com/usherhq/usher/internal/store"
@@ -136,10 +136,23 @@ func (p *Processor) ticketChanged(ctx context.Context, tx *store.Tx, ev *usher.I
 	if err != nil {
 		return err
 	}
-	return p.emit(ctx, tx, ev, outType, t.OrderID, t.VenueID, map[string]any{
-		"ticket_id": t.TicketID, "order_id": t.OrderID, "show_id": t.ShowID, "venue_id": t.VenueID,
-		"ticket_type": t.TicketType, "status": t.Status, "generation": t.Generation, "revoked_by": t.RevokedBy,
-	}, t.TicketID, fmt.Sprint(t.Generation), string(t.Status))
+	return p.emit(ctx, tx, ev, outType, t.OrderID, t.VenueID, ticketData{
+		Generation: t.Generation, OrderID: t.OrderID, RevokedBy: t.RevokedBy, ShowID: t.ShowID, Status: t.Status,
+		TicketID: t.TicketID, TicketType: t.TicketType, VenueID: t.VenueID,
+	}, t.TicketID, strconv.Itoa(t.Generation), string(t.Status))
+}
+
+// ticketData is the data of a ticket's outbound event (fields in the order
+// of their names, as a map would encode them).
+type ticketData struct {
+	Generation int                `json:"generation"`
+	OrderID    string             `json:"order_id"`
+	RevokedBy  string             `json:"revoked_by"`
+	ShowID     string             `json:"show_id"`
+	Status     usher.TicketStatus `json:"status"`
+	TicketID   string             `json:"ticket_id"`
+	TicketType string             `json:"ticket_type"`
+	VenueID    string             `json:"venue_id"`
 }
 
 func hasTicket(ts []usher.Ticket, id string) bool {

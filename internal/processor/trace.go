@@ -104,7 +104,10 @@ func (p *Processor) published(ctx context.Context, results []result, done time.T
 		if r.ev.Type != usher.TypeOrderPaid || r.outcome != usher.OutcomeApplied {
 			continue
 		}
-		venue := venueOf(r.ev)
+		venue := r.venue
+		if venue == "" {
+			venue = venueOf(r.ev)
+		}
 		fresh := done.Sub(r.ev.ReceivedAt)
 		p.metrics.PaidToFeed.WithLabelValues(venue).Observe(fresh.Seconds())
 		if !p.tracing.On() {

@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/usherhq/usher"
 )
@@ -40,7 +42,7 @@ func (tx *Tx) PrefetchOrders(ctx context.Context, ids []string) error {
 	}
 	args := make([]any, 0, len(ids))
 	for _, id := range ids {
-		if _, ok := tx.orders[id]; !ok && id != "" {
+		if _, ok := tx.orders[id]; !ok && bulkReadable(id) {
 			tx.orders[id] = &txOrder{ticketsKnown: true} // not found until read
 			args = append(args, id)
 		}
@@ -57,6 +59,18 @@ func (tx *Tx) PrefetchOrders(ctx context.Context, ids []string) error {
 	}
 	return nil
 }
+
+// bulkReadable reports whether id may go into a read of many rows: an id
+// an engine refuses to even compare (PostgreSQL: a NUL byte, invalid
+// UTF-8), or one far longer than any real id, would fail the read of the
+// whole batch. Such an id is left out of the prefetch and read alone, where
+// the engine's refusal belongs to its own event, which is set aside.
+func bulkReadable(id string) bool {
+	return id != "" && len(id) <= maxBulkID && utf8.ValidString(id) && !strings.ContainsRune(id, 0)
+}
+
+// maxBulkID bounds the ids read in bulk.
+const maxBulkID = 512
 
 // readOrders reads the orders of ids and their tickets into the cache.
 func (tx *Tx) readOrders(ctx context.Context, ids []any) error {

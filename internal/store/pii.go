@@ -21,17 +21,22 @@ func (tx *Tx) PutBuyer(ctx context.Context, orderID string, b usher.Buyer) (stri
 	if orderID == "" {
 		return "", errors.New("put buyer: empty order id")
 	}
-	if _, ok := tx.buyers[orderID]; !ok {
-		if err := tx.PrefetchBuyers(ctx, []string{orderID}); err != nil {
-			return "", err
+	token, known := tx.buyers[orderID]
+	if !known {
+		err := tx.queryRow(ctx, `SELECT token FROM buyers WHERE order_id = $1`, orderID).Scan(&token)
+		if err != nil && !isNoRows(err) {
+			return "", fmt.Errorf("read buyer token: %w", err)
 		}
 	}
-	if token := tx.buyers[orderID]; token != "" {
+	if token != "" {
 		return token, nil
 	}
 	token, err := newBuyerToken()
 	if err != nil {
 		return "", err
+	}
+	if tx.buyers == nil {
+		tx.buyers = map[string]string{}
 	}
 	email, err := tx.db.sealPII([]byte(b.Email), piiContext(token, "email"))
 	if err != nil {
@@ -78,7 +83,7 @@ func (tx *Tx) PrefetchBuyers(ctx context.Context, orderIDs []string) error {
 	}
 	args := make([]any, 0, len(orderIDs))
 	for _, id := range orderIDs {
-		if _, ok := tx.buyers[id]; !ok && id != "" {
+		if _, ok := tx.buyers[id]; !ok && bulkReadable(id) {
 			tx.buyers[id] = "" // none until read
 			args = append(args, id)
 		}

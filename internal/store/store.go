@@ -246,25 +246,42 @@ func (tx *Tx) writeHeld(ctx context.Context) error {
 	}
 	tx.writing = true
 	defer func() { tx.writing = false }()
-	if err := tx.flushBuyers(ctx); err != nil {
-		tx.heldErr = err
-	} else if err := tx.flushOrders(ctx); err != nil {
-		tx.heldErr = err
-	} else if err := tx.flushTickets(ctx); err != nil {
-		tx.heldErr = err
+	err := tx.flushBuyers(ctx)
+	if err == nil {
+		err = tx.flushOrders(ctx)
+	}
+	if err == nil {
+		err = tx.flushTickets(ctx)
+	}
+	if err != nil {
+		tx.heldErr = fmt.Errorf("%w: %w", ErrHeldRows, err)
 	}
 	return tx.heldErr
 }
 
+// ErrHeldRows marks the failure of rows a transaction held back for its
+// commit, met when a later statement wrote them: the refusal belongs to
+// whichever step added the rows since the last Flush, not necessarily to
+// the statement that met it. A caller that must know the step flushes after
+// each one.
+var ErrHeldRows = errors.New("rows held for the commit")
+
 // queryRow runs a one-row query in the transaction, after the rows it holds
-// back (whose failure the next statement or the commit reports).
-func (tx *Tx) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
-	_ = tx.writeHeld(ctx)
+// back; when those fail to write, Scan returns their error.
+func (tx *Tx) queryRow(ctx context.Context, query string, args ...any) scanner {
+	if err := tx.writeHeld(ctx); err != nil {
+		return errRow{err}
+	}
 	if st := tx.stmt(ctx, query); st != nil {
 		return st.QueryRowContext(ctx, args...)
 	}
 	return tx.tx.QueryRowContext(ctx, query, args...)
 }
+
+// errRow is a row whose query did not run.
+type errRow struct{ err error }
+
+func (r errRow) Scan(...any) error { return r.err }
 
 // QueryContext runs a query in the transaction (with a cached statement when
 // the dialect caches), after the rows it holds back; it lets Tx serve as a
