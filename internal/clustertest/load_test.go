@@ -123,11 +123,25 @@ func (d *deployment) burst(prefix string, n int, fault func()) *burstResult {
 	for _, o := range r.orders {
 		next <- o
 	}
+	// Keep sending until the fault is over, so that the webhooks sent
+	// during it do not depend on how fast the first ones went (on a quick
+	// machine the second half of the burst was acknowledged before
+	// PostgreSQL was even down). They go at about 100 orders a second.
+	pace := time.NewTicker(10 * time.Millisecond)
+	defer pace.Stop()
+	for i := 0; fault != nil; i++ {
+		o := order{ID: fmt.Sprintf("ord_%s_x%d", prefix, i), Qty: 1 + i%2}
+		o.Created, o.Paid = "evt_c_"+o.ID, "evt_p_"+o.ID
+		select {
+		case <-faultDone:
+			fault = nil
+		case <-pace.C:
+			next <- o
+			r.orders = append(r.orders, o)
+		}
+	}
 	close(next)
 	wg.Wait()
-	if fault != nil {
-		<-faultDone
-	}
 	return r
 }
 
