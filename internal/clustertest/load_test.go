@@ -129,12 +129,12 @@ func (d *deployment) burst(prefix string, n int, fault func()) *burstResult {
 	// PostgreSQL was even down). They go at about 100 orders a second.
 	pace := time.NewTicker(10 * time.Millisecond)
 	defer pace.Stop()
-	for i := 0; fault != nil; i++ {
+	for i, over := 0, fault == nil; !over; i++ {
 		o := order{ID: fmt.Sprintf("ord_%s_x%d", prefix, i), Qty: 1 + i%2}
 		o.Created, o.Paid = "evt_c_"+o.ID, "evt_p_"+o.ID
 		select {
 		case <-faultDone:
-			fault = nil
+			over = true
 		case <-pace.C:
 			next <- o
 			r.orders = append(r.orders, o)
