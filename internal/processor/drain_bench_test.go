@@ -166,7 +166,7 @@ func drain(b *testing.B, db *store.DB, bare *sql.DB, batch int) {
 
 // productionKeys returns a master-key sealer and a ticket-code signer, as
 // `usher serve` has them.
-func productionKeys(b *testing.B) (*secrets.Keyring, signedCodes) {
+func productionKeys(b testing.TB) (*secrets.Keyring, signedCodes) {
 	key, err := secrets.NewKey()
 	if err != nil {
 		b.Fatal(err)

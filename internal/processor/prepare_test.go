@@ -39,19 +39,11 @@ func newSignedRig(t *testing.T) *signedRig {
 			t.Fatal(err)
 		}
 	}
-	sealer := newSealer(t)
+	sealer, codes := productionKeys(t)
 	db.SetSealer(sealer)
-	key, err := ticketcode.GenerateKey("k1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	codes, err := ticketcode.NewKeyring(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := processor.New(db, signedCodes{codes}, telemetry.NewMetrics(), slog.New(slog.NewTextHandler(io.Discard, nil)), time.Now)
+	p := processor.New(db, codes, telemetry.NewMetrics(), slog.New(slog.NewTextHandler(io.Discard, nil)), time.Now)
 	t.Cleanup(func() { p.Close(); db.Close() })
-	return &signedRig{db: db, proc: p, codes: codes, sealer: sealer}
+	return &signedRig{db: db, proc: p, codes: codes.k, sealer: sealer}
 }
 
 func newSealer(t *testing.T) *secrets.Keyring {

@@ -12,6 +12,7 @@ import (
 	"github.com/usherhq/usher"
 	"github.com/usherhq/usher/internal/processor"
 	"github.com/usherhq/usher/internal/queue"
+	"github.com/usherhq/usher/internal/store"
 	"github.com/usherhq/usher/internal/store/sqlite"
 	"github.com/usherhq/usher/internal/telemetry"
 )
@@ -42,7 +43,10 @@ func TestRejectedAtCommitIsSetAsideAndTheRestApplied(t *testing.T) {
 		BEGIN SELECT RAISE(ABORT, 'poison outbox row'); END`)
 }
 
-func rejectedIsSetAside(t *testing.T, trigger string) {
+// poisoned returns a processor on a SQLite store with trigger installed and
+// 10 GA seats of "show".
+func poisoned(t *testing.T, trigger string) (*store.DB, *processor.Processor) {
+	t.Helper()
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "u.db")
 	db, err := sqlite.Open(ctx, path)
@@ -62,6 +66,12 @@ func rejectedIsSetAside(t *testing.T, trigger string) {
 	}
 	p := processor.New(db, processor.RandomCodes{}, telemetry.NewMetrics(), slog.New(slog.NewTextHandler(io.Discard, nil)), time.Now)
 	t.Cleanup(func() { p.Close(); db.Close() })
+	return db, p
+}
+
+func rejectedIsSetAside(t *testing.T, trigger string) {
+	ctx := context.Background()
+	db, p := poisoned(t, trigger)
 
 	now := time.Now().UTC()
 	paid := func(id, order string) usher.InboundEvent {
@@ -104,24 +114,7 @@ func rejectedIsSetAside(t *testing.T, trigger string) {
 func TestRefusedRowIsSetAsideNotTheLaterEventThatWroteIt(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "u.db")
-	db, err := sqlite.Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw, err := sql.Open("sqlite", path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := raw.ExecContext(ctx, poisonTrigger); err != nil {
-		t.Fatal(err)
-	}
-	_ = raw.Close()
-	if _, err := db.PutCapacity(ctx, "show", "GA", 10); err != nil {
-		t.Fatal(err)
-	}
-	p := processor.New(db, processor.RandomCodes{}, telemetry.NewMetrics(), slog.New(slog.NewTextHandler(io.Discard, nil)), time.Now)
-	t.Cleanup(func() { p.Close(); db.Close() })
+	db, p := poisoned(t, poisonTrigger)
 	now := time.Now().UTC()
 	paid := func(id, order string) usher.InboundEvent {
 		return event(id, usher.TypeOrderPaid, now, map[string]any{"order_id": order, "show_id": "show", "venue_id": "venue",

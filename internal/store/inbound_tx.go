@@ -34,17 +34,9 @@ func (tx *Tx) PrefetchInbound(ctx context.Context, keys []InboundKey) error {
 			ids = append(ids, k.EventID)
 		}
 	}
-	for len(ids) > 0 {
-		n := maxRowsPerInsert
-		for n > len(ids) {
-			n /= 2
-		}
-		if err := tx.readInbound(ctx, inboundColumns+` WHERE event_id IN (`+tx.placeholders(n)+`)`, ids[:n]...); err != nil {
-			return err
-		}
-		ids = ids[n:]
-	}
-	return nil
+	return inChunks(ids, func(ids []any) error {
+		return tx.readInbound(ctx, inboundColumns+` WHERE event_id IN (`+tx.placeholders(len(ids))+`)`, ids...)
+	})
 }
 
 // readInbound runs a query of dedupe records and keeps those of keys the

@@ -47,12 +47,19 @@ func (tx *Tx) PrefetchOrders(ctx context.Context, ids []string) error {
 			args = append(args, id)
 		}
 	}
+	return inChunks(args, func(ids []any) error { return tx.readOrders(ctx, ids) })
+}
+
+// inChunks calls read with args in pieces of a power of two up to
+// maxRowsPerInsert, so that a few statements serve every size and stay
+// prepared.
+func inChunks(args []any, read func([]any) error) error {
 	for len(args) > 0 {
 		n := maxRowsPerInsert
 		for n > len(args) {
 			n /= 2
 		}
-		if err := tx.readOrders(ctx, args[:n]); err != nil {
+		if err := read(args[:n]); err != nil {
 			return err
 		}
 		args = args[n:]
@@ -179,13 +186,9 @@ func (tx *Tx) flushOrders(ctx context.Context) error {
 	for _, id := range tx.pend.orders {
 		e := tx.orders[id]
 		o := e.o
-		items, err := json.Marshal(o.Items)
+		items, held, err := encodeItems(o)
 		if err != nil {
-			return fmt.Errorf("encode items: %w", err)
-		}
-		held, err := json.Marshal(o.HeldItems)
-		if err != nil {
-			return fmt.Errorf("encode held items: %w", err)
+			return err
 		}
 		e.held = false
 		rows = append(rows, []any{o.OrderID, o.ShowID, o.VenueID, string(o.Status), string(items), e.buyer.Email, e.buyer.Name,
@@ -200,6 +203,17 @@ func (tx *Tx) flushOrders(ctx context.Context) error {
 	}
 	tx.pend.orders = tx.pend.orders[:0]
 	return nil
+}
+
+// encodeItems returns the JSON of an order's items and held items.
+func encodeItems(o usher.Order) (items, held []byte, err error) {
+	if items, err = json.Marshal(o.Items); err != nil {
+		return nil, nil, fmt.Errorf("encode items: %w", err)
+	}
+	if held, err = json.Marshal(o.HeldItems); err != nil {
+		return nil, nil, fmt.Errorf("encode held items: %w", err)
+	}
+	return items, held, nil
 }
 
 // UpdateOrder writes every mutable field of o if the row is still at
@@ -217,13 +231,9 @@ func (tx *Tx) UpdateOrder(ctx context.Context, o usher.Order) error {
 		tx.writes++
 		return nil
 	}
-	items, err := json.Marshal(o.Items)
+	items, held, err := encodeItems(o)
 	if err != nil {
-		return fmt.Errorf("encode items: %w", err)
-	}
-	held, err := json.Marshal(o.HeldItems)
-	if err != nil {
-		return fmt.Errorf("encode held items: %w", err)
+		return err
 	}
 	now := micros(tx.db.now())
 	res, err := tx.exec(ctx, `UPDATE orders SET show_id = $1, venue_id = $2, status = $3, items = $4, payment_ref = $5,

@@ -88,17 +88,7 @@ func (tx *Tx) PrefetchBuyers(ctx context.Context, orderIDs []string) error {
 			args = append(args, id)
 		}
 	}
-	for len(args) > 0 {
-		n := maxRowsPerInsert
-		for n > len(args) {
-			n /= 2
-		}
-		if err := tx.readBuyerTokens(ctx, args[:n]); err != nil {
-			return err
-		}
-		args = args[n:]
-	}
-	return nil
+	return inChunks(args, func(ids []any) error { return tx.readBuyerTokens(ctx, ids) })
 }
 
 func (tx *Tx) readBuyerTokens(ctx context.Context, orderIDs []any) error {
