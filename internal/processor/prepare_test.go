@@ -2,7 +2,6 @@ package processor_test
 
 import (
 	"context"
-	"errors"
 	"io"
 	"log/slog"
 	"path/filepath"
@@ -154,47 +153,5 @@ func TestSealedDataTheKeysDoNotOpenIsSetAside(t *testing.T) {
 	}
 	if _, err := r.db.OrderWithTickets(context.Background(), "ord_1"); usher.ErrorCode(err) != usher.CodeNotFound {
 		t.Fatalf("order of an unreadable event: %v, want none", err)
-	}
-}
-
-// failingCodes fails to issue the code of one order's tickets, a failure
-// that is neither a refused value nor the event's fault: the part holding
-// that order fails and the batch is redelivered.
-type failingCodes struct{ order string }
-
-func (f failingCodes) IssueCode(t usher.Ticket) (string, error) {
-	if t.OrderID == f.order {
-		return "", errors.New("code authority unavailable")
-	}
-	return processor.RandomCodes{}.IssueCode(t)
-}
-
-// TestPartsBehindAFailedPartAreNotApplied: a batch goes to the writer in
-// parts; when one fails, the parts behind it must not be applied before the
-// batch comes again, or the partition's order would break.
-func TestPartsBehindAFailedPartAreNotApplied(t *testing.T) {
-	ctx := context.Background()
-	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "u.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.PutCapacity(ctx, "show", "GA", 100); err != nil {
-		t.Fatal(err)
-	}
-	p := processor.New(db, failingCodes{order: "ord_fail"}, telemetry.NewMetrics(), slog.New(slog.NewTextHandler(io.Discard, nil)),
-		time.Now, processor.WithPartSize(2))
-	t.Cleanup(func() { p.Close(); db.Close() })
-	at := time.Now()
-	var evs []usher.InboundEvent
-	for _, id := range []string{"ord_1", "ord_2", "ord_fail", "ord_3", "ord_4", "ord_5", "ord_6"} {
-		evs = append(evs, event("p_"+id, usher.TypeOrderPaid, at, paidData(id, "show", "v", 1)))
-	}
-	if err := p.HandleBatch(ctx, queue.Batch{Events: evs, Delivered: 1}); err == nil {
-		t.Fatal("HandleBatch succeeded with a part that cannot be applied")
-	}
-	for _, id := range []string{"ord_fail", "ord_3", "ord_4", "ord_5", "ord_6"} {
-		if o, err := db.OrderWithTickets(ctx, id); usher.ErrorCode(err) != usher.CodeNotFound {
-			t.Errorf("order %s behind the failed part was applied: %+v, %v", id, o, err)
-		}
 	}
 }

@@ -12,7 +12,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math"
 	"time"
 
 	"go.opentelemetry.io/otel/trace"
@@ -34,7 +33,6 @@ type Processor struct {
 	now     func() time.Time
 	codes   CodeIssuer
 	tracing *telemetry.Tracing
-	part    int // events per part handed to the writer (see HandleBatch)
 
 	jobs chan *job
 	stop chan struct{}
@@ -44,8 +42,6 @@ type Processor struct {
 type job struct {
 	b      queue.Batch
 	prep   map[*usher.InboundEvent]*prepared
-	after  *job // the part of the same batch before this one
-	failed bool // set by the committer when it answers
 	result chan error
 }
 
@@ -65,7 +61,7 @@ func (RandomCodes) IssueCode(usher.Ticket) (string, error) { return ticketing.Ne
 
 // New returns a Processor and starts its committer; Close stops it.
 func New(db *store.DB, codes CodeIssuer, metrics *telemetry.Metrics, log *slog.Logger, now func() time.Time, opts ...Option) *Processor {
-	p := &Processor{db: db, codes: codes, metrics: metrics, log: log, now: now, part: defaultPart,
+	p := &Processor{db: db, codes: codes, metrics: metrics, log: log, now: now,
 		jobs: make(chan *job, 1024), stop: make(chan struct{}), done: make(chan struct{})}
 	for _, o := range opts {
 		o(p)
@@ -100,64 +96,27 @@ type result struct {
 // partitions hand over at the same time. It returns an error only for
 // transient failures, which redeliver the batch; permanent failures of single
 // events are set aside as dead letters inside the transaction.
-//
-// The batch goes to the writer in parts (of defaultPart events), each handed
-// over as soon as it is prepared: the writer applies the first part while
-// this goroutine prepares the next, and the writer merges the parts that
-// wait into one transaction. A part runs only after the part before it
-// succeeded, so the batch's events are applied in order; when a part fails
-// the batch is redelivered, and the dedupe records make the parts that
-// committed duplicates.
 func (p *Processor) HandleBatch(ctx context.Context, b queue.Batch) error {
 	if b.DecodeErr != nil {
 		return p.setAsideUndecodable(ctx, b)
 	}
-	var jobs []*job
-	var prev *job
-	for start := 0; start < len(b.Events); start += p.part {
-		part := b
-		part.Events = b.Events[start:min(start+p.part, len(b.Events))]
-		j := &job{b: part, prep: p.prepare(part), after: prev, result: make(chan error, 1)}
-		select {
-		case p.jobs <- j:
-		case <-p.stop:
-			return errClosed
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-		jobs, prev = append(jobs, j), j
+	j := &job{b: b, prep: p.prepare(b), result: make(chan error, 1)}
+	select {
+	case p.jobs <- j:
+	case <-p.stop:
+		return errClosed
+	case <-ctx.Done():
+		return ctx.Err()
 	}
-	var err error
-	for _, j := range jobs {
-		select {
-		case jerr := <-j.result:
-			err = cmp.Or(err, jerr)
-		case <-ctx.Done():
-			// The committer still finishes the jobs; their effects are
-			// deduplicated when the batch is redelivered.
-			return ctx.Err()
-		}
-	}
-	return err
-}
-
-// defaultPart is the size of the parts a batch is handed to the writer in.
-const defaultPart = 64
-
-// WithPartSize hands batches to the writer in parts of n events (n < 1: a
-// batch in one part).
-func WithPartSize(n int) Option {
-	return func(p *Processor) {
-		if n < 1 {
-			n = math.MaxInt
-		}
-		p.part = n
+	select {
+	case err := <-j.result:
+		return err
+	case <-ctx.Done():
+		// The committer still finishes the job; its effects are deduplicated
+		// when the batch is redelivered.
+		return ctx.Err()
 	}
 }
-
-// errEarlierPartFailed fails the parts of a batch behind a part that failed:
-// they must not be applied before it.
-var errEarlierPartFailed = errors.New("an earlier part of the batch failed")
 
 // commitLoop takes every job waiting, applies them in one transaction and
 // answers each. If the merged transaction fails, each job is retried alone so
@@ -182,44 +141,17 @@ func (p *Processor) commitLoop() {
 				break fill
 			}
 		}
-		p.commit(ctx, jobs)
-	}
-}
-
-// commit applies jobs in one transaction, or each alone when that fails,
-// and answers each. A job behind a failed part of its batch fails unapplied.
-func (p *Processor) commit(ctx context.Context, jobs []*job) {
-	runnable := jobs[:0:0]
-	for _, j := range jobs {
-		if j.after != nil && j.after.failed {
-			j.finish(errEarlierPartFailed)
+		err := p.applyJobs(ctx, jobs)
+		if err != nil && len(jobs) > 1 {
+			for _, j := range jobs {
+				j.result <- p.applyJobs(ctx, []*job{j})
+			}
 			continue
 		}
-		runnable = append(runnable, j)
-	}
-	if len(runnable) == 0 {
-		return
-	}
-	err := p.applyJobs(ctx, runnable)
-	if err == nil || len(runnable) == 1 {
-		for _, j := range runnable {
-			j.finish(err)
+		for _, j := range jobs {
+			j.result <- err
 		}
-		return
 	}
-	for _, j := range runnable {
-		if j.after != nil && j.after.failed {
-			j.finish(errEarlierPartFailed)
-			continue
-		}
-		j.finish(p.applyJobs(ctx, []*job{j}))
-	}
-}
-
-// finish answers the job; only the committer calls it.
-func (j *job) finish(err error) {
-	j.failed = err != nil
-	j.result <- err
 }
 
 // applyJobs runs jobs in one transaction and records their metrics on success.

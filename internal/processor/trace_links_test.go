@@ -43,7 +43,7 @@ func TestBigTransactionLinksEveryEvent(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := processor.New(db, processor.RandomCodes{}, telemetry.NewMetrics(), slog.New(slog.NewTextHandler(io.Discard, nil)),
-		time.Now, processor.WithTracing(telemetry.NewTracingFromProvider(tp)), processor.WithPartSize(0)) // the batch in one transaction
+		time.Now, processor.WithTracing(telemetry.NewTracingFromProvider(tp)))
 	t.Cleanup(func() { p.Close(); _ = db.Close() })
 
 	const n = 300
