@@ -38,3 +38,29 @@ func TestOnSaleBenchChecksTheStoreAfterTheRun(t *testing.T) {
 		t.Errorf("drain after the burst = %v, want the backlog drained while watched", s.DrainSeconds)
 	}
 }
+
+func TestIngestOnlyBenchLoadsTheReceiverAlone(t *testing.T) {
+	if testing.Short() {
+		t.Skip("loads a usher for a second")
+	}
+	var out, errOut bytes.Buffer
+	err := run(context.Background(), []string{"bench", "--ingest-only", "--peak", "1s", "--rate", "100",
+		"--baseline=false", "--workers", "8", "--json"}, func(string) string { return "" }, &out, &errOut)
+	if err != nil {
+		t.Fatalf("usher bench --ingest-only: %v\n%s", err, errOut.String())
+	}
+	var rep benchReport
+	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
+		t.Fatalf("report %q: %v", out.String(), err)
+	}
+	if rep.Usher.Accepted == 0 || rep.EventsPerWrite <= 0 || !rep.DurableSync {
+		t.Errorf("accepted %d, events/write %v, durable %v: want durable writes accepted", rep.Usher.Accepted, rep.EventsPerWrite, rep.DurableSync)
+	}
+	if rep.ProcessedPerS != 0 {
+		t.Errorf("processed %v/s, want nothing processed without the processor", rep.ProcessedPerS)
+	}
+	err = run(context.Background(), []string{"bench", "--ingest-only", "--url", "http://127.0.0.1:1"}, func(string) string { return "" }, &out, &errOut)
+	if err == nil {
+		t.Error("--ingest-only with --url: got no error, want it refused")
+	}
+}
