@@ -14,6 +14,7 @@ import (
 	"slices"
 
 	"github.com/usherhq/usher"
+	"github.com/usherhq/usher/internal/rawjson"
 )
 
 // Sealer seals and opens values with the master key (package secrets).
@@ -82,7 +83,7 @@ func SealFields(s Sealer, ev *usher.InboundEvent, fields map[string]json.RawMess
 	if inOriginal {
 		b.Original = ev.Original
 	}
-	raw, err := json.Marshal(b)
+	raw, err := b.encode()
 	if err != nil {
 		return fmt.Errorf("seal personal data: %w", err)
 	}
@@ -92,6 +93,27 @@ func SealFields(s Sealer, ev *usher.InboundEvent, fields map[string]json.RawMess
 	}
 	ev.Data, ev.Original, ev.Sealed = data, original, sealed
 	return nil
+}
+
+// encode encodes b as json.Marshal does, byte for byte, without compacting
+// again the data, which came out of a decoder.
+func (b Blob) encode() ([]byte, error) {
+	out := append(make([]byte, 0, len(b.Data)+len(b.Original)+24), '{')
+	var err error
+	if len(b.Data) > 0 {
+		if out, err = rawjson.Append(append(out, `"data":`...), b.Data); err != nil {
+			return nil, err
+		}
+	}
+	if len(b.Original) > 0 {
+		if len(b.Data) > 0 {
+			out = append(out, ',')
+		}
+		if out, err = rawjson.Append(append(out, `"original":`...), b.Original); err != nil {
+			return nil, err
+		}
+	}
+	return append(out, '}'), nil
 }
 
 // Open returns the sealed personal data of ev; an event without any

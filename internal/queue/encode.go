@@ -3,11 +3,11 @@ package queue
 import (
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 
 	"github.com/usherhq/usher"
+	"github.com/usherhq/usher/internal/rawjson"
 )
 
 // appendEvent appends ev encoded exactly as json.Marshal encodes it, at about
@@ -28,11 +28,11 @@ func appendEvent(dst []byte, ev *usher.InboundEvent) ([]byte, error) {
 	}
 	dst = appendField(dst, `,"payload_hash":`, ev.PayloadHash)
 	dst = appendField(dst, `,"key_id":`, ev.KeyID)
-	if dst, err = appendRaw(append(dst, `,"data":`...), ev.Data); err != nil {
+	if dst, err = rawjson.Append(append(dst, `,"data":`...), ev.Data); err != nil {
 		return nil, err
 	}
 	if len(ev.Original) > 0 {
-		if dst, err = appendRaw(append(dst, `,"original":`...), ev.Original); err != nil {
+		if dst, err = rawjson.Append(append(dst, `,"original":`...), ev.Original); err != nil {
 			return nil, err
 		}
 	}
@@ -73,46 +73,4 @@ func appendTime(dst []byte, t time.Time) ([]byte, error) {
 		return nil, fmt.Errorf("encode event: %w", err)
 	}
 	return append(dst, '"'), nil
-}
-
-// appendRaw appends raw JSON as json.Marshal does: null for nil, an error
-// for invalid JSON, compacted with <, >, & and U+2028/U+2029 escaped. Data
-// that is already so (no space outside strings, none of those characters)
-// is copied as it is.
-func appendRaw(dst []byte, raw json.RawMessage) ([]byte, error) {
-	if raw == nil {
-		return append(dst, "null"...), nil
-	}
-	if !json.Valid(raw) {
-		return nil, errInvalidRaw
-	}
-	if compactAndSafe(raw) {
-		return append(dst, raw...), nil
-	}
-	out, err := json.Marshal(raw)
-	if err != nil {
-		return nil, err
-	}
-	return append(dst, out...), nil
-}
-
-var errInvalidRaw = errors.New("encode event: data is not valid JSON")
-
-// compactAndSafe reports whether valid JSON raw holds no whitespace outside
-// its strings and none of the characters json.Marshal escapes inside them.
-func compactAndSafe(raw []byte) bool {
-	inString := false
-	for i := 0; i < len(raw); i++ {
-		switch c := raw[i]; {
-		case c == '<' || c == '>' || c == '&' || c == 0xe2: // 0xe2 starts U+2028 and U+2029 (and others: then take the slow way)
-			return false
-		case inString && c == '\\':
-			i++ // the escaped character cannot end the string
-		case c == '"':
-			inString = !inString
-		case !inString && (c == ' ' || c == '\t' || c == '\n' || c == '\r'):
-			return false
-		}
-	}
-	return true
 }
