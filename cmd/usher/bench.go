@@ -57,6 +57,7 @@ type benchOptions struct {
 	chargebacks float64
 	baseline    bool
 	relaxed     bool
+	ingestOnly  bool
 	partitions  int
 	asJSON      bool
 	cpuProfile  string
@@ -91,6 +92,7 @@ func newBenchCmd(e *env) *cobra.Command {
 	fs.Float64Var(&o.chargebacks, "chargebacks", 0.02, "share of chargebacks of earlier orders")
 	fs.BoolVar(&o.baseline, "baseline", true, "also load a bare net/http 202 handler, the machine's ceiling, in the same run")
 	fs.BoolVar(&o.relaxed, "relaxed-sync", false, "in-process usher only: do not fsync before acknowledging")
+	fs.BoolVar(&o.ingestOnly, "ingest-only", false, "in-process usher only: run the receiver without the processor, to measure the durable ingest path alone (accepted events stay in the stream)")
 	fs.IntVar(&o.partitions, "partitions", 0, "in-process usher only: partitions of the inbound stream (default: usher's default)")
 	fs.BoolVar(&o.asJSON, "json", false, "print the report as JSON")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of this process (with an in-process usher: server and load) to this file")
@@ -114,6 +116,9 @@ func (o *benchOptions) run(ctx context.Context, stdout, stderr io.Writer) error 
 		}
 		defer pprof.StopCPUProfile()
 	}
+	if o.ingestOnly && (o.url != "" || o.onSale) {
+		return errors.New("--ingest-only needs an in-process usher and no --on-sale")
+	}
 	log := telemetry.NewLogger(stderr, slog.LevelWarn, "text")
 	source, secret := "", []byte(nil)
 	var stopApp func() // stops the in-process usher; nil for one at --url
@@ -124,7 +129,11 @@ func (o *benchOptions) run(ctx context.Context, stdout, stderr io.Writer) error 
 		}
 		defer os.RemoveAll(dir)
 		o.adminToken = usher.NewID("bench-")
-		app, err := server.Start(ctx, server.Config{Addr: "127.0.0.1:0", DataDir: dir, Bootstrap: true, AdminToken: o.adminToken, RelaxedSync: o.relaxed, Partitions: o.partitions}, log)
+		cfg := server.Config{Addr: "127.0.0.1:0", DataDir: dir, Bootstrap: true, AdminToken: o.adminToken, RelaxedSync: o.relaxed, Partitions: o.partitions}
+		if o.ingestOnly {
+			cfg.Roles = []string{server.RoleIngest}
+		}
+		app, err := server.Start(ctx, cfg, log)
 		if err != nil {
 			return err
 		}
@@ -191,7 +200,11 @@ func (o *benchOptions) run(ctx context.Context, stdout, stderr io.Writer) error 
 	}
 	rep.Usher = res
 	loadEnd := time.Now()
-	after, err := waitDrained(ctx, o.url, o.adminToken, before, float64(res.Accepted))
+	drained := float64(res.Accepted)
+	if o.ingestOnly {
+		drained = 0 // nothing processes: take the figures now
+	}
+	after, err := waitDrained(ctx, o.url, o.adminToken, before, drained)
 	if err != nil {
 		return err
 	}
@@ -233,7 +246,8 @@ func fillServerFigures(rep *benchReport, before, after loadgen.Snapshot, res loa
 	_, _, feed := loadgen.HistogramDelta(before, after, "usher_processing_lag_seconds", 0.5, 0.99, 0.999)
 	_, batch, _ := loadgen.HistogramDelta(before, after, "usher_enqueue_batch_events")
 	rep.ServerAckP50ms, rep.ServerAckP99ms = ack[0]*1000, ack[1]*1000
-	rep.FeedP50ms, rep.FeedP99ms, rep.FeedP999ms = feed[0]*1000, feed[1]*1000, feed[2]*1000
+	// NaN (no event reached the feed, as with --ingest-only) reports as 0.
+	rep.FeedP50ms, rep.FeedP99ms, rep.FeedP999ms = nanOr(feed[0])*1000, nanOr(feed[1])*1000, nanOr(feed[2])*1000
 	rep.EventsPerWrite = batch
 	processed := after.Sum("usher_processed_events_total") - before.Sum("usher_processed_events_total")
 	rep.ProcessedPerS = processed / (res.Duration.Seconds() + rep.DrainSeconds)

@@ -17,16 +17,7 @@ func TestOnSaleBenchChecksTheStoreAfterTheRun(t *testing.T) {
 	if testing.Short() {
 		t.Skip("loads a usher for a few seconds")
 	}
-	var out, errOut bytes.Buffer
-	err := run(context.Background(), []string{"bench", "--on-sale", "--burst", "1s", "--quiet", "1s", "--quiet-rate", "50",
-		"--baseline=false", "--workers", "8", "--json"}, func(string) string { return "" }, &out, &errOut)
-	if err != nil {
-		t.Fatalf("usher bench --on-sale: %v\n%s", err, errOut.String())
-	}
-	var rep benchReport
-	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
-		t.Fatalf("report %q: %v", out.String(), err)
-	}
+	rep := runBench(t, "--on-sale", "--burst", "1s", "--quiet", "1s", "--quiet-rate", "50")
 	s := rep.OnSale
 	if s == nil || !s.Checked || !s.Passed() {
 		t.Fatalf("on-sale report = %+v, want the store checked and passing", s)
@@ -37,4 +28,37 @@ func TestOnSaleBenchChecksTheStoreAfterTheRun(t *testing.T) {
 	if s.DrainSeconds < 0 {
 		t.Errorf("drain after the burst = %v, want the backlog drained while watched", s.DrainSeconds)
 	}
+}
+
+func TestIngestOnlyBenchLoadsTheReceiverAlone(t *testing.T) {
+	if testing.Short() {
+		t.Skip("loads a usher for a second")
+	}
+	rep := runBench(t, "--ingest-only", "--peak", "1s", "--rate", "100")
+	if rep.Usher.Accepted == 0 || rep.EventsPerWrite <= 0 || !rep.DurableSync {
+		t.Errorf("accepted %d, events/write %v, durable %v: want durable writes accepted", rep.Usher.Accepted, rep.EventsPerWrite, rep.DurableSync)
+	}
+	if rep.ProcessedPerS != 0 {
+		t.Errorf("processed %v/s, want nothing processed without the processor", rep.ProcessedPerS)
+	}
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"bench", "--ingest-only", "--url", "http://127.0.0.1:1"}, func(string) string { return "" }, &out, &out); err == nil {
+		t.Error("--ingest-only with --url: got no error, want it refused")
+	}
+}
+
+// runBench runs usher bench in-process with args, 8 workers, no baseline and
+// a JSON report, and returns the report.
+func runBench(t *testing.T, args ...string) benchReport {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	args = append(append([]string{"bench"}, args...), "--baseline=false", "--workers", "8", "--json")
+	if err := run(context.Background(), args, func(string) string { return "" }, &out, &errOut); err != nil {
+		t.Fatalf("usher %v: %v\n%s", args, err, errOut.String())
+	}
+	var rep benchReport
+	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
+		t.Fatalf("report %q: %v", out.String(), err)
+	}
+	return rep
 }

@@ -192,12 +192,13 @@ func (rc *Receiver) receive(r *http.Request, name string, now time.Time) (*usher
 		return nil, err
 	}
 	sum := sha256.Sum256(body)
+	fields := dataFields(env.Data) // decoded once, for the order id and the sealing
 	ev := &usher.InboundEvent{
-		Source: name, ID: v.EventID, Type: env.Type, OrderID: webhook.OrderIDOf(env),
+		Source: name, ID: v.EventID, Type: env.Type, OrderID: webhook.OrderIDOfFields(fields),
 		Timestamp: env.Timestamp, ReceivedAt: now, PayloadHash: hex.EncodeToString(sum[:]),
 		KeyID: v.SecretID, Data: env.Data, Original: original,
 	}
-	if err := personal.Seal(rc.sealer, ev); err != nil {
+	if err := personal.SealFields(rc.sealer, ev, fields); err != nil {
 		return nil, usher.WrapError(usher.CodeInternal, err, "personal data could not be sealed")
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), rc.cfg.EnqueueTimeout)
@@ -206,6 +207,16 @@ func (rc *Receiver) receive(r *http.Request, name string, now time.Time) (*usher
 		return nil, err
 	}
 	return ev, nil
+}
+
+// dataFields decodes canonical data one level deep; nil when it is not a
+// JSON object.
+func dataFields(data json.RawMessage) map[string]json.RawMessage {
+	var m map[string]json.RawMessage
+	if json.Unmarshal(data, &m) != nil {
+		return nil
+	}
+	return m
 }
 
 func (rc *Receiver) reject(w http.ResponseWriter, r *http.Request, name string, err error) {

@@ -14,6 +14,7 @@ import (
 	"slices"
 
 	"github.com/usherhq/usher"
+	"github.com/usherhq/usher/internal/rawjson"
 )
 
 // Sealer seals and opens values with the master key (package secrets).
@@ -54,10 +55,17 @@ func Context(source, id string) string { return "event/" + source + "/" + id }
 // ev.Data and ev.Original. An event already sealed, or one without
 // personal data, is left as it is.
 func Seal(s Sealer, ev *usher.InboundEvent) error {
+	return SealFields(s, ev, nil)
+}
+
+// SealFields is Seal of an event whose Data the caller already decoded one
+// level deep (fields, which it may change; nil when Data is not a JSON
+// object): the receiver decodes it once for the order id and for this.
+func SealFields(s Sealer, ev *usher.InboundEvent, fields map[string]json.RawMessage) error {
 	if len(ev.Sealed) > 0 {
 		return nil
 	}
-	data, inData, err := Strip(ev.Data)
+	data, inData, err := stripObject(ev.Data, fields)
 	if err != nil {
 		return err
 	}
@@ -75,7 +83,7 @@ func Seal(s Sealer, ev *usher.InboundEvent) error {
 	if inOriginal {
 		b.Original = ev.Original
 	}
-	raw, err := json.Marshal(b)
+	raw, err := b.encode()
 	if err != nil {
 		return fmt.Errorf("seal personal data: %w", err)
 	}
@@ -85,6 +93,27 @@ func Seal(s Sealer, ev *usher.InboundEvent) error {
 	}
 	ev.Data, ev.Original, ev.Sealed = data, original, sealed
 	return nil
+}
+
+// encode encodes b as json.Marshal does, byte for byte, without compacting
+// again the data, which came out of a decoder.
+func (b Blob) encode() ([]byte, error) {
+	out := append(make([]byte, 0, len(b.Data)+len(b.Original)+24), '{')
+	var err error
+	if len(b.Data) > 0 {
+		if out, err = rawjson.Append(append(out, `"data":`...), b.Data); err != nil {
+			return nil, err
+		}
+	}
+	if len(b.Original) > 0 {
+		if len(b.Data) > 0 {
+			out = append(out, ',')
+		}
+		if out, err = rawjson.Append(append(out, `"original":`...), b.Original); err != nil {
+			return nil, err
+		}
+	}
+	return append(out, '}'), nil
 }
 
 // Open returns the sealed personal data of ev; an event without any
@@ -110,10 +139,19 @@ func Open(s Sealer, ev *usher.InboundEvent) (Blob, error) {
 // the pseudonym that stands for the data. raw without personal keys comes
 // back as it is.
 func Strip(raw json.RawMessage) (json.RawMessage, bool, error) {
+	return stripObject(raw, nil)
+}
+
+// stripObject is Strip of raw with its object m when the caller decoded it
+// (nil: it decodes raw if need be).
+func stripObject(raw json.RawMessage, m map[string]json.RawMessage) (json.RawMessage, bool, error) {
 	if !mentionsKey(raw) {
 		return raw, false, nil
 	}
-	if m, ok := object(raw); ok {
+	if m == nil {
+		m, _ = object(raw)
+	}
+	if m != nil {
 		// An object is stripped one level deep: only the values that
 		// mention a personal key are decoded further.
 		removed, err := StripFields(m)

@@ -47,3 +47,37 @@ func TestSealStripsAndOpensBack(t *testing.T) {
 		t.Errorf("an event without personal data changed: %s %x %v", plain.Data, plain.Sealed, err)
 	}
 }
+
+// TestSealFieldsMatchesSeal: sealing with the data already decoded one
+// level deep gives what Seal gives.
+func TestSealFieldsMatchesSeal(t *testing.T) {
+	t.Parallel()
+	kr, err := secrets.NewKeyring(bytes.Repeat([]byte{3}, secrets.KeySize))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, data := range []string{
+		`{"order_id":"o1","buyer":{"email":"e@x.org","name":"A"},"holder":{"token":"byr_1"},"note":"x"}`,
+		`{"order_id":"o2","items":[{"attendee":{"name":"N"}}]}`,
+		`{"order_id":"o3"}`,
+		`{"\u0065mail":"e@x.org"}`,
+		`[{"email":"e@x.org"}]`,
+	} {
+		want := &usher.InboundEvent{Source: "s", ID: "e1", Data: json.RawMessage(data)}
+		got := &usher.InboundEvent{Source: "s", ID: "e1", Data: json.RawMessage(data)}
+		var fields map[string]json.RawMessage
+		_ = json.Unmarshal(got.Data, &fields) // nil for the array
+		if err := personal.Seal(kr, want); err != nil {
+			t.Fatal(err)
+		}
+		if err := personal.SealFields(kr, got, fields); err != nil {
+			t.Fatal(err)
+		}
+		wb, werr := personal.Open(kr, want)
+		gb, gerr := personal.Open(kr, got)
+		if !bytes.Equal(got.Data, want.Data) || (len(got.Sealed) == 0) != (len(want.Sealed) == 0) ||
+			werr != nil || gerr != nil || !bytes.Equal(gb.Data, wb.Data) {
+			t.Errorf("%s: SealFields gave data %s sealed %s (%v), Seal gave %s sealed %s (%v)", data, got.Data, gb.Data, gerr, want.Data, wb.Data, werr)
+		}
+	}
+}

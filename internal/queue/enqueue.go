@@ -3,7 +3,6 @@ package queue
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 
 	"github.com/nats-io/nats.go"
@@ -24,7 +23,7 @@ func (q *Queue) Enqueue(ctx context.Context, ev *usher.InboundEvent) error {
 	if err := q.downErr(); err != nil {
 		return err // the last write failed; the prober clears this once a write succeeds
 	}
-	data, err := json.Marshal(ev)
+	data, err := appendEvent(make([]byte, 0, 320+len(ev.Data)+len(ev.Original)+len(ev.Sealed)*4/3), ev)
 	if err != nil {
 		return fmt.Errorf("encode event: %w", err)
 	}

@@ -29,7 +29,10 @@ import (
 //   - usher-ingest-only: usher without the processor, the receiver alone.
 //
 // The client's work (signing, sending) is the same for all three, so the
-// ratios of ns/op are the ratios of throughput. Each usher is fresh, so a
+// ratios of ns/op are the ratios of throughput. cpu-µs/op is the CPU of the
+// whole process (client and server) per request: less moved by the other
+// work on the machine than the throughput, and its difference to the
+// baseline is what usher's own work costs. Each usher is fresh, so a
 // backlog left by one sub-benchmark does not slow the next.
 func BenchmarkEndToEnd(b *testing.B) {
 	for _, callers := range []int{1, 64} {
@@ -137,13 +140,14 @@ func benchPost(b *testing.B, baseURL, source string, secret webhook.Secret, call
 			}
 		})
 	}
-	start := time.Now()
+	start, cpu := time.Now(), processCPU()
 	for b.Loop() {
 		work <- struct{}{}
 	}
 	close(work)
 	wg.Wait()
 	b.ReportMetric(float64(seq.Load())/time.Since(start).Seconds(), "req/s")
+	b.ReportMetric(float64((processCPU()-cpu).Microseconds())/float64(seq.Load()), "cpu-µs/op")
 	if f := failed.Load(); f != nil {
 		b.Fatalf("a webhook was not answered 202: %v", f)
 	}

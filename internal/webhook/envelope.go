@@ -91,6 +91,15 @@ func OrderIDOf(env usher.Envelope) string {
 	if err := json.Unmarshal(env.Data, &data); err != nil {
 		return ""
 	}
+	return OrderIDOfFields(data)
+}
+
+// OrderIDOfFields is OrderIDOf of data already decoded one level deep (nil
+// when it is not a JSON object).
+func OrderIDOfFields(data map[string]json.RawMessage) string {
+	if id, ok := plainString(data["order_id"]); ok {
+		return id
+	}
 	var id string
 	if err := json.Unmarshal(data["order_id"], &id); err != nil {
 		return ""

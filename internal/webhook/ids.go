@@ -33,7 +33,7 @@ func checkIDs(data json.RawMessage, name func(field string) string) error {
 		return usher.WrapError(usher.CodeMalformedEnvelope, fmt.Errorf("decode data: %w", err), "envelope data is not a JSON object")
 	}
 	for _, field := range idFields {
-		if err := checkID(name(field), d.Fields[field]); err != nil {
+		if err := checkID(func() string { return name(field) }, d.Fields[field]); err != nil {
 			return err
 		}
 	}
@@ -43,7 +43,7 @@ func checkIDs(data json.RawMessage, name func(field string) string) error {
 		}
 	}
 	for i, raw := range d.TicketIDs {
-		if err := checkID(name("ticket_ids["+strconv.Itoa(i)+"]"), raw); err != nil {
+		if err := checkID(func() string { return name("ticket_ids[" + strconv.Itoa(i) + "]") }, raw); err != nil {
 			return err
 		}
 	}
@@ -53,7 +53,7 @@ func checkIDs(data json.RawMessage, name func(field string) string) error {
 		}
 	}
 	for i, it := range d.Items {
-		if err := checkID(name("items["+strconv.Itoa(i)+"].ticket_type"), it.TicketType); err != nil {
+		if err := checkID(func() string { return name("items[" + strconv.Itoa(i) + "].ticket_type") }, it.TicketType); err != nil {
 			return err
 		}
 	}
@@ -62,22 +62,40 @@ func checkIDs(data json.RawMessage, name func(field string) string) error {
 
 // checkID checks one identifier field: absent, null and "" pass (the
 // processor decides whether the event needs it); anything else must be a
-// string that follows the grammar.
-func checkID(field string, raw json.RawMessage) error {
+// string that follows the grammar. field names it, and is only called for
+// an error message (naming costs an allocation per field otherwise).
+func checkID(field func() string, raw json.RawMessage) error {
 	if len(raw) == 0 || string(raw) == "null" {
 		return nil
 	}
-	var s string
-	if err := json.Unmarshal(raw, &s); err != nil {
-		return usher.Errorf(usher.CodeMalformedEnvelope, "%s must be a string", field)
+	s, ok := plainString(raw)
+	if !ok {
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return usher.Errorf(usher.CodeMalformedEnvelope, "%s must be a string", field())
+		}
 	}
-	if s == "" {
+	if s == "" || usher.ValidID(s) {
 		return nil
 	}
-	if err := usher.ValidateID(field, s); err != nil {
+	if err := usher.ValidateID(field(), s); err != nil {
 		return usher.WrapError(usher.CodeMalformedEnvelope, err, usher.ErrorMessage(err))
 	}
 	return nil
+}
+
+// plainString returns the JSON string raw holds when it is printable ASCII
+// without escapes, which is what decoding it would give, without the
+// decoder; anything else is left to json.Unmarshal.
+func plainString(raw json.RawMessage) (string, bool) {
+	if len(raw) < 2 || raw[0] != '"' || raw[len(raw)-1] != '"' {
+		return "", false
+	}
+	for _, c := range raw[1 : len(raw)-1] {
+		if c < 0x20 || c >= 0x7f || c == '"' || c == '\\' {
+			return "", false
+		}
+	}
+	return string(raw[1 : len(raw)-1]), true
 }
 
 // canonicalField names a field of a canonical envelope's data.
