@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/usherhq/usher"
@@ -143,6 +144,18 @@ func cloneOrder(o usher.Order) usher.Order {
 	return o
 }
 
+// storedOrder is o as a read of its row returns it: a copy, its times in
+// whole microseconds, UTC (what the cache holds must not depend on whether
+// the row was read back or kept in memory).
+func storedOrder(o usher.Order) usher.Order {
+	o = cloneOrder(o)
+	o.HoldExpiresAt, o.PaidAt = asStored(o.HoldExpiresAt), asStored(o.PaidAt)
+	o.CreatedAt, o.UpdatedAt = asStored(o.CreatedAt), asStored(o.UpdatedAt)
+	return o
+}
+
+func asStored(t time.Time) time.Time { return fromMicros(micros(t)) }
+
 // OrderIDByPaymentRef finds the order paid with a provider payment reference;
 // found is false when none was.
 func (tx *Tx) OrderIDByPaymentRef(ctx context.Context, ref string) (string, bool, error) {
@@ -169,8 +182,8 @@ func (tx *Tx) InsertOrder(ctx context.Context, o usher.Order, buyer usher.Buyer)
 		return fmt.Errorf("insert order %s: %w", o.OrderID, usher.ErrConflict)
 	}
 	now := tx.db.now()
-	o = cloneOrder(o)
-	o.Version, o.CreatedAt, o.UpdatedAt = 1, fromMicros(micros(now)), fromMicros(micros(now))
+	o.Version, o.CreatedAt, o.UpdatedAt = 1, now, now
+	o = storedOrder(o)
 	tx.cacheOrder(&txOrder{o: o, found: true, tickets: []usher.Ticket{}, ticketsKnown: true, buyer: buyer, held: true})
 	tx.pend.orders = append(tx.pend.orders, o.OrderID)
 	tx.writes++
@@ -226,8 +239,8 @@ func (tx *Tx) UpdateOrder(ctx context.Context, o usher.Order) error {
 			return fmt.Errorf("order %s at version %d: %w", o.OrderID, o.Version, usher.ErrConflict)
 		}
 		created := e.o.CreatedAt
-		e.o = cloneOrder(o)
-		e.o.Version, e.o.CreatedAt, e.o.UpdatedAt = o.Version+1, created, fromMicros(micros(tx.db.now()))
+		e.o = storedOrder(o)
+		e.o.Version, e.o.CreatedAt, e.o.UpdatedAt = o.Version+1, created, asStored(tx.db.now())
 		tx.writes++
 		return nil
 	}
@@ -250,7 +263,7 @@ func (tx *Tx) UpdateOrder(ctx context.Context, o usher.Order) error {
 	}
 	if e != nil {
 		created := e.o.CreatedAt
-		e.o = cloneOrder(o)
+		e.o = storedOrder(o)
 		e.o.Version, e.o.CreatedAt, e.o.UpdatedAt = o.Version+1, created, fromMicros(now)
 	}
 	return nil
@@ -297,7 +310,10 @@ func (tx *Tx) InsertTickets(ctx context.Context, ts []usher.Ticket) error {
 		if t.Generation == 0 {
 			t.Generation = 1
 		}
-		t.CreatedAt, t.UpdatedAt = fromMicros(micros(now)), fromMicros(micros(now))
+		// The cache holds the ticket as its row will read back (the row
+		// starts with no holder change and no use before a revocation).
+		t.CreatedAt, t.UpdatedAt = asStored(now), asStored(now)
+		t.HolderChangedAt, t.UsedBeforeRevocation = time.Time{}, false
 		tx.pend.tickets = append(tx.pend.tickets, []any{t.TicketID, t.OrderID, t.ShowID, t.VenueID, t.TicketType,
 			string(t.Status), t.Code, t.Generation, t.RevokedBy, micros(now), micros(now)})
 		if e, ok := tx.orders[t.OrderID]; ok && e.ticketsKnown {
@@ -347,7 +363,7 @@ func (tx *Tx) UpdateTicket(ctx context.Context, t usher.Ticket, from usher.Ticke
 	}
 	tx.cachedTicket(t.OrderID, t.TicketID, func(c *usher.Ticket) {
 		c.Status, c.Code, c.Generation, c.RevokedBy = t.Status, t.Code, t.Generation, t.RevokedBy
-		c.UsedBeforeRevocation, c.HolderChangedAt, c.UpdatedAt = t.UsedBeforeRevocation, t.HolderChangedAt, fromMicros(now)
+		c.UsedBeforeRevocation, c.HolderChangedAt, c.UpdatedAt = t.UsedBeforeRevocation, asStored(t.HolderChangedAt), fromMicros(now)
 	})
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/usherhq/usher"
 	"github.com/usherhq/usher/internal/store"
@@ -70,6 +71,33 @@ var heldTests = []subtest{
 		}
 		if o.Version != 2 || o.Status != usher.OrderRefunded || o.PaymentRef != "pi_1" {
 			t.Fatalf("order after commit = version %d, status %s, ref %q; want 2, refunded, pi_1", o.Version, o.Status, o.PaymentRef)
+		}
+	}},
+	{"CachedOrdersReadAsTheirRows", func(t *testing.T, db *store.DB) {
+		// Times kept in the transaction's memory must be what a read of
+		// the row returns (whole microseconds, UTC), or a decision taken
+		// in one batch could differ from the same one taken in two.
+		ctx := t.Context()
+		paid := time.Date(2026, 12, 2, 18, 0, 0, 123456789, time.FixedZone("x", 3600))
+		var inTx usher.Order
+		mustTx(t, db, func(tx *store.Tx) error {
+			o := testOrder("ord_1")
+			o.PaidAt = paid
+			if err := tx.InsertOrder(ctx, o, testBuyer); err != nil {
+				return err
+			}
+			var err error
+			inTx, _, err = tx.Order(ctx, "ord_1")
+			return err
+		})
+		var read usher.Order
+		mustTx(t, db, func(tx *store.Tx) error {
+			var err error
+			read, _, err = tx.Order(ctx, "ord_1")
+			return err
+		})
+		if !inTx.PaidAt.Equal(read.PaidAt) || inTx.PaidAt.Location() != time.UTC || inTx.PaidAt.Nanosecond()%1000 != 0 {
+			t.Fatalf("paid_at in the inserting transaction %v, read back %v: want the same, whole microseconds, UTC", inTx.PaidAt, read.PaidAt)
 		}
 	}},
 	{"SecondInsertOfAnOrderConflicts", func(t *testing.T, db *store.DB) {

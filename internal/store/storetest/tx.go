@@ -166,6 +166,28 @@ var savepointTests = []subtest{
 			t.Fatal("write after a failed statement in a savepoint is not committed")
 		}
 	}},
+	{"RefusedHeldRowsInsideASavepointDoNotFailTheTx", func(t *testing.T, db *store.DB) {
+		// New tickets are written at the commit or before the next
+		// statement; the engine refusing them (here a ticket of no order,
+		// a foreign key) fails a statement inside the savepoint, and the
+		// transaction must go on after it.
+		ctx := t.Context()
+		mustTx(t, db, func(tx *store.Tx) error {
+			err := tx.Savepoint(ctx, func() error {
+				if err := tx.InsertTicket(ctx, testTicket("tkt_orphan", "ord_missing", "CODE-9")); err != nil {
+					return err
+				}
+				return tx.Flush(ctx)
+			})
+			if err == nil {
+				t.Fatal("a ticket of no order was written")
+			}
+			return insertOrder(t, "ord_2")(tx)
+		})
+		if !orderCommitted(t, db, "ord_2") {
+			t.Fatal("write after refused held rows in a savepoint is not committed")
+		}
+	}},
 	{"NilKeepsWrites", func(t *testing.T, db *store.DB) {
 		ctx := t.Context()
 		mustTx(t, db, func(tx *store.Tx) error {
