@@ -312,7 +312,7 @@ func (tx *Tx) Savepoint(ctx context.Context, fn func() error) error {
 		}
 		tx.pend.forget(venues)
 		tx.inv, tx.inbound, tx.orders, tx.buyers = nil, nil, nil, nil // rows as the flush wrote them: read again
-		tx.heldErr = nil // refused held rows are gone with the rest
+		tx.heldErr = nil                                              // refused held rows are gone with the rest
 		if _, err := tx.tx.ExecContext(ctx, "RELEASE SAVEPOINT usher_sp"); err != nil {
 			return errors.Join(ferr, fmt.Errorf("release savepoint: %w", err))
 		}
