@@ -83,6 +83,9 @@ type Result struct {
 	P99ms          float64        `json:"ack_p99_ms"`
 	P999ms         float64        `json:"ack_p999_ms"`
 	Errors         map[string]int `json:"errors_by_class"`
+	// PhaseRequests counts the requests sent in each phase, by its name
+	// ("ramp", "peak", "max", "quiet").
+	PhaseRequests map[string]uint64 `json:"requests_by_phase"`
 	// Unique counts the distinct event ids sent (a duplicate resends one).
 	Unique uint64   `json:"unique_events"`
 	Orders []string `json:"-"`
@@ -107,15 +110,19 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	if cfg.Observe != nil {
 		opts = append(opts, vegeta.Client(observingClient(cfg.Workers, cfg.Observe)))
 	}
-	attacker := vegeta.NewAttacker(opts...)
 	var metrics vegeta.Metrics
-	res := Result{Target: cfg.URL, Errors: map[string]int{}}
+	res := Result{Target: cfg.URL, Errors: map[string]int{}, PhaseRequests: map[string]uint64{}}
 	start := time.Now()
 	lastReport := start
 	for _, ph := range phases(cfg) {
+		// An attacker stops for good when its attack ends: each phase
+		// needs its own (sharing one, every phase after the first sent
+		// nothing).
+		attacker := vegeta.NewAttacker(opts...)
 		for r := range attacker.Attack(gen.targeter(), ph.pacer, ph.duration, ph.name) {
 			metrics.Add(r)
 			res.Requests++
+			res.PhaseRequests[ph.name]++
 			if r.Code >= 200 && r.Code < 300 {
 				res.Accepted++
 			} else {
