@@ -74,6 +74,11 @@ func TestReadmeQuickStart(t *testing.T) {
 	cmd.Stdout, cmd.Stderr = outFile, outFile
 	err = cmd.Run()
 	_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM) // the backgrounded usher serve
+	// Its shutdown still writes into the data directory: wait for it to
+	// exit before the test's cleanup removes the directory (the removal
+	// failed with "directory not empty" when it raced the queue's last
+	// writes).
+	waitGroupGone(t, cmd.Process.Pid, time.Minute)
 	out, _ := os.ReadFile(outFile.Name())
 	if err != nil {
 		t.Fatalf("the quick start failed: %v\n%s", err, out)
@@ -82,5 +87,19 @@ func TestReadmeQuickStart(t *testing.T) {
 		if !bytes.Contains(out, []byte(want)) {
 			t.Errorf("the quick start's output lacks %q:\n%s", want, out)
 		}
+	}
+}
+
+// waitGroupGone waits until no process of the process group pgid is left.
+func waitGroupGone(t *testing.T, pgid int, limit time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for syscall.Kill(-pgid, 0) == nil {
+		if time.Now().After(deadline) {
+			_ = syscall.Kill(-pgid, syscall.SIGKILL)
+			t.Errorf("the quick start's usher serve was still running %s after SIGTERM", limit)
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
