@@ -85,7 +85,7 @@ func (p *Processor) prepareSeats(d orderData, typ string) []usher.Ticket {
 			if len(seats) == maxPreparedSeats {
 				return seats
 			}
-			id, err := ticketing.NewID("tkt_")
+			id, err := ticketing.NewTicketID(p.now())
 			if err != nil {
 				return seats
 			}

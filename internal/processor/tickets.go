@@ -100,7 +100,7 @@ func (p *Processor) mint(ctx context.Context, tx *store.Tx, ev *usher.InboundEve
 				minted = append(minted, t)
 				continue
 			}
-			id, err := ticketing.NewID("tkt_")
+			id, err := ticketing.NewTicketID(p.now())
 			if err != nil {
 				return err
 			}
