@@ -341,6 +341,11 @@ func (tx *Tx) flushTickets(ctx context.Context) error {
 		return nil
 	}
 	if err := tx.insertRows(ctx, ticketTable, tx.pend.tickets); err != nil {
+		if tx.db.dialect.UniqueViolation(err) {
+			// An id or code already taken (two tickets of one millisecond
+			// drew the same id): the transaction runs again and mints anew.
+			return fmt.Errorf("insert ticket: %w: %w", usher.ErrConflict, err)
+		}
 		return fmt.Errorf("insert ticket: %w", err)
 	}
 	tx.pend.tickets = tx.pend.tickets[:0]
