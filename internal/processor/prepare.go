@@ -85,12 +85,8 @@ func (p *Processor) prepareSeats(d orderData, typ string) []usher.Ticket {
 			if len(seats) == maxPreparedSeats {
 				return seats
 			}
-			id, err := ticketing.NewTicketID(p.now())
+			t, err := p.newTicket(o, it.TicketType, "")
 			if err != nil {
-				return seats
-			}
-			t := ticketing.NewTicket(id, o, it.TicketType, "")
-			if t.Code, err = p.codes.IssueCode(t); err != nil {
 				return seats
 			}
 			seats = append(seats, t)

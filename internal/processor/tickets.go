@@ -87,6 +87,19 @@ func (p *Processor) applyTransferred(ctx context.Context, tx *store.Tx, ev *ushe
 	return "", err
 }
 
+// newTicket makes a ticket of o with a fresh time-ordered id and its code.
+func (p *Processor) newTicket(o usher.Order, ticketType, revokedBy string) (usher.Ticket, error) {
+	id, err := ticketing.NewTicketID(p.now())
+	if err != nil {
+		return usher.Ticket{}, err
+	}
+	t := ticketing.NewTicket(id, o, ticketType, revokedBy)
+	if t.Code, err = p.codes.IssueCode(t); err != nil {
+		return usher.Ticket{}, err
+	}
+	return t, nil
+}
+
 // mint issues one ticket per seat of the order and saves the order with
 // them: the order's row first (the tickets reference it), then the tickets
 // in one statement, their feed entries and outbound events, and last the
@@ -100,12 +113,8 @@ func (p *Processor) mint(ctx context.Context, tx *store.Tx, ev *usher.InboundEve
 				minted = append(minted, t)
 				continue
 			}
-			id, err := ticketing.NewTicketID(p.now())
+			t, err := p.newTicket(st.order, it.TicketType, revokedBy)
 			if err != nil {
-				return err
-			}
-			t := ticketing.NewTicket(id, st.order, it.TicketType, revokedBy)
-			if t.Code, err = p.codes.IssueCode(t); err != nil {
 				return err
 			}
 			minted = append(minted, t)
