@@ -76,7 +76,7 @@ func benchDrain(b *testing.B, batch int) {
 			b.Fatal(err)
 		}
 		bare.SetMaxOpenConns(1)
-		drain(b, db, bare, batch)
+		drain(b, db, bare, batch, path)
 	})
 	b.Run("engine=postgres", func(b *testing.B) {
 		u := ushertest.PostgresURL(b)
@@ -89,7 +89,7 @@ func benchDrain(b *testing.B, batch int) {
 			b.Fatal(err)
 		}
 		bare.SetMaxOpenConns(1)
-		drain(b, db, bare, batch)
+		drain(b, db, bare, batch, "")
 	})
 }
 
@@ -103,7 +103,7 @@ func sqliteDSN(path string) string {
 	return (&url.URL{Scheme: "file", Path: filepath.ToSlash(path), RawQuery: q.Encode()}).String()
 }
 
-func drain(b *testing.B, db *store.DB, bare *sql.DB, batch int) {
+func drain(b *testing.B, db *store.DB, bare *sql.DB, batch int, path string) {
 	ctx := context.Background()
 	b.Cleanup(func() { _ = bare.Close(); _ = db.Close() })
 	if _, err := db.PutCapacity(ctx, "bench-show", "GA", 100_000_000); err != nil {
@@ -162,6 +162,13 @@ func drain(b *testing.B, db *store.DB, bare *sql.DB, batch int) {
 	rows := bareRowsPerSecond(b, bare)
 	b.ReportMetric(rows, "bare-rows/s")
 	b.ReportMetric(perSec/rows, "x-bare-rows")
+	if path != "" {
+		engine := engineFloor(b, path, seq, drainPartitions*b.N)
+		sign := signingCost(b, codes, seq)
+		b.ReportMetric(engine, "engine-µs/event")
+		b.ReportMetric(sign, "sign-µs/event")
+		b.ReportMetric(float64(cpu.Microseconds())/events-engine-sign, "usher-µs/event")
+	}
 }
 
 // productionKeys returns a master-key sealer and a ticket-code signer, as
