@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -163,6 +164,13 @@ func drain(b *testing.B, db *store.DB, bare *sql.DB, batch int, path string) {
 	b.ReportMetric(rows, "bare-rows/s")
 	b.ReportMetric(perSec/rows, "x-bare-rows")
 	if path != "" {
+		if keep := os.Getenv("USHER_DRAIN_KEEP"); keep != "" {
+			// For tools/enginefloor, which compares SQLite drivers.
+			_ = os.Remove(keep)
+			if _, err := bare.ExecContext(ctx, `VACUUM INTO ?`, keep); err != nil {
+				b.Fatal(err)
+			}
+		}
 		engine := engineFloor(b, path, seq, drainPartitions*b.N)
 		sign := signingCost(b, codes, seq)
 		b.ReportMetric(engine, "engine-µs/event")
