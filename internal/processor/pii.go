@@ -55,6 +55,17 @@ func (p *Processor) preparePersonal(ctx context.Context, tx *store.Tx, ev *usher
 // The data is decoded once, one level deep, and encoded once when it
 // changed.
 func vaultAndStrip(ctx context.Context, tx *store.Tx, ev *usher.InboundEvent) error {
+	if seat := preparedVault(ctx, ev.Data); seat != nil {
+		token, err := tx.PutSealedBuyer(ctx, seat.orderID, seat.buyer)
+		if err != nil {
+			return err
+		}
+		if token == seat.buyer.Token {
+			ev.Data = seat.data
+			return nil
+		}
+		// The order has its buyer already: vaulted below with its token.
+	}
 	data := preparedFields(ctx, ev.Data)
 	if data == nil && (json.Unmarshal(ev.Data, &data) != nil || data == nil) {
 		// Not an object: nothing to vault; what is not JSON is set aside.
@@ -96,10 +107,16 @@ func vaultFields(ctx context.Context, tx *store.Tx, ev *usher.InboundEvent, data
 		if err != nil {
 			return false, err
 		}
-		data[field], _ = json.Marshal(map[string]string{"token": token})
+		data[field] = tokenRef(token)
 		changed = true
 	}
 	return changed, nil
+}
+
+// tokenRef is the vault reference that replaces personal data in an event.
+func tokenRef(token string) json.RawMessage {
+	ref, _ := json.Marshal(map[string]string{"token": token})
+	return ref
 }
 
 func orderKey(data map[string]json.RawMessage) string {

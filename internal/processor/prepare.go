@@ -9,6 +9,7 @@ import (
 	"github.com/usherhq/usher"
 	"github.com/usherhq/usher/internal/personal"
 	"github.com/usherhq/usher/internal/queue"
+	"github.com/usherhq/usher/internal/store"
 	"github.com/usherhq/usher/internal/ticketing"
 )
 
@@ -36,6 +37,19 @@ type prepared struct {
 	// seats are tickets of an order.paid with their ids and signed codes,
 	// made for the order, show and venue the event names.
 	seats []usher.Ticket
+	// vault is the vault step done ahead for an order's first buyer.
+	vault *vaultSeat
+}
+
+// vaultSeat is the vault step of an event made ahead on the assumption that
+// its order has no buyer yet: the buyer sealed under a new token, and the
+// event's data as the vault step would leave it with that token (buyer
+// replaced by the token, every other personal field stripped). The
+// transaction uses it only when the order's token turns out to be this one.
+type vaultSeat struct {
+	orderID string
+	buyer   store.SealedBuyer
+	data    json.RawMessage
 }
 
 // maxPreparedSeats bounds the tickets made ahead for one event; a bigger
@@ -53,6 +67,9 @@ func (p *Processor) prepare(b queue.Batch) map[*usher.InboundEvent]*prepared {
 			pr.opened, pr.full, pr.unreadable = true, blob.Data, err != nil
 			if pr.full != nil && json.Unmarshal(pr.full, &pr.fields) != nil {
 				pr.fields = nil
+			}
+			if pr.fields != nil {
+				pr.vault = p.prepareVault(pr.fields)
 			}
 		}
 		var d orderData
@@ -93,6 +110,42 @@ func (p *Processor) prepareSeats(d orderData, typ string) []usher.Ticket {
 		}
 	}
 	return seats
+}
+
+// prepareVault does the vault step of an event whose data is fields for an
+// order with no buyer yet. It returns nil where the step is left to the
+// transaction: no buyer, or a transfer's new holder, which is vaulted per
+// transfer.
+func (p *Processor) prepareVault(fields map[string]json.RawMessage) *vaultSeat {
+	raw, ok := fields["buyer"]
+	if _, transfer := fields["to"]; !ok || transfer {
+		return nil
+	}
+	orderID := orderKey(fields)
+	var b usher.Buyer
+	if orderID == "" || json.Unmarshal(raw, &b) != nil || b == (usher.Buyer{}) {
+		return nil
+	}
+	sealed, err := p.db.SealBuyer(b)
+	if err != nil {
+		return nil
+	}
+	data := maps.Clone(fields)
+	data["buyer"] = tokenRef(sealed.Token)
+	if _, err := personal.StripFields(data); err != nil {
+		return nil
+	}
+	return &vaultSeat{orderID: orderID, buyer: sealed, data: personal.EncodeFields(data)}
+}
+
+// preparedVault returns the vault step made ahead for the event being
+// applied when data is what it was made from, else nil.
+func preparedVault(ctx context.Context, data json.RawMessage) *vaultSeat {
+	pr := preparedOf(ctx)
+	if pr == nil || pr.vault == nil || !bytes.Equal(pr.full, data) {
+		return nil
+	}
+	return pr.vault
 }
 
 // preparedKey carries an event's prepared work in the context of its

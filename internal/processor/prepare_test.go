@@ -2,6 +2,7 @@ package processor_test
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"path/filepath"
@@ -153,5 +154,40 @@ func TestSealedDataTheKeysDoNotOpenIsSetAside(t *testing.T) {
 	}
 	if _, err := r.db.OrderWithTickets(context.Background(), "ord_1"); usher.ErrorCode(err) != usher.CodeNotFound {
 		t.Fatalf("order of an unreadable event: %v, want none", err)
+	}
+}
+
+func TestVaultMadeAheadGivesAnOrderOneBuyer(t *testing.T) {
+	// Every event names the buyer; each has a buyer sealed ahead under a
+	// token of its own. Only the first event's is stored: the others, in
+	// the same batch and in a later one, find the order's buyer and name
+	// its token.
+	r := newSignedRig(t)
+	at := time.Now()
+	created := sealed(t, r.sealer, event("c1", usher.TypeOrderCreated, at, paidData("ord_1", "show", "v", 2)))
+	paid := sealed(t, r.sealer, event("p1", usher.TypeOrderPaid, at.Add(time.Second), paidData("ord_1", "show", "v", 2)))
+	again := sealed(t, r.sealer, event("p2", usher.TypeOrderPaid, at.Add(2*time.Second), paidData("ord_1", "show", "v", 2)))
+	r.apply(t, created, paid)
+	r.apply(t, again)
+	rec, err := r.db.BuyerRecord(context.Background(), "ord_1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.Buyer != (usher.Buyer{Email: "ada@example.com", Name: "Ada"}) {
+		t.Fatalf("vaulted buyer = %+v", rec.Buyer)
+	}
+	recs, err := r.db.InboundRecords(context.Background(), "ord_1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) != 3 {
+		t.Fatalf("%d dedupe records, want 3", len(recs))
+	}
+	want := `{"token":"` + rec.Token + `"}`
+	for _, in := range recs {
+		var d struct{ Buyer json.RawMessage }
+		if err := json.Unmarshal(in.Data, &d); err != nil || string(d.Buyer) != want {
+			t.Fatalf("event %s stored buyer %s, want %s (%v)", in.EventID, d.Buyer, want, err)
+		}
 	}
 }

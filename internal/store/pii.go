@@ -18,6 +18,64 @@ func piiContext(token, field string) string { return "pii/" + token + "/" + fiel
 // order) returns the same token and changes nothing, and an erased buyer
 // stays erased. The row is written with the transaction's other new rows.
 func (tx *Tx) PutBuyer(ctx context.Context, orderID string, b usher.Buyer) (string, error) {
+	token, err := tx.buyerToken(ctx, orderID)
+	if err != nil || token != "" {
+		return token, err
+	}
+	sealed, err := tx.db.SealBuyer(b)
+	if err != nil {
+		return "", err
+	}
+	return tx.PutSealedBuyer(ctx, orderID, sealed)
+}
+
+// SealedBuyer is a buyer sealed under a new token, ready to be stored as an
+// order's buyer. It holds no clear personal data.
+type SealedBuyer struct {
+	Token       string
+	email, name []byte
+}
+
+// SealBuyer seals b under a new buyer token. It needs no transaction, so
+// the processor seals ahead, off the single writer, for PutSealedBuyer.
+func (db *DB) SealBuyer(b usher.Buyer) (SealedBuyer, error) {
+	token, err := newBuyerToken()
+	if err != nil {
+		return SealedBuyer{}, err
+	}
+	email, err := db.sealPII([]byte(b.Email), piiContext(token, "email"))
+	if err != nil {
+		return SealedBuyer{}, err
+	}
+	name, err := db.sealPII([]byte(b.Name), piiContext(token, "name"))
+	if err != nil {
+		return SealedBuyer{}, err
+	}
+	return SealedBuyer{Token: token, email: email, name: name}, nil
+}
+
+// PutSealedBuyer is PutBuyer of a buyer sealed ahead: it returns the
+// order's token, s.Token when the order had no buyer yet. A SealedBuyer is
+// stored for one order only (its seal is bound to its token).
+func (tx *Tx) PutSealedBuyer(ctx context.Context, orderID string, s SealedBuyer) (string, error) {
+	token, err := tx.buyerToken(ctx, orderID)
+	if err != nil || token != "" {
+		return token, err
+	}
+	if s.Token == "" {
+		return "", errors.New("put buyer: not sealed")
+	}
+	if tx.buyers == nil {
+		tx.buyers = map[string]string{}
+	}
+	tx.buyers[orderID] = s.Token
+	tx.pend.buyers = append(tx.pend.buyers, []any{s.Token, orderID, s.email, s.name, micros(tx.db.now()), 0})
+	tx.writes++
+	return s.Token, nil
+}
+
+// buyerToken returns the token of the order's buyer, "" when it has none.
+func (tx *Tx) buyerToken(ctx context.Context, orderID string) (string, error) {
 	if orderID == "" {
 		return "", errors.New("put buyer: empty order id")
 	}
@@ -28,27 +86,6 @@ func (tx *Tx) PutBuyer(ctx context.Context, orderID string, b usher.Buyer) (stri
 			return "", fmt.Errorf("read buyer token: %w", err)
 		}
 	}
-	if token != "" {
-		return token, nil
-	}
-	token, err := newBuyerToken()
-	if err != nil {
-		return "", err
-	}
-	if tx.buyers == nil {
-		tx.buyers = map[string]string{}
-	}
-	email, err := tx.db.sealPII([]byte(b.Email), piiContext(token, "email"))
-	if err != nil {
-		return "", err
-	}
-	name, err := tx.db.sealPII([]byte(b.Name), piiContext(token, "name"))
-	if err != nil {
-		return "", err
-	}
-	tx.buyers[orderID] = token
-	tx.pend.buyers = append(tx.pend.buyers, []any{token, orderID, email, name, micros(tx.db.now()), 0})
-	tx.writes++
 	return token, nil
 }
 
