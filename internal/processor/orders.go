@@ -20,7 +20,6 @@ type orderData struct {
 	ShowID        string       `json:"show_id"`
 	VenueID       string       `json:"venue_id"`
 	Items         []usher.Item `json:"items"`
-	Buyer         usher.Buyer  `json:"buyer"`
 	HoldExpiresAt time.Time    `json:"hold_expires_at"`
 	TicketIDs     []string     `json:"ticket_ids"`
 	// PaymentIntent is the provider's payment reference; a dispute may name
@@ -33,7 +32,6 @@ type orderState struct {
 	order   usher.Order
 	found   bool
 	tickets []usher.Ticket
-	buyer   usher.Buyer
 	before  usher.OrderStatus
 }
 
@@ -106,9 +104,6 @@ func (st *orderState) fill(d orderData, demand []usher.Item) {
 	if st.order.PaymentRef == "" {
 		st.order.PaymentRef = d.PaymentIntent
 	}
-	if st.buyer == (usher.Buyer{}) {
-		st.buyer = d.Buyer
-	}
 }
 
 func (st *orderState) holdActive() bool { return len(st.order.HeldItems) > 0 }
@@ -127,7 +122,9 @@ func (p *Processor) writeOrder(ctx context.Context, tx *store.Tx, st *orderState
 	o := &st.order
 	o.Status = ticketing.OrderStatus(o.OrderFacts, st.tickets, st.holdActive())
 	if !st.found {
-		if err := tx.InsertOrder(ctx, *o, st.buyer); err != nil {
+		// The buyer is in the vault only (see vaultAndStrip); the order's
+		// own buyer columns stay empty.
+		if err := tx.InsertOrder(ctx, *o, usher.Buyer{}); err != nil {
 			return err
 		}
 		st.found, o.Version = true, 1

@@ -30,8 +30,8 @@ type prepared struct {
 	fields map[string]json.RawMessage
 	// order is the event's data decoded as an order event's, and venue its
 	// venue_id. order is kept only for a sealed event: its queued data
-	// holds no personal data, so it decodes as the vaulted data will (the
-	// buyer is empty in both).
+	// holds no personal data, so it decodes as the vaulted data will
+	// (orderData has no personal field).
 	order *orderData
 	venue string
 	// seats are tickets of an order.paid with their ids and signed codes,

@@ -49,11 +49,11 @@ func (p *Processor) transition(ctx context.Context, tx *store.Tx, ev *usher.Inbo
 	return next, p.ticketChanged(ctx, tx, ev, next, ticketing.OutboundType(e))
 }
 
-// transferData is the data of ticket.transferred.
+// transferData is the data of ticket.transferred (its new holder, "to", is
+// in the vault: see vaultAndStrip).
 type transferData struct {
-	TicketID string      `json:"ticket_id"`
-	OrderID  string      `json:"order_id"`
-	To       usher.Buyer `json:"to"`
+	TicketID string `json:"ticket_id"`
+	OrderID  string `json:"order_id"`
 }
 
 // applyTransferred moves a valid ticket to a new holder with a new code; the
