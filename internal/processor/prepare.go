@@ -72,8 +72,7 @@ func (p *Processor) prepare(b queue.Batch) map[*usher.InboundEvent]*prepared {
 				pr.vault = p.prepareVault(pr.fields)
 			}
 		}
-		var d orderData
-		if json.Unmarshal(ev.Data, &d) == nil {
+		if d, ok := p.prepareOrder(ev, pr); ok {
 			pr.venue = d.VenueID
 			if pr.opened {
 				pr.order = &d
@@ -85,6 +84,19 @@ func (p *Processor) prepare(b queue.Batch) map[*usher.InboundEvent]*prepared {
 		out[ev] = pr
 	}
 	return out
+}
+
+// prepareOrder decodes the event's data as an order event's: from the
+// fields already decoded when it was sealed (its personal data aside, the
+// two hold the same order fields), else from its queued data.
+func (p *Processor) prepareOrder(ev *usher.InboundEvent, pr *prepared) (orderData, bool) {
+	if pr.fields != nil {
+		if d, ok := orderFromFields(pr.fields); ok {
+			return d, true
+		}
+	}
+	var d orderData
+	return d, json.Unmarshal(ev.Data, &d) == nil
 }
 
 // prepareSeats makes the tickets an order.paid would mint, with their
