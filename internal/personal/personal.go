@@ -33,19 +33,61 @@ type Blob struct {
 
 // keys are the JSON keys, at any depth, whose values are personal data: the
 // canonical fields and those of Stripe's objects (customer_details,
-// billing_details, shipping, receipt_email, …).
-var keys = map[string]bool{
-	"buyer": true, "to": true, "holder": true, "attendee": true, "attendees": true,
-	"email": true, "phone": true, "name": true, "first_name": true, "last_name": true, "full_name": true,
-	"address": true, "buyer_email": true, "buyer_name": true, "buyer_phone": true,
-	"holder_email": true, "holder_name": true, "holder_phone": true,
-	"customer_details": true, "billing_details": true, "shipping": true, "shipping_details": true,
-	"receipt_email": true, "customer_email": true, "customer_name": true, "customer_phone": true,
-	"ip_address": true,
+// billing_details, shipping, receipt_email, …). A key matches in any case
+// and with or without separators: "Buyer", "buyerEmail" and "Buyer-Email"
+// are personal too (see isKey).
+var keys = keySet(
+	"buyer", "to", "holder", "attendee", "attendees",
+	"email", "phone", "name", "first_name", "last_name", "full_name",
+	"address", "buyer_email", "buyer_name", "buyer_phone",
+	"holder_email", "holder_name", "holder_phone",
+	"customer_details", "billing_details", "shipping", "shipping_details",
+	"receipt_email", "customer_email", "customer_name", "customer_phone",
+	"ip_address",
+)
+
+// maxKeyLen bounds the keys isKey compares; every personal key is shorter.
+const maxKeyLen = 64
+
+func keySet(names ...string) map[string]bool {
+	set := make(map[string]bool, len(names))
+	for _, n := range names {
+		var buf [maxKeyLen]byte
+		set[string(folded(&buf, n))] = true
+	}
+	return set
+}
+
+// folded writes k into buf lower-cased and without the separators _, - and
+// space, and returns the part written; nil when k is longer than buf.
+func folded[T ~string | ~[]byte](buf *[maxKeyLen]byte, k T) []byte {
+	if len(k) > maxKeyLen {
+		return nil
+	}
+	n := 0
+	for i := 0; i < len(k); i++ {
+		c := k[i]
+		switch {
+		case c >= 'A' && c <= 'Z':
+			c += 'a' - 'A'
+		case c == '_' || c == '-' || c == ' ':
+			continue
+		}
+		buf[n] = c
+		n++
+	}
+	return buf[:n]
+}
+
+// isKey reports whether values under the JSON key k are personal data.
+func isKey[T ~string | ~[]byte](k T) bool {
+	var buf [maxKeyLen]byte
+	f := folded(&buf, k)
+	return f != nil && keys[string(f)]
 }
 
 // IsKey reports whether values under the JSON key k are personal data.
-func IsKey(k string) bool { return keys[k] }
+func IsKey(k string) bool { return isKey(k) }
 
 // Context binds an event's sealed data to the event, so that it does not
 // open when copied onto another.
@@ -239,7 +281,7 @@ func mentionsKey(raw json.RawMessage) bool {
 				return true
 			}
 		}
-		if i < len(raw) && keys[string(raw[start:i])] {
+		if i < len(raw) && isKey(raw[start:i]) {
 			return true
 		}
 	}
@@ -255,7 +297,7 @@ func mentionsKey(raw json.RawMessage) bool {
 func StripFields(m map[string]json.RawMessage) (bool, error) {
 	removed := false
 	for k, v := range m {
-		if keys[k] {
+		if isKey(k) {
 			if !rawIsToken(v) && !bytes.Equal(bytes.TrimSpace(v), []byte("null")) {
 				delete(m, k)
 				removed = true
@@ -287,7 +329,7 @@ func strip(v any) bool {
 	switch t := v.(type) {
 	case map[string]any:
 		for k, child := range t {
-			if keys[k] && !isToken(child) && child != nil {
+			if isKey(k) && !isToken(child) && child != nil {
 				delete(t, k)
 				removed = true
 				continue

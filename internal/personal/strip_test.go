@@ -17,6 +17,7 @@ var stripSeeds = []string{
 	`{"\u0065mail":"e@x.org","a":{"b":{"phone":"+1"}}}`,
 	`{"a":"he said \"email\"","b":[1,2,{"name":"n"}]}`,
 	`{"plain":true}`,
+	`{"Buyer":{"Email":"e@x.org"},"items":[{"buyerEmail":"e@x.org","Customer-Name":"N"}],"named":1}`,
 }
 
 // TestStripFieldsMatchesStrip: stripping an object decoded one level deep
@@ -35,6 +36,27 @@ func TestStripKnowsEscapedKeys(t *testing.T) {
 	out, removed, err := personal.Strip(json.RawMessage(`{"\u0065mail":"e@x.org","n":1}`))
 	if err != nil || !removed || string(out) != `{"n":1}` {
 		t.Errorf("Strip = %s, %v, %v; want {\"n\":1}, true, nil", out, removed, err)
+	}
+}
+
+// TestStripKnowsKeysInAnyCase: a personal key in another case, camelCase
+// or with other separators is stripped like the canonical one; a key that
+// only contains one is not.
+func TestStripKnowsKeysInAnyCase(t *testing.T) {
+	t.Parallel()
+	for _, k := range []string{"Buyer", "BUYER", "buyerEmail", "Buyer-Email", "customerDetails", "IP Address", "TO"} {
+		if !personal.IsKey(k) {
+			t.Errorf("IsKey(%q) = false", k)
+		}
+	}
+	for _, k := range []string{"order_id", "ticket_type", "named", "toe", "emails", ""} {
+		if personal.IsKey(k) {
+			t.Errorf("IsKey(%q) = true", k)
+		}
+	}
+	out, removed, err := personal.Strip(json.RawMessage(`{"Buyer":{"Email":"e@x.org"},"n":[{"fullName":"N","k":1}]}`))
+	if err != nil || !removed || string(out) != `{"n":[{"k":1}]}` {
+		t.Errorf("Strip = %s, %v, %v; want {\"n\":[{\"k\":1}]}, true, nil", out, removed, err)
 	}
 }
 
