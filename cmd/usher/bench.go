@@ -39,8 +39,14 @@ type benchReport struct {
 	DrainSeconds     float64         `json:"drain_after_load_seconds"`
 	ProcessedPerS    float64         `json:"processed_per_second"`
 	ResidentMemoryMB float64         `json:"resident_memory_mb"`
-	DurableSync      bool            `json:"durable_sync"`
-	OnSale           *onSaleReport   `json:"on_sale,omitempty"`
+	// How long the server's runnable goroutines waited for a core (with an
+	// in-process usher the load generator's too) and its GC pauses: what
+	// an acknowledgement tail is made of when it is not the disk.
+	SchedWaitP99ms  float64       `json:"sched_wait_p99_ms"`
+	SchedWaitP999ms float64       `json:"sched_wait_p999_ms"`
+	GCPauseP99ms    float64       `json:"gc_pause_p99_ms"`
+	DurableSync     bool          `json:"durable_sync"`
+	OnSale          *onSaleReport `json:"on_sale,omitempty"`
 }
 
 // benchOptions are the flags of usher bench.
@@ -252,6 +258,9 @@ func fillServerFigures(rep *benchReport, before, after loadgen.Snapshot, res loa
 	processed := after.Sum("usher_processed_events_total") - before.Sum("usher_processed_events_total")
 	rep.ProcessedPerS = processed / (res.Duration.Seconds() + rep.DrainSeconds)
 	rep.ResidentMemoryMB = after.Sum("process_resident_memory_bytes") / (1 << 20)
+	_, _, wait := loadgen.HistogramDelta(before, after, "go_sched_latencies_seconds", 0.99, 0.999)
+	_, _, pause := loadgen.HistogramDelta(before, after, "go_sched_pauses_total_gc_seconds", 0.99)
+	rep.SchedWaitP99ms, rep.SchedWaitP999ms, rep.GCPauseP99ms = nanOr(wait[0])*1000, nanOr(wait[1])*1000, nanOr(pause[0])*1000
 }
 
 // waitDrained waits until the server has processed every accepted request.
@@ -287,6 +296,8 @@ func printFigures(w io.Writer, rep benchReport) {
 		rep.ServerAckP50ms, rep.ServerAckP99ms, rep.FeedP50ms, rep.FeedP99ms, nanOr(rep.FeedP999ms))
 	fmt.Fprintf(w, "server: %.1f events per durable stream write; processed %.0f/s; drained %.2f s after the load; RSS %.0f MB; fsync before ack: %v\n",
 		rep.EventsPerWrite, rep.ProcessedPerS, rep.DrainSeconds, rep.ResidentMemoryMB, rep.DurableSync)
+	fmt.Fprintf(w, "server: a runnable goroutine waited for a core p99 %.2f ms, p99.9 %.2f ms; GC pause p99 %.2f ms\n",
+		rep.SchedWaitP99ms, rep.SchedWaitP999ms, rep.GCPauseP99ms)
 }
 
 func nanOr(v float64) float64 {

@@ -28,6 +28,11 @@ func TestOnSaleBenchChecksTheStoreAfterTheRun(t *testing.T) {
 	if s.DrainSeconds < 0 {
 		t.Errorf("drain after the burst = %v, want the backlog drained while watched", s.DrainSeconds)
 	}
+	// Goroutines ran during the load, so the scheduler's wait has a
+	// distribution (the figure itself is not asserted).
+	if rep.SchedWaitP99ms <= 0 {
+		t.Errorf("scheduler wait p99 = %v, want it read from the server's metrics", rep.SchedWaitP99ms)
+	}
 }
 
 func TestIngestOnlyBenchLoadsTheReceiverAlone(t *testing.T) {

@@ -3,6 +3,7 @@ package telemetry
 import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"regexp"
 )
 
 // latencyBuckets span 250 µs to about 16 s, fine enough for a p99 under 10 ms.
@@ -44,7 +45,11 @@ func NewMetrics() *Metrics {
 	m.newEdgeMetrics()
 	m.newProcessingMetrics()
 	m.Registry.MustRegister(
-		collectors.NewGoCollector(),
+		// Beside the defaults, how long runnable goroutines waited for a
+		// core and how long the GC stopped the world: the first things to
+		// read when acknowledgement latency has a tail.
+		collectors.NewGoCollector(collectors.WithGoCollectorRuntimeMetrics(
+			collectors.GoRuntimeMetricsRule{Matcher: regexp.MustCompile(`^/sched/(latencies|pauses/total/gc):seconds$`)})),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.InboundRequests, m.IngestAckSeconds, m.KeyVerified, m.EnqueueBatchSize,
 		m.ProcessedEvents, m.ProcessingLag, m.ProcessBatch, m.QueueDepth,
