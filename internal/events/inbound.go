@@ -24,3 +24,13 @@ func (iv InboundValidator) ValidateInbound(typ string, data json.RawMessage) err
 	}
 	return iv.v.Validate(typ, InboundVersion, data)
 }
+
+// ValidateInboundValue is ValidateInbound of data already decoded as
+// jsonschema.UnmarshalJSON decodes it (rawjson.Decode): the receiver
+// decodes canonical data once for every step that reads it.
+func (iv InboundValidator) ValidateInboundValue(typ string, data any) error {
+	if _, ok := iv.v.c.Lookup(Inbound, typ); !ok {
+		return nil
+	}
+	return iv.v.ValidateValue(typ, InboundVersion, data)
+}

@@ -38,21 +38,25 @@ func (c *Catalog) Validator(d Direction) *Validator {
 // unknown type or version returns one with code invalid_request wrapping
 // ErrUnknownType.
 func (v *Validator) Validate(typ, version string, data []byte) error {
-	if version == "" {
-		version = v.c.CurrentVersion(v.dir)
-	}
-	e, ok := v.c.Lookup(v.dir, typ)
-	if !ok {
-		return usher.WrapError(usher.CodeInvalid, ErrUnknownType, fmt.Sprintf("%s is not an %s event type", typ, v.dir))
-	}
-	ev, ok := e.Version(version)
-	if !ok {
-		return usher.WrapError(usher.CodeInvalid, ErrUnknownType, fmt.Sprintf("%s has no version %s", typ, version))
+	if _, _, err := v.lookup(typ, version); err != nil {
+		return err
 	}
 	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(data))
 	if err != nil {
 		viol := &Violation{pointer: "", reason: "not JSON: " + err.Error()}
 		return usher.WrapError(usher.CodeSchemaViolation, viol, fmt.Sprintf("data of %s is not JSON", typ))
+	}
+	return v.ValidateValue(typ, version, doc)
+}
+
+// ValidateValue is Validate of a document already decoded as
+// jsonschema.UnmarshalJSON decodes it (numbers as json.Number; see
+// rawjson.Decode), so that a caller who decoded it for other ends too does
+// not decode it again.
+func (v *Validator) ValidateValue(typ, version string, doc any) error {
+	ev, version, err := v.lookup(typ, version)
+	if err != nil {
+		return err
 	}
 	err = ev.compiled.Validate(doc)
 	if err == nil {
@@ -65,6 +69,23 @@ func (v *Validator) Validate(typ, version string, data []byte) error {
 	viol := v.violation(ve)
 	return usher.WrapError(usher.CodeSchemaViolation, viol,
 		fmt.Sprintf("data of %s (version %s) does not match its schema at %q: %s", typ, version, viol.pointer, viol.reason))
+}
+
+// lookup returns the schema of typ at version ("" for the current one)
+// and the version's name.
+func (v *Validator) lookup(typ, version string) (EntryVersion, string, error) {
+	if version == "" {
+		version = v.c.CurrentVersion(v.dir)
+	}
+	e, ok := v.c.Lookup(v.dir, typ)
+	if !ok {
+		return EntryVersion{}, "", usher.WrapError(usher.CodeInvalid, ErrUnknownType, fmt.Sprintf("%s is not an %s event type", typ, v.dir))
+	}
+	ev, ok := e.Version(version)
+	if !ok {
+		return EntryVersion{}, "", usher.WrapError(usher.CodeInvalid, ErrUnknownType, fmt.Sprintf("%s has no version %s", typ, version))
+	}
+	return ev, version, nil
 }
 
 // violation reduces a validation error tree to its first leaf: the most

@@ -3,6 +3,7 @@ package events_test
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -12,6 +13,7 @@ import (
 	"github.com/usherhq/usher"
 	"github.com/usherhq/usher/internal/events"
 	"github.com/usherhq/usher/internal/problem"
+	"github.com/usherhq/usher/internal/rawjson"
 )
 
 func TestValidateRefusesWithPointerAndReason(t *testing.T) {
@@ -92,6 +94,41 @@ func TestIdentifierGrammarAgrees(t *testing.T) {
 		schemaOK := v.Validate(usher.TypeOrderCanceled, "", data) == nil
 		if want := grammar.MatchString(id); schemaOK != want {
 			t.Errorf("id %q: schema says %v, grammar says %v", id, schemaOK, want)
+		}
+	}
+}
+
+// TestValidateInboundValueMatchesValidateInbound: data the receiver decodes
+// once (rawjson.Decode) validates as the bytes do, to the same message.
+func TestValidateInboundValueMatchesValidateInbound(t *testing.T) {
+	t.Parallel()
+	c := load(t)
+	iv := c.InboundValidator()
+	docs := []struct{ typ, data string }{
+		{usher.TypeOrderPaid, `{"order_id":"o","show_id":"s","venue_id":"v","items":[{"ticket_type":"GA","quantity":2}],"buyer":{"email":"a@b.c"}}`},
+		{usher.TypeOrderPaid, `{"show_id":"s","venue_id":"v","items":[{"ticket_type":"GA","quantity":1}]}`},
+		{usher.TypeOrderCreated, `{"order_id":"o","show_id":"s","venue_id":"v","items":[{"ticket_type":"GA","quantity":0}]}`},
+		{usher.TypeOrderCreated, `{"order_id":"o","show_id":"s","venue_id":"v","items":[{"ticket_type":"GA","quantity":1.5}]}`},
+		{usher.TypeOrderCreated, `{"order_id":"o","show_id":"s","venue_id":"v","items":[{"ticket_type":"GA","quantity":1e400}]}`},
+		{usher.TypeInventoryAdjusted, `{"show_id":"s","ticket_type":"GA","capacity":"ten"}`},
+		{"stripe.customer.created", `{"anything":true}`},
+	}
+	for _, e := range c.Entries() {
+		for _, v := range e.Versions {
+			for _, ex := range v.Examples {
+				docs = append(docs, struct{ typ, data string }{e.Type, string(ex)})
+			}
+		}
+	}
+	for _, d := range docs {
+		doc, ok := rawjson.Decode([]byte(d.data))
+		if !ok {
+			t.Fatalf("%s does not decode", d.data)
+		}
+		want := iv.ValidateInbound(d.typ, json.RawMessage(d.data))
+		got := iv.ValidateInboundValue(d.typ, doc)
+		if fmt.Sprint(got) != fmt.Sprint(want) || usher.ErrorMessage(got) != usher.ErrorMessage(want) {
+			t.Errorf("%s %s: ValidateInboundValue = %v, ValidateInbound = %v", d.typ, d.data, got, want)
 		}
 	}
 }

@@ -184,21 +184,22 @@ func (rc *Receiver) receive(r *http.Request, name string, now time.Time) (*usher
 	if err := usher.ValidateEventID(src.scheme.EventIDField(), v.EventID); err != nil {
 		return nil, err
 	}
-	env, original, err := src.scheme.Normalize(v, body)
+	// The data is decoded once, here, for the schema check, the order id
+	// and the sealing.
+	n, err := webhook.NormalizeDecoded(src.scheme, v, body)
 	if err != nil {
 		return nil, err
 	}
-	if err := rc.validate(env); err != nil {
+	if err := rc.validate(n.Type, n.Data.Values); err != nil {
 		return nil, err
 	}
 	sum := sha256.Sum256(body)
-	fields := dataFields(env.Data) // decoded once, for the order id and the sealing
 	ev := &usher.InboundEvent{
-		Source: name, ID: v.EventID, Type: env.Type, OrderID: webhook.OrderIDOfFields(fields),
-		Timestamp: env.Timestamp, ReceivedAt: now, PayloadHash: hex.EncodeToString(sum[:]),
-		KeyID: v.SecretID, Data: env.Data, Original: original,
+		Source: name, ID: v.EventID, Type: n.Type, OrderID: webhook.OrderIDOfFields(n.Data.Fields),
+		Timestamp: n.Timestamp, ReceivedAt: now, PayloadHash: hex.EncodeToString(sum[:]),
+		KeyID: v.SecretID, Data: n.Envelope.Data, Original: n.Original,
 	}
-	if err := personal.SealFields(rc.sealer, ev, fields); err != nil {
+	if err := personal.SealObject(rc.sealer, ev, n.Data); err != nil {
 		return nil, usher.WrapError(usher.CodeInternal, err, "personal data could not be sealed")
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), rc.cfg.EnqueueTimeout)
@@ -207,16 +208,6 @@ func (rc *Receiver) receive(r *http.Request, name string, now time.Time) (*usher
 		return nil, err
 	}
 	return ev, nil
-}
-
-// dataFields decodes canonical data one level deep; nil when it is not a
-// JSON object.
-func dataFields(data json.RawMessage) map[string]json.RawMessage {
-	var m map[string]json.RawMessage
-	if json.Unmarshal(data, &m) != nil {
-		return nil
-	}
-	return m
 }
 
 func (rc *Receiver) reject(w http.ResponseWriter, r *http.Request, name string, err error) {

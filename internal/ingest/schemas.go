@@ -1,7 +1,6 @@
 package ingest
 
 import (
-	"encoding/json"
 	"errors"
 
 	"github.com/usherhq/usher"
@@ -10,11 +9,12 @@ import (
 // Schemas checks the canonical data of an inbound event against the
 // published schema of its type (internal/events).
 type Schemas interface {
-	// ValidateInbound returns nil for data that validates and for a type
-	// without a schema; otherwise a *usher.Error with code
+	// ValidateInboundValue returns nil for data that validates and for a
+	// type without a schema; otherwise a *usher.Error with code
 	// usher.CodeSchemaViolation whose cause names the failing place by a
-	// JSON pointer into data (JSONPointer() string) and why (Reason() string).
-	ValidateInbound(typ string, data json.RawMessage) error
+	// JSON pointer into data (JSONPointer() string) and why (Reason()
+	// string). data is decoded as rawjson.Decode decodes it.
+	ValidateInboundValue(typ string, data any) error
 }
 
 // pointed is a cause that names the failing part of a document and why.
@@ -39,14 +39,14 @@ func (v envelopeViolation) JSONPointer() string { return "/data" + v.cause.JSONP
 // Reason returns why the value failed.
 func (v envelopeViolation) Reason() string { return v.cause.Reason() }
 
-// validate checks env's data when the receiver has schemas; the data is the
-// data as the sender sent it (or as a Stripe event maps), before personal
+// validate checks the data of an event of type typ, decoded, when the
+// receiver has schemas; the data is the data as the sender sent it (or as a Stripe event maps), before personal
 // data is sealed away.
-func (rc *Receiver) validate(env usher.Envelope) error {
+func (rc *Receiver) validate(typ string, data map[string]any) error {
 	if rc.schemas == nil {
 		return nil
 	}
-	err := rc.schemas.ValidateInbound(env.Type, env.Data)
+	err := rc.schemas.ValidateInboundValue(typ, data)
 	var p pointed
 	if err == nil || usher.ErrorCode(err) != usher.CodeSchemaViolation || !errors.As(err, &p) {
 		return err

@@ -97,17 +97,23 @@ func Context(source, id string) string { return "event/" + source + "/" + id }
 // ev.Data and ev.Original. An event already sealed, or one without
 // personal data, is left as it is.
 func Seal(s Sealer, ev *usher.InboundEvent) error {
-	return SealFields(s, ev, nil)
+	return seal(s, ev, nil, nil)
 }
 
-// SealFields is Seal of an event whose Data the caller already decoded one
-// level deep (fields, which it may change; nil when Data is not a JSON
-// object): the receiver decodes it once for the order id and for this.
-func SealFields(s Sealer, ev *usher.InboundEvent, fields map[string]json.RawMessage) error {
+// SealObject is Seal of an event whose Data the caller already decoded
+// (data, whose Fields it may change): the receiver decodes it once for the
+// schema check, the order id and this.
+func SealObject(s Sealer, ev *usher.InboundEvent, data rawjson.Object) error {
+	return seal(s, ev, data.Fields, data.Values)
+}
+
+// seal is Seal of an event whose Data is decoded one level deep as fields
+// and whole as values, either nil when the caller has not decoded it.
+func seal(s Sealer, ev *usher.InboundEvent, fields map[string]json.RawMessage, values map[string]any) error {
 	if len(ev.Sealed) > 0 {
 		return nil
 	}
-	data, inData, err := stripObject(ev.Data, fields)
+	data, inData, err := stripObject(ev.Data, fields, values)
 	if err != nil {
 		return err
 	}
@@ -181,12 +187,13 @@ func Open(s Sealer, ev *usher.InboundEvent) (Blob, error) {
 // the pseudonym that stands for the data. raw without personal keys comes
 // back as it is.
 func Strip(raw json.RawMessage) (json.RawMessage, bool, error) {
-	return stripObject(raw, nil)
+	return stripObject(raw, nil, nil)
 }
 
-// stripObject is Strip of raw with its object m when the caller decoded it
-// (nil: it decodes raw if need be).
-func stripObject(raw json.RawMessage, m map[string]json.RawMessage) (json.RawMessage, bool, error) {
+// stripObject is Strip of raw with its object m, and the object decoded
+// whole as values, when the caller decoded it (nil: it decodes raw if need
+// be).
+func stripObject(raw json.RawMessage, m map[string]json.RawMessage, values map[string]any) (json.RawMessage, bool, error) {
 	if !mentionsKey(raw) {
 		return raw, false, nil
 	}
@@ -196,7 +203,7 @@ func stripObject(raw json.RawMessage, m map[string]json.RawMessage) (json.RawMes
 	if m != nil {
 		// An object is stripped one level deep: only the values that
 		// mention a personal key are decoded further.
-		removed, err := StripFields(m)
+		removed, err := stripFields(m, values)
 		if err != nil || !removed {
 			return raw, false, err
 		}
@@ -295,10 +302,23 @@ func mentionsKey(raw json.RawMessage) bool {
 // caller that already holds the object (the processor, after vaulting the
 // buyer) so avoids decoding the whole event again.
 func StripFields(m map[string]json.RawMessage) (bool, error) {
+	return stripFields(m, nil)
+}
+
+// stripFields is StripFields with the object also decoded whole as values
+// when the caller has it (nil: a personal value is decoded to tell a vault
+// token).
+func stripFields(m map[string]json.RawMessage, values map[string]any) (bool, error) {
 	removed := false
 	for k, v := range m {
 		if isKey(k) {
-			if !rawIsToken(v) && !bytes.Equal(bytes.TrimSpace(v), []byte("null")) {
+			token := false
+			if values != nil {
+				token = isToken(values[k])
+			} else {
+				token = rawIsToken(v)
+			}
+			if !token && !bytes.Equal(bytes.TrimSpace(v), []byte("null")) {
 				delete(m, k)
 				removed = true
 			}

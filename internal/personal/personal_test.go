@@ -7,6 +7,7 @@ import (
 
 	"github.com/usherhq/usher"
 	"github.com/usherhq/usher/internal/personal"
+	"github.com/usherhq/usher/internal/rawjson"
 	"github.com/usherhq/usher/internal/secrets"
 )
 
@@ -48,36 +49,68 @@ func TestSealStripsAndOpensBack(t *testing.T) {
 	}
 }
 
-// TestSealFieldsMatchesSeal: sealing with the data already decoded one
-// level deep gives what Seal gives.
-func TestSealFieldsMatchesSeal(t *testing.T) {
+// sealObjectSamples are data on both sides of every rule of stripping.
+var sealObjectSamples = []string{
+	`{"order_id":"o1","buyer":{"email":"e@x.org","name":"A"},"holder":{"token":"byr_1"},"note":"x"}`,
+	`{"order_id":"o2","items":[{"attendee":{"name":"N"}}]}`,
+	`{"order_id":"o3"}`,
+	`{"\u0065mail":"e@x.org"}`,
+	`[{"email":"e@x.org"}]`,
+	`{"buyer":null,"holder":{"token":5},"to":{"token":"t","x":1},"email":"e","email":{"token":"t"}}`,
+	`{ "shipping" : { "address" : "a" } , "n" : 1.50 }`,
+}
+
+// TestSealObjectMatchesSeal: sealing with the data already decoded gives
+// what Seal gives.
+func TestSealObjectMatchesSeal(t *testing.T) {
 	t.Parallel()
 	kr, err := secrets.NewKeyring(bytes.Repeat([]byte{3}, secrets.KeySize))
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, data := range []string{
-		`{"order_id":"o1","buyer":{"email":"e@x.org","name":"A"},"holder":{"token":"byr_1"},"note":"x"}`,
-		`{"order_id":"o2","items":[{"attendee":{"name":"N"}}]}`,
-		`{"order_id":"o3"}`,
-		`{"\u0065mail":"e@x.org"}`,
-		`[{"email":"e@x.org"}]`,
-	} {
+	for _, data := range sealObjectSamples {
 		want := &usher.InboundEvent{Source: "s", ID: "e1", Data: json.RawMessage(data)}
 		got := &usher.InboundEvent{Source: "s", ID: "e1", Data: json.RawMessage(data)}
-		var fields map[string]json.RawMessage
-		_ = json.Unmarshal(got.Data, &fields) // nil for the array
+		obj, _ := rawjson.DecodeObject(got.Data) // zero for the array
 		if err := personal.Seal(kr, want); err != nil {
 			t.Fatal(err)
 		}
-		if err := personal.SealFields(kr, got, fields); err != nil {
+		if err := personal.SealObject(kr, got, obj); err != nil {
 			t.Fatal(err)
 		}
 		wb, werr := personal.Open(kr, want)
 		gb, gerr := personal.Open(kr, got)
 		if !bytes.Equal(got.Data, want.Data) || (len(got.Sealed) == 0) != (len(want.Sealed) == 0) ||
 			werr != nil || gerr != nil || !bytes.Equal(gb.Data, wb.Data) {
-			t.Errorf("%s: SealFields gave data %s sealed %s (%v), Seal gave %s sealed %s (%v)", data, got.Data, gb.Data, gerr, want.Data, wb.Data, werr)
+			t.Errorf("%s: SealObject gave data %s sealed %s (%v), Seal gave %s sealed %s (%v)", data, got.Data, gb.Data, gerr, want.Data, wb.Data, werr)
 		}
 	}
+}
+
+// clearSealer "seals" by copying, so that sealed blobs compare byte for
+// byte.
+type clearSealer struct{}
+
+func (clearSealer) Seal(p []byte, _ string) ([]byte, error) { return bytes.Clone(p), nil }
+func (clearSealer) Open(p []byte, _ string) ([]byte, error) { return bytes.Clone(p), nil }
+
+// FuzzSealObject: for any data a receiver decodes, SealObject leaves the
+// same event as Seal, byte for byte.
+func FuzzSealObject(f *testing.F) {
+	for _, data := range sealObjectSamples {
+		f.Add([]byte(data))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		obj, ok := rawjson.DecodeObject(data)
+		if !ok {
+			return // the receiver seals only data that decodes
+		}
+		want := &usher.InboundEvent{Source: "s", ID: "e1", Data: bytes.Clone(data)}
+		got := &usher.InboundEvent{Source: "s", ID: "e1", Data: data}
+		werr := personal.Seal(clearSealer{}, want)
+		gerr := personal.SealObject(clearSealer{}, got, obj)
+		if (werr == nil) != (gerr == nil) || !bytes.Equal(got.Data, want.Data) || !bytes.Equal(got.Sealed, want.Sealed) {
+			t.Fatalf("%q: SealObject gave %q %q (%v), Seal gave %q %q (%v)", data, got.Data, got.Sealed, gerr, want.Data, want.Sealed, werr)
+		}
+	})
 }

@@ -19,7 +19,7 @@ func Append(dst []byte, raw json.RawMessage) ([]byte, error) {
 	if raw == nil {
 		return append(dst, "null"...), nil
 	}
-	if !json.Valid(raw) {
+	if !Valid(raw) {
 		return nil, ErrInvalid
 	}
 	if compactAndSafe(raw) {

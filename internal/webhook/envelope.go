@@ -5,16 +5,122 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/usherhq/usher"
+	"github.com/usherhq/usher/internal/rawjson"
 )
 
 // maxTypeLen bounds an event type.
 const maxTypeLen = 128
 
 // parseCanonical parses a canonical envelope {"type","timestamp","data"}: a
-// valid type, an RFC 3339 timestamp and data that is a JSON object.
-func parseCanonical(body []byte) (usher.Envelope, error) {
+// valid type, an RFC 3339 timestamp and data that is a JSON object, which it
+// also returns decoded. A body the one-pass parse takes goes through it
+// alone; any other (malformed, or a key that only encoding/json's
+// case-insensitive matching reads as an envelope field) through
+// encoding/json, which gives the error or the same envelope.
+func parseCanonical(body []byte) (usher.Envelope, rawjson.Object, error) {
+	if env, data, ok := parseCanonicalOnce(body); ok {
+		return env, data, nil
+	}
+	env, err := decodeCanonical(body)
+	if err != nil {
+		return usher.Envelope{}, rawjson.Object{}, err
+	}
+	data, ok := rawjson.DecodeObject(env.Data)
+	if !ok { // encoding/json took it: unreachable (FuzzCanonicalParsers)
+		return usher.Envelope{}, rawjson.Object{}, usher.Errorf(usher.CodeMalformedEnvelope, "envelope data is not a JSON object")
+	}
+	return env, data, nil
+}
+
+// parseCanonicalOnce is parseCanonical in one pass over body (and one
+// decode of data) for a well-formed envelope whose keys are spelled
+// exactly; false for any other body, without telling why.
+func parseCanonicalOnce(body []byte) (usher.Envelope, rawjson.Object, bool) {
+	members, ok := rawjson.Members(body)
+	if !ok {
+		return usher.Envelope{}, rawjson.Object{}, false
+	}
+	var typ, ts, raw json.RawMessage
+	for _, m := range members {
+		switch m.Key {
+		case "type":
+			typ, ok = stringOrNull(m.Value)
+		case "timestamp":
+			ts, ok = stringOrNull(m.Value)
+		case "data":
+			raw = m.Value
+		default:
+			ok = !envelopeKeyFolded(m.Key)
+		}
+		if !ok {
+			return usher.Envelope{}, rawjson.Object{}, false
+		}
+	}
+	t, okType := rawjson.Unquote(typ)
+	stamp, okStamp := rawjson.Unquote(ts)
+	if !okType || !okStamp || checkType(t) != nil || len(raw) == 0 || raw[0] != '{' {
+		return usher.Envelope{}, rawjson.Object{}, false
+	}
+	when, err := time.Parse(time.RFC3339, stamp)
+	if err != nil || !inRange(when) {
+		return usher.Envelope{}, rawjson.Object{}, false
+	}
+	raw = bytes.Clone(raw)
+	data, ok := rawjson.DecodeObject(raw)
+	if !ok || checkFieldIDs(data.Fields, canonicalField) != nil {
+		return usher.Envelope{}, rawjson.Object{}, false
+	}
+	return usher.Envelope{Type: t, Timestamp: when.UTC(), Data: raw}, data, true
+}
+
+// stringOrNull returns what decoding v into a *string leaves: a JSON string
+// as it is, nil for null; false for any other value, which does not decode.
+func stringOrNull(v json.RawMessage) (json.RawMessage, bool) {
+	switch {
+	case v[0] == '"':
+		return v, true
+	case string(v) == "null":
+		return nil, true
+	}
+	return nil, false
+}
+
+// envelopeKeyFolded reports whether encoding/json would decode the member
+// key into an envelope field it does not spell exactly ("Type", "DATA",
+// "timeſtamp"): it matches a key to a field by their folded forms, each
+// rune replaced by the smallest of its simple case folding orbit.
+func envelopeKeyFolded(key string) bool {
+	if len(key) > utf8.UTFMax*len("timestamp") {
+		return false
+	}
+	folded := make([]byte, 0, len(key))
+	for _, r := range key {
+		folded = utf8.AppendRune(folded, foldRune(r))
+	}
+	switch string(folded) {
+	case "TYPE", "TIMESTAMP", "DATA":
+		return true
+	}
+	return false
+}
+
+// foldRune is encoding/json's: the smallest rune of r's fold orbit.
+func foldRune(r rune) rune {
+	for {
+		r2 := unicode.SimpleFold(r)
+		if r2 <= r {
+			return r2
+		}
+		r = r2
+	}
+}
+
+// decodeCanonical is parseCanonical through encoding/json.
+func decodeCanonical(body []byte) (usher.Envelope, error) {
 	var raw struct {
 		Type      *string         `json:"type"`
 		Timestamp *string         `json:"timestamp"`

@@ -28,10 +28,16 @@ type idData struct {
 // name gives it for a canonical field (e.g. "data.order_id",
 // "data.items[2].ticket_type").
 func checkIDs(data json.RawMessage, name func(field string) string) error {
-	var d idData
-	if err := json.Unmarshal(data, &d.Fields); err != nil {
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(data, &fields); err != nil {
 		return usher.WrapError(usher.CodeMalformedEnvelope, fmt.Errorf("decode data: %w", err), "envelope data is not a JSON object")
 	}
+	return checkFieldIDs(fields, name)
+}
+
+// checkFieldIDs is checkIDs of data already decoded one level deep.
+func checkFieldIDs(fields map[string]json.RawMessage, name func(field string) string) error {
+	d := idData{Fields: fields}
 	for _, field := range idFields {
 		if err := checkID(func() string { return name(field) }, d.Fields[field]); err != nil {
 			return err

@@ -47,7 +47,7 @@ func (hexScheme) Verify(h http.Header, body []byte, secrets []Secret, now time.T
 }
 
 func (hexScheme) Normalize(_ Verified, body []byte) (usher.Envelope, []byte, error) {
-	env, err := parseCanonical(body)
+	env, _, err := parseCanonical(body)
 	return env, nil, err
 }
 

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/usherhq/usher"
+	"github.com/usherhq/usher/internal/rawjson"
 )
 
 // Scheme names, as a source's configuration spells them.
@@ -76,6 +77,44 @@ type Scheme interface {
 	// NewSecret returns a new random secret in the scheme's text form, read
 	// from crypto/rand.
 	NewSecret() (text string, err error)
+}
+
+// Normalized is a verified body mapped onto the canonical envelope, with
+// the canonical data decoded once for every step after the scheme's: the
+// schema check, the order id, the sealing of personal data.
+type Normalized struct {
+	usher.Envelope
+	// Original is nil for a canonical scheme, else a copy of the
+	// provider's payload.
+	Original []byte
+	// Data is Envelope.Data decoded (rawjson.DecodeObject); its Fields
+	// share Envelope.Data's memory.
+	Data rawjson.Object
+}
+
+// NormalizeDecoded is s.Normalize with the canonical data decoded too. A
+// scheme that decodes the data on the way (Standard Webhooks, whose body
+// is the envelope) hands that over; for another one the data is decoded
+// after Normalize. Errors are Normalize's.
+func NormalizeDecoded(s Scheme, v Verified, body []byte) (Normalized, error) {
+	if d, ok := s.(decodingNormalizer); ok {
+		return d.normalizeDecoded(v, body)
+	}
+	env, original, err := s.Normalize(v, body)
+	if err != nil {
+		return Normalized{}, err
+	}
+	data, ok := rawjson.DecodeObject(env.Data)
+	if !ok { // Normalize promises a JSON object
+		return Normalized{}, usher.Errorf(usher.CodeMalformedEnvelope, "envelope data is not a JSON object")
+	}
+	return Normalized{Envelope: env, Original: original, Data: data}, nil
+}
+
+// decodingNormalizer is a scheme whose Normalize decodes the canonical
+// data anyway.
+type decodingNormalizer interface {
+	normalizeDecoded(v Verified, body []byte) (Normalized, error)
 }
 
 // builtin lists the registered schemes: one line per scheme.

@@ -96,12 +96,19 @@ func (standardScheme) Verify(header http.Header, body []byte, secrets []Secret, 
 }
 
 // Normalize parses body, which is already the canonical envelope.
-func (standardScheme) Normalize(_ Verified, body []byte) (usher.Envelope, []byte, error) {
-	env, err := parseCanonical(body)
+func (s standardScheme) Normalize(v Verified, body []byte) (usher.Envelope, []byte, error) {
+	n, err := s.normalizeDecoded(v, body)
+	return n.Envelope, nil, err
+}
+
+// normalizeDecoded is Normalize with the data it decoded (see
+// NormalizeDecoded).
+func (standardScheme) normalizeDecoded(_ Verified, body []byte) (Normalized, error) {
+	env, data, err := parseCanonical(body)
 	if err != nil {
-		return usher.Envelope{}, nil, err
+		return Normalized{}, err
 	}
-	return env, nil, nil
+	return Normalized{Envelope: env, Data: data}, nil
 }
 
 // Sign returns webhook-id, webhook-timestamp and a single v1 webhook-signature.
