@@ -71,7 +71,7 @@ func parseCanonicalOnce(body []byte) (usher.Envelope, rawjson.Object, bool) {
 	}
 	raw = bytes.Clone(raw)
 	data, ok := rawjson.DecodeObject(raw)
-	if !ok || checkFieldIDs(data.Fields, canonicalField) != nil {
+	if !ok || !decodedIDsValid(data.Values) {
 		return usher.Envelope{}, rawjson.Object{}, false
 	}
 	return usher.Envelope{Type: t, Timestamp: when.UTC(), Data: raw}, data, true
@@ -91,21 +91,28 @@ func stringOrNull(v json.RawMessage) (json.RawMessage, bool) {
 
 // envelopeKeyFolded reports whether encoding/json would decode the member
 // key into an envelope field it does not spell exactly ("Type", "DATA",
-// "timeſtamp"): it matches a key to a field by their folded forms, each
-// rune replaced by the smallest of its simple case folding orbit.
+// "timeſtamp"): it matches a key to a field by their folded forms.
 func envelopeKeyFolded(key string) bool {
-	if len(key) > utf8.UTFMax*len("timestamp") {
-		return false
-	}
-	folded := make([]byte, 0, len(key))
-	for _, r := range key {
-		folded = utf8.AppendRune(folded, foldRune(r))
-	}
-	switch string(folded) {
+	switch folded(key, len("timestamp")) {
 	case "TYPE", "TIMESTAMP", "DATA":
 		return true
 	}
 	return false
+}
+
+// folded returns key as encoding/json folds it to match a struct field,
+// each rune replaced by the smallest of its simple case folding orbit, or
+// "" when key is too long to fold to a field name of at most n ASCII
+// letters.
+func folded(key string, n int) string {
+	if len(key) > utf8.UTFMax*n {
+		return ""
+	}
+	out := make([]byte, 0, len(key))
+	for _, r := range key {
+		out = utf8.AppendRune(out, foldRune(r))
+	}
+	return string(out)
 }
 
 // foldRune is encoding/json's: the smallest rune of r's fold orbit.

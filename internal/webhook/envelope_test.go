@@ -51,6 +51,7 @@ func TestOnePassTakesTheCommonEnvelope(t *testing.T) {
 	t.Parallel()
 	for _, body := range []string{
 		`{"type":"order.paid","timestamp":"2026-12-01T12:00:00Z","data":{"order_id":"ord_1","buyer":{"name":"Zoë \"Z\" \u00e9"}}}`,
+		`{"type":"order.paid","timestamp":"2026-12-01T12:00:00Z","data":{"order_id":"o","items":[{"ticket_type":"GA","quantity":2},null],"ticket_ids":["t1","t2"]}}`,
 		` { "data" : { } , "timestamp" : "2026-12-01T12:00:00+01:00" , "type" : "x" , "extra": [1] } `,
 	} {
 		if _, _, ok := parseCanonicalOnce([]byte(body)); !ok {
@@ -88,6 +89,10 @@ func canonicalSamples(tb testing.TB) [][]byte {
 		`{"type":"a b","timestamp":"2026-12-01T12:00:00Z","data":{}}`, `{"type":"a","timestamp":"2026-12-01","data":{}}`,
 		`{"type":"a","timestamp":"2026-12-01T12:00:00Z","data":{"order_id":"bad id"}}`, `{"type":"a","timestamp":"2026-12-01T12:00:00Z","data":{"items":[1]}}`,
 		`{"type":"a","timestamp":"2026-12-01T12:00:00Z","data":{"items":[{"Ticket_Type":"x y"}]}}`, `{"t\u0079pe":"a","timestamp":"2026-12-01T12:00:00Z","data":{}}`,
+		`{"type":"a","timestamp":"2026-12-01T12:00:00Z","data":{"items":[null,{"ticket_type":null},{"TICKET_TYPE":"GA"}],"ticket_ids":null}}`,
+		`{"type":"a","timestamp":"2026-12-01T12:00:00Z","data":{"items":[{"ticket_type":"GA","ticket_type":"x y"}],"ticket_ids":["a",null,""]}}`,
+		`{"type":"a","timestamp":"2026-12-01T12:00:00Z","data":{"items":{},"ticket_ids":"t"}}`, `{"type":"a","timestamp":"2026-12-01T12:00:00Z","data":{"ticket_ids":[1]}}`,
+		`{"type":"a","timestamp":"2026-12-01T12:00:00Z","data":{"order_id":5}}`, `{"type":"a","timestamp":"2026-12-01T12:00:00Z","data":{"items":null,"show_id":""}}`,
 		`null`, `[]`, ``, `{"type":"a","timestamp":"2026-12-01T12:00:00Z","data":{}} x`,
 	} {
 		out = append(out, []byte(s))

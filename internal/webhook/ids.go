@@ -66,6 +66,75 @@ func checkFieldIDs(fields map[string]json.RawMessage, name func(field string) st
 	return nil
 }
 
+// decodedIDsValid is checkFieldIDs of data decoded whole
+// (rawjson.Object.Values) when it finds nothing wrong: true when every
+// identifier follows the grammar. false when one does not, or when only
+// encoding/json's case-insensitive matching tells which item field is the
+// ticket type: checkFieldIDs then decides and names the field.
+func decodedIDsValid(data map[string]any) bool {
+	for _, field := range idFields {
+		if !decodedIDValid(data[field]) {
+			return false
+		}
+	}
+	switch ids := data["ticket_ids"].(type) {
+	case nil: // absent or null: no ids
+	case []any:
+		for _, id := range ids {
+			if !decodedIDValid(id) {
+				return false
+			}
+		}
+	default:
+		return false
+	}
+	switch items := data["items"].(type) {
+	case nil:
+	case []any:
+		for _, it := range items {
+			if !decodedItemValid(it) {
+				return false
+			}
+		}
+	default:
+		return false
+	}
+	return true
+}
+
+// decodedItemValid checks the ticket type of one decoded item, which is
+// null (a zero item) or an object.
+func decodedItemValid(item any) bool {
+	switch fields := item.(type) {
+	case nil:
+		return true
+	case map[string]any:
+		for k, v := range fields {
+			if k == "ticket_type" {
+				if !decodedIDValid(v) {
+					return false
+				}
+			} else if folded(k, len("ticket_type")) == "TICKET_TYPE" {
+				return false
+			}
+		}
+		return true
+	}
+	return false
+}
+
+// decodedIDValid is checkID of a decoded value without the error: null
+// (or absent), "" and an identifier that follows the grammar pass.
+func decodedIDValid(v any) bool {
+	switch s := v.(type) {
+	case nil:
+		return true
+	case string:
+		return s == "" || usher.ValidID(s)
+	}
+	return false
+}
+
 // checkID checks one identifier field: absent, null and "" pass (the
 // processor decides whether the event needs it); anything else must be a
 // string that follows the grammar. field names it, and is only called for
