@@ -190,16 +190,16 @@ func (rc *Receiver) receive(r *http.Request, name string, now time.Time) (*usher
 	if err != nil {
 		return nil, err
 	}
-	if err := rc.validate(n.Type, n.Data.Values); err != nil {
+	if err := rc.validate(n.Type, n.Decoded.Values); err != nil {
 		return nil, err
 	}
 	sum := sha256.Sum256(body)
 	ev := &usher.InboundEvent{
-		Source: name, ID: v.EventID, Type: n.Type, OrderID: webhook.OrderIDOfFields(n.Data.Fields),
+		Source: name, ID: v.EventID, Type: n.Type, OrderID: webhook.OrderIDOfFields(n.Decoded.Fields),
 		Timestamp: n.Timestamp, ReceivedAt: now, PayloadHash: hex.EncodeToString(sum[:]),
-		KeyID: v.SecretID, Data: n.Envelope.Data, Original: n.Original,
+		KeyID: v.SecretID, Data: n.Data, Original: n.Original,
 	}
-	if err := personal.SealObject(rc.sealer, ev, n.Data); err != nil {
+	if err := personal.SealObject(rc.sealer, ev, n.Decoded); err != nil {
 		return nil, usher.WrapError(usher.CodeInternal, err, "personal data could not be sealed")
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), rc.cfg.EnqueueTimeout)

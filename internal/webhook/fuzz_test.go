@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -17,6 +18,7 @@ import (
 	"time"
 
 	"github.com/usherhq/usher"
+	"github.com/usherhq/usher/internal/rawjson"
 	"github.com/usherhq/usher/internal/webhook"
 )
 
@@ -244,6 +246,7 @@ func FuzzNormalize(f *testing.F) {
 		for _, name := range webhook.Names() {
 			s := mustScheme(t, name)
 			env, original, err := s.Normalize(webhook.Verified{EventID: "evt_1"}, body)
+			checkNormalizeDecoded(t, s, body, env, original, err)
 			if err != nil {
 				if code := usher.ErrorCode(err); code != usher.CodeMalformedEnvelope {
 					t.Fatalf("%s Normalize() error code = %q (%v), want %q", name, code, err, usher.CodeMalformedEnvelope)
@@ -281,4 +284,21 @@ func FuzzNormalize(f *testing.F) {
 			}
 		}
 	})
+}
+
+// checkNormalizeDecoded fails when NormalizeDecoded does not give what
+// Normalize gave (env, original, err) with the data decoded.
+func checkNormalizeDecoded(t *testing.T, s webhook.Scheme, body []byte, env usher.Envelope, original []byte, err error) {
+	t.Helper()
+	n, nerr := webhook.NormalizeDecoded(s, webhook.Verified{EventID: "evt_1"}, body)
+	if (nerr == nil) != (err == nil) || usher.ErrorMessage(nerr) != usher.ErrorMessage(err) {
+		t.Fatalf("%s NormalizeDecoded() error = %v, Normalize() %v", s.Name(), nerr, err)
+	}
+	if err != nil {
+		return
+	}
+	want, ok := rawjson.DecodeObject(env.Data)
+	if !ok || !reflect.DeepEqual(n.Envelope, env) || !bytes.Equal(n.Original, original) || !reflect.DeepEqual(n.Decoded, want) {
+		t.Fatalf("%s NormalizeDecoded() = %+v, want %+v, %q and data decoded as %+v", s.Name(), n, env, original, want)
+	}
 }

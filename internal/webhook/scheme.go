@@ -87,9 +87,9 @@ type Normalized struct {
 	// Original is nil for a canonical scheme, else a copy of the
 	// provider's payload.
 	Original []byte
-	// Data is Envelope.Data decoded (rawjson.DecodeObject); its Fields
+	// Decoded is Envelope.Data decoded (rawjson.DecodeObject); its Fields
 	// share Envelope.Data's memory.
-	Data rawjson.Object
+	Decoded rawjson.Object
 }
 
 // NormalizeDecoded is s.Normalize with the canonical data decoded too. A
@@ -108,7 +108,7 @@ func NormalizeDecoded(s Scheme, v Verified, body []byte) (Normalized, error) {
 	if !ok { // Normalize promises a JSON object
 		return Normalized{}, usher.Errorf(usher.CodeMalformedEnvelope, "envelope data is not a JSON object")
 	}
-	return Normalized{Envelope: env, Original: original, Data: data}, nil
+	return Normalized{Envelope: env, Original: original, Decoded: data}, nil
 }
 
 // decodingNormalizer is a scheme whose Normalize decodes the canonical

@@ -108,7 +108,7 @@ func (standardScheme) normalizeDecoded(_ Verified, body []byte) (Normalized, err
 	if err != nil {
 		return Normalized{}, err
 	}
-	return Normalized{Envelope: env, Data: data}, nil
+	return Normalized{Envelope: env, Decoded: data}, nil
 }
 
 // Sign returns webhook-id, webhook-timestamp and a single v1 webhook-signature.
