@@ -38,6 +38,7 @@ func benchReceive(b *testing.B, opts ingest.Options) {
 	body := []byte(`{"type":"order.paid","timestamp":"2026-12-01T12:00:00Z","data":{"order_id":"ord_1001","show_id":"show_42","venue_id":"venue_1","items":[{"ticket_type":"GA","quantity":2},{"ticket_type":"VIP","quantity":1}],"buyer":{"email":"ada@example.com","name":"Ada"},"payment_intent":"pi_3Nx"}}`)
 	scheme, _ := webhook.Lookup(webhook.SchemeStandardWebhooks)
 	h := scheme.Sign("msg_bench", now(), body, webhook.Secret{ID: "k1", Key: key})
+	h.Set("Content-Type", "application/json") // as senders send it
 	b.SetBytes(int64(len(body)))
 	b.ReportAllocs()
 	cpu := processCPU()

@@ -145,7 +145,32 @@ func (rc *Receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rc.metrics.KeyVerified.WithLabelValues(name, ev.KeyID).Inc()
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusAccepted)
-	_ = json.NewEncoder(w).Encode(Accepted{Status: "accepted", Source: name, ID: ev.ID, Type: ev.Type})
+	_, _ = w.Write(acceptedBody(name, ev.ID, ev.Type))
+}
+
+// acceptedBody is the 202 body, Accepted{"accepted", source, id, typ}, as
+// json.Encoder writes it (newline included), without reflection.
+func acceptedBody(source, id, typ string) []byte {
+	b := make([]byte, 0, 64+len(source)+len(id)+len(typ))
+	b = appendJSONString(append(b, `{"status":"accepted","source":`...), source)
+	b = appendJSONString(append(b, `,"id":`...), id)
+	b = appendJSONString(append(b, `,"type":`...), typ)
+	return append(b, "}\n"...)
+}
+
+// appendJSONString appends s as encoding/json encodes a string: printable
+// ASCII without characters to escape as it is, anything else through
+// encoding/json.
+func appendJSONString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			q, _ := json.Marshal(s) // a string always encodes
+			return append(b, q...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
 }
 
 func (rc *Receiver) receive(r *http.Request, name string, now time.Time) (*usher.InboundEvent, error) {
@@ -232,8 +257,11 @@ func (rc *Receiver) reject(w http.ResponseWriter, r *http.Request, name string, 
 }
 
 func checkContentType(ct string) error {
-	if ct == "" {
+	switch ct {
+	case "":
 		return nil // many senders omit it; the body is still verified and parsed as JSON
+	case "application/json":
+		return nil // what most send: no need to parse it
 	}
 	mt, _, err := mime.ParseMediaType(ct)
 	if err != nil || (mt != "application/json" && !isJSONSuffix(mt)) {
@@ -252,7 +280,7 @@ func readBody(r *http.Request, limit int64) ([]byte, error) {
 	if r.ContentLength > limit {
 		return nil, usher.Errorf(usher.CodeBodyTooLarge, "body of %d bytes is over the limit of %d", r.ContentLength, limit)
 	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
+	body, err := readAll(io.LimitReader(r.Body, limit+1), r.ContentLength)
 	if err != nil {
 		return nil, usher.WrapError(usher.CodeInvalid, err, "could not read the body")
 	}
@@ -260,4 +288,28 @@ func readBody(r *http.Request, limit int64) ([]byte, error) {
 		return nil, usher.Errorf(usher.CodeBodyTooLarge, "body is over the limit of %d bytes", limit)
 	}
 	return body, nil
+}
+
+// readAll is io.ReadAll with a first buffer of the declared length (and
+// one byte to see the end in), so that a body of known length is read
+// without growing and copying the buffer on the way.
+func readAll(r io.Reader, declared int64) ([]byte, error) {
+	size := 512
+	if declared >= 0 && declared < 1<<30 {
+		size = int(declared) + 1
+	}
+	b := make([]byte, 0, size)
+	for {
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			return b, nil
+		}
+		if err != nil {
+			return b, err
+		}
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+	}
 }
