@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"time"
 
 	"go.opentelemetry.io/otel/trace"
@@ -215,6 +216,9 @@ func (p *Processor) applyAll(ctx context.Context, tx *store.Tx, jobs []*job, at 
 			ev := &j.b.Events[i]
 			var outcome string
 			var err error
+			// The writer holds a core for a whole batch: between events it
+			// lets a request that became runnable run first.
+			runtime.Gosched()
 			ectx, span := p.startApply(ctx, txSpan, ev, j.b.Delivered)
 			ectx = withPrepared(ectx, j.prep[ev])
 			if detail, ok := at.rejected[ev]; ok {
