@@ -7,7 +7,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"io"
 	"log/slog"
 	"mime"
@@ -19,6 +18,7 @@ import (
 	"github.com/usherhq/usher"
 	"github.com/usherhq/usher/internal/personal"
 	"github.com/usherhq/usher/internal/problem"
+	"github.com/usherhq/usher/internal/rawjson"
 	"github.com/usherhq/usher/internal/telemetry"
 	"github.com/usherhq/usher/internal/webhook"
 )
@@ -152,25 +152,10 @@ func (rc *Receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // json.Encoder writes it (newline included), without reflection.
 func acceptedBody(source, id, typ string) []byte {
 	b := make([]byte, 0, 64+len(source)+len(id)+len(typ))
-	b = appendJSONString(append(b, `{"status":"accepted","source":`...), source)
-	b = appendJSONString(append(b, `,"id":`...), id)
-	b = appendJSONString(append(b, `,"type":`...), typ)
+	b = rawjson.AppendString(append(b, `{"status":"accepted","source":`...), source)
+	b = rawjson.AppendString(append(b, `,"id":`...), id)
+	b = rawjson.AppendString(append(b, `,"type":`...), typ)
 	return append(b, "}\n"...)
-}
-
-// appendJSONString appends s as encoding/json encodes a string: printable
-// ASCII without characters to escape as it is, anything else through
-// encoding/json.
-func appendJSONString(b []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
-			q, _ := json.Marshal(s) // a string always encodes
-			return append(b, q...)
-		}
-	}
-	b = append(b, '"')
-	b = append(b, s...)
-	return append(b, '"')
 }
 
 func (rc *Receiver) receive(r *http.Request, name string, now time.Time) (*usher.InboundEvent, error) {

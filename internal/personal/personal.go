@@ -252,25 +252,11 @@ func EncodeFields(m map[string]json.RawMessage) json.RawMessage {
 		if i > 0 {
 			out = append(out, ',')
 		}
-		out = appendKey(out, k)
+		out = rawjson.AppendString(out, k)
 		out = append(out, ':')
 		out = append(out, m[k]...)
 	}
 	return append(out, '}')
-}
-
-// appendKey appends k as a JSON string: plain printable ASCII as it is,
-// anything else through encoding/json.
-func appendKey(out []byte, k string) []byte {
-	for i := 0; i < len(k); i++ {
-		if c := k[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
-			q, _ := json.Marshal(k)
-			return append(out, q...)
-		}
-	}
-	out = append(out, '"')
-	out = append(out, k...)
-	return append(out, '"')
 }
 
 // mentionsKey is a quick test that raw may hold a personal key: one pass

@@ -2,7 +2,6 @@ package queue
 
 import (
 	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -48,20 +47,10 @@ func appendEvent(dst []byte, ev *usher.InboundEvent) ([]byte, error) {
 	return append(dst, '}'), nil
 }
 
-// appendField appends the key (with its punctuation) and s as a JSON string:
-// printable ASCII without characters to escape as it is, anything else
-// through encoding/json.
+// appendField appends the key (with its punctuation) and s as a JSON
+// string.
 func appendField(dst []byte, key, s string) []byte {
-	dst = append(dst, key...)
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
-			q, _ := json.Marshal(s) // a string always encodes
-			return append(dst, q...)
-		}
-	}
-	dst = append(dst, '"')
-	dst = append(dst, s...)
-	return append(dst, '"')
+	return rawjson.AppendString(append(dst, key...), s)
 }
 
 // appendTime appends t as time.Time's MarshalJSON does (RFC 3339 with

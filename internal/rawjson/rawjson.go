@@ -57,3 +57,18 @@ func compactAndSafe(raw []byte) bool {
 
 // notable are the bytes compactAndSafe looks at.
 var notable = [256]bool{'<': true, '>': true, '&': true, 0xe2: true, '\\': true, '"': true, ' ': true, '\t': true, '\n': true, '\r': true}
+
+// AppendString appends s as json.Marshal encodes a string: printable ASCII
+// without a character to escape as it is, anything else through
+// encoding/json.
+func AppendString(dst []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			q, _ := json.Marshal(s) // a string always encodes
+			return append(dst, q...)
+		}
+	}
+	dst = append(dst, '"')
+	dst = append(dst, s...)
+	return append(dst, '"')
+}

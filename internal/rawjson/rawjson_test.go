@@ -42,3 +42,17 @@ func FuzzAppend(f *testing.F) {
 		}
 	})
 }
+
+// FuzzAppendString: AppendString writes what json.Marshal writes for a
+// string.
+func FuzzAppendString(f *testing.F) {
+	for _, s := range []string{"", "plain", `quo"te`, "back\\slash", "<&>", "\x00\x1f", "é", "\u2028", "\xff"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		want, _ := json.Marshal(s)
+		if got := rawjson.AppendString([]byte("x"), s); string(got) != "x"+string(want) {
+			t.Fatalf("AppendString(%q) = %s, want x%s", s, got, want)
+		}
+	})
+}
