@@ -116,18 +116,14 @@ func decodeObject(raw []byte, i, depth int, fields map[string]json.RawMessage) (
 		if fields != nil {
 			fields[key] = raw[start:end:end]
 		}
-		i = skipSpace(raw, end)
-		if i >= len(raw) {
-			return nil, -1
+		next, more := afterMember(raw, end, '}')
+		if !more {
+			if next < 0 {
+				return nil, -1
+			}
+			return m, next
 		}
-		switch raw[i] {
-		case ',':
-			i = skipSpace(raw, i+1)
-		case '}':
-			return m, i + 1
-		default:
-			return nil, -1
-		}
+		i = next
 	}
 }
 
@@ -148,17 +144,13 @@ func decodeArray(raw []byte, i, depth int) ([]any, int) {
 			return nil, -1
 		}
 		a = append(a, v)
-		i = skipSpace(raw, end)
-		if i >= len(raw) {
-			return nil, -1
+		next, more := afterMember(raw, end, ']')
+		if !more {
+			if next < 0 {
+				return nil, -1
+			}
+			return a, next
 		}
-		switch raw[i] {
-		case ',':
-			i = skipSpace(raw, i+1)
-		case ']':
-			return a, i + 1
-		default:
-			return nil, -1
-		}
+		i = next
 	}
 }

@@ -79,19 +79,32 @@ func eachMember(raw []byte, i, depth int, fn func(key string, start, end int)) i
 			}
 			fn(key, start, end)
 		}
-		i = skipSpace(raw, end)
-		if i >= len(raw) {
-			return -1
+		next, more := afterMember(raw, end, '}')
+		if !more {
+			if next < 0 {
+				return -1
+			}
+			return next
 		}
-		switch raw[i] {
-		case ',':
-			i = skipSpace(raw, i+1)
-		case '}':
-			return i + 1
-		default:
-			return -1
-		}
+		i = next
 	}
+}
+
+// afterMember reads what follows a member or element that ends at end:
+// after a ',' the index of the next one (more is true), after closer the
+// index past it (more is false), else -1.
+func afterMember(raw []byte, end int, closer byte) (next int, more bool) {
+	i := skipSpace(raw, end)
+	if i >= len(raw) {
+		return -1, false
+	}
+	switch raw[i] {
+	case ',':
+		return skipSpace(raw, i+1), true
+	case closer:
+		return i + 1, false
+	}
+	return -1, false
 }
 
 // skipSpace returns the index of the first byte at or after i that is not
@@ -149,18 +162,14 @@ func skipArray(raw []byte, i, depth int) int {
 		if end < 0 {
 			return -1
 		}
-		i = skipSpace(raw, end)
-		if i >= len(raw) {
-			return -1
+		next, more := afterMember(raw, end, ']')
+		if !more {
+			if next < 0 {
+				return -1
+			}
+			return next
 		}
-		switch raw[i] {
-		case ',':
-			i = skipSpace(raw, i+1)
-		case ']':
-			return i + 1
-		default:
-			return -1
-		}
+		i = next
 	}
 }
 
