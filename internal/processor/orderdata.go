@@ -2,6 +2,7 @@ package processor
 
 import (
 	"encoding/json"
+	"slices"
 	"strings"
 )
 
@@ -18,7 +19,7 @@ var orderFields = []string{"order_id", "show_id", "venue_id", "items", "hold_exp
 // does not decode.
 func orderFromFields(fields map[string]json.RawMessage) (d orderData, ok bool) {
 	for k := range fields {
-		if known(k) {
+		if slices.Contains(orderFields, k) {
 			continue
 		}
 		for _, f := range orderFields {
@@ -38,13 +39,4 @@ func orderFromFields(fields map[string]json.RawMessage) (d orderData, ok bool) {
 		}
 	}
 	return d, true
-}
-
-func known(k string) bool {
-	for _, f := range orderFields {
-		if k == f {
-			return true
-		}
-	}
-	return false
 }

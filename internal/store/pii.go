@@ -26,7 +26,7 @@ func (tx *Tx) PutBuyer(ctx context.Context, orderID string, b usher.Buyer) (stri
 	if err != nil {
 		return "", err
 	}
-	return tx.PutSealedBuyer(ctx, orderID, sealed)
+	return tx.holdBuyer(orderID, sealed), nil
 }
 
 // SealedBuyer is a buyer sealed under a new token, ready to be stored as an
@@ -65,13 +65,19 @@ func (tx *Tx) PutSealedBuyer(ctx context.Context, orderID string, s SealedBuyer)
 	if s.Token == "" {
 		return "", errors.New("put buyer: not sealed")
 	}
+	return tx.holdBuyer(orderID, s), nil
+}
+
+// holdBuyer holds s back as the buyer of an order that has none and
+// returns its token.
+func (tx *Tx) holdBuyer(orderID string, s SealedBuyer) string {
 	if tx.buyers == nil {
 		tx.buyers = map[string]string{}
 	}
 	tx.buyers[orderID] = s.Token
 	tx.pend.buyers = append(tx.pend.buyers, []any{s.Token, orderID, s.email, s.name, micros(tx.db.now()), 0})
 	tx.writes++
-	return s.Token, nil
+	return s.Token
 }
 
 // buyerToken returns the token of the order's buyer, "" when it has none.
