@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -73,6 +74,28 @@ func checkAgainstEncodingJSON(t *testing.T, raw []byte) {
 			t.Fatalf("Members(%q) = %q; json.Unmarshal gives %q", raw, members, wantFields)
 		}
 	}
+
+	var wantObjects []map[string]json.RawMessage
+	oerr := json.Unmarshal(raw, &wantObjects)
+	allObjects := oerr == nil && bytes.TrimSpace(raw)[0] == '[' && !slices.ContainsFunc(wantObjects, func(o map[string]json.RawMessage) bool { return o == nil })
+	objects := []map[string]json.RawMessage{}
+	count, ok := rawjson.EachObjectMember(raw, func(object int, key []byte, value json.RawMessage) bool {
+		for len(objects) <= object {
+			objects = append(objects, map[string]json.RawMessage{})
+		}
+		k, ok := rawjson.Unquote(key)
+		if !ok || cap(value) != len(value) || cap(key) != len(key) {
+			t.Fatalf("EachObjectMember(%q): key %q (cap %d), value %q (cap %d)", raw, key, cap(key), value, cap(value))
+		}
+		objects[object][k] = value
+		return true
+	})
+	for len(objects) < count { // empty objects call fn with nothing
+		objects = append(objects, map[string]json.RawMessage{})
+	}
+	if ok != allObjects || ok && (count != len(wantObjects) || !reflect.DeepEqual(objects, wantObjects)) {
+		t.Fatalf("EachObjectMember(%q) = %q, %v; json.Unmarshal gives %q (%v)", raw, objects, ok, wantObjects, oerr)
+	}
 }
 
 func TestScannerAgreesWithEncodingJSON(t *testing.T) {
@@ -88,6 +111,27 @@ func TestMembersKeepsOrderAndDuplicates(t *testing.T) {
 	want := []rawjson.Member{{"b", json.RawMessage(`[1, 2]`)}, {"a", json.RawMessage(`"x"`)}, {"b", json.RawMessage(`null`)}}
 	if !ok || !reflect.DeepEqual(members, want) {
 		t.Fatalf("got %q %v, want %q", members, ok, want)
+	}
+}
+
+func TestEachObjectMemberWalksInOrderAndStops(t *testing.T) {
+	t.Parallel()
+	type member struct {
+		object     int
+		key, value string
+	}
+	var got []member
+	n, ok := rawjson.EachObjectMember([]byte(` [ {"a" : 1,"\u0062":[2]} , {},{"a":null} ] `), func(object int, key []byte, value json.RawMessage) bool {
+		got = append(got, member{object, string(key), string(value)})
+		return true
+	})
+	want := []member{{0, `"a"`, `1`}, {0, `"\u0062"`, `[2]`}, {2, `"a"`, `null`}}
+	if !ok || n != 3 || !reflect.DeepEqual(got, want) {
+		t.Fatalf("got %v (%d objects) %v, want %v", got, n, ok, want)
+	}
+	calls := 0
+	if _, ok := rawjson.EachObjectMember([]byte(`[{"a":1,"b":2},{"c":3}]`), func(int, []byte, json.RawMessage) bool { calls++; return false }); ok || calls != 1 {
+		t.Fatalf("fn returning false: walk went on (%d calls) or reported true", calls)
 	}
 }
 

@@ -1,6 +1,7 @@
 package rawjson
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"unicode/utf8"
 )
@@ -33,8 +34,10 @@ func Members(raw []byte) ([]Member, bool) {
 		return nil, false
 	}
 	members := make([]Member, 0, 8)
-	end := eachMember(raw, i, 1, func(key string, start, end int) {
+	end := eachMember(raw, i, 1, func(keyStart, keyEnd int, plain bool, start, end int) bool {
+		key, ok := unquote(raw[keyStart:keyEnd], plain)
 		members = append(members, Member{Key: key, Value: raw[start:end:end]})
+		return ok
 	})
 	if end < 0 || skipSpace(raw, end) != len(raw) {
 		return nil, false
@@ -44,9 +47,11 @@ func Members(raw []byte) ([]Member, bool) {
 
 // eachMember walks the object whose '{' is at raw[i], at nesting depth
 // depth (1 for a top-level object), checking every value, and calls fn
-// (unless nil) with each key, decoded, and the bounds of its value. It
-// returns the index after the closing '}', or -1.
-func eachMember(raw []byte, i, depth int, fn func(key string, start, end int)) int {
+// (unless nil) with the bounds of each key (its quotes included), whether
+// the key is plain (see skipString), and the bounds of its value; fn
+// returning false stops the walk. It returns the index after the closing
+// '}', or -1.
+func eachMember(raw []byte, i, depth int, fn func(keyStart, keyEnd int, plain bool, start, end int) bool) int {
 	if depth > maxDepth {
 		return -1
 	}
@@ -72,12 +77,8 @@ func eachMember(raw []byte, i, depth int, fn func(key string, start, end int)) i
 		if end < 0 {
 			return -1
 		}
-		if fn != nil {
-			key, ok := unquote(raw[keyStart:keyEnd], plain)
-			if !ok {
-				return -1
-			}
-			fn(key, start, end)
+		if fn != nil && !fn(keyStart, keyEnd, plain, start, end) {
+			return -1
 		}
 		next, more := afterMember(raw, end, '}')
 		if !more {
@@ -147,9 +148,47 @@ func skipValue(raw []byte, i, depth int) (int, bool) {
 	return -1, false
 }
 
+// EachObjectMember walks raw, a JSON array of objects, in one pass and calls
+// fn with each member of each object, in order, duplicates kept: the
+// object's index in the array, the key's text with its quotes (plain
+// spellings compare equal to a quoted literal; Unquote decodes any) and
+// the value's text, both subslices of raw capped at their end. It returns
+// the number of objects (empty ones too), and false when raw is not valid
+// JSON (as Valid reports), not an array, holds anything but objects, or fn
+// returned false.
+func EachObjectMember(raw []byte, fn func(object int, key []byte, value json.RawMessage) bool) (objects int, ok bool) {
+	i := skipSpace(raw, 0)
+	if i == len(raw) || raw[i] != '[' {
+		return 0, false
+	}
+	object := 0
+	end := eachElement(raw, i, 1, func(i int) int {
+		if raw[i] != '{' {
+			return -1
+		}
+		end := eachMember(raw, i, 2, func(keyStart, keyEnd int, _ bool, start, end int) bool {
+			return fn(object, raw[keyStart:keyEnd:keyEnd], raw[start:end:end])
+		})
+		object++
+		return end
+	})
+	return object, end >= 0 && skipSpace(raw, end) == len(raw)
+}
+
 // skipArray checks the array whose '[' is at raw[i], at nesting depth
 // depth, and returns the index after its ']', or -1.
 func skipArray(raw []byte, i, depth int) int {
+	return eachElement(raw, i, depth, func(i int) int {
+		end, _ := skipValue(raw, i, depth)
+		return end
+	})
+}
+
+// eachElement walks the array whose '[' is at raw[i], at nesting depth
+// depth: walk checks the element that starts at raw[i] (never past the end
+// of raw) and returns the index after it, or -1. eachElement returns the
+// index after the closing ']', or -1.
+func eachElement(raw []byte, i, depth int, walk func(i int) int) int {
 	if depth > maxDepth {
 		return -1
 	}
@@ -158,7 +197,10 @@ func skipArray(raw []byte, i, depth int) int {
 		return i + 1
 	}
 	for {
-		end, _ := skipValue(raw, i, depth)
+		if i >= len(raw) {
+			return -1
+		}
+		end := walk(i)
 		if end < 0 {
 			return -1
 		}
@@ -194,6 +236,10 @@ var stringStops = func() (t [256]bool) {
 func skipString(raw []byte, i int) (int, bool) {
 	plain, high := true, false
 	for j := i + 1; j < len(raw); {
+		if j+8 <= len(raw) && !hasStringStop(binary.LittleEndian.Uint64(raw[j:])) {
+			j += 8
+			continue
+		}
 		c := raw[j]
 		if !stringStops[c] {
 			j++
@@ -220,6 +266,17 @@ func skipString(raw []byte, i int) (int, bool) {
 		}
 	}
 	return -1, false
+}
+
+// hasStringStop reports whether any of the eight bytes in w is one of
+// stringStops, eight at a time: a byte below 0x20, '"', '\\' or one with
+// its high bit set (the classic has-less-than and has-zero-byte tests,
+// exact as a yes or no for the word).
+func hasStringStop(w uint64) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	hasZero := func(v uint64) uint64 { return (v - ones) & ^v & highs }
+	below20 := (w - 0x20*ones) & ^w & highs
+	return below20|hasZero(w^('"'*ones))|hasZero(w^('\\'*ones))|w&highs != 0
 }
 
 // escapeLen returns the length of the escape sequence at the start of s
