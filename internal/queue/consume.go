@@ -2,7 +2,6 @@ package queue
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -170,8 +169,8 @@ func (q *Queue) handle(ctx context.Context, p int, msgs []jetstream.Msg, h Handl
 				depth(p, md.NumPending)
 			}
 		}
-		var events []usher.InboundEvent
-		if err := json.Unmarshal(msg.Data(), &events); err != nil {
+		events, err := decodeEvents(msg.Data())
+		if err != nil {
 			if len(msgs) > 1 {
 				// Set the undecodable message aside on its own, in order.
 				return q.handle(ctx, p, msgs[:1], h, depth) && q.handleRest(ctx, p, msgs[1:], h, depth)
