@@ -222,6 +222,9 @@ func TestConsoleInABrowser(t *testing.T) {
 		chromedp.SendKeys("#f-order_id", "ord_console_1", chromedp.ByID),
 		chromedp.SendKeys("#f-error", "400", chromedp.ByID),
 		chromedp.Click("#search", chromedp.ByID),
+		// The unfiltered page already shows replay buttons: wait for the
+		// page the search loads, whose filter the server filled in.
+		chromedp.WaitVisible(`#f-order_id[value="ord_console_1"]`, chromedp.ByQuery),
 		chromedp.WaitVisible(".replay", chromedp.ByQuery),
 	)
 	if err != nil {
