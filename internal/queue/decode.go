@@ -107,11 +107,10 @@ func decodeBytes(dst *[]byte, v json.RawMessage) bool {
 	if !ok {
 		return false
 	}
-	b := make([]byte, base64.StdEncoding.DecodedLen(len(s)))
-	n, err := base64.StdEncoding.Decode(b, []byte(s))
+	b, err := base64.StdEncoding.DecodeString(s)
 	if err != nil {
 		return false
 	}
-	*dst = b[:n]
+	*dst = b
 	return true
 }
