@@ -37,7 +37,7 @@ func ReadRuntime(names ...string) RuntimeSnapshot {
 
 // RuntimeQuantiles returns the quantiles of what a runtime histogram
 // observed between two snapshots, interpolated inside the runtime's buckets
-// (a sixteenth of a power of two wide); NaN where it observed nothing.
+// (four to a power of two); NaN where it observed nothing.
 func RuntimeQuantiles(before, after RuntimeSnapshot, name string, qs ...float64) []float64 {
 	out := make([]float64, len(qs))
 	a, b := after[name], before[name]
