@@ -59,30 +59,17 @@ func RuntimeQuantiles(before, after RuntimeSnapshot, name string, qs ...float64)
 	return out
 }
 
-// histogramQuantile interpolates quantile q of counts, where bucket i holds
-// [bounds[i], bounds[i+1]); an infinite edge is clamped to its finite
-// neighbour.
+// histogramQuantile estimates quantile q of counts, where bucket i holds
+// [bounds[i], bounds[i+1]), as bucketQuantile does for a scrape: linear
+// inside the bucket, a quantile in the unbounded last bucket read as its
+// lower bound.
 func histogramQuantile(q float64, bounds []float64, counts []uint64, total uint64) float64 {
-	if total == 0 {
-		return math.NaN()
+	upper := bounds[1:]
+	cum := make(map[float64]float64, len(upper))
+	var seen uint64
+	for i, ub := range upper {
+		seen += counts[i]
+		cum[ub] = float64(seen)
 	}
-	rank := q * float64(total)
-	var seen float64
-	for i, c := range counts {
-		if c == 0 {
-			continue
-		}
-		if seen+float64(c) >= rank {
-			lo, hi := bounds[i], bounds[i+1]
-			if math.IsInf(lo, -1) {
-				lo = hi
-			}
-			if math.IsInf(hi, 1) {
-				hi = lo
-			}
-			return lo + (hi-lo)*(rank-seen)/float64(c)
-		}
-		seen += float64(c)
-	}
-	return bounds[len(bounds)-1]
+	return bucketQuantile(q, upper, func(ub float64) float64 { return cum[ub] }, float64(total))
 }
