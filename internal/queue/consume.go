@@ -44,6 +44,13 @@ type Consumers struct {
 func (q *Queue) Consume(ctx context.Context, h Handler, depth func(partition int, pending uint64)) (*Consumers, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	cs := &Consumers{cancel: cancel}
+	if q.purges() {
+		cs.wg.Add(1)
+		go func() {
+			defer cs.wg.Done()
+			q.purgeApplied(ctx)
+		}()
+	}
 	for p := 0; p < q.cfg.Partitions; p++ {
 		cons, err := q.freshConsumer(ctx, p)
 		if err != nil {
@@ -68,13 +75,18 @@ func (cs *Consumers) Stop() {
 
 // freshConsumer creates partition p's durable consumer. As the sole
 // consumer of an embedded server it first deletes the one a previous run
-// left: the work-queue stream keeps every unapplied message, so the new
-// consumer delivers them again from the oldest, in order, at once — where
-// the old one would hold a crashed run's in-flight messages for AckWait and
-// deliver newer ones first.
+// left: the stream keeps every unapplied message (what was applied is purged
+// first), so the new consumer delivers them again from the oldest, in order,
+// at once — where the old one would hold a crashed run's in-flight messages
+// for AckWait and deliver newer ones first.
 func (q *Queue) freshConsumer(ctx context.Context, p int) (jetstream.Consumer, error) {
-	name := q.cfg.Namespace + "-processor-" + strconv.Itoa(p)
+	name := q.consumerName(p)
 	if q.inFlight() > 1 {
+		if q.purges() {
+			if err := q.purgeAcknowledged(ctx, p); err != nil {
+				return nil, fmt.Errorf("reset consumer %s: %w", name, err)
+			}
+		}
 		if err := q.stream.DeleteConsumer(ctx, name); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
 			return nil, fmt.Errorf("reset consumer %s: %w", name, err)
 		}
@@ -162,8 +174,10 @@ func (q *Queue) consumePartition(ctx context.Context, p int, cons jetstream.Cons
 // it reports false when they failed and will be redelivered.
 func (q *Queue) handle(ctx context.Context, p int, msgs []jetstream.Msg, h Handler, depth func(int, uint64)) bool {
 	b := Batch{Partition: p, Delivered: 1}
+	var last uint64 // the stream sequence of the last message
 	for _, msg := range msgs {
 		if md, err := msg.Metadata(); err == nil {
+			last = md.Sequence.Stream
 			b.Delivered = max(b.Delivered, md.NumDelivered)
 			if depth != nil {
 				depth(p, md.NumPending)
@@ -196,6 +210,8 @@ func (q *Queue) handle(ctx context.Context, p int, msgs []jetstream.Msg, h Handl
 		}
 		return false
 	}
+	// Applied, whatever becomes of the acknowledgements below.
+	q.markApplied(p, last)
 	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
 	for i, msg := range msgs {

@@ -1,7 +1,8 @@
 // Package queue is usher's durable inbound queue on NATS JetStream: one
-// work-queue stream whose subjects are partitioned by order, written with
-// group commit (many concurrently accepted webhooks made durable by one stream
-// write) and read by one ordered consumer per partition.
+// stream whose subjects are partitioned by order, written with group commit
+// (many concurrently accepted webhooks made durable by one stream write),
+// read by one ordered consumer per partition and purged of what the
+// consumers have applied.
 package queue
 
 import (
@@ -65,6 +66,9 @@ type Config struct {
 	// which keeps a partition's order across processes. Default 32 (with up
 	// to MaxBatchEvents each, one transaction stays within seconds).
 	MaxInFlight int
+	// PurgeInterval is how often the consumers purge what they have applied
+	// from the stream (one write a partition, whatever it held). Default 1s.
+	PurgeInterval time.Duration
 }
 
 // WithDefaults returns the config with every unset field at its default.
@@ -95,6 +99,9 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.MaxInFlight == 0 {
 		c.MaxInFlight = 32
+	}
+	if c.PurgeInterval == 0 {
+		c.PurgeInterval = time.Second
 	}
 	if c.HandleTimeout == 0 {
 		c.HandleTimeout = 30 * time.Second
@@ -138,6 +145,10 @@ type Queue struct {
 	batchers []*batcher
 	onBatch  func(events int)
 	health   health
+	// retention is the stream's: limits (purged by the consumers as they
+	// apply) unless an earlier usher created it as a work queue.
+	retention jetstream.RetentionPolicy
+	applied   appliedMarks
 
 	stopOnce sync.Once
 	stop     chan struct{}
@@ -152,7 +163,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, onBatch func(events
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	q := &Queue{cfg: cfg, log: log, stop: make(chan struct{}), onBatch: onBatch}
+	q := &Queue{cfg: cfg, log: log, stop: make(chan struct{}), onBatch: onBatch, applied: newAppliedMarks(cfg.Partitions)}
 	q.health.kick = make(chan struct{}, 1)
 	opts := append(clientLogging(log), nats.Name("usher"), nats.MaxReconnects(-1), nats.ReconnectWait(250*time.Millisecond))
 	url := cfg.URL
@@ -216,19 +227,47 @@ func (q *Queue) startWorkers() {
 }
 
 // checkPartitions refuses to run with fewer partitions than the stream holds
-// messages for: those messages would never be consumed.
+// unapplied messages for: those messages would never be consumed. On a
+// limits stream, what the consumers of those partitions acknowledged is
+// purged first.
 func (q *Queue) checkPartitions(ctx context.Context) error {
+	extra, refusal := q.extraPartitions(ctx)
+	if refusal == nil || extra == nil || !q.purges() {
+		return refusal
+	}
+	for p := range extra {
+		floor, err := q.ackFloor(ctx, p)
+		if err != nil {
+			return err
+		}
+		if floor > 0 {
+			if err := q.purgeThrough(ctx, p, floor); err != nil {
+				return err
+			}
+		}
+	}
+	_, refusal = q.extraPartitions(ctx)
+	return refusal
+}
+
+// extraPartitions returns the partitions beyond the configured ones that
+// hold messages, with an error saying so when there are any (extra is nil
+// when the stream could not be read).
+func (q *Queue) extraPartitions(ctx context.Context) (map[int]uint64, error) {
 	info, err := q.stream.Info(ctx, jetstream.WithSubjectFilter(q.cfg.Namespace+".in.*"))
 	if err != nil {
-		return fmt.Errorf("stream info: %w", err)
+		return nil, fmt.Errorf("stream info: %w", err)
 	}
+	extra := map[int]uint64{}
+	var refusal error
 	for subject, n := range info.State.Subjects {
 		p, err := strconv.Atoi(subject[strings.LastIndexByte(subject, '.')+1:])
 		if err == nil && p >= q.cfg.Partitions && n > 0 {
-			return fmt.Errorf("the stream holds %d unprocessed batches on partition %d, beyond the %d configured: start with --partitions %d until they drain", n, p, q.cfg.Partitions, p+1)
+			extra[p] = n
+			refusal = fmt.Errorf("the stream holds %d unprocessed batches on partition %d, beyond the %d configured: start with --partitions %d until they drain", n, p, q.cfg.Partitions, p+1)
 		}
 	}
-	return nil
+	return extra, refusal
 }
 
 // Replicas returns the stream's replica count.
@@ -246,6 +285,10 @@ func (q *Queue) Server() *server.Server {
 }
 
 func (q *Queue) subject(p int) string { return q.cfg.Namespace + ".in." + strconv.Itoa(p) }
+
+func (q *Queue) consumerName(p int) string {
+	return q.cfg.Namespace + "-processor-" + strconv.Itoa(p)
+}
 
 func validNamespace(ns string) bool {
 	for _, r := range ns {
@@ -301,23 +344,57 @@ var ErrClosed = errors.New("queue closed")
 // and acknowledged by a processor; a readiness probe between its write and
 // its deletion is not one.
 func (q *Queue) Pending(ctx context.Context) (uint64, error) {
-	info, err := q.stream.Info(ctx, jetstream.WithSubjectFilter(q.probeSubject()))
+	pending, stranded, err := q.backlog(ctx)
 	if err != nil {
-		return 0, fmt.Errorf("stream info: %w", err)
+		return 0, err
 	}
-	return info.State.Msgs - min(info.State.Msgs, info.State.Subjects[q.probeSubject()]), nil
+	for _, n := range pending {
+		stranded += n
+	}
+	return stranded, nil
 }
 
 // PartitionPending returns, per partition, the stream messages (batches) not
 // yet applied and acknowledged: the backlog every process sees alike.
 func (q *Queue) PartitionPending(ctx context.Context) ([]uint64, error) {
-	info, err := q.stream.Info(ctx, jetstream.WithSubjectFilter(q.cfg.Namespace+".in.>"))
+	pending, _, err := q.backlog(ctx)
+	return pending, err
+}
+
+// backlog returns each partition's unapplied messages, and the messages of
+// partitions beyond the configured ones (stranded: no consumer reads them).
+// On a limits stream a partition's messages include the applied ones not
+// yet purged; its consumer, where it exists, tells how many are left.
+func (q *Queue) backlog(ctx context.Context) (pending []uint64, stranded uint64, err error) {
+	info, err := q.stream.Info(ctx, jetstream.WithSubjectFilter(q.cfg.Namespace+".in.*"))
 	if err != nil {
-		return nil, fmt.Errorf("stream info: %w", err)
+		return nil, 0, fmt.Errorf("stream info: %w", err)
 	}
-	pending := make([]uint64, q.cfg.Partitions)
-	for p := range pending {
-		pending[p] = info.State.Subjects[q.subject(p)]
+	pending = make([]uint64, q.cfg.Partitions)
+	for subject, n := range info.State.Subjects {
+		p, err := strconv.Atoi(subject[strings.LastIndexByte(subject, '.')+1:])
+		switch {
+		case err != nil: // the readiness probe
+		case p < q.cfg.Partitions:
+			pending[p] = n
+		default:
+			stranded += n
+		}
 	}
-	return pending, nil
+	if !q.purges() {
+		return pending, stranded, nil
+	}
+	for p, n := range pending {
+		if n == 0 {
+			continue
+		}
+		left, found, err := q.consumerBacklog(ctx, p)
+		if err != nil {
+			return nil, 0, err
+		}
+		if found {
+			pending[p] = min(n, left)
+		}
+	}
+	return pending, stranded, nil
 }

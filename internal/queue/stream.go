@@ -18,12 +18,20 @@ import (
 var ErrStreamMismatch = errors.New("stream mismatch")
 
 // streamConfig is the inbound stream as this process would create it.
+//
+// Its retention is limits, not work queue: a work-queue stream removes each
+// message as it is acknowledged, and under SyncAlways every removal is a
+// tombstone written and fsynced with the stream's lock held, so every
+// acknowledgement of an applied batch held up the next webhook's durable
+// write. Applied messages are purged instead, a partition's whole applied
+// prefix in one write (purge.go). Nothing bounds the stream but MaxBytes
+// with DiscardNew, as before: a full stream refuses, it never drops.
 func (q *Queue) streamConfig() jetstream.StreamConfig {
 	return jetstream.StreamConfig{
 		Name:        strings.ToUpper(q.cfg.Namespace) + "_INBOUND",
 		Description: "usher inbound webhooks, partitioned by order",
 		Subjects:    []string{q.cfg.Namespace + ".in.*"},
-		Retention:   jetstream.WorkQueuePolicy,
+		Retention:   jetstream.LimitsPolicy,
 		Storage:     jetstream.FileStorage,
 		Discard:     jetstream.DiscardNew,
 		MaxBytes:    q.cfg.MaxBytes,
@@ -49,12 +57,65 @@ func (q *Queue) ensureStream(ctx context.Context) error {
 	case err != nil:
 		return fmt.Errorf("stream %s: %w", want.Name, err)
 	default:
+		if s, err = q.adoptRetention(ctx, s, &want); err != nil {
+			return err
+		}
 		if s, err = q.reconcile(ctx, s, want); err != nil {
 			return err
 		}
 	}
 	q.stream = s
+	q.retention = want.Retention
 	return q.checkPartitions(ctx)
+}
+
+// adoptRetention deals with a stream created by an earlier usher with
+// work-queue retention, which NATS cannot change in place. The embedded
+// server's stream, used by this process alone and not yet written to, is
+// replaced when it holds no event. Any other keeps its retention, and want
+// is changed to match: a work-queue stream removes what is acknowledged
+// itself, and usher runs on it as before (without the purge). Deleting a
+// stream on an external server is never usher's call: another process may
+// be writing to it.
+func (q *Queue) adoptRetention(ctx context.Context, s jetstream.Stream, want *jetstream.StreamConfig) (jetstream.Stream, error) {
+	got := s.CachedInfo().Config.Retention
+	if got == want.Retention {
+		return s, nil
+	}
+	if q.emb != nil && got == jetstream.WorkQueuePolicy {
+		events, err := q.eventMessages(ctx, s)
+		if err != nil {
+			return nil, err
+		}
+		if events == 0 {
+			if err := q.js.DeleteStream(ctx, want.Name); err != nil {
+				return nil, fmt.Errorf("replace empty work-queue stream %s: %w", want.Name, err)
+			}
+			created, err := q.js.CreateStream(ctx, *want)
+			if err != nil {
+				return nil, fmt.Errorf("create stream %s: %w", want.Name, err)
+			}
+			q.log.Info("replaced the empty work-queue stream with one of limits retention", "stream", want.Name)
+			return created, nil
+		}
+		q.log.Info("the stream keeps its work-queue retention while it holds events; a start that finds it empty switches it to limits retention",
+			"stream", want.Name, "messages", events)
+	} else {
+		q.log.Warn("the stream keeps the retention it was created with; to switch it to "+want.Retention.String()+", let it drain and delete it, and usher creates it anew",
+			"stream", want.Name, "retention", got.String())
+	}
+	want.Retention = got
+	return s, nil
+}
+
+// eventMessages counts the messages of s holding events: all of them but
+// readiness probes.
+func (q *Queue) eventMessages(ctx context.Context, s jetstream.Stream) (uint64, error) {
+	info, err := s.Info(ctx, jetstream.WithSubjectFilter(q.cfg.Namespace+".in.*"))
+	if err != nil {
+		return 0, fmt.Errorf("stream info: %w", err)
+	}
+	return info.State.Msgs - min(info.State.Msgs, info.State.Subjects[q.probeSubject()]), nil
 }
 
 // reconcile compares the found stream with want and updates it when allowed.
