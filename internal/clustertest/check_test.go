@@ -4,6 +4,7 @@ import (
 	"context"
 	"os/exec"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -108,8 +109,9 @@ func (d *deployment) ticketsByOrder() map[string]int {
 	return n
 }
 
-// verifyStream waits for the inbound stream to drain and checks it has
-// three replicas: the default on a three-node cluster.
+// verifyStream waits for every partition's inbound stream to drain (the
+// processors purge what they applied) and checks each has three replicas:
+// the default on a three-node cluster.
 func (d *deployment) verifyStream() {
 	d.t.Helper()
 	nc, err := nats.Connect(d.nats.URL())
@@ -119,21 +121,24 @@ func (d *deployment) verifyStream() {
 	defer nc.Close()
 	js, _ := jetstream.New(nc)
 	deadline := time.Now().Add(30 * time.Second)
-	for {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		s, err := js.Stream(ctx, "USHER_INBOUND")
-		cancel()
-		if err == nil && s.CachedInfo().State.Msgs == 0 {
-			if got := s.CachedInfo().Config.Replicas; got != 3 {
-				d.t.Errorf("stream replicas %d, want 3 (the default on a three-node cluster)", got)
+	for p := 0; p < partitions; p++ {
+		name := "USHER_INBOUND_" + strconv.Itoa(p)
+		for {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			s, err := js.Stream(ctx, name)
+			cancel()
+			if err == nil && s.CachedInfo().State.Msgs == 0 {
+				if got := s.CachedInfo().Config.Replicas; got != 3 {
+					d.t.Errorf("stream %s replicas %d, want 3 (the default on a three-node cluster)", name, got)
+				}
+				break
 			}
-			return
+			if time.Now().After(deadline) {
+				d.t.Errorf("stream %s not drained after 30s: %v", name, err)
+				return
+			}
+			time.Sleep(200 * time.Millisecond)
 		}
-		if time.Now().After(deadline) {
-			d.t.Errorf("stream not drained after 30s: %v", err)
-			return
-		}
-		time.Sleep(200 * time.Millisecond)
 	}
 }
 

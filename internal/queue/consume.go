@@ -33,8 +33,10 @@ type Handler func(ctx context.Context, b Batch) error
 
 // Consumers runs one ordered consumer per partition until Stop.
 type Consumers struct {
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	cancel    context.CancelFunc
+	wg        sync.WaitGroup // the partitions' goroutines
+	stopPurge context.CancelFunc
+	purged    chan struct{} // closed when the purger has made its last round
 }
 
 // Consume starts the partition consumers. Each partition's durable consumer
@@ -42,20 +44,20 @@ type Consumers struct {
 // order, even when several usher processes share the consumers; partitions
 // run in parallel. depth, if not nil, is told each partition's backlog.
 func (q *Queue) Consume(ctx context.Context, h Handler, depth func(partition int, pending uint64)) (*Consumers, error) {
+	pctx, stopPurge := context.WithCancel(context.WithoutCancel(ctx))
+	purged := make(chan struct{})
+	go func() {
+		defer close(purged)
+		if q.purges() {
+			q.purgeApplied(pctx)
+		}
+	}()
 	ctx, cancel := context.WithCancel(ctx)
-	cs := &Consumers{cancel: cancel}
-	if q.purges() {
-		cs.wg.Add(1)
-		go func() {
-			defer cs.wg.Done()
-			q.purgeApplied(ctx)
-		}()
-	}
+	cs := &Consumers{cancel: cancel, stopPurge: stopPurge, purged: purged}
 	for p := 0; p < q.cfg.Partitions; p++ {
 		cons, err := q.freshConsumer(ctx, p)
 		if err != nil {
-			cancel()
-			cs.wg.Wait()
+			cs.Stop()
 			return nil, fmt.Errorf("create consumer for partition %d: %w", p, err)
 		}
 		cs.wg.Add(1)
@@ -67,10 +69,13 @@ func (q *Queue) Consume(ctx context.Context, h Handler, depth func(partition int
 	return cs, nil
 }
 
-// Stop ends the consumers after the batch each one is applying, and waits.
+// Stop ends the consumers after the batch each one is applying, purges what
+// they applied, and waits.
 func (cs *Consumers) Stop() {
 	cs.cancel()
 	cs.wg.Wait()
+	cs.stopPurge() // its last round sees every batch applied
+	<-cs.purged
 }
 
 // freshConsumer creates partition p's durable consumer. As the sole
@@ -87,11 +92,11 @@ func (q *Queue) freshConsumer(ctx context.Context, p int) (jetstream.Consumer, e
 				return nil, fmt.Errorf("reset consumer %s: %w", name, err)
 			}
 		}
-		if err := q.stream.DeleteConsumer(ctx, name); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
+		if err := q.streams[p].DeleteConsumer(ctx, name); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
 			return nil, fmt.Errorf("reset consumer %s: %w", name, err)
 		}
 	}
-	return q.stream.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{
+	return q.streams[p].CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{
 		Durable:       name,
 		Description:   "usher processor, partition " + strconv.Itoa(p),
 		FilterSubject: q.subject(p),

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"sync"
 	"time"
 
@@ -130,12 +131,15 @@ func (q *Queue) probeWrite(ctx context.Context) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
 	defer cancel()
-	ack, err := q.js.Publish(ctx, q.probeSubject(), []byte("{}"))
-	if err != nil {
-		return fmt.Errorf("%w: probe write to stream: %w", usher.ErrTransient, err)
-	}
-	if err := q.stream.DeleteMsg(ctx, ack.Sequence); err != nil && !errors.Is(err, jetstream.ErrMsgNotFound) {
-		return fmt.Errorf("%w: delete probe message: %w", usher.ErrTransient, err)
+	for i, st := range q.distinctStreams() {
+		subject := q.probeSubject(i)
+		ack, err := q.js.Publish(ctx, subject, []byte("{}"))
+		if err != nil {
+			return fmt.Errorf("%w: probe write to %s: %w", usher.ErrTransient, subject, err)
+		}
+		if err := st.DeleteMsg(ctx, ack.Sequence); err != nil && !errors.Is(err, jetstream.ErrMsgNotFound) {
+			return fmt.Errorf("%w: delete probe message: %w", usher.ErrTransient, err)
+		}
 	}
 	return nil
 }
@@ -161,13 +165,22 @@ func (q *Queue) watchWrites() {
 	}
 }
 
-func (q *Queue) probeSubject() string { return q.cfg.Namespace + ".in.probe" }
+// probeSubject is the readiness probe's subject in the i-th of the distinct
+// streams: partition i's stream, or the single stream of an earlier usher.
+func (q *Queue) probeSubject(i int) string {
+	if q.legacy {
+		return q.cfg.Namespace + ".in.probe"
+	}
+	return q.cfg.Namespace + ".probe." + strconv.Itoa(i)
+}
 
 // purgeProbes removes probe messages that a crash left between their write
 // and their deletion.
 func (q *Queue) purgeProbes(ctx context.Context) error {
-	if err := q.stream.Purge(ctx, jetstream.WithPurgeSubject(q.probeSubject())); err != nil {
-		return fmt.Errorf("purge probe messages: %w", err)
+	for i, st := range q.distinctStreams() {
+		if err := st.Purge(ctx, jetstream.WithPurgeSubject(q.probeSubject(i))); err != nil {
+			return fmt.Errorf("purge probe messages: %w", err)
+		}
 	}
 	return nil
 }

@@ -57,7 +57,7 @@ func (q *Queue) purgeApplied(ctx context.Context) {
 			if seq <= purged[p] {
 				continue
 			}
-			if err := q.purgeThrough(ctx, p, seq); err != nil {
+			if err := q.purgeThrough(ctx, q.streams[p], p, seq); err != nil {
 				if !failing && ctx.Err() == nil {
 					q.log.Warn("purging applied messages from the stream failed; retrying", "partition", p, "err", err)
 				}
@@ -86,10 +86,10 @@ func (q *Queue) purgeApplied(ctx context.Context) {
 	}
 }
 
-// purgeThrough removes partition p's messages up to and including seq: one
-// write to the stream, whatever their number.
-func (q *Queue) purgeThrough(ctx context.Context, p int, seq uint64) error {
-	if err := q.stream.Purge(ctx, jetstream.WithPurgeSubject(q.subject(p)), jetstream.WithPurgeSequence(seq+1)); err != nil {
+// purgeThrough removes partition p's messages up to and including seq from
+// its stream st: one write, whatever their number.
+func (q *Queue) purgeThrough(ctx context.Context, st jetstream.Stream, p int, seq uint64) error {
+	if err := st.Purge(ctx, jetstream.WithPurgeSubject(q.subject(p)), jetstream.WithPurgeSequence(seq+1)); err != nil {
 		return fmt.Errorf("purge %s through sequence %d: %w", q.subject(p), seq, err)
 	}
 	return nil
@@ -99,20 +99,20 @@ func (q *Queue) purgeThrough(ctx context.Context, p int, seq uint64) error {
 // ack floor) or this process has applied, before the consumer is created
 // anew: a fresh consumer delivers the partition from its first message.
 func (q *Queue) purgeAcknowledged(ctx context.Context, p int) error {
-	floor, err := q.ackFloor(ctx, p)
+	floor, err := q.ackFloor(ctx, q.streams[p], p)
 	if err != nil {
 		return err
 	}
 	if floor = max(floor, q.applied.get(p)); floor == 0 {
 		return nil
 	}
-	return q.purgeThrough(ctx, p, floor)
+	return q.purgeThrough(ctx, q.streams[p], p, floor)
 }
 
-// ackFloor returns the stream sequence through which partition p's consumer
-// has every message acknowledged, 0 when it does not exist.
-func (q *Queue) ackFloor(ctx context.Context, p int) (uint64, error) {
-	c, err := q.stream.Consumer(ctx, q.consumerName(p))
+// ackFloor returns the sequence of stream st through which partition p's
+// consumer has every message acknowledged, 0 when it does not exist.
+func (q *Queue) ackFloor(ctx context.Context, st jetstream.Stream, p int) (uint64, error) {
+	c, err := st.Consumer(ctx, q.consumerName(p))
 	if errors.Is(err, jetstream.ErrConsumerNotFound) {
 		return 0, nil
 	}
@@ -126,7 +126,7 @@ func (q *Queue) ackFloor(ctx context.Context, p int) (uint64, error) {
 // (undelivered plus delivered and unacknowledged), and false when the
 // consumer does not exist yet.
 func (q *Queue) consumerBacklog(ctx context.Context, p int) (uint64, bool, error) {
-	c, err := q.stream.Consumer(ctx, q.consumerName(p))
+	c, err := q.streams[p].Consumer(ctx, q.consumerName(p))
 	if errors.Is(err, jetstream.ErrConsumerNotFound) {
 		return 0, false, nil
 	}

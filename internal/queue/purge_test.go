@@ -41,9 +41,13 @@ func enqueueN(t *testing.T, q *Queue, from, n int) {
 // streamMessages counts the event messages the stream holds, applied or not.
 func streamMessages(t *testing.T, q *Queue) uint64 {
 	t.Helper()
-	n, err := q.eventMessages(context.Background(), q.stream)
-	if err != nil {
-		t.Fatal(err)
+	var n uint64
+	for _, st := range q.distinctStreams() {
+		m, err := q.eventMessages(context.Background(), st)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n += m
 	}
 	return n
 }
@@ -167,55 +171,68 @@ func TestAFreshConsumerStartsAfterTheAcknowledged(t *testing.T) {
 	}
 }
 
-// TestAWorkQueueStreamIsKeptUntilEmpty: a stream an earlier usher created as
-// a work queue keeps its retention while it holds events (NATS cannot change
-// it, and they must not be lost), is consumed as before, and is replaced by
-// a limits stream at the first start that finds it empty.
-func TestAWorkQueueStreamIsKeptUntilEmpty(t *testing.T) {
+// TestTheSingleStreamOfAnEarlierUsherIsKeptUntilEmpty: the single
+// work-queue stream an earlier usher kept every partition in stays in use
+// while it holds events (NATS cannot change its retention, and they must
+// not be lost), is consumed as before, and is replaced by a stream per
+// partition at the first start that finds it empty.
+func TestTheSingleStreamOfAnEarlierUsherIsKeptUntilEmpty(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	dir := t.TempDir()
-	q := openEmbedded(t, dir, Config{Partitions: 1}, nil)
-	cfg := q.streamConfig()
-	if err := q.js.DeleteStream(ctx, cfg.Name); err != nil {
+	q := openEmbedded(t, dir, Config{Partitions: 2}, nil)
+	for p := range 2 {
+		if err := q.js.DeleteStream(ctx, q.streamName(p)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := q.js.CreateStream(ctx, q.legacyStreamConfig(jetstream.WorkQueuePolicy)); err != nil {
 		t.Fatal(err)
 	}
-	cfg.Retention = jetstream.WorkQueuePolicy
-	s, err := q.js.CreateStream(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
+	for i := range 6 {
+		ev := &usher.InboundEvent{Source: "s", ID: fmt.Sprintf("e%03d", i), OrderID: fmt.Sprintf("ord_%d", i), ReceivedAt: time.Now()}
+		if err := q.Enqueue(ctx, ev); err != nil {
+			t.Fatal(err)
+		}
 	}
-	q.stream = s
-	enqueueN(t, q, 0, 3)
 	q.Close()
 
 	var log strings.Builder
 	var logMu sync.Mutex
-	q = openEmbedded(t, dir, Config{Partitions: 1}, slog.New(slog.NewTextHandler(lockedWriter{&logMu, &log}, nil)))
-	if q.retention != jetstream.WorkQueuePolicy {
-		t.Fatalf("a work-queue stream holding events opened with retention %s", q.retention)
+	q = openEmbedded(t, dir, Config{Partitions: 2}, slog.New(slog.NewTextHandler(lockedWriter{&logMu, &log}, nil)))
+	if !q.legacy || q.retention != jetstream.WorkQueuePolicy {
+		t.Fatalf("the single work-queue stream holding events opened as legacy=%t with retention %s", q.legacy, q.retention)
 	}
 	logMu.Lock()
-	if !strings.Contains(log.String(), "keeps its work-queue retention") {
-		t.Errorf("nothing logged about the kept retention: %s", log.String())
+	if !strings.Contains(log.String(), "stays in use until a start finds it empty") {
+		t.Errorf("nothing logged about the kept stream: %s", log.String())
 	}
 	logMu.Unlock()
-	if got := consumeAll(t, q, 3); strings.Join(got, ",") != "e000,e001,e002" {
-		t.Fatalf("applied %v from the work-queue stream", got)
+	if err := q.Ready(ctx); err != nil {
+		t.Fatalf("readiness on the single stream: %v", err)
+	}
+	if got := consumeAll(t, q, 6); len(got) != 6 {
+		t.Fatalf("applied %v from the single stream", got)
 	}
 	if n := streamMessages(t, q); n != 0 {
 		t.Fatalf("the work-queue stream holds %d messages after they were applied", n)
 	}
 	q.Close()
 
-	q = openEmbedded(t, dir, Config{Partitions: 1}, nil)
+	q = openEmbedded(t, dir, Config{Partitions: 2}, nil)
 	defer q.Close()
-	if q.retention != jetstream.LimitsPolicy {
-		t.Fatalf("the emptied work-queue stream was not replaced: retention %s", q.retention)
+	if q.legacy || q.retention != jetstream.LimitsPolicy {
+		t.Fatalf("the emptied single stream was not replaced: legacy=%t, retention %s", q.legacy, q.retention)
 	}
-	enqueueN(t, q, 3, 2)
-	if got := consumeAll(t, q, 2); strings.Join(got, ",") != "e003,e004" {
-		t.Fatalf("applied %v from the new stream", got)
+	if _, err := q.js.Stream(ctx, q.legacyStreamName()); err == nil {
+		t.Fatal("the single stream still exists beside the partitions' streams")
+	}
+	if err := q.Ready(ctx); err != nil {
+		t.Fatalf("readiness on the partitions' streams: %v", err)
+	}
+	enqueueN(t, q, 6, 2)
+	if got := consumeAll(t, q, 2); strings.Join(got, ",") != "e006,e007" {
+		t.Fatalf("applied %v from the new streams", got)
 	}
 }
 
@@ -271,7 +288,7 @@ func TestAcknowledgedMessagesOfARemovedPartitionAreNoBacklog(t *testing.T) {
 		t.Fatalf("Open with 2 partitions over one unacknowledged message on partition 3: %v", err)
 	}
 	q = openEmbedded(t, dir, Config{Partitions: 4}, nil)
-	if cons, err = q.stream.Consumer(ctx, q.consumerName(3)); err != nil {
+	if cons, err = q.streams[3].Consumer(ctx, q.consumerName(3)); err != nil {
 		t.Fatal(err)
 	}
 	ack()

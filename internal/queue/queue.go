@@ -29,8 +29,9 @@ type Config struct {
 	// Embedded configures the embedded server when URL is empty.
 	Embedded EmbeddedConfig
 	// Namespace names everything usher creates in NATS, so that several
-	// deployments can share one cluster: stream <NAMESPACE>_INBOUND, subjects
-	// <namespace>.in.<partition>, consumers <namespace>-processor-<partition>.
+	// deployments can share one cluster: streams <NAMESPACE>_INBOUND_<partition>,
+	// subjects <namespace>.in.<partition> and <namespace>.probe.<partition>,
+	// consumers <namespace>-processor-<partition>.
 	// Letters, digits, _ and - only. Default usher.
 	Namespace string
 	// Partitions is the fixed number of partitions. Default 8. Changing it on a
@@ -44,8 +45,8 @@ type Config struct {
 	// cap) to this configuration; without it Open refuses to run with
 	// ErrStreamMismatch. The embedded server always reconciles.
 	Reconcile bool
-	// MaxBytes caps the stream; when full it refuses new messages and the
-	// receiver answers 503. Default 1 GiB.
+	// MaxBytes caps the streams, shared evenly by the partitions; a full
+	// stream refuses new messages and the receiver answers 503. Default 1 GiB.
 	MaxBytes int64
 	// MaxBatchEvents and MaxBatchBytes bound one group-commit write.
 	// Defaults 256 events, 512 KiB.
@@ -136,12 +137,15 @@ func (c Config) Validate() error {
 
 // Queue is a connection to the inbound stream.
 type Queue struct {
-	cfg      Config
-	log      *slog.Logger
-	emb      *embedded // nil with an external server
-	nc       *nats.Conn
-	js       jetstream.JetStream
-	stream   jetstream.Stream
+	cfg Config
+	log *slog.Logger
+	emb *embedded // nil with an external server
+	nc  *nats.Conn
+	js  jetstream.JetStream
+	// streams holds each partition's stream; with the single stream of an
+	// earlier usher (legacy) every entry is that stream.
+	streams  []jetstream.Stream
+	legacy   bool
 	batchers []*batcher
 	onBatch  func(events int)
 	health   health
@@ -187,7 +191,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger, onBatch func(events
 		q.Close()
 		return nil, fmt.Errorf("jetstream: %w", err)
 	}
-	if err := q.ensureStream(ctx); err != nil {
+	if err := q.ensureStreams(ctx); err != nil {
 		q.Close()
 		return nil, err
 	}
@@ -226,8 +230,8 @@ func (q *Queue) startWorkers() {
 	}
 }
 
-// checkPartitions refuses to run with fewer partitions than the stream holds
-// unapplied messages for: those messages would never be consumed. On a
+// checkPartitions refuses to run with fewer partitions than the streams
+// hold unapplied messages for: those messages would never be consumed. On a
 // limits stream, what the consumers of those partitions acknowledged is
 // purged first.
 func (q *Queue) checkPartitions(ctx context.Context) error {
@@ -235,13 +239,13 @@ func (q *Queue) checkPartitions(ctx context.Context) error {
 	if refusal == nil || extra == nil || !q.purges() {
 		return refusal
 	}
-	for p := range extra {
-		floor, err := q.ackFloor(ctx, p)
+	for p, st := range extra {
+		floor, err := q.ackFloor(ctx, st, p)
 		if err != nil {
 			return err
 		}
 		if floor > 0 {
-			if err := q.purgeThrough(ctx, p, floor); err != nil {
+			if err := q.purgeThrough(ctx, st, p, floor); err != nil {
 				return err
 			}
 		}
@@ -250,22 +254,45 @@ func (q *Queue) checkPartitions(ctx context.Context) error {
 	return refusal
 }
 
-// extraPartitions returns the partitions beyond the configured ones that
-// hold messages, with an error saying so when there are any (extra is nil
-// when the stream could not be read).
-func (q *Queue) extraPartitions(ctx context.Context) (map[int]uint64, error) {
-	info, err := q.stream.Info(ctx, jetstream.WithSubjectFilter(q.cfg.Namespace+".in.*"))
-	if err != nil {
-		return nil, fmt.Errorf("stream info: %w", err)
-	}
-	extra := map[int]uint64{}
+// extraPartitions returns the streams of the partitions beyond the
+// configured ones that hold messages, with an error saying so when there
+// are any (extra is nil when the streams could not be read).
+func (q *Queue) extraPartitions(ctx context.Context) (map[int]jetstream.Stream, error) {
+	extra := map[int]jetstream.Stream{}
 	var refusal error
-	for subject, n := range info.State.Subjects {
-		p, err := strconv.Atoi(subject[strings.LastIndexByte(subject, '.')+1:])
-		if err == nil && p >= q.cfg.Partitions && n > 0 {
-			extra[p] = n
-			refusal = fmt.Errorf("the stream holds %d unprocessed batches on partition %d, beyond the %d configured: start with --partitions %d until they drain", n, p, q.cfg.Partitions, p+1)
+	found := func(st jetstream.Stream, p int, n uint64) {
+		extra[p] = st
+		refusal = fmt.Errorf("the stream holds %d unprocessed batches on partition %d, beyond the %d configured: start with --partitions %d until they drain", n, p, q.cfg.Partitions, p+1)
+	}
+	if q.legacy {
+		info, err := q.streams[0].Info(ctx, jetstream.WithSubjectFilter(q.cfg.Namespace+".in.*"))
+		if err != nil {
+			return nil, fmt.Errorf("stream info: %w", err)
 		}
+		for subject, n := range info.State.Subjects {
+			p, err := strconv.Atoi(subject[strings.LastIndexByte(subject, '.')+1:])
+			if err == nil && p >= q.cfg.Partitions && n > 0 {
+				found(q.streams[0], p, n)
+			}
+		}
+		return extra, refusal
+	}
+	names := q.js.StreamNames(ctx, jetstream.WithStreamListSubject(q.cfg.Namespace+".in.*"))
+	for name := range names.Name() {
+		p, err := strconv.Atoi(strings.TrimPrefix(name, q.legacyStreamName()+"_"))
+		if err != nil || p < q.cfg.Partitions || name != q.streamName(p) {
+			continue
+		}
+		st, err := q.js.Stream(ctx, name)
+		if err != nil {
+			return nil, fmt.Errorf("stream %s: %w", name, err)
+		}
+		if n := st.CachedInfo().State.Msgs; n > 0 {
+			found(st, p, n)
+		}
+	}
+	if err := names.Err(); err != nil {
+		return nil, fmt.Errorf("list streams: %w", err)
 	}
 	return extra, refusal
 }
@@ -314,8 +341,10 @@ func (q *Queue) Ping(ctx context.Context) error {
 	if q.nc.Status() != nats.CONNECTED {
 		return fmt.Errorf("%w: nats connection %s", usher.ErrTransient, q.nc.Status())
 	}
-	if _, err := q.stream.Info(ctx); err != nil {
-		return fmt.Errorf("%w: stream info: %w", usher.ErrTransient, err)
+	for _, s := range q.distinctStreams() {
+		if _, err := s.Info(ctx); err != nil {
+			return fmt.Errorf("%w: stream info: %w", usher.ErrTransient, err)
+		}
 	}
 	return nil
 }
@@ -361,24 +390,28 @@ func (q *Queue) PartitionPending(ctx context.Context) ([]uint64, error) {
 	return pending, err
 }
 
-// backlog returns each partition's unapplied messages, and the messages of
-// partitions beyond the configured ones (stranded: no consumer reads them).
-// On a limits stream a partition's messages include the applied ones not
-// yet purged; its consumer, where it exists, tells how many are left.
+// backlog returns each partition's unapplied messages, and, in the single
+// stream of an earlier usher, the messages of partitions beyond the
+// configured ones (stranded: no consumer reads them; with a stream per
+// partition, Open refuses such streams). On a limits stream a partition's
+// messages include the applied ones not yet purged; its consumer, where it
+// exists, tells how many are left.
 func (q *Queue) backlog(ctx context.Context) (pending []uint64, stranded uint64, err error) {
-	info, err := q.stream.Info(ctx, jetstream.WithSubjectFilter(q.cfg.Namespace+".in.*"))
-	if err != nil {
-		return nil, 0, fmt.Errorf("stream info: %w", err)
-	}
 	pending = make([]uint64, q.cfg.Partitions)
-	for subject, n := range info.State.Subjects {
-		p, err := strconv.Atoi(subject[strings.LastIndexByte(subject, '.')+1:])
-		switch {
-		case err != nil: // the readiness probe
-		case p < q.cfg.Partitions:
-			pending[p] = n
-		default:
-			stranded += n
+	for _, st := range q.distinctStreams() {
+		info, err := st.Info(ctx, jetstream.WithSubjectFilter(q.cfg.Namespace+".in.*"))
+		if err != nil {
+			return nil, 0, fmt.Errorf("stream info: %w", err)
+		}
+		for subject, n := range info.State.Subjects {
+			p, err := strconv.Atoi(subject[strings.LastIndexByte(subject, '.')+1:])
+			switch {
+			case err != nil: // the readiness probe
+			case p < q.cfg.Partitions:
+				pending[p] = n
+			default:
+				stranded += n
+			}
 		}
 	}
 	if !q.purges() {

@@ -33,7 +33,9 @@ func BenchmarkPublishBesideAcks(b *testing.B) {
 	}
 }
 
-func benchPublishBesideAcks(b *testing.B, retention jetstream.RetentionPolicy) {
+// syncedJetStream starts an embedded JetStream server that fsyncs every
+// write before acknowledging it (usher's default) and connects in-process.
+func syncedJetStream(b *testing.B) jetstream.JetStream {
 	ns, err := queue.StartEmbedded(queue.EmbeddedConfig{DataDir: b.TempDir(), SyncAlways: true}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		b.Fatal(err)
@@ -48,6 +50,11 @@ func benchPublishBesideAcks(b *testing.B, retention jetstream.RetentionPolicy) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	return js
+}
+
+func benchPublishBesideAcks(b *testing.B, retention jetstream.RetentionPolicy) {
+	js := syncedJetStream(b)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	stream, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "BENCH", Subjects: []string{"bench.*"}, Retention: retention, Storage: jetstream.FileStorage})

@@ -134,7 +134,8 @@ func TestStreamMismatchRefusesToStartUnlessReconciled(t *testing.T) {
 	if !errors.Is(err, queue.ErrStreamMismatch) {
 		t.Fatalf("open with another size cap: %v, want ErrStreamMismatch", err)
 	}
-	if want := "max_bytes: expected 2097152, found 1048576"; !strings.Contains(err.Error(), want) {
+	// The two partitions share the cap: each stream gets half.
+	if want := "max_bytes: expected 1048576, found 524288"; !strings.Contains(err.Error(), want) {
 		t.Errorf("error %q does not say %q", err, want)
 	}
 	if _, err := openExternal(t, url, queue.Config{Partitions: 2, MaxBytes: 2 << 20, Reconcile: true}, &log); err != nil {

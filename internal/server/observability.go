@@ -28,8 +28,8 @@ type capacityCollector struct {
 
 func newCapacityCollector(q *queue.Queue, db *store.DB, dataDir string, log *slog.Logger) *capacityCollector {
 	return &capacityCollector{q: q, db: db, dataDir: dataDir, log: log,
-		queueBytes: prometheus.NewDesc("usher_queue_bytes", "Bytes held by the inbound stream, read at scrape time.", nil, nil),
-		queueMax:   prometheus.NewDesc("usher_queue_max_bytes", "Cap of the inbound stream in bytes; when full, webhooks are answered 503.", nil, nil),
+		queueBytes: prometheus.NewDesc("usher_queue_bytes", "Bytes held by the fullest of the inbound partitions' streams (by share of its cap), read at scrape time.", nil, nil),
+		queueMax:   prometheus.NewDesc("usher_queue_max_bytes", "Cap in bytes of the stream usher_queue_bytes reads; when full, webhooks of its partition are answered 503.", nil, nil),
 		diskFree:   prometheus.NewDesc("usher_data_dir_free_bytes", "Bytes available to usher on the file system of the data directory.", nil, nil),
 		diskSize:   prometheus.NewDesc("usher_data_dir_size_bytes", "Size in bytes of the file system of the data directory.", nil, nil),
 		subs:       prometheus.NewDesc("usher_subscriptions", "Subscriptions by status (active, paused, disabled).", []string{"status"}, nil),

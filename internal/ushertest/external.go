@@ -80,8 +80,12 @@ func NATSURL(t testing.TB) (natsURL, namespace string) {
 	t.Cleanup(func() {
 		defer nc.Close()
 		js, err := nc.JetStream()
-		if err == nil {
-			_ = js.DeleteStream(strings.ToUpper(namespace) + "_INBOUND")
+		if err != nil {
+			return
+		}
+		// The single stream of earlier versions and one per partition.
+		for name := range js.StreamNames(nats.StreamListFilter(namespace + ".>")) {
+			_ = js.DeleteStream(name)
 		}
 	})
 	return natsURL, namespace
