@@ -1,5 +1,5 @@
-// Package queue is usher's durable inbound queue on NATS JetStream: one
-// stream whose subjects are partitioned by order, written with group commit
+// Package queue is usher's durable inbound queue on NATS JetStream: events
+// partitioned by order, a stream per partition, written with group commit
 // (many concurrently accepted webhooks made durable by one stream write),
 // read by one ordered consumer per partition and purged of what the
 // consumers have applied.
@@ -135,7 +135,7 @@ func (c Config) Validate() error {
 	return nil
 }
 
-// Queue is a connection to the inbound stream.
+// Queue is a connection to the inbound streams.
 type Queue struct {
 	cfg Config
 	log *slog.Logger
