@@ -265,13 +265,12 @@ func (q *Queue) extraPartitions(ctx context.Context) (map[int]jetstream.Stream, 
 		refusal = fmt.Errorf("the stream holds %d unprocessed batches on partition %d, beyond the %d configured: start with --partitions %d until they drain", n, p, q.cfg.Partitions, p+1)
 	}
 	if q.legacy {
-		info, err := q.streams[0].Info(ctx, jetstream.WithSubjectFilter(q.cfg.Namespace+".in.*"))
+		counts, err := q.partitionMessages(ctx, q.streams[0])
 		if err != nil {
-			return nil, fmt.Errorf("stream info: %w", err)
+			return nil, err
 		}
-		for subject, n := range info.State.Subjects {
-			p, err := strconv.Atoi(subject[strings.LastIndexByte(subject, '.')+1:])
-			if err == nil && p >= q.cfg.Partitions && n > 0 {
+		for p, n := range counts {
+			if p >= q.cfg.Partitions && n > 0 {
 				found(q.streams[0], p, n)
 			}
 		}
@@ -399,17 +398,14 @@ func (q *Queue) PartitionPending(ctx context.Context) ([]uint64, error) {
 func (q *Queue) backlog(ctx context.Context) (pending []uint64, stranded uint64, err error) {
 	pending = make([]uint64, q.cfg.Partitions)
 	for _, st := range q.distinctStreams() {
-		info, err := st.Info(ctx, jetstream.WithSubjectFilter(q.cfg.Namespace+".in.*"))
+		counts, err := q.partitionMessages(ctx, st)
 		if err != nil {
-			return nil, 0, fmt.Errorf("stream info: %w", err)
+			return nil, 0, err
 		}
-		for subject, n := range info.State.Subjects {
-			p, err := strconv.Atoi(subject[strings.LastIndexByte(subject, '.')+1:])
-			switch {
-			case err != nil: // the readiness probe
-			case p < q.cfg.Partitions:
+		for p, n := range counts {
+			if p < q.cfg.Partitions {
 				pending[p] = n
-			default:
+			} else {
 				stranded += n
 			}
 		}

@@ -170,17 +170,31 @@ func (q *Queue) useLegacy(ctx context.Context, s jetstream.Stream) error {
 // eventMessages counts the messages of s holding events: all of them but
 // readiness probes.
 func (q *Queue) eventMessages(ctx context.Context, s jetstream.Stream) (uint64, error) {
-	info, err := s.Info(ctx, jetstream.WithSubjectFilter(q.cfg.Namespace+".in.*"))
+	counts, err := q.partitionMessages(ctx, s)
 	if err != nil {
-		return 0, fmt.Errorf("stream info: %w", err)
+		return 0, err
 	}
 	var n uint64
-	for subject, msgs := range info.State.Subjects {
-		if _, err := strconv.Atoi(subject[strings.LastIndexByte(subject, '.')+1:]); err == nil {
-			n += msgs
-		}
+	for _, msgs := range counts {
+		n += msgs
 	}
 	return n, nil
+}
+
+// partitionMessages counts the messages of s by the partition of their
+// subject, <namespace>.in.<p>; the readiness probe's are not counted.
+func (q *Queue) partitionMessages(ctx context.Context, s jetstream.Stream) (map[int]uint64, error) {
+	info, err := s.Info(ctx, jetstream.WithSubjectFilter(q.cfg.Namespace+".in.*"))
+	if err != nil {
+		return nil, fmt.Errorf("stream info: %w", err)
+	}
+	counts := make(map[int]uint64, len(info.State.Subjects))
+	for subject, n := range info.State.Subjects {
+		if p, err := strconv.Atoi(subject[strings.LastIndexByte(subject, '.')+1:]); err == nil {
+			counts[p] += n
+		}
+	}
+	return counts, nil
 }
 
 // distinctStreams returns the streams in use, each once.
