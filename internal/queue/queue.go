@@ -335,19 +335,6 @@ func (q *Queue) PartitionOf(ev *usher.InboundEvent) int {
 	return Partition(key, q.cfg.Partitions)
 }
 
-// Ping checks that the connection is up and JetStream answers.
-func (q *Queue) Ping(ctx context.Context) error {
-	if q.nc.Status() != nats.CONNECTED {
-		return fmt.Errorf("%w: nats connection %s", usher.ErrTransient, q.nc.Status())
-	}
-	for _, s := range q.distinctStreams() {
-		if _, err := s.Info(ctx); err != nil {
-			return fmt.Errorf("%w: stream info: %w", usher.ErrTransient, err)
-		}
-	}
-	return nil
-}
-
 // Close stops the writers (failing writes still waiting), drains the
 // connection and stops the embedded server. Consumers must be stopped first.
 func (q *Queue) Close() {
