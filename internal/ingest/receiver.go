@@ -159,24 +159,8 @@ func acceptedBody(source, id, typ string) []byte {
 }
 
 func (rc *Receiver) receive(r *http.Request, name string, now time.Time) (*usher.InboundEvent, error) {
-	if r.Method != http.MethodPost {
-		return nil, usher.Errorf(usher.CodeMethodNotAllowed, "webhooks are POSTed")
-	}
-	src, err := rc.sources.get(r.Context(), name)
+	src, err := rc.admit(r, name, now)
 	if err != nil {
-		return nil, err
-	}
-	client, err := clientAddr(r, rc.cfg.TrustedProxies)
-	if err != nil {
-		return nil, err
-	}
-	if !src.policy.allows(client) {
-		return nil, usher.Errorf(usher.CodeAddressNotAllowed, "address %s is not on the allowlist of source %q", client, name)
-	}
-	if err := take(rc.limiters.get(name, src.rate, src.burst), now); err != nil {
-		return nil, err
-	}
-	if err := checkContentType(r.Header.Get("Content-Type")); err != nil {
 		return nil, err
 	}
 	limit := rc.cfg.MaxBodyBytes
@@ -218,6 +202,33 @@ func (rc *Receiver) receive(r *http.Request, name string, now time.Time) (*usher
 		return nil, err
 	}
 	return ev, nil
+}
+
+// admit runs the checks that need no body: the method, the source, its
+// address allowlist, its rate limit and the media type. It returns the
+// source whose secrets verify the body.
+func (rc *Receiver) admit(r *http.Request, name string, now time.Time) (*source, error) {
+	if r.Method != http.MethodPost {
+		return nil, usher.Errorf(usher.CodeMethodNotAllowed, "webhooks are POSTed")
+	}
+	src, err := rc.sources.get(r.Context(), name)
+	if err != nil {
+		return nil, err
+	}
+	client, err := clientAddr(r, rc.cfg.TrustedProxies)
+	if err != nil {
+		return nil, err
+	}
+	if !src.policy.allows(client) {
+		return nil, usher.Errorf(usher.CodeAddressNotAllowed, "address %s is not on the allowlist of source %q", client, name)
+	}
+	if err := take(rc.limiters.get(name, src.rate, src.burst), now); err != nil {
+		return nil, err
+	}
+	if err := checkContentType(r.Header.Get("Content-Type")); err != nil {
+		return nil, err
+	}
+	return src, nil
 }
 
 func (rc *Receiver) reject(w http.ResponseWriter, r *http.Request, name string, err error) {
