@@ -171,7 +171,13 @@ func (q *Queue) probeSubject(i int) string {
 	if q.legacy {
 		return q.cfg.Namespace + ".in.probe"
 	}
-	return q.cfg.Namespace + ".probe." + strconv.Itoa(i)
+	return q.partitionProbeSubject(i)
+}
+
+// partitionProbeSubject is the readiness probe's subject in partition p's
+// stream.
+func (q *Queue) partitionProbeSubject(p int) string {
+	return q.cfg.Namespace + ".probe." + strconv.Itoa(p)
 }
 
 // purgeProbes removes probe messages that a crash left between their write

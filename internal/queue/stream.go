@@ -47,7 +47,7 @@ func (q *Queue) partitionStreamConfig(p int) jetstream.StreamConfig {
 	return jetstream.StreamConfig{
 		Name:        q.streamName(p),
 		Description: "usher inbound webhooks, partition " + strconv.Itoa(p) + " of the orders",
-		Subjects:    []string{q.subject(p), q.cfg.Namespace + ".probe." + strconv.Itoa(p)}, // see probeSubject
+		Subjects:    []string{q.subject(p), q.partitionProbeSubject(p)},
 		Retention:   jetstream.LimitsPolicy,
 		Storage:     jetstream.FileStorage,
 		Discard:     jetstream.DiscardNew,
