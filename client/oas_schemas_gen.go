@@ -793,7 +793,8 @@ type CreateTokenReq struct {
 	// A token grants only scopes the caller's token holds itself; "" only from a "" token (403 otherwise).
 	Scopes      []string  `json:"scopes"`
 	Description OptString `json:"description"`
-	// A positive duration; the token expires this long after creation (default never).
+	// A positive duration; the token expires this long after creation (default never). A caller whose
+	// token expires must give an expiry no later than its own (403 otherwise).
 	ExpiresIn OptString `json:"expires_in"`
 	// A future time the token expires at; not with expires_in.
 	ExpiresAt OptDateTime `json:"expires_at"`

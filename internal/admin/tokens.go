@@ -89,6 +89,17 @@ func mayManage(r *http.Request, verb string, scopes []string) error {
 	return nil
 }
 
+// mayLast refuses a token that would outlive the caller's own: a grant
+// that expires cannot mint itself a longer-lived or permanent copy.
+func mayLast(r *http.Request, expires time.Time) error {
+	p, _ := auth.PrincipalFrom(r.Context())
+	if p.MayLast(expires) {
+		return nil
+	}
+	return usher.Errorf(usher.CodeForbidden, "a token may not outlive the token that creates it; this token expires at %s: give expires_at or expires_in at or before then",
+		p.ExpiresAt.UTC().Format(time.RFC3339))
+}
+
 func (a *API) handleCreateToken() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var req createTokenRequest
@@ -100,6 +111,9 @@ func (a *API) handleCreateToken() http.Handler {
 		expires, err := req.expiry(now)
 		if err == nil {
 			err = mayManage(r, "grant", req.Scopes)
+		}
+		if err == nil {
+			err = mayLast(r, expires)
 		}
 		if err != nil {
 			problem.Fail(w, r, err)

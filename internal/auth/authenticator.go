@@ -73,5 +73,5 @@ func (a *Authenticator) Authenticate(r *http.Request) (Principal, error) {
 			a.log.Warn("token last-used time not recorded", "token_id", t.ID, "err", err)
 		}
 	}
-	return Principal{TokenID: t.ID, Scopes: t.Scopes}, nil
+	return Principal{TokenID: t.ID, Scopes: t.Scopes, ExpiresAt: t.ExpiresAt}, nil
 }

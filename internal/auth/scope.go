@@ -10,6 +10,7 @@ import (
 	"context"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/usherhq/usher"
 )
@@ -69,6 +70,9 @@ func ValidScope(s string) bool {
 type Principal struct {
 	TokenID string
 	Scopes  []string
+	// ExpiresAt is when the caller's token expires, zero for never. A
+	// token it creates may not outlive it (MayLast).
+	ExpiresAt time.Time
 }
 
 // Has reports whether the principal holds scope: "*" holds every scope;
@@ -99,6 +103,16 @@ func (p Principal) MayGrant(scopes []string) (string, bool) {
 		}
 	}
 	return "", true
+}
+
+// MayLast reports whether the principal may create a token that expires at
+// expires (zero for never): not after its own token expires, so a
+// short-lived grant cannot mint itself a longer-lived or permanent copy.
+func (p Principal) MayLast(expires time.Time) bool {
+	if p.ExpiresAt.IsZero() {
+		return true
+	}
+	return !expires.IsZero() && !expires.After(p.ExpiresAt)
 }
 
 type principalKey struct{}

@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -106,6 +107,43 @@ func TestATokenGrantsOnlyScopesItHolds(t *testing.T) {
 	}
 	if status, _ := call(t, s, http.MethodGet, "/v1/tokens", ushertest.AdminToken); status != http.StatusOK {
 		t.Errorf("the * token after the refused revocation: %d, want 200", status)
+	}
+}
+
+// A token that expires cannot mint one that outlives it: a short grant
+// would otherwise make itself permanent, and revoking it would leave the
+// copies alive.
+func TestATokenMintsNoTokenThatOutlivesIt(t *testing.T) {
+	t.Parallel()
+	clock := ushertest.NewClock(time.Now())
+	s := ushertest.Start(t, ushertest.WithClock(clock))
+	_, short := mint(t, s, map[string]any{"scopes": []string{"tokens:write", "orders:read"}, "expires_in": "1h"})
+	for _, req := range []map[string]any{
+		{"scopes": []string{"orders:read"}},
+		{"scopes": []string{"tokens:write", "orders:read"}, "expires_in": "2h"},
+		{"scopes": []string{"orders:read"}, "expires_at": clock.Now().Add(61 * time.Minute)},
+	} {
+		body, _ := json.Marshal(req)
+		r, _ := http.NewRequest(http.MethodPost, s.URL()+"/v1/tokens", bytes.NewReader(body))
+		r.Header.Set("Authorization", "Bearer "+short)
+		r.Header.Set("Content-Type", "application/json")
+		if status, out := s.Do(r); status != http.StatusForbidden || problemOf(t, out).Code != "forbidden" {
+			t.Errorf("a token expiring in 1h minting %v: %d %s, want 403 forbidden", req, status, out)
+		}
+	}
+	var sub struct {
+		ExpiresAt *time.Time `json:"expires_at"`
+	}
+	if status := s.Admin(http.MethodPost, "/v1/tokens", short, map[string]any{"scopes": []string{"orders:read"}, "expires_in": "30m"}, &sub); status != http.StatusCreated || sub.ExpiresAt == nil {
+		t.Fatalf("minting a token that expires first: %d %+v, want 201 with expires_at", status, sub)
+	}
+	if status := s.Admin(http.MethodPost, "/v1/tokens", short, map[string]any{"scopes": []string{"orders:read"}, "expires_at": clock.Now().Add(59 * time.Minute)}, &sub); status != http.StatusCreated {
+		t.Errorf("minting a token that expires before it (expires_at): %d, want 201", status)
+	}
+	// A token without an expiry still mints tokens without one.
+	_, forever := mint(t, s, map[string]any{"scopes": []string{"tokens:write", "orders:read"}})
+	if status := s.Admin(http.MethodPost, "/v1/tokens", forever, map[string]any{"scopes": []string{"orders:read"}}, &sub); status != http.StatusCreated {
+		t.Errorf("a token without expiry minting one without: %d, want 201", status)
 	}
 }
 
