@@ -2,6 +2,7 @@ package delivery
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/url"
 
@@ -40,8 +41,11 @@ func (s *Service) tracedAttempt(ctx context.Context, sub usher.Subscription, key
 	r, tm := s.attempt(ctx, sub, keys, d)
 	switch {
 	case r.err != nil:
-		span.RecordError(r.err)
-		span.SetStatus(codes.Error, r.err.Error())
+		// The transport's own error quotes the whole URL, query included;
+		// record the description the attempt log keeps instead.
+		desc := describeTransport(r.err)
+		span.RecordError(errors.New(desc))
+		span.SetStatus(codes.Error, desc)
 	default:
 		span.SetAttributes(attribute.Int("http.response.status_code", r.status))
 		if r.status >= 400 {

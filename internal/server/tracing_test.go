@@ -2,10 +2,12 @@ package server_test
 
 import (
 	"fmt"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
 
+	otelcodes "go.opentelemetry.io/otel/codes"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
@@ -114,6 +116,53 @@ func TestTraceFollowsAWebhookToItsDeliveries(t *testing.T) {
 		t.Error("no processing transaction links to the receive span")
 	}
 	assertNoPersonalData(t, rec)
+}
+
+// A failed delivery's span names the failure without the subscriber URL's
+// query, which may hold the subscriber's secret (Go's transport errors
+// quote the whole URL).
+func TestTraceOfAFailedDeliveryHoldsNoURLQuery(t *testing.T) {
+	t.Parallel()
+	opt, rec := withRecorder(t)
+	s := ushertest.Start(t, opt)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := ln.Addr().String()
+	_ = ln.Close() // nothing listens there now: every attempt fails to connect
+	const secret = "SUPERSECRET123"
+	subscribe(t, s, map[string]any{"url": "http://" + closed + "/hook?token=" + secret, "event_types": []string{"order.confirmed"}})
+	if status, body := s.Do(s.SignedRequest(ushertest.NewID(), ushertest.Envelope("order.paid", ushertest.Paid("ord_trace_q", 1)))); status != http.StatusAccepted {
+		t.Fatalf("send: %d %s", status, body)
+	}
+	ushertest.Eventually(t, dlvWait, "a failed delivery traced", func() bool {
+		for _, d := range rec.named("usher.deliver") {
+			if d.Status().Code == otelcodes.Error {
+				return true
+			}
+		}
+		return false
+	})
+	for _, d := range rec.named("usher.deliver") {
+		texts := []string{d.Status().Description}
+		for _, e := range d.Events() {
+			for _, kv := range e.Attributes {
+				texts = append(texts, kv.Value.Emit())
+			}
+		}
+		for _, kv := range d.Attributes() {
+			texts = append(texts, kv.Value.Emit())
+		}
+		for _, text := range texts {
+			if strings.Contains(text, secret) {
+				t.Errorf("deliver span holds the URL's query: %q", text)
+			}
+		}
+		if d.Status().Code == otelcodes.Error && !strings.HasPrefix(d.Status().Description, "connect: ") {
+			t.Errorf("deliver span status %q, want the attempt's description (connect: …)", d.Status().Description)
+		}
+	}
 }
 
 // linksTo reports whether one of spans links to sc.
