@@ -107,3 +107,49 @@ func exists(path string) bool {
 	entries, err := os.ReadDir(path)
 	return err == nil && len(entries) > 0
 }
+
+// QueueFile records that the directory's embedded JetStream store holds
+// usher's queue. Once it exists, a missing or emptied store is damage: the
+// events it held were acknowledged to their senders and would be lost.
+const QueueFile = "QUEUE"
+
+// BeforeQueue runs before the embedded queue opens its store, storeDir (a
+// directory in Dir): when QueueFile says an earlier run kept the queue
+// there and storeDir is missing or empty, it refuses with ErrDamaged
+// instead of letting the queue start again empty.
+func (g Guard) BeforeQueue(storeDir string) error {
+	if !exists(filepath.Join(g.Dir, QueueFile)) || exists(filepath.Join(g.Dir, storeDir)) {
+		return nil
+	}
+	return fmt.Errorf("%w: %s kept its queue in %s (see %s), but %s is missing or empty: the events it held "+
+		"were acknowledged and would be lost. usher will not start an empty queue in its place. To recover, restore %s "+
+		"from a backup; to start over and lose them, move the directory aside (mv %s %s.damaged) and start again",
+		ErrDamaged, g.Dir, storeDir, QueueFile, storeDir, filepath.Join(g.Dir, storeDir), g.Dir, g.Dir)
+}
+
+// AfterQueue records, once, that the embedded queue keeps its store in
+// storeDir.
+func (g Guard) AfterQueue(storeDir string) error {
+	path := filepath.Join(g.Dir, QueueFile)
+	if exists(path) {
+		return nil
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, []byte(storeDir+"\n"), 0o600); err != nil {
+		return fmt.Errorf("data directory %s: write %s: %w", g.Dir, QueueFile, err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("data directory %s: write %s: %w", g.Dir, QueueFile, err)
+	}
+	return nil
+}
+
+// KeyFileMissing is the error for a data directory that holds an earlier
+// run's store but not the master key file (path) its secrets were sealed
+// with: a new key would not open them.
+func (g Guard) KeyFileMissing(path string) error {
+	return fmt.Errorf("%w: %s holds an earlier run's store, but its master key %s is missing: a new key would not open "+
+		"the secrets sealed with the old one. Restore %s from a backup, or give the key the store was sealed with "+
+		"(USHER_MASTER_KEY or --master-key-file) as before",
+		ErrDamaged, g.Dir, path, path)
+}

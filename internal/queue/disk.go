@@ -20,7 +20,7 @@ func (c *Config) fitDisk(log *slog.Logger) {
 		return
 	}
 	free := int64(st.Bavail) * int64(st.Bsize)
-	room := (free + dirBytes(filepath.Join(c.Embedded.DataDir, "jetstream"))) / 2
+	room := (free + dirBytes(filepath.Join(c.Embedded.DataDir, StoreDir))) / 2
 	if c.MaxBytes <= room {
 		return
 	}

@@ -26,6 +26,10 @@ type EmbeddedConfig struct {
 	MinFreeBytes int64
 }
 
+// StoreDir is the directory, inside the data directory, where the embedded
+// server keeps its JetStream store.
+const StoreDir = "jetstream"
+
 // StartEmbedded starts a JetStream server inside this process. Its warnings
 // and errors go to log.
 func StartEmbedded(cfg EmbeddedConfig, log *slog.Logger) (*server.Server, error) {
@@ -37,7 +41,7 @@ func startEmbedded(cfg EmbeddedConfig, log *slog.Logger, onWriteError func(why s
 	opts := &server.Options{
 		ServerName:         "usher-embedded",
 		JetStream:          true,
-		StoreDir:           filepath.Join(cfg.DataDir, "jetstream"),
+		StoreDir:           filepath.Join(cfg.DataDir, StoreDir),
 		JetStreamMaxStore:  cfg.MaxStore,
 		JetStreamMaxMemory: 64 << 20,
 		SyncAlways:         cfg.SyncAlways,

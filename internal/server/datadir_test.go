@@ -97,6 +97,56 @@ func TestReplacedStoreIsRefused(t *testing.T) {
 	}
 }
 
+// TestMissingQueueStoreIsRefused: the embedded queue's store deleted while
+// usher was stopped would be recreated empty, losing every acknowledged
+// event it held. usher must refuse to start, say how to recover, and
+// create no queue store.
+func TestMissingQueueStoreIsRefused(t *testing.T) {
+	t.Parallel()
+	s, dir := stoppedWithOrders(t, 1)
+	if s.Config.NATSURL != "" {
+		t.Fatalf("the test usher runs on NATS at %s, want the embedded queue", s.Config.NATSURL)
+	}
+	store := filepath.Join(dir, "jetstream")
+	if err := os.RemoveAll(store); err != nil {
+		t.Fatal(err)
+	}
+	err := startAgain(t, s)
+	if !errors.Is(err, datadir.ErrDamaged) {
+		t.Fatalf("start without its JetStream store: got %v, want a refusal (%v)", err, datadir.ErrDamaged)
+	}
+	for _, want := range []string{store, "backup", "mv "} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("the refusal does not mention %q: %v", want, err)
+		}
+	}
+	if _, err := os.Stat(store); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a refused start created %s (%v)", store, err)
+	}
+}
+
+// TestMissingMasterKeyIsRefused: the data directory's master key deleted
+// while usher was stopped must not be replaced by a new one, which would
+// open none of the secrets sealed with the old.
+func TestMissingMasterKeyIsRefused(t *testing.T) {
+	t.Parallel()
+	s, dir := stoppedWithOrders(t, 1)
+	if s.Config.MasterKey != "" || s.Config.MasterKeyFile != "" {
+		t.Fatal("the test usher is given its master key, want the data directory's own")
+	}
+	path := filepath.Join(dir, "master.key")
+	if err := os.Remove(path); err != nil {
+		t.Fatal(err)
+	}
+	err := startAgain(t, s)
+	if !errors.Is(err, datadir.ErrDamaged) || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), "USHER_MASTER_KEY") {
+		t.Fatalf("start without master.key: got %v, want a refusal (%v) naming %s and USHER_MASTER_KEY", err, datadir.ErrDamaged, path)
+	}
+	if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a refused start wrote a new %s (%v)", path, err)
+	}
+}
+
 // TestCorruptStoreIsRefused writes 16 KiB of junk into the middle of a
 // usher.db that holds 200 orders (the middle is then table data, which a
 // start does not read): usher must refuse to start, naming the file.

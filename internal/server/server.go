@@ -7,10 +7,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"maps"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strconv"
 	"sync"
@@ -108,10 +110,7 @@ func (a *App) openState(ctx context.Context) error {
 	if a.lock, err = datadir.Acquire(a.cfg.DataDir); err != nil {
 		return err
 	}
-	guard := datadir.Guard{Dir: a.cfg.DataDir, Traces: []string{"jetstream", CredentialsFile, instanceFile}}
-	if a.cfg.PostgresURL == "" {
-		guard.StoreFile = engine.SQLiteFile
-	}
+	guard := a.guard()
 	identity, err := guard.BeforeOpen()
 	if err != nil {
 		return err
@@ -126,7 +125,7 @@ func (a *App) openState(ctx context.Context) error {
 	if err := guard.AfterOpen(identity, storeID); err != nil {
 		return err
 	}
-	if a.sealer, err = openSealer(a.cfg, a.log); err != nil {
+	if a.sealer, err = openSealer(a.cfg, a.log, identity == ""); err != nil {
 		return err
 	}
 	a.db.SetSealer(a.sealer)
@@ -134,7 +133,25 @@ func (a *App) openState(ctx context.Context) error {
 	return nil
 }
 
+// guard is what refuses a damaged data directory (package datadir): the
+// files only an earlier run leaves, the store's file on SQLite.
+func (a *App) guard() datadir.Guard {
+	g := datadir.Guard{Dir: a.cfg.DataDir, Traces: []string{queue.StoreDir, datadir.QueueFile, CredentialsFile, instanceFile}}
+	if a.cfg.PostgresURL == "" {
+		g.StoreFile = engine.SQLiteFile
+	}
+	return g
+}
+
+// openQueue opens the queue. The embedded one refuses to start empty where
+// an earlier run kept its store (datadir.Guard.BeforeQueue).
 func (a *App) openQueue(ctx context.Context) error {
+	embedded := a.cfg.NATSURL == ""
+	if embedded {
+		if err := a.guard().BeforeQueue(queue.StoreDir); err != nil {
+			return err
+		}
+	}
 	var err error
 	a.queue, err = queue.Open(ctx, queue.Config{
 		URL:        a.cfg.NATSURL,
@@ -145,7 +162,10 @@ func (a *App) openQueue(ctx context.Context) error {
 		Replicas:   a.cfg.Replicas,
 		Reconcile:  a.cfg.ReconcileStream,
 	}, a.log, func(n int) { a.metrics.EnqueueBatchSize.Observe(float64(n)) })
-	return err
+	if err != nil || !embedded {
+		return err
+	}
+	return a.guard().AfterQueue(queue.StoreDir)
 }
 
 // startProcessing makes the first-start credentials, loads the ticket code
@@ -270,7 +290,7 @@ func (a *App) Codes() *passes.Codes { return a.codes }
 // openSealer loads the master keys that seal secrets and personal data at
 // rest. A key file is followed while usher runs, so that `usher keys
 // rotate-master` reaches a running process (docs/keys.md).
-func openSealer(cfg Config, log *slog.Logger) (*secrets.Keyring, error) {
+func openSealer(cfg Config, log *slog.Logger, firstStart bool) (*secrets.Keyring, error) {
 	switch {
 	case cfg.MasterKey != "":
 		keys, err := secrets.ParseKeys(cfg.MasterKey)
@@ -282,6 +302,11 @@ func openSealer(cfg Config, log *slog.Logger) (*secrets.Keyring, error) {
 		return secrets.OpenKeyFile(cfg.MasterKeyFile)
 	}
 	path := filepath.Join(cfg.DataDir, "master.key")
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) && !firstStart {
+		// A new key beside an earlier run's store would open none of the
+		// secrets sealed with the old one.
+		return nil, datadir.Guard{Dir: cfg.DataDir}.KeyFileMissing(path)
+	}
 	_, created, err := secrets.LoadOrCreateKeyFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("master key: %w", err)
