@@ -5,6 +5,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -35,7 +37,24 @@ func (a *App) routes(recv *ingest.Receiver, authn *auth.Authenticator) http.Hand
 	for _, rt := range a.adminRoutes {
 		mux.Handle(rt.Method+" "+rt.Pattern, authn.Guard(rt.Scope, rt.Handler))
 	}
-	return a.reporter().Handler(problemsForUnmatched(mux))
+	return a.reporter().Handler(refuseBadQuery(problemsForUnmatched(mux)))
+}
+
+// refuseBadQuery answers a request whose query string does not parse (a bad
+// percent escape, a ";" separator) with a 400 problem: url.Values drops
+// such pairs without a word, so a filter or a limit the caller sent would
+// otherwise be ignored. The webhook receiver is left alone: a sender's URL
+// is not usher's API, and its query carries nothing usher reads.
+func refuseBadQuery(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !strings.HasPrefix(r.URL.Path, "/webhooks/") {
+			if _, err := url.ParseQuery(r.URL.RawQuery); err != nil {
+				problem.Write(w, r, usher.Errorf(usher.CodeInvalid, "the query string does not parse: %v", err))
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // reporter logs internal errors to the process log and counts problems in
@@ -87,7 +106,7 @@ func handleHealthz() http.Handler {
 // problemsForUnmatched answers requests that match no route with a problem
 // (404, or 405 with Allow) instead of the mux's plain-text replies.
 func problemsForUnmatched(mux *http.ServeMux) http.Handler {
-	methods := []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete}
+	methods := []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if _, pattern := mux.Handler(r); pattern != "" {
 			mux.ServeHTTP(w, r)
