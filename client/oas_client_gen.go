@@ -438,7 +438,8 @@ type Invoker interface {
 	TagIncident(ctx context.Context, request OptTagIncidentReq, params TagIncidentParams, options ...RequestOption) (TagIncidentRes, error)
 	// UpdateSource invokes updateSource operation.
 	//
-	// Replace a source's edge policy (scope sources:write).
+	// A merge patch. The fields the body gives replace their values, and the fields it leaves out keep
+	// theirs. To clear a field, send its zero value (0, or [] for allow_cidrs).
 	//
 	// PATCH /v1/sources/{name}
 	UpdateSource(ctx context.Context, request OptSourcePolicy, params UpdateSourceParams, options ...RequestOption) (UpdateSourceRes, error)
@@ -6842,7 +6843,8 @@ func (c *Client) sendTagIncident(ctx context.Context, request OptTagIncidentReq,
 
 // UpdateSource invokes updateSource operation.
 //
-// Replace a source's edge policy (scope sources:write).
+// A merge patch. The fields the body gives replace their values, and the fields it leaves out keep
+// theirs. To clear a field, send its zero value (0, or [] for allow_cidrs).
 //
 // PATCH /v1/sources/{name}
 func (c *Client) UpdateSource(ctx context.Context, request OptSourcePolicy, params UpdateSourceParams, options ...RequestOption) (UpdateSourceRes, error) {

@@ -153,7 +153,17 @@ func validatePolicy(p usher.SourcePolicy) error {
 func (a *API) handleUpdateSource() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		name := r.PathValue("name")
-		var p usher.SourcePolicy
+		// A merge patch: fields the body leaves out keep their values, so
+		// changing the rate never drops the allowlist.
+		src, _, err := a.store.Source(r.Context(), name)
+		if err != nil {
+			if usher.ErrorCode(err) == usher.CodeUnknownSource {
+				err = usher.Errorf(usher.CodeNotFound, "no source named %q", name)
+			}
+			problem.Fail(w, r, err)
+			return
+		}
+		p := src.SourcePolicy
 		if err := decode(r, &p); err != nil {
 			problem.Fail(w, r, err)
 			return

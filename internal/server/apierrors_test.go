@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"encoding/json"
 	"io"
 	"net/http"
 	"strings"
@@ -71,5 +72,37 @@ func TestMalformedQueriesAreRefused(t *testing.T) {
 	status, code, h, _ := adminRequest(t, s, http.MethodPut, "/healthz", "")
 	if status != http.StatusMethodNotAllowed || code != "method_not_allowed" || strings.Join(h.Values("Allow"), ",") != "GET,HEAD" {
 		t.Errorf("PUT /healthz: %d %s Allow %v, want 405 method_not_allowed with Allow GET, HEAD", status, code, h.Values("Allow"))
+	}
+}
+
+// PATCH of a source's policy is a merge: a field the body leaves out keeps
+// its value, so changing the rate never silently drops the allowlist.
+func TestSourcePatchKeepsWhatItLeavesOut(t *testing.T) {
+	t.Parallel()
+	s := ushertest.Start(t)
+	path := "/v1/sources/" + s.Source
+	if status, code, _, body := adminRequest(t, s, http.MethodPatch, path,
+		`{"allow_cidrs":["10.0.0.0/8"],"max_body_bytes":2048,"burst":20,"tolerance_seconds":600}`); status != http.StatusOK {
+		t.Fatalf("set the policy: %d %s %s", status, code, body)
+	}
+	status, code, _, body := adminRequest(t, s, http.MethodPatch, path, `{"rate_per_second":5}`)
+	if status != http.StatusOK {
+		t.Fatalf("patch the rate: %d %s %s", status, code, body)
+	}
+	var got struct {
+		RatePerSecond    float64  `json:"rate_per_second"`
+		Burst            int      `json:"burst"`
+		AllowCIDRs       []string `json:"allow_cidrs"`
+		MaxBodyBytes     int64    `json:"max_body_bytes"`
+		ToleranceSeconds int      `json:"tolerance_seconds"`
+	}
+	if err := json.Unmarshal([]byte(body), &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.RatePerSecond != 5 || got.Burst != 20 || strings.Join(got.AllowCIDRs, ",") != "10.0.0.0/8" || got.MaxBodyBytes != 2048 || got.ToleranceSeconds != 600 {
+		t.Errorf("after PATCH {rate_per_second: 5}: %+v, want the rate changed and the rest kept", got)
+	}
+	if status, code, _, _ := adminRequest(t, s, http.MethodPatch, "/v1/sources/nobody", `{"rate_per_second":5}`); status != http.StatusNotFound || code != "not_found" {
+		t.Errorf("PATCH of an unknown source: %d %s, want 404 not_found", status, code)
 	}
 }
