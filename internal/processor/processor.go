@@ -277,6 +277,11 @@ func (p *Processor) applyOne(ctx context.Context, tx *store.Tx, ev *usher.Inboun
 	if err := p.preparePersonal(ctx, tx, ev); err != nil && !errors.As(err, &unusable) {
 		return "", err
 	}
+	if ev.Type == "" && unusable == nil {
+		// The edge refuses such an event; one queued another way (an older
+		// version, a hand-made message) is set aside, not retried.
+		unusable = &setAsideError{reason: "invalid_event", detail: "the event has no type"}
+	}
 	if outcome, done, err := p.dedupe(ctx, tx, ev, delivered); done || err != nil {
 		return outcome, err
 	}
@@ -340,10 +345,16 @@ func (p *Processor) dedupe(ctx context.Context, tx *store.Tx, ev *usher.InboundE
 // commit.
 func auditEvent(ctx context.Context, tx *store.Tx, ev *usher.InboundEvent, outcome, reason string) error {
 	return tx.AppendAudit(ctx, usher.AuditEntry{
-		Actor: "source:" + ev.Source, Action: ev.Type, EntityType: "event", EntityID: ev.ID, OrderID: ev.OrderID,
+		Actor: "source:" + ev.Source, Action: auditAction(ev.Type), EntityType: "event", EntityID: ev.ID, OrderID: ev.OrderID,
 		Detail: map[string]string{"outcome": outcome, "reason": reason, "key_id": ev.KeyID, "payload_hash": ev.PayloadHash},
 	})
 }
+
+// untypedAction is the audit action of an event that has no type.
+const untypedAction = "event.untyped"
+
+// auditAction is the audit action of an event of type typ: the type itself.
+func auditAction(typ string) string { return cmp.Or(typ, untypedAction) }
 
 // apply dispatches on the canonical type. It returns a non-empty reason when
 // the event is recorded but changes nothing.

@@ -118,7 +118,7 @@ func (p *Processor) setAsideRejected(ctx context.Context, tx *store.Tx, ev *ushe
 		return "", err
 	}
 	return usher.OutcomeSetAside, tx.AppendAudit(ctx, usher.AuditEntry{
-		Actor: "source:" + dl.Source, Action: dl.Type, EntityType: "event", EntityID: dl.EventID, OrderID: dl.OrderID,
+		Actor: "source:" + dl.Source, Action: auditAction(dl.Type), EntityType: "event", EntityID: dl.EventID, OrderID: dl.OrderID,
 		Detail: map[string]string{"outcome": usher.OutcomeSetAside, "reason": reasonStoreRejected, "key_id": safeKey(ev.KeyID), "payload_hash": safeKey(ev.PayloadHash)},
 	})
 }

@@ -148,3 +148,31 @@ func TestPoisonEventDoesNotStallItsPartitionOnPostgres(t *testing.T) {
 	delay := provePartitionAdvances(t, s, nul, long)
 	t.Logf("postgres: 40 orders sent behind two poison events applied %s after the first send", delay)
 }
+
+// An event without a type cannot reach the queue through the edge, but one
+// queued another way (a hand-made message, an older version) must be set
+// aside at once, not retried forever while its partition waits behind it.
+func TestAnEventWithoutATypeIsSetAside(t *testing.T) {
+	t.Parallel()
+	s := ushertest.Start(t)
+	ctx := context.Background()
+	untyped := poisonEvent(s, "ord_untyped")
+	untyped.Type = ""
+	if err := s.Queue().Enqueue(ctx, &untyped); err != nil {
+		t.Fatalf("enqueue: %v", err)
+	}
+	same, _ := samePartition(s.Queue(), s.Queue().PartitionOf(&untyped), 1)
+	mustAccept(t, s, ushertest.NewID(), ushertest.Envelope("order.paid", ushertest.Paid(same[0], 1)))
+	ushertest.Eventually(t, poisonDeadline, "the order behind the untyped event applied", func() bool {
+		o, err := s.Store().OrderWithTickets(ctx, same[0])
+		return err == nil && o.Status == usher.OrderPaid
+	})
+	dls, _, err := s.Store().SearchDeadLetters(ctx, usher.DeadLetterFilter{Stage: "processing", Reason: "invalid_event", Limit: 10})
+	if err != nil || len(dls) != 1 || dls[0].EventID != untyped.ID {
+		t.Fatalf("invalid_event dead letters = %+v (%v), want the untyped event", dls, err)
+	}
+	recs, err := s.Store().InboundByEvent(ctx, untyped.ID)
+	if err != nil || len(recs) != 1 || recs[0].Outcome != usher.OutcomeSetAside {
+		t.Errorf("the untyped event's dedupe records = %+v (%v), want one, set aside", recs, err)
+	}
+}

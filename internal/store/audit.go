@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 
@@ -18,7 +17,9 @@ import (
 // hash covers the one before, and one more update stores the last hash.
 func (tx *Tx) AppendAudit(ctx context.Context, e usher.AuditEntry) error {
 	if strings.TrimSpace(e.Actor) == "" || strings.TrimSpace(e.Action) == "" {
-		return errors.New("audit entry needs an actor and an action")
+		// The same entry is refused on every attempt: ErrRejected, so that
+		// the processor sets its event aside instead of retrying it.
+		return fmt.Errorf("audit entry needs an actor and an action: %w", usher.ErrRejected)
 	}
 	detail := []byte("{}")
 	if e.Detail != nil {
