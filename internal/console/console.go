@@ -9,8 +9,10 @@ package console
 import (
 	"context"
 	"embed"
+	"io/fs"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -153,15 +155,52 @@ func (c *Console) Stop() {
 // Handler serves every console route under Prefix.
 func (c *Console) Handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("GET /console/static/", http.StripPrefix("/console/", http.FileServerFS(mustSub("assets"))))
+	mux.Handle("GET /console/static/", staticFiles(mustSub("assets")))
 	mux.HandleFunc("GET /console/login", c.loginPage)
 	mux.HandleFunc("POST /console/login", c.login)
 	mux.Handle("POST /console/logout", c.authed(c.logout))
 	c.pageRoutes(mux)
-	mux.HandleFunc("/console/", func(w http.ResponseWriter, r *http.Request) {
-		problem.Fail(w, r, usher.Errorf(usher.CodeNotFound, "no console page %s", r.URL.Path))
-	})
+	mux.Handle(Prefix, unmatchedPage(mux))
 	return securityHeaders(mux)
+}
+
+// unmatchedPage answers what no console route takes: 405 with Allow when
+// the path has routes for other methods, else 404, both as problems.
+func unmatchedPage(mux *http.ServeMux) http.Handler {
+	methods := []string{http.MethodGet, http.MethodHead, http.MethodPost}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var allow []string
+		for _, m := range methods {
+			probe := r.Clone(r.Context())
+			probe.Method = m
+			if _, p := mux.Handler(probe); p != "" && p != Prefix {
+				allow = append(allow, m)
+			}
+		}
+		if len(allow) == 0 {
+			problem.Fail(w, r, usher.Errorf(usher.CodeNotFound, "no console page %s", r.URL.Path))
+			return
+		}
+		for _, m := range allow {
+			w.Header().Add("Allow", m)
+		}
+		problem.Fail(w, r, usher.Errorf(usher.CodeMethodNotAllowed, "%s is not allowed on %s", r.Method, r.URL.Path))
+	})
+}
+
+// staticFiles serves the console's files under /console/static/: a name
+// that is no file (a directory, a missing one) is a 404 problem, never a
+// listing or a plain-text answer.
+func staticFiles(fsys fs.FS) http.Handler {
+	files := http.StripPrefix(Prefix, http.FileServerFS(fsys))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		name := strings.TrimPrefix(r.URL.Path, Prefix)
+		if info, err := fs.Stat(fsys, name); err != nil || info.IsDir() {
+			problem.Fail(w, r, usher.Errorf(usher.CodeNotFound, "no console file %s", r.URL.Path))
+			return
+		}
+		files.ServeHTTP(w, r)
+	})
 }
 
 // pageRoutes lists the pages and actions with the scope each needs.

@@ -122,3 +122,41 @@ func mustGet(t *testing.T, c *http.Client, u string) *http.Response {
 	resp.Body.Close()
 	return resp
 }
+
+// TestConsoleAnswersUnmatchedRequestsWithProblems: a console path with
+// routes for other methods is a 405 problem naming them; a missing static
+// file or the static directory itself is a 404 problem, never a listing or
+// plain text.
+func TestConsoleAnswersUnmatchedRequestsWithProblems(t *testing.T) {
+	t.Parallel()
+	srv, _, c := consoleServer(t)
+	send := func(method, path string) *http.Response {
+		req, _ := http.NewRequest(method, srv.URL+path, nil)
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	for _, tc := range []struct {
+		method, path string
+		status       int
+		allow        string
+	}{
+		{http.MethodDelete, "/console/lanes", http.StatusMethodNotAllowed, "GET,HEAD"},
+		{http.MethodPut, "/console/login", http.StatusMethodNotAllowed, "GET,HEAD,POST"},
+		{http.MethodGet, "/console/nowhere", http.StatusNotFound, ""},
+		{http.MethodGet, "/console/static/nope.css", http.StatusNotFound, ""},
+		{http.MethodGet, "/console/static/", http.StatusNotFound, ""},
+	} {
+		resp := send(tc.method, tc.path)
+		if resp.StatusCode != tc.status || resp.Header.Get("Content-Type") != "application/problem+json" || strings.Join(resp.Header.Values("Allow"), ",") != tc.allow {
+			t.Errorf("%s %s: %d %s Allow %v, want %d problem+json Allow %q", tc.method, tc.path, resp.StatusCode,
+				resp.Header.Get("Content-Type"), resp.Header.Values("Allow"), tc.status, tc.allow)
+		}
+	}
+	if resp := send(http.MethodGet, "/console/static/console.css"); resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/css") {
+		t.Errorf("GET /console/static/console.css: %d %s, want 200 text/css", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+}
