@@ -61,6 +61,7 @@ type App struct {
 	authn        *auth.Authenticator // every surface's bearer tokens: the API guard and the console
 	sealer       *secrets.Keyring    // the master keys; the receiver seals personal data with them
 	catalog      *events.Catalog     // the event contracts, compiled once
+	marks        *marks              // the embedded queue's last sequences (queuemarks.go); nil when not kept
 
 	// Bootstrapped is set when this start created the demo credentials.
 	Bootstrapped *Credentials
@@ -163,6 +164,9 @@ func (a *App) openQueue(ctx context.Context) error {
 		Reconcile:  a.cfg.ReconcileStream,
 	}, a.log, func(n int) { a.metrics.EnqueueBatchSize.Observe(float64(n)) })
 	if err != nil || !embedded {
+		return err
+	}
+	if err := a.checkQueueMarks(ctx); err != nil {
 		return err
 	}
 	return a.guard().AfterQueue(queue.StoreDir)
@@ -272,6 +276,13 @@ func (a *App) startBackground(ctx context.Context) {
 		go func() {
 			defer a.bg.Done()
 			a.expireHolds(bgCtx)
+		}()
+	}
+	if a.marks != nil {
+		a.bg.Add(1)
+		go func() {
+			defer a.bg.Done()
+			a.followQueueMarks(bgCtx)
 		}()
 	}
 }
@@ -386,6 +397,11 @@ func (a *App) close() {
 		a.proc.Close()
 	}
 	if a.queue != nil {
+		if a.marks != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			a.updateQueueMarks(ctx, true) // exactly what the streams hold at the stop
+			cancel()
+		}
 		a.queue.Close()
 	}
 	if a.db != nil {
