@@ -8,7 +8,9 @@ import (
 
 func TestLostEvents(t *testing.T) {
 	t.Parallel()
-	st := func(first, last, msgs uint64) queue.StreamState { return queue.StreamState{First: first, Last: last, Msgs: msgs} }
+	st := func(first, last, msgs uint64) queue.StreamState {
+		return queue.StreamState{First: first, Last: last, Msgs: msgs}
+	}
 	seen := st(3, 9, 7)
 	tests := []struct {
 		name  string
