@@ -106,13 +106,19 @@ func (a *API) handleListSources() http.Handler {
 	})
 }
 
+// source reads the source called name; an unknown one is CodeNotFound.
+func (a *API) source(ctx context.Context, name string) (usher.Source, []usher.SourceSecret, error) {
+	src, secrets, err := a.store.Source(ctx, name)
+	if usher.ErrorCode(err) == usher.CodeUnknownSource {
+		err = usher.Errorf(usher.CodeNotFound, "no source named %q", name)
+	}
+	return src, secrets, err
+}
+
 func (a *API) handleGetSource() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		src, secrets, err := a.store.Source(r.Context(), r.PathValue("name"))
+		src, secrets, err := a.source(r.Context(), r.PathValue("name"))
 		if err != nil {
-			if usher.ErrorCode(err) == usher.CodeUnknownSource {
-				err = usher.Errorf(usher.CodeNotFound, "no source named %q", r.PathValue("name"))
-			}
 			problem.Fail(w, r, err)
 			return
 		}
@@ -155,11 +161,8 @@ func (a *API) handleUpdateSource() http.Handler {
 		name := r.PathValue("name")
 		// A merge patch: fields the body leaves out keep their values, so
 		// changing the rate never drops the allowlist.
-		src, _, err := a.store.Source(r.Context(), name)
+		src, _, err := a.source(r.Context(), name)
 		if err != nil {
-			if usher.ErrorCode(err) == usher.CodeUnknownSource {
-				err = usher.Errorf(usher.CodeNotFound, "no source named %q", name)
-			}
 			problem.Fail(w, r, err)
 			return
 		}
@@ -207,11 +210,8 @@ func (a *API) handleRotateSecret() http.Handler {
 				return
 			}
 		}
-		src, _, err := a.store.Source(r.Context(), name)
+		src, _, err := a.source(r.Context(), name)
 		if err != nil {
-			if usher.ErrorCode(err) == usher.CodeUnknownSource {
-				err = usher.Errorf(usher.CodeNotFound, "no source named %q", name)
-			}
 			problem.Fail(w, r, err)
 			return
 		}

@@ -167,24 +167,8 @@ func (c *Console) Handler() http.Handler {
 // unmatchedPage answers what no console route takes: 405 with Allow when
 // the path has routes for other methods, else 404, both as problems.
 func unmatchedPage(mux *http.ServeMux) http.Handler {
-	methods := []string{http.MethodGet, http.MethodHead, http.MethodPost}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var allow []string
-		for _, m := range methods {
-			probe := r.Clone(r.Context())
-			probe.Method = m
-			if _, p := mux.Handler(probe); p != "" && p != Prefix {
-				allow = append(allow, m)
-			}
-		}
-		if len(allow) == 0 {
-			problem.Fail(w, r, usher.Errorf(usher.CodeNotFound, "no console page %s", r.URL.Path))
-			return
-		}
-		for _, m := range allow {
-			w.Header().Add("Allow", m)
-		}
-		problem.Fail(w, r, usher.Errorf(usher.CodeMethodNotAllowed, "%s is not allowed on %s", r.Method, r.URL.Path))
+		problem.NoRoute(w, r, mux, Prefix, "no console page "+r.URL.Path)
 	})
 }
 

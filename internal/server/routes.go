@@ -106,27 +106,11 @@ func handleHealthz() http.Handler {
 // problemsForUnmatched answers requests that match no route with a problem
 // (404, or 405 with Allow) instead of the mux's plain-text replies.
 func problemsForUnmatched(mux *http.ServeMux) http.Handler {
-	methods := []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if _, pattern := mux.Handler(r); pattern != "" {
 			mux.ServeHTTP(w, r)
 			return
 		}
-		var allow []string
-		for _, m := range methods {
-			probe := r.Clone(r.Context())
-			probe.Method = m
-			if _, p := mux.Handler(probe); p != "" {
-				allow = append(allow, m)
-			}
-		}
-		if len(allow) == 0 {
-			problem.Write(w, r, usher.Errorf(usher.CodeNotFound, "no route for %s", r.URL.Path))
-			return
-		}
-		for _, m := range allow {
-			w.Header().Add("Allow", m)
-		}
-		problem.Write(w, r, usher.Errorf(usher.CodeMethodNotAllowed, "%s is not allowed here", r.Method))
+		problem.NoRoute(w, r, mux, "", "no route for "+r.URL.Path)
 	})
 }
