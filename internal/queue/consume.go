@@ -108,6 +108,17 @@ func (q *Queue) freshConsumer(ctx context.Context, p int) (jetstream.Consumer, e
 	})
 }
 
+// AckFloor returns the stream sequence through which partition p's consumer
+// has every message acknowledged, by whichever process applied them, and 0
+// while the consumer does not exist: it rises whenever the partition
+// progresses, in any process.
+func (q *Queue) AckFloor(ctx context.Context, p int) (uint64, error) {
+	if p < 0 || p >= len(q.streams) {
+		return 0, fmt.Errorf("ack floor of partition %d: want 0..%d", p, len(q.streams)-1)
+	}
+	return q.ackFloor(ctx, q.streams[p], p)
+}
+
 // inFlight is the consumers' MaxAckPending: several messages only when this
 // process is the sole consumer of its embedded server.
 func (q *Queue) inFlight() int {
@@ -117,62 +128,91 @@ func (q *Queue) inFlight() int {
 	return q.cfg.MaxInFlight
 }
 
+// consumePartition applies partition p until ctx ends. After a failed batch
+// the sole consumer of an embedded server starts over from a fresh consumer;
+// a consumer that is gone (deleted by an operator, lost by its server) is
+// created again, else the partition would wait for it forever.
 func (q *Queue) consumePartition(ctx context.Context, p int, cons jetstream.Consumer, h Handler, depth func(int, uint64)) {
 	var failures uint64
+	var watch consumerWatch
 	for ctx.Err() == nil {
-		failed := false
-		it, err := cons.Messages(jetstream.PullMaxMessages(q.inFlight()), jetstream.PullExpiry(5*time.Second))
-		if err != nil {
-			q.log.Warn("consumer subscribe failed", "partition", p, "err", err)
-			sleep(ctx, time.Second)
-			continue
+		received, failed, err := q.consumeMessages(ctx, p, cons, h, depth)
+		if received {
+			watch = consumerWatch{}
 		}
-		stopped := context.AfterFunc(ctx, it.Stop)
-		for {
-			msg, err := it.Next()
-			if err != nil {
-				if !errors.Is(err, jetstream.ErrMsgIteratorClosed) {
-					q.log.Warn("consumer next failed", "partition", p, "err", err)
-				}
-				break
-			}
-			msgs := append(make([]jetstream.Msg, 0, q.inFlight()), msg)
-			// Take what else is already here, up to the in-flight limit:
-			// one transaction then applies all of it.
-			for len(msgs) < q.inFlight() {
-				more, err := it.Next(jetstream.NextMaxWait(time.Millisecond))
-				if err != nil {
-					break
-				}
-				msgs = append(msgs, more)
-			}
-			if !q.handle(ctx, p, msgs, h, depth) {
-				// A failed batch is redelivered; messages behind it that the
-				// iterator already holds must not overtake it.
-				failed = true
-				break
-			}
-		}
-		stopped()
-		it.Stop()
-		if failed && q.inFlight() > 1 {
+		switch {
+		case failed && q.inFlight() > 1:
 			// Start over from the oldest unapplied message: a fresh
 			// consumer redelivers the failed batch before anything newer.
 			failures++
 			sleep(ctx, redeliveryDelay(failures))
-			for ctx.Err() == nil {
-				fresh, err := q.freshConsumer(ctx, p)
-				if err == nil {
-					cons = fresh
-					break
-				}
-				q.log.Warn("consumer reset failed", "partition", p, "err", err)
-				sleep(ctx, time.Second)
-			}
-		} else if !failed {
+			cons = q.resetConsumer(ctx, p, cons)
+		case err == nil:
+		case q.consumerGone(ctx, p, err, &watch):
+			cons = q.recreateConsumer(ctx, p, cons, err, &watch)
+		case !errors.Is(err, jetstream.ErrNoHeartbeat):
+			sleep(ctx, time.Second) // the heartbeat has already been waited for
+		}
+		if !failed {
 			failures = 0
 		}
 	}
+}
+
+// consumeMessages pulls and applies partition p's messages from cons until
+// a batch fails (failed), the iterator fails (err, logged) or ctx ends;
+// received tells whether any message came.
+func (q *Queue) consumeMessages(ctx context.Context, p int, cons jetstream.Consumer, h Handler, depth func(int, uint64)) (received, failed bool, err error) {
+	it, err := cons.Messages(jetstream.PullMaxMessages(q.inFlight()), jetstream.PullExpiry(5*time.Second))
+	if err != nil {
+		q.log.Warn("consumer subscribe failed", "partition", p, "err", err)
+		return false, false, fmt.Errorf("subscribe to consumer %s: %w", q.consumerName(p), err)
+	}
+	stopped := context.AfterFunc(ctx, it.Stop)
+	defer func() {
+		stopped()
+		it.Stop()
+	}()
+	for {
+		msg, err := it.Next()
+		if errors.Is(err, jetstream.ErrMsgIteratorClosed) {
+			return received, false, nil
+		}
+		if err != nil {
+			q.log.Warn("consumer next failed", "partition", p, "err", err)
+			return received, false, fmt.Errorf("consumer %s: %w", q.consumerName(p), err)
+		}
+		received = true
+		msgs := append(make([]jetstream.Msg, 0, q.inFlight()), msg)
+		// Take what else is already here, up to the in-flight limit:
+		// one transaction then applies all of it.
+		for len(msgs) < q.inFlight() {
+			more, err := it.Next(jetstream.NextMaxWait(time.Millisecond))
+			if err != nil {
+				break
+			}
+			msgs = append(msgs, more)
+		}
+		if !q.handle(ctx, p, msgs, h, depth) {
+			// A failed batch is redelivered; messages behind it that the
+			// iterator already holds must not overtake it.
+			return received, true, nil
+		}
+	}
+}
+
+// resetConsumer replaces partition p's consumer with a fresh one, retrying
+// every second until it succeeds or ctx ends (then it returns cons).
+func (q *Queue) resetConsumer(ctx context.Context, p int, cons jetstream.Consumer) jetstream.Consumer {
+	for ctx.Err() == nil {
+		fresh, err := q.freshConsumer(ctx, p)
+		if err == nil {
+			return fresh
+		}
+		q.log.Warn("consumer reset failed", "partition", p, "err", err)
+		sleep(ctx, time.Second)
+	}
+	return cons
 }
 
 // handle applies msgs (in stream order) as one batch and acknowledges them;
@@ -278,4 +318,82 @@ func sleep(ctx context.Context, d time.Duration) {
 	case <-ctx.Done():
 	case <-t.C:
 	}
+}
+
+// missedHeartbeatsLimit is how many pulls in a row may go without a
+// heartbeat before the consumer is created again even though the server
+// still lists it.
+const missedHeartbeatsLimit = 3
+
+// missesApart is the longest time between two missed heartbeats that still
+// counts them in a row: a pull without heartbeats fails after two heartbeat
+// intervals, 5 s.
+const missesApart = 15 * time.Second
+
+// consumerWatch follows the signs that a partition's consumer is gone; a
+// received message clears it.
+type consumerWatch struct {
+	missed   int       // pulls in a row that got no heartbeat
+	lastMiss time.Time // when the last of them failed
+	lost     int       // times the consumer was created again since a message came
+}
+
+// consumerGone reports whether err, from partition p's iterator, means its
+// consumer is gone: deleted or not found, or heartbeats missing while the
+// server does not know the consumer, or missing missedHeartbeatsLimit times
+// in a row.
+func (q *Queue) consumerGone(ctx context.Context, p int, err error, w *consumerWatch) bool {
+	switch {
+	case errors.Is(err, jetstream.ErrConsumerDeleted), errors.Is(err, jetstream.ErrConsumerNotFound):
+		return true
+	case !errors.Is(err, jetstream.ErrNoHeartbeat):
+		return false
+	}
+	if time.Since(w.lastMiss) > missesApart {
+		w.missed = 0 // heartbeats came in between
+	}
+	w.missed++
+	w.lastMiss = time.Now()
+	if w.missed >= missedHeartbeatsLimit {
+		return true
+	}
+	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	_, err = q.streams[p].Consumer(cctx, q.consumerName(p))
+	return errors.Is(err, jetstream.ErrConsumerNotFound)
+}
+
+// recreateConsumer creates partition p's consumer again, with the
+// configuration it was created with, after why showed it gone. Deleted, it
+// has lost its ack floor: the new one delivers the partition from the start
+// of its stream, which holds the unapplied messages and at most a purge
+// interval of applied ones, which the handler's dedupe records make no-ops.
+// Attempts back off from 250 ms to 10 s, counting the consumers created
+// again since a message last came, so one deleted over and over is not
+// recreated in a busy loop. It returns cons when ctx ends first.
+func (q *Queue) recreateConsumer(ctx context.Context, p int, cons jetstream.Consumer, why error, w *consumerWatch) jetstream.Consumer {
+	name := q.consumerName(p)
+	w.missed = 0
+	for attempt := w.lost; ctx.Err() == nil; attempt++ {
+		sleep(ctx, recreateDelay(attempt))
+		fresh, err := q.freshConsumer(ctx, p)
+		if err == nil {
+			w.lost++
+			q.log.Warn("partition consumer was gone or unresponsive; created it again with the same configuration, delivering the partition from the start of its stream (events already applied are skipped)",
+				"partition", p, "consumer", name, "why", why)
+			return fresh
+		}
+		q.log.Warn("creating the partition consumer again failed; retrying",
+			"partition", p, "consumer", name, "retry_in", recreateDelay(attempt+1), "err", err)
+	}
+	return cons
+}
+
+// recreateDelay is the wait before the attempt-th consecutive attempt to
+// create a consumer again: none for the first, then 250 ms doubling to 10 s.
+func recreateDelay(attempt int) time.Duration {
+	if attempt <= 0 {
+		return 0
+	}
+	return min(250*time.Millisecond<<min(attempt-1, 6), 10*time.Second)
 }
