@@ -156,14 +156,6 @@ func (p *progress) track(h queue.Handler) queue.Handler {
 	}
 }
 
-// stalled returns an error naming each partition whose every batch has
-// failed for stallAfter.
-func (p *progress) stalled(now time.Time) error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.verdict(now, nil)
-}
-
 // check returns an error naming each stalled partition: every batch failed
 // for stallAfter, or batches pending for stallAfter while none was applied,
 // here or by another process. A partition with nothing pending is not

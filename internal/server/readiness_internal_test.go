@@ -19,15 +19,23 @@ func TestProcessorStallIsReported(t *testing.T) {
 	h := p.track(func(context.Context, queue.Batch) error { return result })
 	result = fail
 	_ = h(context.Background(), queue.Batch{})
-	if err := p.stalled(time.Now()); err != nil {
+	if err := stalledAt(&p, time.Now()); err != nil {
 		t.Errorf("stalled right after one failure: %v", err)
 	}
-	if err := p.stalled(time.Now().Add(stallAfter + time.Second)); !errors.Is(err, fail) {
+	if err := stalledAt(&p, time.Now().Add(stallAfter+time.Second)); !errors.Is(err, fail) {
 		t.Errorf("after %s of failures: got %v, want stalled with %v", stallAfter, err, fail)
 	}
 	result = nil
 	_ = h(context.Background(), queue.Batch{})
-	if err := p.stalled(time.Now().Add(time.Hour)); err != nil {
+	if err := stalledAt(&p, time.Now().Add(time.Hour)); err != nil {
 		t.Errorf("after an applied batch: got %v, want not stalled", err)
 	}
+}
+
+// stalledAt returns what readiness says of p's failing batches alone (the
+// backlog unknown), at now.
+func stalledAt(p *progress, now time.Time) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.verdict(now, nil)
 }

@@ -113,7 +113,7 @@ func TestFailingPartitionFailsReadiness(t *testing.T) {
 		q.set(1, 1, 71+uint64(i))
 	}
 	later := time.Now().Add(stallAfter + time.Second)
-	if err := p.stalled(later); !errors.Is(err, poison) || !strings.Contains(err.Error(), "partition 0") {
+	if err := stalledAt(&p, later); !errors.Is(err, poison) || !strings.Contains(err.Error(), "partition 0") {
 		t.Errorf("stalled after %s of failures in partition 0: got %v, want partition 0 with %v", stallAfter, err, poison)
 	}
 	status, body := readyzAt(t, q, &p, later)
