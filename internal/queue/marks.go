@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -42,21 +44,51 @@ func (q *Queue) StreamStates(ctx context.Context) ([]StreamState, error) {
 	return states, nil
 }
 
-// Unreadable reads the messages of partition p's stream from st.First on,
-// at most limit of them, and returns the sequences the server could not
-// load (a damaged block it restored without noticing: its state still
-// counts the message) and how many it read.
+// Unreadable reads partition p's stream back from st.First, at most limit
+// messages (headers only: loading a message is what checks it), and
+// returns the sequences the server could not load and how many it read. A
+// damaged block the server restored without noticing leaves the stream's
+// state counting a message it no longer delivers: an ordered consumer skips
+// it, so it shows as a sequence missing from what comes.
 func (q *Queue) Unreadable(ctx context.Context, p int, st StreamState, limit int) (lost []uint64, read int, err error) {
 	if q.legacy || p >= len(q.streams) || st.Msgs == 0 {
 		return nil, 0, nil
 	}
-	for seq := st.First; seq <= st.Last && read < limit; seq++ {
-		read++
-		if _, err := q.streams[p].GetMsg(ctx, seq); err != nil {
-			if !errors.Is(err, jetstream.ErrMsgNotFound) {
-				return lost, read, fmt.Errorf("read sequence %d of partition %d: %w", seq, p, err)
+	cons, err := q.streams[p].OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{
+		DeliverPolicy: jetstream.DeliverByStartSequencePolicy, OptStartSeq: st.First, HeadersOnly: true,
+	})
+	if err != nil {
+		return nil, 0, fmt.Errorf("read back partition %d: %w", p, err)
+	}
+	next := st.First
+	for next <= st.Last && read < limit {
+		// Ask for no more than the stream still holds, so the last fetch
+		// ends when they come rather than at its wait.
+		want := min(1024, limit-read, int(min(st.Last-next+1, 1024)))
+		batch, err := cons.Fetch(want, jetstream.FetchMaxWait(time.Second))
+		if err != nil {
+			return lost, read, fmt.Errorf("read back partition %d: %w", p, err)
+		}
+		got := 0
+		for msg := range batch.Messages() {
+			md, err := msg.Metadata()
+			if err != nil {
+				return lost, read, fmt.Errorf("read back partition %d: %w", p, err)
 			}
-			lost = append(lost, seq)
+			for ; next < md.Sequence.Stream && next <= st.Last; next++ {
+				lost = append(lost, next)
+			}
+			next = md.Sequence.Stream + 1
+			got++
+			read++
+		}
+		if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) && !errors.Is(err, context.DeadlineExceeded) {
+			return lost, read, fmt.Errorf("read back partition %d: %w", p, err)
+		}
+		if got == 0 { // nothing more comes: the rest of the stream is gone
+			for ; next <= st.Last; next++ {
+				lost = append(lost, next)
+			}
 		}
 	}
 	return lost, read, nil

@@ -125,59 +125,61 @@ func TestMissingQueueStoreIsRefused(t *testing.T) {
 	}
 }
 
-// TestTruncatedQueueIsRefused: the JetStream server restores a stream
-// with a damaged message block by truncating it there, warning in its log
-// but reporting no loss. Events accepted (202) and not yet processed sit in
-// the block; a start that finds the stream ending before where the last run
-// saw it must refuse, naming the lost sequences and how to go on.
-func TestTruncatedQueueIsRefused(t *testing.T) {
+// TestDamagedQueueIsRefused: the JetStream server restores a stream with
+// a damaged message block without reporting a loss. Damage to a record's
+// header makes it cut the stream there; damage inside a message's body
+// leaves the stream's state counting a message it can no longer load.
+// Either way, events accepted (202) and not yet processed are gone, and a
+// start must refuse, naming the partition and how to go on; removing
+// QUEUE_MARKS accepts the loss.
+func TestDamagedQueueIsRefused(t *testing.T) {
 	t.Parallel()
-	s := ushertest.Start(t, ushertest.WithRoles(server.RoleIngest))
-	for i := range 6 {
-		mustAccept(t, s, ushertest.NewID(), ushertest.Envelope("order.paid", ushertest.Paid(fmt.Sprintf("ord_lost_%d", i), 1)))
-	}
-	s.Stop()
-	dir := s.Config.DataDir
-	blocks, err := filepath.Glob(filepath.Join(dir, "jetstream", "jetstream", "*", "streams", "*_INBOUND_*", "msgs", "1.blk"))
-	if err != nil || len(blocks) == 0 {
-		t.Fatalf("no message blocks found (%v)", err)
-	}
-	damaged := ""
-	for _, blk := range blocks {
-		raw, err := os.ReadFile(blk)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(raw) < 1024 {
-			continue // this partition got too few events to damage one in its middle
-		}
-		for i := len(raw) / 3; i < len(raw)/3+200; i++ {
-			raw[i] ^= 0x5a
-		}
-		if err := os.WriteFile(blk, raw, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		damaged = blk
-	}
-	if damaged == "" {
-		t.Fatalf("no block held two events: %v", blocks)
-	}
-	err = startAgain(t, s)
-	if !errors.Is(err, datadir.ErrDamaged) {
-		t.Fatalf("start with a truncated stream: got %v, want a refusal (%v)", err, datadir.ErrDamaged)
-	}
-	for _, want := range []string{"partition", "lost", "backup", "QUEUE_MARKS"} {
-		if !strings.Contains(err.Error(), want) {
-			t.Errorf("the refusal does not mention %q: %v", want, err)
-		}
-	}
-	// Accepting the loss is an operator's decision, made by removing the
-	// marks; usher then starts.
-	if err := os.Remove(filepath.Join(dir, "QUEUE_MARKS")); err != nil {
-		t.Fatal(err)
-	}
-	if err := startAgain(t, s); err != nil {
-		t.Errorf("start after the marks were removed: %v", err)
+	for _, tc := range []struct {
+		name string
+		at   func(size int) int // where in a block of three events to damage it
+		want string
+	}{
+		{"the second record's header", func(size int) int { return size / 3 }, "now ends at sequence 1"},
+		{"the second message's body", func(size int) int { return size/2 - 100 }, "cannot load 1 of its messages (sequences [2])"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			s := ushertest.Start(t, ushertest.WithRoles(server.RoleIngest), ushertest.WithConfig(func(c *server.Config) { c.Partitions = 1 }))
+			for i := range 3 {
+				mustAccept(t, s, ushertest.NewID(), ushertest.Envelope("order.paid", ushertest.Paid(fmt.Sprintf("ord_lost_%d", i), 1)))
+			}
+			s.Stop()
+			dir := s.Config.DataDir
+			blocks, err := filepath.Glob(filepath.Join(dir, "jetstream", "jetstream", "*", "streams", "*_INBOUND_0", "msgs", "1.blk"))
+			if err != nil || len(blocks) != 1 {
+				t.Fatalf("message blocks %v (%v), want one", blocks, err)
+			}
+			raw, err := os.ReadFile(blocks[0])
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := tc.at(len(raw)); i < tc.at(len(raw))+50; i++ {
+				raw[i] ^= 0x5a
+			}
+			if err := os.WriteFile(blocks[0], raw, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			err = startAgain(t, s)
+			if !errors.Is(err, datadir.ErrDamaged) {
+				t.Fatalf("start with a damaged stream: got %v, want a refusal (%v)", err, datadir.ErrDamaged)
+			}
+			for _, want := range []string{"partition 0", tc.want, "lost", "backup", "QUEUE_MARKS"} {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("the refusal does not mention %q: %v", want, err)
+				}
+			}
+			if err := os.Remove(filepath.Join(dir, "QUEUE_MARKS")); err != nil {
+				t.Fatal(err)
+			}
+			if err := startAgain(t, s); err != nil {
+				t.Errorf("start after the marks were removed: %v", err)
+			}
+		})
 	}
 }
 

@@ -109,13 +109,15 @@ func (a *App) readQueue(ctx context.Context, states []queue.StreamState, path st
 func firstFew(seqs []uint64, n int) []uint64 { return seqs[:min(n, len(seqs))] }
 
 // lostEvents says how the stream st lost events against seen, what an
-// earlier run recorded of it (nil for none), or "" when it lost none.
+// earlier run recorded of it, or "" when it lost none. Without a record
+// (nil: a first start, or an operator who removed the marks to accept a
+// loss) nothing is judged.
 func lostEvents(st queue.StreamState, seen *queue.StreamState, clean bool) string {
 	switch {
-	case !st.Contiguous():
-		return fmt.Sprintf("holds %d messages between sequences %d and %d, with none removed from its middle", st.Msgs, st.First, st.Last)
 	case seen == nil:
 		return ""
+	case !st.Contiguous():
+		return fmt.Sprintf("holds %d messages between sequences %d and %d, with none removed from its middle", st.Msgs, st.First, st.Last)
 	case st.Last < seen.Last:
 		return fmt.Sprintf("now ends at sequence %d, but an earlier run saw it reach %d", st.Last, seen.Last)
 	case clean && st != *seen:
