@@ -34,6 +34,11 @@ type Processor struct {
 	now     func() time.Time
 	codes   CodeIssuer
 	tracing *telemetry.Tracing
+	// txTimeout bounds one transaction, its attempts included: a statement
+	// that never returns (a lock held elsewhere, a connection lost without
+	// a word) fails the batch, which is redelivered, instead of holding the
+	// single committer, and every partition behind it, for good.
+	txTimeout time.Duration
 
 	jobs chan *job
 	stop chan struct{}
@@ -62,7 +67,7 @@ func (RandomCodes) IssueCode(usher.Ticket) (string, error) { return ticketing.Ne
 
 // New returns a Processor and starts its committer; Close stops it.
 func New(db *store.DB, codes CodeIssuer, metrics *telemetry.Metrics, log *slog.Logger, now func() time.Time, opts ...Option) *Processor {
-	p := &Processor{db: db, codes: codes, metrics: metrics, log: log, now: now,
+	p := &Processor{db: db, codes: codes, metrics: metrics, log: log, now: now, txTimeout: DefaultTxTimeout,
 		jobs: make(chan *job, 1024), stop: make(chan struct{}), done: make(chan struct{})}
 	for _, o := range opts {
 		o(p)
@@ -70,6 +75,15 @@ func New(db *store.DB, codes CodeIssuer, metrics *telemetry.Metrics, log *slog.L
 	go p.commitLoop()
 	return p
 }
+
+// DefaultTxTimeout bounds a processing transaction. A batch of the largest
+// size commits in well under a second; a minute is a statement that will
+// not return.
+const DefaultTxTimeout = time.Minute
+
+// WithTxTimeout bounds each processing transaction by d instead of
+// DefaultTxTimeout.
+func WithTxTimeout(d time.Duration) Option { return func(p *Processor) { p.txTimeout = d } }
 
 // Close stops the committer after the transaction it is running. Batches
 // handed over later fail and are redelivered by the queue.
@@ -161,6 +175,8 @@ func (p *Processor) commitLoop() {
 // back and runs again with that event set aside (see attempt) and the rest
 // applied: one poison event never holds up its partition.
 func (p *Processor) applyJobs(ctx context.Context, jobs []*job) (err error) {
+	ctx, cancel := context.WithTimeout(ctx, p.txTimeout)
+	defer cancel()
 	start := p.now()
 	ctx, span := p.startTx(ctx, jobs)
 	defer func() { endSpan(span, err) }()
