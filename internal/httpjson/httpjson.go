@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
 	"reflect"
 	"strings"
@@ -31,7 +32,8 @@ type Options struct {
 }
 
 // Decode reads one JSON value from r's body into v. A body over o.Limit is
-// usher.CodeBodyTooLarge (413), read no further; anything else wrong with it
+// usher.CodeBodyTooLarge (413), read no further; one declared as another
+// media type is usher.CodeUnsupportedMedia (415); anything else wrong with it
 // (not JSON, an unknown field, a value of the wrong type, trailing data
 // after the value, however far after) is usher.CodeInvalid.
 func Decode(r *http.Request, v any, o Options) error {
@@ -48,6 +50,9 @@ func Decode(r *http.Request, v any, o Options) error {
 		}
 		return usher.Errorf(usher.CodeInvalid, "a JSON body is required")
 	}
+	if err := CheckContentType(r.Header.Get("Content-Type")); err != nil {
+		return err
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	if !o.AllowUnknown {
 		dec.DisallowUnknownFields()
@@ -57,6 +62,21 @@ func Decode(r *http.Request, v any, o Options) error {
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return usher.Errorf(usher.CodeInvalid, "invalid JSON body: trailing data after the value")
+	}
+	return nil
+}
+
+// CheckContentType refuses, with usher.CodeUnsupportedMedia (415), a body
+// declared as anything but JSON (application/json or a +json type). A body
+// without a Content-Type is read as JSON: many senders omit it.
+func CheckContentType(ct string) error {
+	switch ct {
+	case "", "application/json":
+		return nil // the common cases, without parsing
+	}
+	mt, _, err := mime.ParseMediaType(ct)
+	if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
+		return usher.Errorf(usher.CodeUnsupportedMedia, "content type %q is not application/json", ct)
 	}
 	return nil
 }

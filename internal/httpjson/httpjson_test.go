@@ -40,7 +40,9 @@ func TestDecode(t *testing.T) {
 	}
 	for _, tt := range tests {
 		var b body
-		err := httpjson.Decode(httptest.NewRequest("POST", "/", strings.NewReader(tt.in)), &b, tt.o)
+		req := httptest.NewRequest("POST", "/", strings.NewReader(tt.in))
+		req.Header.Set("Content-Type", "application/json")
+		err := httpjson.Decode(req, &b, tt.o)
 		switch {
 		case tt.want == "" && err != nil:
 			t.Errorf("%s: got %v, want no error", tt.name, err)
@@ -59,5 +61,36 @@ func TestRespond(t *testing.T) {
 	httpjson.Respond(rec, 201, map[string]int{"a": 1})
 	if rec.Code != 201 || rec.Header().Get("Content-Type") != "application/json" || rec.Header().Get("Cache-Control") != "no-store" || strings.TrimSpace(rec.Body.String()) != `{"a":1}` {
 		t.Errorf("got %d %v %q", rec.Code, rec.Header(), rec.Body.String())
+	}
+}
+
+// A body declared as another media type is a 415; JSON types (with
+// parameters, +json) and a missing Content-Type are read as JSON, and an
+// empty optional body is taken whatever its declared type.
+func TestDecodeMediaTypes(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		ct, body string
+		o        httpjson.Options
+		want     usher.Code
+	}{
+		{"", `{"a":1}`, httpjson.Options{Limit: 100}, ""},
+		{"application/json", `{"a":1}`, httpjson.Options{Limit: 100}, ""},
+		{"application/json; charset=utf-8", `{"a":1}`, httpjson.Options{Limit: 100}, ""},
+		{"application/merge-patch+json", `{"a":1}`, httpjson.Options{Limit: 100}, ""},
+		{"text/plain", `{"a":1}`, httpjson.Options{Limit: 100}, usher.CodeUnsupportedMedia},
+		{"application/x-www-form-urlencoded", `{"a":1}`, httpjson.Options{Limit: 100}, usher.CodeUnsupportedMedia},
+		{"application/json;;", `{"a":1}`, httpjson.Options{Limit: 100}, usher.CodeUnsupportedMedia},
+		{"application/x-www-form-urlencoded", ``, httpjson.Options{Limit: 100, Optional: true}, ""},
+	} {
+		req := httptest.NewRequest("POST", "/", strings.NewReader(tc.body))
+		req.Header.Set("Content-Type", tc.ct)
+		var b struct {
+			A int `json:"a"`
+		}
+		err := httpjson.Decode(req, &b, tc.o)
+		if usher.ErrorCode(err) != tc.want {
+			t.Errorf("Content-Type %q, body %q: got %v, want %q", tc.ct, tc.body, err, tc.want)
+		}
 	}
 }

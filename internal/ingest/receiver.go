@@ -9,13 +9,13 @@ import (
 	"encoding/hex"
 	"io"
 	"log/slog"
-	"mime"
 	"net/http"
 	"net/netip"
 	"strconv"
 	"time"
 
 	"github.com/usherhq/usher"
+	"github.com/usherhq/usher/internal/httpjson"
 	"github.com/usherhq/usher/internal/personal"
 	"github.com/usherhq/usher/internal/problem"
 	"github.com/usherhq/usher/internal/rawjson"
@@ -225,7 +225,7 @@ func (rc *Receiver) admit(r *http.Request, name string, now time.Time) (*source,
 	if err := take(rc.limiters.get(name, src.rate, src.burst), now); err != nil {
 		return nil, err
 	}
-	if err := checkContentType(r.Header.Get("Content-Type")); err != nil {
+	if err := httpjson.CheckContentType(r.Header.Get("Content-Type")); err != nil {
 		return nil, err
 	}
 	return src, nil
@@ -250,24 +250,6 @@ func (rc *Receiver) reject(w http.ResponseWriter, r *http.Request, name string, 
 		w.Header().Set("Retry-After", strconv.Itoa(secs))
 	}
 	problem.Write(w, r, err)
-}
-
-func checkContentType(ct string) error {
-	switch ct {
-	case "":
-		return nil // many senders omit it; the body is still verified and parsed as JSON
-	case "application/json":
-		return nil // what most send: no need to parse it
-	}
-	mt, _, err := mime.ParseMediaType(ct)
-	if err != nil || (mt != "application/json" && !isJSONSuffix(mt)) {
-		return usher.Errorf(usher.CodeUnsupportedMedia, "content type %q is not application/json", ct)
-	}
-	return nil
-}
-
-func isJSONSuffix(mt string) bool {
-	return len(mt) > 5 && mt[len(mt)-5:] == "+json"
 }
 
 // readBody reads at most limit bytes; a declared or actual larger body is

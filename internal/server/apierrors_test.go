@@ -50,6 +50,12 @@ func TestAdminBodiesAreJudgedWhole(t *testing.T) {
 	if status, code, _, _ := adminRequest(t, s, http.MethodPost, "/v1/incidents", trailing); status != http.StatusBadRequest || code != "invalid_request" {
 		t.Errorf("an incident with data trailing after 64 KiB of spaces: %d %s, want 400 invalid_request", status, code)
 	}
+	req, _ := http.NewRequest(http.MethodPost, s.URL()+"/v1/incidents", strings.NewReader(`{"title":"typed as text"}`))
+	req.Header.Set("Authorization", "Bearer "+ushertest.AdminToken)
+	req.Header.Set("Content-Type", "text/plain")
+	if status, raw := s.Do(req); status != http.StatusUnsupportedMediaType || problemOf(t, raw).Code != "unsupported_media_type" {
+		t.Errorf("an incident sent as text/plain: %d %s, want 415 unsupported_media_type", status, raw)
+	}
 	status, code, _, body := adminRequest(t, s, http.MethodPut, "/v1/shows/demo-show/inventory/GA", `{"capacity":1e20}`)
 	if status != http.StatusBadRequest || code != "invalid_request" || strings.Contains(body, "Go struct") || !strings.Contains(body, `field \"capacity\"`) {
 		t.Errorf("capacity 1e20: %d %s %s, want 400 invalid_request naming the field, not Go's types", status, code, body)
