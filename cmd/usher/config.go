@@ -77,7 +77,7 @@ func settings() []setting {
 			c.Production = b
 			return err
 		}},
-		{"trusted-proxies", "USHER_TRUSTED_PROXIES", "comma-separated CIDRs whose X-Forwarded-For is believed", func(c *server.Config, v string) error {
+		{"trusted-proxies", "USHER_TRUSTED_PROXIES", "comma-separated CIDRs whose X-Forwarded-For (and, for the console cookie, X-Forwarded-Proto) is believed", func(c *server.Config, v string) error {
 			c.TrustedProxies = strings.Split(v, ",")
 			return nil
 		}},

@@ -12,6 +12,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strings"
 	"sync"
 	"time"
@@ -96,6 +97,10 @@ type Deps struct {
 	Now      func() time.Time
 	// SessionTTL bounds a sign-in; 8 hours when 0.
 	SessionTTL time.Duration
+	// TrustedProxies are the peers whose X-Forwarded-Proto is believed: a
+	// sign-in through a TLS-terminating proxy among them gets a Secure
+	// session cookie.
+	TrustedProxies []netip.Prefix
 	// TraceURLTemplate, when set, links an event's trace id on the journey
 	// page to the operator's tracing backend: TraceIDPlaceholder in it is
 	// replaced by the id, e.g. http://jaeger:16686/trace/{trace_id}.

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
+	"net/netip"
 	"net/url"
 	"strings"
 	"sync/atomic"
@@ -27,11 +28,11 @@ func (a *revocable) Authenticate(r *http.Request) (auth.Principal, error) {
 	return auth.Principal{TokenID: "tok_good", Scopes: []string{auth.ScopeDLQRead}}, nil
 }
 
-func consoleServer(t *testing.T) (*httptest.Server, *revocable, *http.Client) {
+func consoleServer(t *testing.T, trusted ...netip.Prefix) (*httptest.Server, *revocable, *http.Client) {
 	t.Helper()
 	s := ushertest.Start(t)
 	auth := &revocable{}
-	con, err := console.New(console.Deps{Auth: auth, Store: s.Store(), Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	con, err := console.New(console.Deps{Auth: auth, Store: s.Store(), Log: slog.New(slog.NewTextHandler(io.Discard, nil)), TrustedProxies: trusted})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -158,5 +159,36 @@ func TestConsoleAnswersUnmatchedRequestsWithProblems(t *testing.T) {
 	}
 	if resp := send(http.MethodGet, "/console/static/console.css"); resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/css") {
 		t.Errorf("GET /console/static/console.css: %d %s, want 200 text/css", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+}
+
+// TestConsoleCookieIsSecureBehindATrustedTLSProxy: behind a proxy that
+// terminates TLS the session cookie is Secure when the proxy is trusted and
+// says https; the header from any other peer changes nothing.
+func TestConsoleCookieIsSecureBehindATrustedTLSProxy(t *testing.T) {
+	t.Parallel()
+	signIn := func(srv *httptest.Server, c *http.Client, proto string) string {
+		req, _ := http.NewRequest(http.MethodPost, srv.URL+"/console/login", strings.NewReader(url.Values{"token": {"good"}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		if proto != "" {
+			req.Header.Set("X-Forwarded-Proto", proto)
+		}
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.Header.Get("Set-Cookie")
+	}
+	behind, _, c := consoleServer(t, netip.MustParsePrefix("127.0.0.0/8"))
+	if ck := signIn(behind, c, "https"); !strings.Contains(ck, "Secure") {
+		t.Errorf("trusted proxy, X-Forwarded-Proto https: cookie %q, want Secure", ck)
+	}
+	if ck := signIn(behind, c, "http"); strings.Contains(ck, "Secure") {
+		t.Errorf("trusted proxy, X-Forwarded-Proto http: cookie %q, want it not Secure", ck)
+	}
+	direct, _, c2 := consoleServer(t)
+	if ck := signIn(direct, c2, "https"); strings.Contains(ck, "Secure") || !strings.Contains(ck, "HttpOnly") {
+		t.Errorf("an untrusted peer claiming https: cookie %q, want HttpOnly and not Secure", ck)
 	}
 }

@@ -5,7 +5,9 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"net/http"
+	"net/netip"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -78,11 +80,25 @@ func (s *sessions) end(id string) {
 	s.mu.Unlock()
 }
 
-func setCookie(w http.ResponseWriter, r *http.Request, value string, maxAge int) {
+// setCookie sets the session cookie, Secure when the browser reached the
+// console over TLS: to usher itself, or to a trusted proxy that says so.
+func (c *Console) setCookie(w http.ResponseWriter, r *http.Request, value string, maxAge int) {
 	http.SetCookie(w, &http.Cookie{
 		Name: cookieName, Value: value, Path: Prefix, MaxAge: maxAge,
-		HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode,
+		HttpOnly: true, Secure: r.TLS != nil || c.forwardedHTTPS(r), SameSite: http.SameSiteStrictMode,
 	})
+}
+
+// forwardedHTTPS reports whether r comes from a trusted proxy whose
+// X-Forwarded-Proto (its first entry: the proxy the browser reached) is
+// https. Any other peer's header is ignored.
+func (c *Console) forwardedHTTPS(r *http.Request) bool {
+	peer, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil || !slices.ContainsFunc(c.d.TrustedProxies, func(p netip.Prefix) bool { return p.Contains(peer.Addr().Unmap()) }) {
+		return false
+	}
+	proto, _, _ := strings.Cut(r.Header.Get("X-Forwarded-Proto"), ",")
+	return strings.EqualFold(strings.TrimSpace(proto), "https")
 }
 
 // handler is a console page or action of a signed-in caller.
@@ -189,13 +205,13 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id, _ := c.sessions.create(token)
-	setCookie(w, r, id, int(c.d.SessionTTL.Seconds()))
+	c.setCookie(w, r, id, int(c.d.SessionTTL.Seconds()))
 	http.Redirect(w, r, next, http.StatusSeeOther)
 }
 
 func (c *Console) logout(w http.ResponseWriter, r *http.Request, v *view) {
 	c.sessions.end(v.session)
-	setCookie(w, r, "", -1)
+	c.setCookie(w, r, "", -1)
 	http.Redirect(w, r, Prefix+"login", http.StatusSeeOther)
 }
 
