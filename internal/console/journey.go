@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/usherhq/usher"
+	"github.com/usherhq/usher/internal/auth"
 	"github.com/usherhq/usher/internal/problem"
 )
 
@@ -44,6 +45,9 @@ type journeyPage struct {
 	Found       bool
 	// Traced is true when an inbound event of the journey has a trace.
 	Traced bool
+	// ErrorsHidden is true when the caller's scopes left error texts out
+	// (redact).
+	ErrorsHidden bool
 }
 
 func (c *Console) journey(w http.ResponseWriter, r *http.Request, v *view) {
@@ -55,7 +59,32 @@ func (c *Console) journey(w http.ResponseWriter, r *http.Request, v *view) {
 			return
 		}
 	}
+	redact(&page, v)
 	c.render(w, r, "journey", v, page)
+}
+
+// redact leaves out of the journey the error texts the caller's scopes do
+// not reach: a dead letter's last error needs dlq:read, as on the
+// dead-letter page, and a delivery attempt's error subscriptions:read, as
+// in the API. The page needs only orders:read.
+func redact(p *journeyPage, v *view) {
+	if !v.Can(auth.ScopeDLQRead) {
+		for i := range p.DeadLetters {
+			p.ErrorsHidden = p.ErrorsHidden || p.DeadLetters[i].LastError != ""
+			p.DeadLetters[i].LastError = ""
+		}
+	}
+	if !v.Can(auth.ScopeSubsRead) {
+		for i := range p.Outbound {
+			for j := range p.Outbound[i].Deliveries {
+				for k := range p.Outbound[i].Deliveries[j].Attempts {
+					a := &p.Outbound[i].Deliveries[j].Attempts[k]
+					p.ErrorsHidden = p.ErrorsHidden || a.Error != ""
+					a.Error = ""
+				}
+			}
+		}
+	}
 }
 
 // follow fills the journey: the inbound events (by id, else by order), the
