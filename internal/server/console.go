@@ -2,13 +2,11 @@ package server
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 
 	"github.com/usherhq/usher/internal/auth"
 	"github.com/usherhq/usher/internal/console"
 	"github.com/usherhq/usher/internal/incident"
-	"github.com/usherhq/usher/internal/ingest"
 )
 
 // newConsoleComponent builds the incident API and the operator console at
@@ -24,14 +22,10 @@ func newConsoleComponent(a *App) (component, error) {
 		}
 	}
 	inc := incident.New(incidentStore(a.Store()), replayer, a.cfg.Clock)
-	trusted, err := ingest.ParseTrustedProxies(a.cfg.TrustedProxies)
-	if err != nil {
-		return nil, fmt.Errorf("trusted proxies: %w", err)
-	}
 	con, err := console.New(console.Deps{
 		Auth: a.authn, Store: a.Store(), Lanes: lanes, Incidents: inc,
 		Gatherer: a.Metrics().Registry, Log: a.Logger().With("component", "console"), Now: a.cfg.Clock,
-		TraceURLTemplate: a.cfg.TraceURLTemplate, TrustedProxies: trusted,
+		TraceURLTemplate: a.cfg.TraceURLTemplate, TrustedProxies: a.trusted,
 	})
 	if err != nil {
 		return nil, err

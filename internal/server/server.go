@@ -12,6 +12,7 @@ import (
 	"maps"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -62,6 +63,7 @@ type App struct {
 	sealer       *secrets.Keyring    // the master keys; the receiver seals personal data with them
 	catalog      *events.Catalog     // the event contracts, compiled once
 	marks        *marks              // the embedded queue's last sequences (queuemarks.go); nil when not kept
+	trusted      []netip.Prefix      // the trusted proxies (Config.TrustedProxies), parsed
 
 	// Bootstrapped is set when this start created the demo credentials.
 	Bootstrapped *Credentials
@@ -205,6 +207,7 @@ func (a *App) startComponents(ctx context.Context) (*ingest.Receiver, *auth.Auth
 	if err != nil {
 		return nil, nil, fmt.Errorf("trusted proxies: %w", err)
 	}
+	a.trusted = trusted
 	if a.catalog, err = events.Load(); err != nil {
 		return nil, nil, fmt.Errorf("event catalog: %w", err)
 	}
