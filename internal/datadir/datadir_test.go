@@ -85,3 +85,29 @@ func TestGuardRecordsAndComparesTheStoreID(t *testing.T) {
 		t.Errorf("another store: got %v, want %v", err, datadir.ErrDamaged)
 	}
 }
+
+// WriteFileSynced replaces the file whole, mode 0600, and leaves no
+// temporary file behind.
+func TestWriteFileSynced(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "MARKS")
+	for _, content := range []string{"first\n", "second, longer\n", "3\n"} {
+		if err := datadir.WriteFileSynced(path, []byte(content)); err != nil {
+			t.Fatal(err)
+		}
+		got, err := os.ReadFile(path)
+		if err != nil || string(got) != content {
+			t.Fatalf("after writing %q: read %q, %v", content, got, err)
+		}
+	}
+	if info, err := os.Stat(path); err != nil || info.Mode().Perm() != 0o600 {
+		t.Errorf("mode %v (%v), want 0600", info.Mode().Perm(), err)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
+		t.Errorf("the directory holds %d entries, want only the file", len(entries))
+	}
+	if err := datadir.WriteFileSynced(filepath.Join(dir, "missing", "X"), []byte("x")); err == nil {
+		t.Error("writing into a missing directory succeeded")
+	}
+}

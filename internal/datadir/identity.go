@@ -68,12 +68,7 @@ func (g Guard) AfterOpen(identity, storeID string) error {
 			"or point usher at it; to start over with this database, move %s aside",
 			ErrDamaged, g.Dir, identity, IdentityFile, storeID, identity, g.Dir)
 	}
-	path := filepath.Join(g.Dir, IdentityFile)
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, []byte(storeID+"\n"), 0o600); err != nil {
-		return fmt.Errorf("data directory %s: write %s: %w", g.Dir, IdentityFile, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
+	if err := WriteFileSynced(filepath.Join(g.Dir, IdentityFile), []byte(storeID+"\n")); err != nil {
 		return fmt.Errorf("data directory %s: write %s: %w", g.Dir, IdentityFile, err)
 	}
 	return nil
@@ -134,11 +129,7 @@ func (g Guard) AfterQueue(storeDir string) error {
 	if exists(path) {
 		return nil
 	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, []byte(storeDir+"\n"), 0o600); err != nil {
-		return fmt.Errorf("data directory %s: write %s: %w", g.Dir, QueueFile, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
+	if err := WriteFileSynced(path, []byte(storeDir+"\n")); err != nil {
 		return fmt.Errorf("data directory %s: write %s: %w", g.Dir, QueueFile, err)
 	}
 	return nil
@@ -152,4 +143,36 @@ func (g Guard) KeyFileMissing(path string) error {
 		"the secrets sealed with the old one. Restore %s from a backup, or give the key the store was sealed with "+
 		"(USHER_MASTER_KEY or --master-key-file) as before",
 		ErrDamaged, g.Dir, path, path)
+}
+
+// WriteFileSynced replaces path with data, mode 0600, so that a crash
+// leaves the old content or the new, never a part: a temporary file in the
+// same directory, synced, renamed over path, then the directory synced.
+func WriteFileSynced(path string, data []byte) error {
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name()) // gone after the rename; removes a failed write
+	if _, err := f.Write(data); err != nil {
+		_ = f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		_ = f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(f.Name(), path); err != nil {
+		return err
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
 }

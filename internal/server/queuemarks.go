@@ -188,40 +188,9 @@ func (mk *marks) write(m queueMarks) error {
 	if err != nil {
 		return err
 	}
-	if err := writeSynced(mk.path, append(raw, '\n')); err != nil {
+	if err := datadir.WriteFileSynced(mk.path, append(raw, '\n')); err != nil {
 		return fmt.Errorf("queue marks: %w", err)
 	}
 	mk.last = queueMarks{Clean: m.Clean, Partitions: slices.Clone(m.Partitions)}
 	return nil
-}
-
-// writeSynced replaces path with data durably: a synced temporary file
-// renamed over it, then the directory synced.
-func writeSynced(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, filepath.Base(path)+".*.tmp")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name()) // gone after the rename; removes a failed write
-	if _, err := f.Write(data); err != nil {
-		_ = f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		_ = f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(f.Name(), path); err != nil {
-		return err
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }
