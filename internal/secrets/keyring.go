@@ -6,11 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/usherhq/usher/internal/datadir"
 )
 
 // Keyring seals under its current master key and opens values sealed under
@@ -203,27 +204,7 @@ func WriteKeyFile(path string, keys [][]byte) error {
 	for _, k := range keys {
 		b.WriteString(base64.StdEncoding.EncodeToString(k) + "\n")
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".master.key-*")
-	if err != nil {
-		return fmt.Errorf("master key file: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return fmt.Errorf("master key file: %w", err)
-	}
-	if _, err := tmp.WriteString(b.String()); err != nil {
-		tmp.Close()
-		return fmt.Errorf("master key file: %w", err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("master key file: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("master key file: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
+	if err := datadir.WriteFileSynced(path, []byte(b.String())); err != nil {
 		return fmt.Errorf("master key file: %w", err)
 	}
 	return nil
