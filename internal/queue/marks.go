@@ -54,8 +54,11 @@ func (q *Queue) Unreadable(ctx context.Context, p int, st StreamState, limit int
 	if q.legacy || p >= len(q.streams) || st.Msgs == 0 {
 		return nil, 0, nil
 	}
+	// The server removes the reader's ephemeral consumer once it has been
+	// idle this long (the client's default keeps it five minutes).
 	cons, err := q.streams[p].OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{
 		DeliverPolicy: jetstream.DeliverByStartSequencePolicy, OptStartSeq: st.First, HeadersOnly: true,
+		InactiveThreshold: 5 * time.Second,
 	})
 	if err != nil {
 		return nil, 0, fmt.Errorf("read back partition %d: %w", p, err)
